@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace TicketSaga.Runtime.Postgres;
+
+/// <summary>
+/// A PostgreSQL cluster started from the installed server binaries, for machines without Docker.
+/// Works as root too: initdb and postgres refuse root, so they run as the <c>postgres</c> system user.
+/// </summary>
+public sealed class LocalPostgresCluster : IAsyncDisposable
+{
+    private readonly string _binDirectory;
+    private readonly string? _runAsUser;
+    private readonly bool _ephemeral;
+
+    private LocalPostgresCluster(string binDirectory, string dataDirectory, int port, string? runAsUser, bool ephemeral)
+    {
+        _binDirectory = binDirectory;
+        DataDirectory = dataDirectory;
+        Port = port;
+        _runAsUser = runAsUser;
+        _ephemeral = ephemeral;
+    }
+
+    public string DataDirectory { get; }
+
+    public int Port { get; }
+
+    public string ConnectionString => new NpgsqlConnectionStringBuilder
+    {
+        Host = "127.0.0.1",
+        Port = Port,
+        Username = "postgres",
+        Database = "postgres",
+        MaxPoolSize = 200,
+    }.ConnectionString;
+
+    /// <summary>The newest installed server's bin folder, or null when none is installed.</summary>
+    public static string? FindBinDirectory()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("TICKETSAGA_PG_BIN");
+        if (!string.IsNullOrWhiteSpace(fromEnvironment) && File.Exists(Path.Combine(fromEnvironment, "initdb")))
+        {
+            return fromEnvironment;
+        }
+
+        const string debianRoot = "/usr/lib/postgresql";
+        if (Directory.Exists(debianRoot))
+        {
+            var newest = Directory.GetDirectories(debianRoot)
+                .Select(dir => (dir, version: int.TryParse(Path.GetFileName(dir), out var v) ? v : 0))
+                .Where(x => File.Exists(Path.Combine(x.dir, "bin", "initdb")))
+                .OrderByDescending(x => x.version)
+                .Select(x => Path.Combine(x.dir, "bin"))
+                .FirstOrDefault();
+            if (newest is not null)
+            {
+                return newest;
+            }
+        }
+
+        return (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .FirstOrDefault(dir => File.Exists(Path.Combine(dir, "initdb")) && File.Exists(Path.Combine(dir, "pg_ctl")));
+    }
+
+    public const string InstallHint =
+        "PostgreSQL server binaries (initdb, pg_ctl) were not found. Install them (Debian/Ubuntu: " +
+        "`apt-get install postgresql`), set TICKETSAGA_PG_BIN to their folder, or pass a connection string.";
+
+    /// <summary>
+    /// Starts a cluster in <paramref name="dataDirectory"/>, creating it on first use. An ephemeral
+    /// cluster trades durability for speed (no fsync) and is deleted on dispose; a kept one survives.
+    /// </summary>
+    public static async Task<LocalPostgresCluster> StartAsync(
+        string dataDirectory, bool ephemeral, int? port = null, CancellationToken cancellationToken = default)
+    {
+        var bin = FindBinDirectory() ?? throw new InvalidOperationException(InstallHint);
+        var runAs = Environment.UserName == "root" ? "postgres" : null;
+        var cluster = new LocalPostgresCluster(bin, Path.GetFullPath(dataDirectory), port ?? FreePort(), runAs, ephemeral);
+        await cluster.InitializeAsync(cancellationToken);
+        await cluster.StartServerAsync(cancellationToken);
+        return cluster;
+    }
+
+    private async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        if (File.Exists(Path.Combine(DataDirectory, "PG_VERSION")))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(DataDirectory);
+        await GiveToServerUserAsync(DataDirectory, cancellationToken);
+        await RunAsync("initdb", ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"], cancellationToken);
+
+        var settings = new List<string>
+        {
+            "listen_addresses = '127.0.0.1'",
+            "max_connections = 300",
+            "shared_buffers = 256MB",
+            $"unix_socket_directories = '{DataDirectory}'",
+        };
+        if (_ephemeral)
+        {
+            settings.AddRange(["fsync = off", "synchronous_commit = off", "full_page_writes = off"]);
+        }
+
+        await File.AppendAllLinesAsync(Path.Combine(DataDirectory, "postgresql.conf"), settings, cancellationToken);
+    }
+
+    private async Task StartServerAsync(CancellationToken cancellationToken)
+    {
+        var log = Path.Combine(DataDirectory, "server.log");
+        await RunAsync("pg_ctl", ["-D", DataDirectory, "-l", log, "-o", $"-p {Port}", "-w", "-t", "60", "start"], cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await RunAsync("pg_ctl", ["-D", DataDirectory, "-m", "fast", "-w", "stop"], CancellationToken.None);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already stopped.
+        }
+
+        if (_ephemeral)
+        {
+            try
+            {
+                Directory.Delete(DataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
+
+    private async Task GiveToServerUserAsync(string directory, CancellationToken cancellationToken)
+    {
+        if (_runAsUser is null)
+        {
+            return;
+        }
+
+        await RunProcessAsync("chown", ["-R", $"{_runAsUser}:", directory], cancellationToken);
+    }
+
+    private Task RunAsync(string tool, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var path = Path.Combine(_binDirectory, tool);
+        return _runAsUser is null
+            ? RunProcessAsync(path, arguments, cancellationToken)
+            : RunProcessAsync("runuser", ["-u", _runAsUser, "--", path, .. arguments], cancellationToken);
+    }
+
+    private static async Task RunProcessAsync(string fileName, IReadOnlyList<string> arguments, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Could not start {fileName}.");
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException(
+                $"{Path.GetFileName(fileName)} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,67 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace TicketSaga.ServiceDefaults;
+
+public static class PostgresExtensions
+{
+    /// <summary>
+    /// Registers the service's own database: <c>ConnectionStrings:{database}</c> when set, else
+    /// <c>ConnectionStrings:Postgres</c> with the database name replaced. The database is created if
+    /// missing and the assembly's embedded <c>Migrations/*.sql</c> run before the service starts.
+    /// </summary>
+    public static IHostApplicationBuilder AddPostgres(
+        this IHostApplicationBuilder builder, string database, Assembly migrationsAssembly)
+    {
+        var connectionString = ResolveConnectionString(builder.Configuration, database);
+        builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddSingleton(sp => new DatabaseMigrator(
+            connectionString, migrationsAssembly, sp.GetRequiredService<ILogger<DatabaseMigrator>>()));
+        builder.Services.AddHostedService<MigrationHostedService>();
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
+        return builder;
+    }
+
+    public static string ResolveConnectionString(IConfiguration configuration, string database)
+    {
+        var own = configuration.GetConnectionString(database);
+        if (!string.IsNullOrWhiteSpace(own))
+        {
+            return own;
+        }
+
+        var shared = configuration.GetConnectionString("Postgres")
+            ?? throw new InvalidOperationException(
+                $"No PostgreSQL connection string: set ConnectionStrings__{database} or ConnectionStrings__Postgres.");
+        return new NpgsqlConnectionStringBuilder(shared) { Database = database }.ConnectionString;
+    }
+
+    private sealed class MigrationHostedService(DatabaseMigrator migrator) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => migrator.MigrateAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                await using var command = dataSource.CreateCommand("SELECT 1");
+                await command.ExecuteScalarAsync(cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (NpgsqlException ex)
+            {
+                return HealthCheckResult.Unhealthy("PostgreSQL is unreachable", ex);
+            }
+        }
+    }
+}
