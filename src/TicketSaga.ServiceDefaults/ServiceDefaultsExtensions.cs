@@ -21,6 +21,7 @@ public static class ServiceDefaultsExtensions
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
+        builder.Services.AddGrpcHealthChecks();
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithTracing(tracing => tracing
@@ -43,11 +44,15 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>`/healthz` answers while the process lives; `/readyz` also checks dependencies.</summary>
+    /// <summary>
+    /// `/healthz` answers while the process lives; `/readyz` also checks dependencies. gRPC apps
+    /// (HTTP/2 only) answer the same checks through `grpc.health.v1.Health`.
+    /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(LiveTag) });
         app.MapHealthChecks("/readyz");
+        app.MapGrpcHealthChecksService();
         return app;
     }
 
