@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
+using TicketSaga.Runtime.Hosting;
 
 namespace TicketSaga.Runtime.Postgres;
 
@@ -79,7 +78,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(InstallHint);
         var runAs = Environment.UserName == "root" ? "postgres" : null;
-        var cluster = new LocalPostgresCluster(bin, Path.GetFullPath(dataDirectory), port ?? FreePort(), runAs, ephemeral);
+        var cluster = new LocalPostgresCluster(bin, Path.GetFullPath(dataDirectory), port ?? PortAllocator.FreePort(), runAs, ephemeral);
         await cluster.InitializeAsync(cancellationToken);
         await cluster.StartServerAsync(cancellationToken);
         return cluster;
@@ -181,12 +180,5 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             throw new InvalidOperationException(
                 $"{Path.GetFileName(fileName)} {string.Join(' ', arguments)} failed ({process.ExitCode}): {await error}{await output}");
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

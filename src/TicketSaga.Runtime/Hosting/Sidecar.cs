@@ -1,0 +1,67 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace TicketSaga.Runtime.Hosting;
+
+/// <summary>
+/// One app's sidecar, the embedded counterpart of daprd: the Dapr HTTP API on the HTTP port, the Dapr
+/// gRPC API (with gRPC invocation and the workflow protocol) on the gRPC port.
+/// </summary>
+public sealed class Sidecar : IAsyncDisposable
+{
+    private readonly WebApplication _web;
+
+    private Sidecar(AppDescriptor app, WebApplication web)
+    {
+        App = app;
+        _web = web;
+    }
+
+    public AppDescriptor App { get; }
+
+    /// <summary>This sidecar's own services (per app), e.g. to inspect state in tests.</summary>
+    public IServiceProvider Services => _web.Services;
+
+    internal static async Task<Sidecar> StartAsync(AppDescriptor app, EmbeddedRuntime runtime, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(runtime.Services.GetRequiredService<ILoggerFactory>());
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, app.HttpPort, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(IPAddress.Loopback, app.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
+        });
+        builder.Services.AddSingleton(app);
+        builder.Services.AddSingleton(runtime);
+        ConfigureSidecarServices(builder.Services, runtime);
+
+        var web = builder.Build();
+        MapSidecarApi(web);
+        await web.StartAsync(cancellationToken);
+        return new Sidecar(app, web);
+    }
+
+    /// <summary>Per-sidecar services of each building block, registered in one place.</summary>
+    private static void ConfigureSidecarServices(IServiceCollection services, EmbeddedRuntime runtime)
+    {
+        services.AddSingleton(runtime.Services.GetRequiredService<AppDirectory>());
+    }
+
+    /// <summary>The Dapr API surface of each building block, mapped in one place.</summary>
+    private static void MapSidecarApi(WebApplication web)
+    {
+        web.MapGet("/v1.0/healthz", () => Microsoft.AspNetCore.Http.Results.NoContent());
+        web.MapGet("/v1.0/healthz/outbound", () => Microsoft.AspNetCore.Http.Results.NoContent());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _web.StopAsync();
+        await _web.DisposeAsync();
+    }
+}
