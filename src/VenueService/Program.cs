@@ -1,0 +1,18 @@
+using TicketSaga.ServiceDefaults;
+using TicketSaga.VenueService;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.UseAppPort(AppProtocol.Grpc);
+builder.AddPostgres("venues", typeof(Program).Assembly);
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.MapGrpcService<VenuesGrpcService>();
+app.MapDefaultEndpoints();
+
+app.Run();
+
+public partial class Program;

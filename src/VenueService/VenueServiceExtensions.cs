@@ -1,0 +1,24 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace TicketSaga.VenueService;
+
+public static class VenueServiceExtensions
+{
+    /// <summary>The venue service's own wiring: gRPC, the stores and the reclaimer of abandoned holds.</summary>
+    public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddGrpc();
+        builder.Services.AddOptions<VenueOptions>()
+            .Bind(builder.Configuration.GetSection(VenueOptions.SectionName))
+            .Validate(o => o.HoldGracePeriod >= TimeSpan.Zero, "Venue:HoldGracePeriod must not be negative")
+            .Validate(o => o.ReclaimInterval > TimeSpan.Zero, "Venue:ReclaimInterval must be positive")
+            .Validate(o => o.MaxSeatsPerReservation > 0, "Venue:MaxSeatsPerReservation must be positive")
+            .Validate(o => o.MaxHoldDuration > TimeSpan.Zero, "Venue:MaxHoldDuration must be positive")
+            .ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<SeatPlanStore>();
+        builder.Services.AddSingleton<SeatReservationStore>();
+        builder.Services.AddHostedService<AbandonedHoldReclaimer>();
+        return builder;
+    }
+}
