@@ -78,10 +78,77 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(InstallHint);
         var runAs = Environment.UserName == "root" ? "postgres" : null;
-        var cluster = new LocalPostgresCluster(bin, Path.GetFullPath(dataDirectory), port ?? PortAllocator.FreePort(), runAs, ephemeral);
+        var fullPath = Path.GetFullPath(dataDirectory);
+        if (!ephemeral && RunningServerPort(fullPath) is { } runningPort)
+        {
+            return new LocalPostgresCluster(bin, fullPath, runningPort, runAs, ephemeral);
+        }
+
+        var cluster = new LocalPostgresCluster(bin, fullPath, port ?? PortAllocator.FreePort(), runAs, ephemeral);
         await cluster.InitializeAsync(cancellationToken);
+        cluster.RemoveStaleLockFiles();
         await cluster.StartServerAsync(cancellationToken);
+        cluster.StartedHere = true;
         return cluster;
+    }
+
+    /// <summary>False when a server already running on this data directory was reused.</summary>
+    public bool StartedHere { get; private set; }
+
+    /// <summary>
+    /// The port of a server that is running on <paramref name="dataDirectory"/> (postmaster.pid names
+    /// a live postgres process), so a kept cluster is reused instead of started twice.
+    /// </summary>
+    private static int? RunningServerPort(string dataDirectory)
+    {
+        var lockFile = ReadLockFile(Path.Combine(dataDirectory, "postmaster.pid"));
+        return lockFile is { Length: >= 4 } && IsPostgresProcess(lockFile[0]) && int.TryParse(lockFile[3], out var port) ? port : null;
+    }
+
+    /// <summary>
+    /// A kept cluster stopped by a crash or a reboot leaves postmaster.pid and the socket lock behind;
+    /// when their PID now belongs to another process, postgres refuses to start, so drop them.
+    /// </summary>
+    private void RemoveStaleLockFiles()
+    {
+        var lockFiles = Directory.EnumerateFiles(DataDirectory, ".s.PGSQL.*.lock").Append(Path.Combine(DataDirectory, "postmaster.pid"));
+        foreach (var lockFile in lockFiles)
+        {
+            if (ReadLockFile(lockFile) is { Length: > 0 } lines && !IsPostgresProcess(lines[0]))
+            {
+                File.Delete(lockFile);
+            }
+        }
+    }
+
+    private static string[]? ReadLockFile(string path)
+    {
+        try
+        {
+            return File.ReadAllLines(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsPostgresProcess(string pidText)
+    {
+        if (!int.TryParse(pidText.Trim(), out var pid) || pid <= 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return process.ProcessName is "postgres" or "postmaster";
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private async Task InitializeAsync(CancellationToken cancellationToken)
