@@ -79,7 +79,7 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(InstallHint);
         var runAs = Environment.UserName == "root" ? "postgres" : null;
         var fullPath = Path.GetFullPath(dataDirectory);
-        if (!ephemeral && RunningServerPort(fullPath) is { } runningPort)
+        if (!ephemeral && await RunningServerPortAsync(fullPath, cancellationToken) is { } runningPort)
         {
             return new LocalPostgresCluster(bin, fullPath, runningPort, runAs, ephemeral);
         }
@@ -96,58 +96,55 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     public bool StartedHere { get; private set; }
 
     /// <summary>
-    /// The port of a server that is running on <paramref name="dataDirectory"/> (postmaster.pid names
-    /// a live postgres process), so a kept cluster is reused instead of started twice.
+    /// The port of a server already running on <paramref name="dataDirectory"/>, so a kept cluster is
+    /// reused instead of started twice: the one named in postmaster.pid, if it answers there and
+    /// serves this very data directory.
     /// </summary>
-    private static int? RunningServerPort(string dataDirectory)
+    private static async Task<int?> RunningServerPortAsync(string dataDirectory, CancellationToken cancellationToken)
     {
-        var lockFile = ReadLockFile(Path.Combine(dataDirectory, "postmaster.pid"));
-        return lockFile is { Length: >= 4 } && IsPostgresProcess(lockFile[0]) && int.TryParse(lockFile[3], out var port) ? port : null;
-    }
-
-    /// <summary>
-    /// A kept cluster stopped by a crash or a reboot leaves postmaster.pid and the socket lock behind;
-    /// when their PID now belongs to another process, postgres refuses to start, so drop them.
-    /// </summary>
-    private void RemoveStaleLockFiles()
-    {
-        var lockFiles = Directory.EnumerateFiles(DataDirectory, ".s.PGSQL.*.lock").Append(Path.Combine(DataDirectory, "postmaster.pid"));
-        foreach (var lockFile in lockFiles)
-        {
-            if (ReadLockFile(lockFile) is { Length: > 0 } lines && !IsPostgresProcess(lines[0]))
-            {
-                File.Delete(lockFile);
-            }
-        }
-    }
-
-    private static string[]? ReadLockFile(string path)
-    {
+        string[] lockFile;
         try
         {
-            return File.ReadAllLines(path);
+            lockFile = await File.ReadAllLinesAsync(Path.Combine(dataDirectory, "postmaster.pid"), cancellationToken);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             return null;
         }
-    }
 
-    private static bool IsPostgresProcess(string pidText)
-    {
-        if (!int.TryParse(pidText.Trim(), out var pid) || pid <= 0)
+        if (lockFile.Length < 4 || !int.TryParse(lockFile[3], out var port))
         {
-            return false;
+            return null;
         }
 
+        var connectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres", Pooling = false, Timeout = 3,
+        }.ConnectionString;
         try
         {
-            using var process = Process.GetProcessById(pid);
-            return process.ProcessName is "postgres" or "postmaster";
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SHOW data_directory", connection);
+            var served = (string?)await command.ExecuteScalarAsync(cancellationToken);
+            return served is not null && Path.GetFullPath(served) == dataDirectory ? port : null;
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {
-            return false;
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// No server runs on this data directory (checked just before), so lock files left by a crash or
+    /// a reboot are stale. Postgres would refuse to start if their PID now belongs to another process
+    /// of its user (e.g. the system cluster's), so they go.
+    /// </summary>
+    private void RemoveStaleLockFiles()
+    {
+        foreach (var lockFile in Directory.EnumerateFiles(DataDirectory, ".s.PGSQL.*.lock").Append(Path.Combine(DataDirectory, "postmaster.pid")))
+        {
+            File.Delete(lockFile);
         }
     }
 
