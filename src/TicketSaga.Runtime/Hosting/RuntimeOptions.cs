@@ -11,4 +11,10 @@ public sealed record RuntimeOptions
 
     /// <summary>The components folder (resiliency, subscriptions, pub/sub...); null uses built-in defaults.</summary>
     public string? ResourcesPath { get; init; }
+
+    /// <summary>
+    /// Every resources folder, in order, like daprd's repeated --resources-path (e.g. the shared
+    /// resiliency folder and the environment's folder); <see cref="ResourcesPath"/> is the last one.
+    /// </summary>
+    public IReadOnlyList<string> ResourcesPaths { get; init; } = [];
 }

@@ -78,10 +78,74 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
     {
         var bin = FindBinDirectory() ?? throw new InvalidOperationException(InstallHint);
         var runAs = Environment.UserName == "root" ? "postgres" : null;
-        var cluster = new LocalPostgresCluster(bin, Path.GetFullPath(dataDirectory), port ?? PortAllocator.FreePort(), runAs, ephemeral);
+        var fullPath = Path.GetFullPath(dataDirectory);
+        if (!ephemeral && await RunningServerPortAsync(fullPath, cancellationToken) is { } runningPort)
+        {
+            return new LocalPostgresCluster(bin, fullPath, runningPort, runAs, ephemeral);
+        }
+
+        var cluster = new LocalPostgresCluster(bin, fullPath, port ?? PortAllocator.FreePort(), runAs, ephemeral);
         await cluster.InitializeAsync(cancellationToken);
+        cluster.RemoveStaleLockFiles();
         await cluster.StartServerAsync(cancellationToken);
+        cluster.StartedHere = true;
         return cluster;
+    }
+
+    /// <summary>False when a server already running on this data directory was reused.</summary>
+    public bool StartedHere { get; private set; }
+
+    /// <summary>
+    /// The port of a server already running on <paramref name="dataDirectory"/>, so a kept cluster is
+    /// reused instead of started twice: the one named in postmaster.pid, if it answers there and
+    /// serves this very data directory.
+    /// </summary>
+    private static async Task<int?> RunningServerPortAsync(string dataDirectory, CancellationToken cancellationToken)
+    {
+        string[] lockFile;
+        try
+        {
+            lockFile = await File.ReadAllLinesAsync(Path.Combine(dataDirectory, "postmaster.pid"), cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        if (lockFile.Length < 4 || !int.TryParse(lockFile[3], out var port))
+        {
+            return null;
+        }
+
+        var connectionString = new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres", Pooling = false, Timeout = 3,
+        }.ConnectionString;
+        try
+        {
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("SHOW data_directory", connection);
+            var served = (string?)await command.ExecuteScalarAsync(cancellationToken);
+            return served is not null && Path.GetFullPath(served) == dataDirectory ? port : null;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// No server runs on this data directory (checked just before), so lock files left by a crash or
+    /// a reboot are stale. Postgres would refuse to start if their PID now belongs to another process
+    /// of its user (e.g. the system cluster's), so they go.
+    /// </summary>
+    private void RemoveStaleLockFiles()
+    {
+        foreach (var lockFile in Directory.EnumerateFiles(DataDirectory, ".s.PGSQL.*.lock").Append(Path.Combine(DataDirectory, "postmaster.pid")))
+        {
+            File.Delete(lockFile);
+        }
     }
 
     private async Task InitializeAsync(CancellationToken cancellationToken)

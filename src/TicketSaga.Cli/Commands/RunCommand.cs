@@ -1,0 +1,213 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Spectre.Console;
+using TicketSaga.Runtime.Runner;
+
+namespace TicketSaga.Cli.Commands;
+
+/// <summary>Options shared by `run` and `up`.</summary>
+internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout)
+{
+    public static RunSettings Parse(IReadOnlyList<string> args)
+    {
+        var settings = new RunSettings(null, Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"), [], Build: true, TimeSpan.FromSeconds(90));
+        var resources = new List<string>();
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            settings = args[i] switch
+            {
+                "-f" or "--run-file" => settings with { RunFile = Value() },
+                "--postgres" => settings with { Postgres = Value() },
+                "--resources-path" => AddTo(resources, Value(), settings),
+                "--no-build" => settings with { Build = false },
+                "--health-timeout" => settings with { HealthTimeout = TimeSpan.FromSeconds(Seconds(Value())) },
+                var unknown => throw new ArgumentException($"Unknown option '{unknown}'."),
+            };
+        }
+
+        if (resources.Count == 0 && Environment.GetEnvironmentVariable("TICKETSAGA_RESOURCES_PATH") is { Length: > 0 } fromEnvironment)
+        {
+            resources.AddRange(fromEnvironment.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        return settings with { ResourcesPaths = [.. resources.Select(Path.GetFullPath)] };
+    }
+
+    private static RunSettings AddTo(List<string> resources, string path, RunSettings settings)
+    {
+        resources.Add(path);
+        return settings;
+    }
+
+    private static int Seconds(string value) =>
+        int.TryParse(value, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? seconds
+            : throw new ArgumentException($"--health-timeout: '{value}' is not a number of seconds.");
+}
+
+/// <summary>
+/// `ticketsaga run -f dapr.yaml`: every app of the run file with its sidecar on the embedded runtime,
+/// until Ctrl+C or SIGTERM. If an app dies, the run stops as a whole and exits with 1: a half-running
+/// saga only produces confusing errors, and the app's log tail says what went wrong.
+/// </summary>
+internal static class RunCommand
+{
+    public static async Task<int> ExecuteAsync(string[] args)
+    {
+        RunSettings settings;
+        try
+        {
+            settings = RunSettings.Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            Usage.Print(null);
+            return 2;
+        }
+
+        return await RunAsync(settings with { RunFile = settings.RunFile ?? "." }, onStarted: null);
+    }
+
+    /// <param name="onStarted">What to do once every app is healthy (e.g. seed data and print hints).</param>
+    public static async Task<int> RunAsync(RunSettings settings, Func<RunSession, CancellationToken, Task>? onStarted)
+    {
+        using var shutdown = new CancellationTokenSource();
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        try
+        {
+            var runFile = RunFile.Load(settings.RunFile!);
+            if (settings.Build && !await BuildAsync(runFile.Directory, shutdown.Token))
+            {
+                return 1;
+            }
+
+            await using var postgres = await RunnerPostgres.ResolveAsync(settings.Postgres, Path.Combine(runFile.Directory, ".ticketsaga"), shutdown.Token);
+            AnsiConsole.MarkupLineInterpolated($"[grey]PostgreSQL:[/] {postgres.Description}");
+            AnsiConsole.MarkupLineInterpolated($"[grey]Starting {string.Join(", ", runFile.Apps.Select(a => a.AppId))} on the embedded Dapr runtime...[/]");
+            var options = new RunnerOptions
+            {
+                PostgresConnectionString = postgres.ConnectionString,
+                ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
+                HealthTimeout = settings.HealthTimeout,
+            };
+            await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
+            var session = new RunSession(runFile, runner, postgres);
+            PrintSummary(session);
+            if (onStarted is not null)
+            {
+                await onStarted(session, shutdown.Token);
+            }
+
+            AnsiConsole.MarkupLine("[grey]Press Ctrl+C to stop.[/]");
+            var signalled = new TaskCompletionSource();
+            await using var signal = shutdown.Token.Register(() => signalled.TrySetResult());
+            if (await Task.WhenAny(runner.AppExited, signalled.Task) == runner.AppExited)
+            {
+                var died = await runner.AppExited;
+                AnsiConsole.MarkupLineInterpolated($"[red bold]App '{died.Definition.AppId}' stopped unexpectedly (exit code {died.ExitCode}); stopping everything. Its last output ({died.Log.FilePath}):[/]");
+                AnsiConsole.WriteLine(died.Log.Tail());
+                return 1;
+            }
+
+            AnsiConsole.MarkupLine("[grey]Stopping apps, sidecars and the runtime...[/]");
+            return 0;
+        }
+        catch (RunFileException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return 2;
+        }
+        catch (RunnerException ex)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            return 1;
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            AnsiConsole.MarkupLine("[grey]Stopped before every app was up.[/]");
+            return 0;
+        }
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            shutdown.Cancel();
+        }
+    }
+
+    /// <summary>Builds the solution beside the run file once, so app commands can run the built output.</summary>
+    private static async Task<bool> BuildAsync(string folder, CancellationToken cancellationToken)
+    {
+        var solution = Directory.EnumerateFiles(folder, "*.sln").Concat(Directory.EnumerateFiles(folder, "*.slnx")).FirstOrDefault();
+        if (solution is null)
+        {
+            return true;
+        }
+
+        var output = new List<string>();
+        var exitCode = await AnsiConsole.Status().StartAsync($"Building {Path.GetFileName(solution)} (dotnet build)...", async _ =>
+        {
+            var info = new ProcessStartInfo("dotnet", ["build", solution, "--nologo", "-v", "quiet"])
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                WorkingDirectory = folder,
+            };
+            using var build = Process.Start(info)!;
+            var lines = Task.WhenAll(Collect(build.StandardOutput, output), Collect(build.StandardError, output));
+            await build.WaitForExitAsync(cancellationToken);
+            await lines;
+            return build.ExitCode;
+        });
+        if (exitCode == 0)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[green]Built[/] {Path.GetFileName(solution)}");
+            return true;
+        }
+
+        AnsiConsole.MarkupLineInterpolated($"[red]dotnet build {Path.GetFileName(solution)} failed ({exitCode}):[/]");
+        foreach (var line in output.Where(l => l.Contains("error", StringComparison.OrdinalIgnoreCase)).DefaultIfEmpty().Concat(output.TakeLast(5)).OfType<string>().Distinct())
+        {
+            AnsiConsole.WriteLine(line);
+        }
+
+        return false;
+    }
+
+    private static async Task Collect(StreamReader reader, List<string> lines)
+    {
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lock (lines)
+            {
+                lines.Add(line);
+            }
+        }
+    }
+
+    private static void PrintSummary(RunSession session)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("App ID", "App port", "Protocol", "Sidecar HTTP", "Sidecar gRPC", "Status");
+        foreach (var app in session.Runner.Apps)
+        {
+            table.AddRow(
+                app.Definition.AppId,
+                app.Definition.AppPort?.ToString(CultureInfo.InvariantCulture) ?? "-",
+                app.Definition.Protocol.ToString().ToLowerInvariant(),
+                app.Descriptor.HttpPort.ToString(CultureInfo.InvariantCulture),
+                app.Descriptor.GrpcPort.ToString(CultureInfo.InvariantCulture),
+                app.Status != AppStatus.Healthy ? Markup.Escape(app.Status.ToString()) : app.Definition.AppPort is null ? "[green]running[/]" : "[green]healthy[/]");
+        }
+
+        AnsiConsole.Write(table);
+        var resources = session.Runner.ResourcesPaths.Select(p => Path.GetRelativePath(session.RunFile.Directory, p));
+        AnsiConsole.MarkupLineInterpolated($"[grey]Resources:[/] {string.Join(", ", resources.DefaultIfEmpty("(built-in defaults)"))}   [grey]Logs:[/] {Path.GetRelativePath(session.RunFile.Directory, session.Runner.LogDirectory)}");
+    }
+}
+
+internal sealed record RunSession(RunFile RunFile, MultiAppRunner Runner, RunnerPostgres Postgres);

@@ -1,0 +1,266 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using TicketSaga.Runtime.Hosting;
+
+namespace TicketSaga.Runtime.Runner;
+
+public sealed record RunnerOptions
+{
+    /// <summary>The PostgreSQL server the runtime and the apps use (ConnectionStrings__Postgres for the apps).</summary>
+    public required string PostgresConnectionString { get; init; }
+
+    public string RuntimeDatabase { get; init; } = "dapr_runtime";
+
+    /// <summary>Replaces the resources paths named in the run file when set.</summary>
+    public IReadOnlyList<string>? ResourcesPaths { get; init; }
+
+    /// <summary>Where the apps' and the runtime's log files go; default <c>.ticketsaga/logs</c> beside the run file.</summary>
+    public string? LogDirectory { get; init; }
+
+    public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(90);
+
+    /// <summary>How long an app gets to stop after SIGTERM before its process tree is killed.</summary>
+    public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
+
+    public RunnerConsole Console { get; init; } = RunnerConsole.Standard();
+}
+
+public enum AppStatus
+{
+    Starting,
+    Healthy,
+    Exited,
+    Stopped,
+}
+
+/// <summary>One app of a run, its sidecar's ports and its process.</summary>
+public sealed class RunningApp(RunFileApp definition, AppDescriptor descriptor, AppLog log)
+{
+    public RunFileApp Definition { get; } = definition;
+
+    public AppDescriptor Descriptor { get; } = descriptor;
+
+    public AppLog Log { get; } = log;
+
+    public AppProcess? Process { get; internal set; }
+
+    public AppStatus Status { get; internal set; }
+
+    public int? ExitCode { get; internal set; }
+}
+
+/// <summary>
+/// `dapr run -f` on the embedded runtime: one runtime, a sidecar per app, then each app's command
+/// with the environment `dapr run` gives it, logs prefixed per app, and a wait until every app is
+/// healthy. Disposing stops the apps first (SIGTERM, then kill after the grace period), then the
+/// sidecars and the runtime.
+/// </summary>
+public sealed class MultiAppRunner : IAsyncDisposable
+{
+    private readonly RunFile _runFile;
+    private readonly RunnerOptions _options;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly List<RunningApp> _apps = [];
+    private readonly TaskCompletionSource<RunningApp> _appExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private EmbeddedRuntime? _runtime;
+    private volatile bool _stopping;
+    private volatile bool _disposed;
+    private CancellationTokenRegistration _shutdownRegistration;
+
+    private MultiAppRunner(RunFile runFile, RunnerOptions options)
+    {
+        _runFile = runFile;
+        _options = options;
+        LogDirectory = options.LogDirectory ?? Path.Combine(runFile.Directory, ".ticketsaga", "logs");
+        ResourcesPaths = options.ResourcesPaths ?? [.. runFile.Apps.SelectMany(a => a.ResourcesPaths).Distinct()];
+        var daprdToConsole = runFile.Apps.Any(a => a.DaprdLogDestination != LogDestination.File);
+        var provider = new RunnerLoggerProvider(Path.Combine(LogDirectory, "runtime.log"), daprdToConsole ? options.Console : null);
+        _loggerFactory = LoggerFactory.Create(logging => logging.AddProvider(provider));
+    }
+
+    public IReadOnlyList<RunningApp> Apps => _apps;
+
+    public string LogDirectory { get; }
+
+    public IReadOnlyList<string> ResourcesPaths { get; }
+
+    public EmbeddedRuntime Runtime => _runtime ?? throw new InvalidOperationException("The runtime is not started.");
+
+    /// <summary>Completes when an app's process ends while the runner is not stopping it.</summary>
+    public Task<RunningApp> AppExited => _appExited.Task;
+
+    /// <summary>
+    /// Starts everything and returns once every app is healthy; on failure everything started is
+    /// stopped again. Cancelling <paramref name="shutdown"/> (Ctrl+C) marks the run as stopping, so
+    /// apps that end because of the same signal are not reported as crashed.
+    /// </summary>
+    public static async Task<MultiAppRunner> StartAsync(RunFile runFile, RunnerOptions options, CancellationToken shutdown = default)
+    {
+        var runner = new MultiAppRunner(runFile, options);
+        runner._shutdownRegistration = shutdown.Register(() => runner._stopping = true);
+        try
+        {
+            await runner.StartCoreAsync(shutdown);
+            return runner;
+        }
+        catch
+        {
+            await runner.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        _runtime = await EmbeddedRuntime.StartAsync(
+            new RuntimeOptions
+            {
+                PostgresConnectionString = _options.PostgresConnectionString,
+                Database = _options.RuntimeDatabase,
+                ResourcesPath = ResourcesPaths.Count > 0 ? ResourcesPaths[^1] : null,
+                ResourcesPaths = ResourcesPaths,
+            },
+            _loggerFactory,
+            cancellationToken);
+
+        foreach (var (definition, index) in _runFile.Apps.Select((app, index) => (app, index)))
+        {
+            var descriptor = new AppDescriptor(
+                definition.AppId,
+                definition.AppPort ?? 0,
+                definition.Protocol,
+                definition.DaprHttpPort ?? PortAllocator.FreePort(),
+                definition.DaprGrpcPort ?? PortAllocator.FreePort());
+            var app = new RunningApp(definition, descriptor, new AppLog(
+                definition.AppId, index, definition.AppLogDestination, Path.Combine(LogDirectory, definition.AppId + ".log"), _options.Console));
+            _apps.Add(app);
+            await AddSidecarAsync(descriptor, cancellationToken);
+            if (definition.Command.Count > 0)
+            {
+                app.Process = AppProcess.Start(definition, AppEnvironment(app), app.Log);
+                _ = WatchAsync(app);
+            }
+        }
+
+        await WaitUntilHealthyAsync(cancellationToken);
+    }
+
+    private async Task AddSidecarAsync(AppDescriptor descriptor, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Runtime.AddSidecarAsync(descriptor, cancellationToken);
+        }
+        catch (IOException ex)
+        {
+            throw new RunnerException(
+                $"App '{descriptor.AppId}': its sidecar cannot listen on HTTP port {descriptor.HttpPort} / gRPC port {descriptor.GrpcPort}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use, the
+    /// run file's env (common then app), then what `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
+    /// </summary>
+    private Dictionary<string, string> AppEnvironment(RunningApp app)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ConnectionStrings__Postgres"] = _options.PostgresConnectionString,
+        };
+        foreach (var (name, value) in app.Definition.Env.Concat(app.Descriptor.AppEnvironment))
+        {
+            environment[name] = value;
+        }
+
+        environment["APP_PROTOCOL"] = app.Definition.Protocol == AppChannelProtocol.Grpc ? "grpc" : "http";
+        if (app.Definition.AppPort is null)
+        {
+            environment.Remove("APP_PORT");
+        }
+
+        return environment;
+    }
+
+    private async Task WatchAsync(RunningApp app)
+    {
+        var exitCode = await app.Process!.Exited;
+        app.ExitCode = exitCode;
+        if (_stopping)
+        {
+            app.Status = AppStatus.Stopped;
+            return;
+        }
+
+        app.Status = AppStatus.Exited;
+        _options.Console.WriteLine(Loud($"== {app.Definition.AppId} exited with code {exitCode} == (log: {app.Log.FilePath})"));
+        _appExited.TrySetResult(app);
+    }
+
+    private async Task WaitUntilHealthyAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.HealthTimeout);
+        var failures = await Task.WhenAll(_apps.Select(app => WaitUntilHealthyAsync(app, timeout.Token)));
+        cancellationToken.ThrowIfCancellationRequested();
+        var problems = failures.OfType<string>().ToList();
+        if (problems.Count > 0)
+        {
+            throw new RunnerException(string.Join(Environment.NewLine + Environment.NewLine, problems));
+        }
+    }
+
+    private async Task<string?> WaitUntilHealthyAsync(RunningApp app, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await AppHealth.WaitAsync(app.Definition, app.Descriptor, app.Process, cancellationToken))
+            {
+                app.Status = AppStatus.Healthy;
+                return null;
+            }
+
+            var exitCode = await app.Process!.Exited;
+            return $"App '{app.Definition.AppId}' exited with code {exitCode} before it became healthy. Its last output ({app.Log.FilePath}):{Environment.NewLine}{app.Log.Tail()}";
+        }
+        catch (OperationCanceledException)
+        {
+            var what = app.Definition.Protocol == AppChannelProtocol.Grpc
+                ? "gRPC health did not answer SERVING"
+                : app.Definition.AppHealthCheckPath is { } path ? $"GET {path} did not answer 2xx" : "the port did not accept connections";
+            return $"App '{app.Definition.AppId}' did not become healthy within {_options.HealthTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s " +
+                $"(port {app.Descriptor.AppPort}: {what}). Its last output ({app.Log.FilePath}):{Environment.NewLine}{app.Log.Tail()}";
+        }
+    }
+
+    private string Loud(string text) => _options.Console.Colors ? $"\u001b[1;31m{text}\u001b[0m" : text;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _stopping = true;
+        await _shutdownRegistration.DisposeAsync();
+        await Task.WhenAll(_apps.Where(a => a.Process is not null).Select(a => a.Process!.StopAsync(_options.StopGracePeriod)));
+        foreach (var app in _apps.Where(a => a.Status != AppStatus.Exited))
+        {
+            app.Status = AppStatus.Stopped;
+        }
+
+        if (_runtime is not null)
+        {
+            await _runtime.DisposeAsync();
+        }
+
+        foreach (var app in _apps)
+        {
+            app.Log.Dispose();
+        }
+
+        _loggerFactory.Dispose();
+    }
+}

@@ -1,0 +1,212 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Npgsql;
+using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.Runner;
+using TicketSaga.Testing;
+
+namespace TicketSaga.Runtime.Tests.Runner;
+
+/// <summary>The runner against real app processes: a tiny Python HTTP app that reports its environment.</summary>
+public sealed class RunnerTests(PostgresServer postgres) : IDisposable
+{
+    private const string EnvironmentApp = """
+        import http.server, json, os, subprocess
+        helper = subprocess.Popen(["sleep", "300"])
+        print("booting " + os.environ["APP_ID"], flush=True)
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = json.dumps({"env": dict(os.environ), "pid": os.getpid(), "helper": helper.pid}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(body)
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler).serve_forever()
+        """;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("ticketsaga-runner-").FullName;
+    private readonly StringWriter _console = new();
+    private readonly HttpClient _http = new();
+
+    [Fact]
+    public async Task Every_app_runs_with_its_sidecar_and_the_environment_dapr_run_gives_it_then_stops_without_orphans()
+    {
+        RequirePython();
+        File.WriteAllText(Path.Combine(_folder, "app.py"), EnvironmentApp);
+        var (alphaPort, betaPort) = (PortAllocator.FreePort(), PortAllocator.FreePort());
+        var runFile = WriteRunFile($"""
+            version: 1
+            common:
+              env:
+                GREETING: hello
+            apps:
+              - appID: alpha
+                appPort: {alphaPort}
+                appHealthCheckPath: /health
+                command: ["python3", "app.py"]
+              - appID: beta
+                appPort: {betaPort}
+                command: ["python3", "app.py"]
+                env:
+                  GREETING: bonjour
+            """);
+        var options = await OptionsAsync();
+
+        var runner = await MultiAppRunner.StartAsync(runFile, options, TestContext.Current.CancellationToken);
+        var reports = new List<AppReport>();
+        await using (runner)
+        {
+            foreach (var app in runner.Apps)
+            {
+                Assert.Equal(AppStatus.Healthy, app.Status);
+                var report = (await _http.GetFromJsonAsync<AppReport>(app.Descriptor.AppAddress, TestContext.Current.CancellationToken))!;
+                reports.Add(report);
+                Assert.Equal(app.Definition.AppId, report.Env["APP_ID"]);
+                Assert.Equal(app.Descriptor.AppPort.ToString(), report.Env["APP_PORT"]);
+                Assert.Equal(app.Descriptor.HttpPort.ToString(), report.Env["DAPR_HTTP_PORT"]);
+                Assert.Equal(app.Descriptor.GrpcPort.ToString(), report.Env["DAPR_GRPC_PORT"]);
+                Assert.Equal(options.PostgresConnectionString, report.Env["ConnectionStrings__Postgres"]);
+
+                using var sidecarHealth = await _http.GetAsync($"http://127.0.0.1:{report.Env["DAPR_HTTP_PORT"]}/v1.0/healthz", TestContext.Current.CancellationToken);
+                Assert.Equal(HttpStatusCode.NoContent, sidecarHealth.StatusCode);
+            }
+
+            Assert.Equal(["hello", "bonjour"], reports.Select(r => r.Env["GREETING"]));
+            Assert.Contains("== APP - alpha == booting alpha", _console.ToString());
+            Assert.Contains("booting beta", await File.ReadAllTextAsync(Path.Combine(runner.LogDirectory, "beta.log"), TestContext.Current.CancellationToken));
+        }
+
+        foreach (var report in reports)
+        {
+            Assert.False(IsAlive(report.Pid), $"app process {report.Pid} survived the runner");
+            Assert.False(IsAlive(report.Helper), $"the app's child process {report.Helper} survived the runner");
+            Assert.False(await AcceptsAsync(int.Parse(report.Env["APP_PORT"])));
+            Assert.False(await AcceptsAsync(int.Parse(report.Env["DAPR_HTTP_PORT"])));
+        }
+    }
+
+    [Fact]
+    public async Task An_app_that_never_becomes_healthy_is_named_with_the_tail_of_its_log_and_stopped()
+    {
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: stuck
+                appPort: {PortAllocator.FreePort()}
+                command: ["sh", "-c", "echo $$ > pid; echo waiting for a database that never answers; exec sleep 60"]
+            """);
+        var options = await OptionsAsync() with { HealthTimeout = TimeSpan.FromSeconds(2) };
+
+        var error = await Assert.ThrowsAsync<RunnerException>(() => MultiAppRunner.StartAsync(runFile, options, TestContext.Current.CancellationToken));
+
+        Assert.Contains("App 'stuck' did not become healthy within 2 s", error.Message);
+        Assert.Contains("waiting for a database that never answers", error.Message);
+        Assert.False(IsAlive(int.Parse(await File.ReadAllTextAsync(Path.Combine(_folder, "pid"), TestContext.Current.CancellationToken))));
+    }
+
+    [Fact]
+    public async Task An_app_that_exits_during_start_up_is_reported_with_its_exit_code_and_output()
+    {
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: broken
+                appPort: {PortAllocator.FreePort()}
+                command: ["sh", "-c", "echo 'ConnectionStrings__tickets is not set' >&2; exit 3"]
+            """);
+
+        var error = await Assert.ThrowsAsync<RunnerException>(async () => await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken));
+
+        Assert.Contains("App 'broken' exited with code 3 before it became healthy", error.Message);
+        Assert.Contains("ConnectionStrings__tickets is not set", error.Message);
+    }
+
+    [Fact]
+    public async Task An_app_that_dies_after_start_up_is_reported()
+    {
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: fragile
+                command: ["sh", "-c", "echo started; read never"]
+            """);
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken);
+        var app = runner.Apps.Single();
+        using (var process = System.Diagnostics.Process.GetProcessById(app.Process!.Id))
+        {
+            process.Kill();
+        }
+
+        var exited = await runner.AppExited.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.Same(app, exited);
+        Assert.Equal(AppStatus.Exited, app.Status);
+        Assert.Contains("== fragile exited with code 137 ==", _console.ToString());
+    }
+
+    private RunFile WriteRunFile(string yaml)
+    {
+        File.WriteAllText(Path.Combine(_folder, "dapr.yaml"), yaml);
+        return RunFile.Load(_folder);
+    }
+
+    private async Task<RunnerOptions> OptionsAsync()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync("runner");
+        return new RunnerOptions
+        {
+            PostgresConnectionString = connectionString,
+            RuntimeDatabase = new NpgsqlConnectionStringBuilder(connectionString).Database!,
+            Console = new RunnerConsole(_console, colors: false),
+            HealthTimeout = TimeSpan.FromSeconds(30),
+            StopGracePeriod = TimeSpan.FromSeconds(5),
+        };
+    }
+
+    private static void RequirePython()
+    {
+        var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, "python3")));
+        Assert.SkipUnless(onPath, "python3 is not installed");
+    }
+
+    /// <summary>Alive and not a zombie waiting to be reaped.</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync(IPAddress.Loopback, port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private sealed record AppReport(Dictionary<string, string> Env, int Pid, int Helper);
+}
