@@ -79,20 +79,27 @@ public sealed class WorkflowTests(SampleAppFixture fixture) : IClassFixture<Samp
         Assert.Equal(WorkflowRuntimeStatus.Terminated, (await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: Cancellation)).RuntimeStatus);
     }
 
-    [Fact]
-    public async Task A_purged_workflow_is_gone_even_with_a_timer_still_pending()
+    [Fact(Timeout = 60_000)]
+    public async Task A_purged_workflow_id_can_be_used_again_even_after_its_pending_timer_passes()
     {
-        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), NewId(), 1_000);
-        await Workflows.WaitForWorkflowStartAsync(id, cancellation: Cancellation);
-        await Workflows.RaiseEventAsync(id, "payment", "succeeded", Cancellation);
-        await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: Cancellation);
+        var cancellation = TestContext.Current.CancellationToken;
+        var id = NewId();
+        await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), id, 1_000);
+        await Workflows.WaitForWorkflowStartAsync(id, cancellation: cancellation);
+        await Workflows.RaiseEventAsync(id, "payment", "succeeded", cancellation);
+        await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: cancellation);
 
-        Assert.True(await Workflows.PurgeInstanceAsync(id, Cancellation));
+        Assert.True(await Workflows.PurgeInstanceAsync(id, cancellation));
+        Assert.False((await Workflows.GetWorkflowStateAsync(id, cancellation: cancellation)).Exists);
 
-        Assert.False((await Workflows.GetWorkflowStateAsync(id, cancellation: Cancellation)).Exists);
-        var afterTimer = await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), NewId(), 1_500);
-        Assert.Equal("timed out", (await Workflows.WaitForWorkflowCompletionAsync(afterTimer, cancellation: Cancellation)).ReadOutputAs<string>());
-        Assert.False((await Workflows.GetWorkflowStateAsync(id, cancellation: Cancellation)).Exists);
+        // Outlives the purged instance's timeout timer.
+        var longer = await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), NewId(), 1_500);
+        await Workflows.WaitForWorkflowCompletionAsync(longer, cancellation: cancellation);
+
+        await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), id, 200);
+        var again = await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: cancellation);
+        Assert.Equal(WorkflowRuntimeStatus.Completed, again.RuntimeStatus);
+        Assert.Equal("timed out", again.ReadOutputAs<string>());
     }
 
     [Fact]
