@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TicketSaga.Runtime.Actors;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Runtime.Hosting;
@@ -63,6 +64,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     private static void ConfigureRuntimeServices(IServiceCollection services)
     {
         services.AddSingleton<AppDirectory>();
+        services.AddActorRuntime();
     }
 
     /// <summary>Starts the sidecar of <paramref name="app"/>; the app itself is started by the caller.</summary>

@@ -4,6 +4,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using TicketSaga.Runtime.Actors;
+using TicketSaga.Runtime.Workflow;
 
 namespace TicketSaga.Runtime.Hosting;
 
@@ -50,13 +52,19 @@ public sealed class Sidecar : IAsyncDisposable
     private static void ConfigureSidecarServices(IServiceCollection services, EmbeddedRuntime runtime)
     {
         services.AddSingleton(runtime.Services.GetRequiredService<AppDirectory>());
+        services.AddSidecarActors(runtime.Services);
+        services.AddSidecarWorkflows();
     }
 
     /// <summary>The Dapr API surface of each building block, mapped in one place.</summary>
     private static void MapSidecarApi(WebApplication web)
     {
+        web.UseCollapsedSlashes();
+        web.UseRouting();
         web.MapGet("/v1.0/healthz", () => Microsoft.AspNetCore.Http.Results.NoContent());
         web.MapGet("/v1.0/healthz/outbound", () => Microsoft.AspNetCore.Http.Results.NoContent());
+        web.MapActorsApi();
+        web.MapWorkflowApi();
     }
 
     public async ValueTask DisposeAsync()

@@ -132,7 +132,7 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
             version: 1
             apps:
               - appID: fragile
-                command: ["sh", "-c", "echo started; read never"]
+                command: ["sh", "-c", "echo started; exec sleep 600"]
             """);
 
         await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken);

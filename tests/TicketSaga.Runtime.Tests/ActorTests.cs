@@ -1,0 +1,94 @@
+using System.Net;
+using Dapr.Actors;
+using TicketSaga.Runtime.Tests.SampleApp;
+
+namespace TicketSaga.Runtime.Tests;
+
+public sealed class ActorTests(SampleAppFixture fixture) : IClassFixture<SampleAppFixture>
+{
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    [Fact]
+    public async Task ActorProxy_calls_keep_state_across_calls_and_deactivations()
+    {
+        var id = NewId();
+        var counter = fixture.App.Counter(id);
+
+        Assert.Equal(2, await counter.IncrementAsync(2));
+        await fixture.App.Journal.WaitForAsync($"deactivated:{id}");
+
+        Assert.Equal(5, await counter.IncrementAsync(3));
+        Assert.Equal(5, await counter.GetAsync());
+    }
+
+    [Fact]
+    public async Task Any_sidecar_reaches_the_app_hosting_the_actor_type()
+    {
+        var id = NewId();
+        var elsewhere = await fixture.AddSidecarAsync("caller-" + NewId()[..8]);
+
+        await fixture.App.Counter(id, via: elsewhere).IncrementAsync(7);
+
+        Assert.Equal(7, await fixture.App.Counter(id).GetAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_calls_on_one_actor_never_overlap_but_calls_on_different_actors_do()
+    {
+        var journal = fixture.App.Journal;
+        var oneActor = fixture.App.Counter(NewId());
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => oneActor.HoldTurnAsync(100)));
+        Assert.Equal(1, journal.MostConcurrentTurnsOnOneActor);
+
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => fixture.App.Counter(NewId()).HoldTurnAsync(300)));
+        Assert.Equal(1, journal.MostConcurrentTurnsOnOneActor);
+        Assert.True(journal.MostConcurrentTurnsOverall > 1, "calls on different actors ran one at a time");
+    }
+
+    [Fact]
+    public async Task Actor_exceptions_reach_the_caller()
+    {
+        var failure = await Assert.ThrowsAsync<ActorMethodInvocationException>(() => fixture.App.Counter(NewId()).FailAsync("sold out"));
+
+        Assert.Contains("sold out", failure.InnerException?.Message ?? failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_timer_calls_back_its_actor()
+    {
+        var id = NewId();
+
+        await fixture.App.Counter(id).StartTimerAsync("tick", TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100));
+
+        await fixture.App.Journal.WaitForAsync($"timer:{id}:tick", times: 3);
+    }
+
+    [Fact]
+    public async Task A_one_shot_reminder_fires_once_and_a_periodic_one_repeats()
+    {
+        var id = NewId();
+        var counter = fixture.App.Counter(id);
+        var journal = fixture.App.Journal;
+
+        await counter.RemindAsync("expire", TimeSpan.FromMilliseconds(100), Timeout.InfiniteTimeSpan);
+        await counter.RemindAsync("heartbeat", TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(150));
+
+        await journal.WaitForAsync($"reminder:{id}:heartbeat:payload-heartbeat", times: 4);
+        await counter.ForgetReminderAsync("heartbeat");
+        Assert.Equal(1, journal.Count($"reminder:{id}:expire:payload-expire"));
+    }
+
+    [Fact]
+    public async Task A_call_for_an_actor_type_no_app_hosts_fails_with_Dapr_error()
+    {
+        using var http = new HttpClient();
+        var sidecar = fixture.App.Sidecar.App;
+
+        using var response = await http.PutAsync(
+            new Uri($"http://127.0.0.1:{sidecar.HttpPort}//v1.0/actors/NoSuchActor/1/method/Anything"),
+            new ByteArrayContent([]), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Contains("ERR_ACTOR_INSTANCE_MISSING", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,71 @@
+using Dapr.Workflow;
+
+namespace TicketSaga.Runtime.Tests.SampleApp;
+
+/// <summary>Activity, durable timer, then an external event: the shape of the order saga.</summary>
+public sealed class ApprovalWorkflow : Workflow<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, string input)
+    {
+        var greeting = await context.CallActivityAsync<string>(nameof(GreetActivity), input);
+        await context.CreateTimer(TimeSpan.FromMilliseconds(200));
+        var approval = await context.WaitForExternalEventAsync<string>("approval");
+        return $"{greeting}|{approval}";
+    }
+}
+
+/// <summary>Waits for an event with a timeout and says which came first.</summary>
+public sealed class DeadlineWorkflow : Workflow<int, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, int timeoutMilliseconds)
+    {
+        try
+        {
+            return "event:" + await context.WaitForExternalEventAsync<string>("payment", TimeSpan.FromMilliseconds(timeoutMilliseconds));
+        }
+        catch (TaskCanceledException)
+        {
+            return "timed out";
+        }
+    }
+}
+
+/// <summary>Calls an activity that fails twice, under a retry policy of three attempts.</summary>
+public sealed class RetryingWorkflow : Workflow<string, int>
+{
+    public override Task<int> RunAsync(WorkflowContext context, string key) =>
+        context.CallActivityAsync<int>(
+            nameof(FlakyActivity), key, new WorkflowTaskOptions(new WorkflowRetryPolicy(3, TimeSpan.FromMilliseconds(50))));
+}
+
+public sealed class ParentWorkflow : Workflow<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, string input) =>
+        "parent(" + await context.CallChildWorkflowAsync<string>(nameof(ChildWorkflow), input) + ")";
+}
+
+public sealed class ChildWorkflow : Workflow<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, string input) =>
+        "child(" + await context.CallActivityAsync<string>(nameof(GreetActivity), input) + ")";
+}
+
+public sealed class GreetActivity(Journal journal) : WorkflowActivity<string, string>
+{
+    public override Task<string> RunAsync(WorkflowActivityContext context, string name)
+    {
+        journal.Record("greet:" + name);
+        return Task.FromResult("hello " + name);
+    }
+}
+
+/// <summary>Fails on its first two attempts for a key, then answers the attempt number.</summary>
+public sealed class FlakyActivity(Journal journal) : WorkflowActivity<string, int>
+{
+    public override Task<int> RunAsync(WorkflowActivityContext context, string key)
+    {
+        journal.Record("flaky:" + key);
+        var attempt = journal.Count("flaky:" + key);
+        return attempt < 3 ? throw new InvalidOperationException($"attempt {attempt} fails") : Task.FromResult(attempt);
+    }
+}
