@@ -369,7 +369,7 @@ public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider 
         foreach (var item in ungranted)
         {
             // An item that got no quota must not keep counting against its user's limit.
-            var uncount = new NpgsqlBatchCommand("UPDATE ticket_user_quota SET qty = qty - $3 WHERE ticket_id = $1 AND user_id = $2");
+            var uncount = new NpgsqlBatchCommand(ReservationLedger.UncountUserHoldSql);
             uncount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticket.TicketId });
             uncount.Parameters.Add(new NpgsqlParameter<string> { TypedValue = item.Command.UserId });
             uncount.Parameters.Add(new NpgsqlParameter<int> { TypedValue = item.Command.Qty });
