@@ -29,11 +29,11 @@ CREATE TABLE ticket_quota_slots (
 );
 
 -- Live holds plus purchases of one user for one ticket type: the row max_per_user is checked against.
--- A user with nothing held or bought has no row.
+-- A tally back at zero is deleted: a user with nothing held or bought has no row.
 CREATE TABLE ticket_user_quota (
     ticket_id uuid NOT NULL REFERENCES ticket_types,
     user_id   text NOT NULL,
-    qty       integer NOT NULL CHECK (qty > 0),
+    qty       integer NOT NULL CHECK (qty >= 0),
     PRIMARY KEY (ticket_id, user_id)
 );
 

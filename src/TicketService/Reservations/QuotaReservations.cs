@@ -369,11 +369,7 @@ public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider 
         foreach (var item in ungranted)
         {
             // An item that got no quota must not keep counting against its user's limit.
-            var uncount = new NpgsqlBatchCommand(ReservationLedger.UncountUserHoldSql);
-            uncount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticket.TicketId });
-            uncount.Parameters.Add(new NpgsqlParameter<string> { TypedValue = item.Command.UserId });
-            uncount.Parameters.Add(new NpgsqlParameter<int> { TypedValue = item.Command.Qty });
-            batch.BatchCommands.Add(uncount);
+            ReservationLedger.AddUncountUserHold(batch, ticket.TicketId, item.Command.UserId, item.Command.Qty);
         }
 
         var total = new NpgsqlBatchCommand("SELECT sum(available)::int FROM ticket_quota_slots WHERE ticket_id = $1");

@@ -10,16 +10,6 @@ namespace TicketSaga.TicketService.Reservations;
 /// </summary>
 public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<ReservationOptions> options)
 {
-    /// <summary>
-    /// Takes a hold back off its user's tally ($1 ticket, $2 user, $3 qty). A tally that reaches zero is
-    /// deleted, so a refused or released hold leaves no trace of the user behind.
-    /// </summary>
-    internal const string UncountUserHoldSql =
-        """
-        WITH emptied AS (DELETE FROM ticket_user_quota WHERE ticket_id = $1 AND user_id = $2 AND qty = $3)
-        UPDATE ticket_user_quota SET qty = qty - $3 WHERE ticket_id = $1 AND user_id = $2 AND qty > $3
-        """;
-
     private sealed record Reservation(
         Guid Id, Guid TicketId, string UserId, int Qty, string Status, Guid? OrderId, ReleaseReason? Reason, int[] Slots, int[] SlotQtys);
 
@@ -136,11 +126,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
     {
         await using var batch = new NpgsqlBatch(connection);
         // A released hold stops counting against the user's max_per_user (a purchase keeps counting).
-        var uncount = new NpgsqlBatchCommand(UncountUserHoldSql);
-        uncount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.TicketId });
-        uncount.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reservation.UserId });
-        uncount.Parameters.Add(new NpgsqlParameter<int> { TypedValue = reservation.Qty });
-        batch.BatchCommands.Add(uncount);
+        AddUncountUserHold(batch, reservation.TicketId, reservation.UserId, reservation.Qty);
         AddSlotUpdate(batch, reservation, "held = s.held - t.qty, available = s.available + t.qty");
         // Only a HELD row (locked above) is released, exactly once.
         var release = new NpgsqlBatchCommand(
@@ -149,6 +135,23 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         release.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)reason });
         batch.BatchCommands.Add(release);
         await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes a hold back off its user's tally. A tally that reaches zero is deleted, so a refused or
+    /// released hold leaves no trace of the user behind.
+    /// </summary>
+    internal static void AddUncountUserHold(NpgsqlBatch batch, Guid ticketId, string userId, int qty)
+    {
+        var uncount = new NpgsqlBatchCommand("UPDATE ticket_user_quota SET qty = qty - $3 WHERE ticket_id = $1 AND user_id = $2");
+        uncount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticketId });
+        uncount.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        uncount.Parameters.Add(new NpgsqlParameter<int> { TypedValue = qty });
+        batch.BatchCommands.Add(uncount);
+        var forget = new NpgsqlBatchCommand("DELETE FROM ticket_user_quota WHERE ticket_id = $1 AND user_id = $2 AND qty = 0");
+        forget.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticketId });
+        forget.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        batch.BatchCommands.Add(forget);
     }
 
     /// <summary>Moves the hold's quantities on the very slots it was taken from.</summary>
