@@ -111,6 +111,9 @@ public static class InventoryBenchmark
     private static async Task<(Phase Phase, Guid TicketId, long Granted)> RunGrpcPhaseAsync(string database, Options options, CancellationToken cancellationToken)
     {
         var port = FreeLoopbackPort();
+        // The factory would look for the service's project folder from the working directory; its
+        // appsettings.json is copied beside this tool, which makes this folder a fine content root.
+        Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_TICKETSERVICE", AppContext.BaseDirectory);
         await using var service = new WebApplicationFactory<TicketService::Program>().WithWebHostBuilder(host => host
             .UseEnvironment("Production")
             .UseSetting("ConnectionStrings:tickets", database)
