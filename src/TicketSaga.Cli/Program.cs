@@ -1,8 +1,13 @@
+using System.CommandLine;
 using TicketSaga.Cli.Commands;
 
-return args.FirstOrDefault() switch
+// One file per command group under Commands/; each adds its commands to the root here.
+var root = new RootCommand("TicketSaga: run, inspect and measure the ticket reservation saga.")
 {
-    "run" => await RunCommand.ExecuteAsync(args[1..]),
-    "up" => await UpCommand.ExecuteAsync(args[1..]),
-    _ => Usage.Print(args.FirstOrDefault()),
+    UpCommand.Create(),
+    RunCommand.Create(),
+    BenchCommands.Create(),
 };
+
+// `run` and `up` stop their apps gracefully on Ctrl+C/SIGTERM themselves; no forced exit here.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.CommandLine;
 using System.Runtime.InteropServices;
 using Spectre.Console;
 using TicketSaga.Runtime.Runner;
@@ -7,44 +8,58 @@ using TicketSaga.Runtime.Runner;
 namespace TicketSaga.Cli.Commands;
 
 /// <summary>Options shared by `run` and `up`.</summary>
-internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout)
+internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout);
+
+/// <summary>The command-line options of `run` and `up`, read into <see cref="RunSettings"/>.</summary>
+internal sealed class RunOptions
 {
-    public static RunSettings Parse(IReadOnlyList<string> args)
+    private readonly Option<string?> _postgres = new("--postgres")
     {
-        var settings = new RunSettings(null, Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"), [], Build: true, TimeSpan.FromSeconds(90));
-        var resources = new List<string>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
-            settings = args[i] switch
-            {
-                "-f" or "--run-file" => settings with { RunFile = Value() },
-                "--postgres" => settings with { Postgres = Value() },
-                "--resources-path" => AddTo(resources, Value(), settings),
-                "--no-build" => settings with { Build = false },
-                "--health-timeout" => settings with { HealthTimeout = TimeSpan.FromSeconds(Seconds(Value())) },
-                var unknown => throw new ArgumentException($"Unknown option '{unknown}'."),
-            };
-        }
+        Description = "PostgreSQL to use (or TICKETSAGA_POSTGRES); default: a local cluster kept in .ticketsaga/postgres.",
+    };
 
-        if (resources.Count == 0 && Environment.GetEnvironmentVariable("TICKETSAGA_RESOURCES_PATH") is { Length: > 0 } fromEnvironment)
-        {
-            resources.AddRange(fromEnvironment.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries));
-        }
+    private readonly Option<string[]> _resourcesPaths = new("--resources-path")
+    {
+        Description = "Components folder, repeatable (or TICKETSAGA_RESOURCES_PATH); default: the folders named in dapr.yaml.",
+        AllowMultipleArgumentsPerToken = false,
+    };
 
-        return settings with { ResourcesPaths = [.. resources.Select(Path.GetFullPath)] };
+    private readonly Option<bool> _noBuild = new("--no-build") { Description = "Skip `dotnet build` of the solution beside the run file." };
+
+    private readonly Option<int> _healthTimeout = new("--health-timeout")
+    {
+        Description = "Seconds the apps get to become healthy.",
+        DefaultValueFactory = _ => 90,
+    };
+
+    public RunOptions() => _healthTimeout.Validators.Add(result =>
+    {
+        if (result.GetValueOrDefault<int>() <= 0)
+        {
+            result.AddError("--health-timeout must be a positive number of seconds.");
+        }
+    });
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_postgres);
+        command.Options.Add(_resourcesPaths);
+        command.Options.Add(_noBuild);
+        command.Options.Add(_healthTimeout);
     }
 
-    private static RunSettings AddTo(List<string> resources, string path, RunSettings settings)
+    public RunSettings Read(ParseResult parse, string? runFile)
     {
-        resources.Add(path);
-        return settings;
+        var resources = parse.GetValue(_resourcesPaths) is { Length: > 0 } given
+            ? given
+            : (Environment.GetEnvironmentVariable("TICKETSAGA_RESOURCES_PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries);
+        return new RunSettings(
+            runFile,
+            parse.GetValue(_postgres) ?? Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"),
+            [.. resources.Select(Path.GetFullPath)],
+            Build: !parse.GetValue(_noBuild),
+            TimeSpan.FromSeconds(parse.GetValue(_healthTimeout)));
     }
-
-    private static int Seconds(string value) =>
-        int.TryParse(value, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
-            ? seconds
-            : throw new ArgumentException($"--health-timeout: '{value}' is not a number of seconds.");
 }
 
 /// <summary>
@@ -54,21 +69,18 @@ internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyL
 /// </summary>
 internal static class RunCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args)
+    public static Command Create()
     {
-        RunSettings settings;
-        try
+        var runFile = new Option<string>("--run-file", "-f")
         {
-            settings = RunSettings.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
-            Usage.Print(null);
-            return 2;
-        }
-
-        return await RunAsync(settings with { RunFile = settings.RunFile ?? "." }, onStarted: null);
+            Description = "The multi-app run file (`dapr run -f` format), or a folder holding dapr.yaml.",
+            DefaultValueFactory = _ => ".",
+        };
+        var options = new RunOptions();
+        var command = new Command("run", "Start the apps of a multi-app run file, each with its sidecar, on the embedded Dapr runtime.") { runFile };
+        options.AddTo(command);
+        command.SetAction((parse, _) => RunAsync(options.Read(parse, parse.GetValue(runFile)), onStarted: null));
+        return command;
     }
 
     /// <param name="onStarted">What to do once every app is healthy (e.g. seed data and print hints).</param>

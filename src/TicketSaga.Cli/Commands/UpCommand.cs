@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -13,28 +14,23 @@ namespace TicketSaga.Cli.Commands;
 /// </summary>
 internal static class UpCommand
 {
-    public static async Task<int> ExecuteAsync(string[] args)
+    public static Command Create()
     {
-        RunSettings settings;
-        try
+        var options = new RunOptions();
+        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.");
+        options.AddTo(command);
+        command.SetAction(async (parse, _) =>
         {
-            settings = RunSettings.Parse(args);
-        }
-        catch (ArgumentException ex)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
-            Usage.Print(null);
-            return 2;
-        }
+            var runFile = FindRepositoryRunFile(Directory.GetCurrentDirectory());
+            if (runFile is null)
+            {
+                AnsiConsole.MarkupLine("[red]No dapr.yaml in this folder or above it: run `ticketsaga up` inside the TicketSaga repository.[/]");
+                return 2;
+            }
 
-        var runFile = settings.RunFile ?? FindRepositoryRunFile(Directory.GetCurrentDirectory());
-        if (runFile is null)
-        {
-            AnsiConsole.MarkupLine("[red]No dapr.yaml in this folder or above it: run `ticketsaga up` inside the TicketSaga repository.[/]");
-            return 2;
-        }
-
-        return await RunCommand.RunAsync(settings with { RunFile = runFile }, SeedAndGreetAsync);
+            return await RunCommand.RunAsync(options.Read(parse, runFile), SeedAndGreetAsync);
+        });
+        return command;
     }
 
     private static string? FindRepositoryRunFile(string folder)

@@ -1,0 +1,179 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace TicketSaga.TicketService.Reservations;
+
+/// <summary>
+/// Finalize and release of holds, and the reclaim of abandoned ones. Each locks the reservation row
+/// first, then the user's quota row, then the hold's slots in slot order (the order every writer uses).
+/// </summary>
+public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<ReservationOptions> options)
+{
+    private sealed record Reservation(
+        Guid Id, Guid TicketId, string UserId, int Qty, string Status, Guid? OrderId, ReleaseReason? Reason, int[] Slots, int[] SlotQtys);
+
+    public async Task<FinalizedReservation> FinalizeAsync(Guid reservationId, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var reservation = await LockAsync(connection, reservationId, cancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Reservation {reservationId} does not exist."));
+
+        switch (reservation.Status)
+        {
+            case "SOLD" when reservation.OrderId == orderId:
+                return new FinalizedReservation(reservationId, orderId, reservation.Qty);
+            case "SOLD":
+                throw new RpcException(new Status(StatusCode.AlreadyExists,
+                    $"Reservation {reservationId} was already finalized for order {reservation.OrderId}."));
+            case "RELEASED":
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToString().ToUpperInvariant()}) and can no longer be finalized."));
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        AddSlotUpdate(batch, reservation, "held = s.held - t.qty, sold = s.sold + t.qty");
+        // Only a HELD row (locked above) becomes SOLD, exactly once.
+        var sell = new NpgsqlBatchCommand(
+            "UPDATE reservations SET status = 'SOLD', order_id = $2, updated_at = now() WHERE reservation_id = $1 AND status = 'HELD'");
+        sell.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
+        sell.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = orderId });
+        batch.BatchCommands.Add(sell);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new FinalizedReservation(reservationId, orderId, reservation.Qty);
+    }
+
+    public async Task<ReleasedReservation> ReleaseAsync(Guid reservationId, ReleaseReason reason, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var reservation = await LockAsync(connection, reservationId, cancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Reservation {reservationId} does not exist."));
+
+        switch (reservation.Status)
+        {
+            case "RELEASED":
+                // Released is released, whoever came first (an expiry may race a cancel or the reclaimer):
+                // the first answer, with the first reason.
+                return new ReleasedReservation(reservationId, reservation.Qty, reservation.Reason!.Value);
+            case "SOLD":
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} was finalized for order {reservation.OrderId} and can no longer be released."));
+        }
+
+        await ReleaseHeldAsync(connection, reservation, reason, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ReleasedReservation(reservationId, reservation.Qty, reason);
+    }
+
+    /// <summary>
+    /// One reclaim pass: releases (ABANDONED) every hold whose expires_at is older than the grace period.
+    /// Safe with several replicas and with concurrent Release/Finalize calls: rows locked elsewhere are skipped.
+    /// </summary>
+    public async Task<int> ReclaimAbandonedHoldsAsync(CancellationToken cancellationToken)
+    {
+        var reclaimed = 0;
+        while (true)
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // SKIP LOCKED: a hold being finalized or released right now, or taken by another replica, is left alone.
+            await using var next = new NpgsqlCommand(
+                """
+                SELECT reservation_id FROM reservations
+                WHERE status = 'HELD' AND expires_at < now() - @grace
+                ORDER BY expires_at LIMIT 1
+                FOR UPDATE SKIP LOCKED
+                """, connection, transaction);
+            next.Parameters.AddWithValue("grace", options.Value.AbandonedHoldGrace);
+            if (await next.ExecuteScalarAsync(cancellationToken) is not Guid id)
+            {
+                return reclaimed;
+            }
+
+            var reservation = (await LockAsync(connection, id, cancellationToken))!;
+            await ReleaseHeldAsync(connection, reservation, ReleaseReason.Abandoned, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            reclaimed++;
+        }
+    }
+
+    private static async Task<Reservation?> LockAsync(NpgsqlConnection connection, Guid reservationId, CancellationToken cancellationToken)
+    {
+        // The row lock serializes finalize, release and reclaim of one reservation: exactly one of them wins.
+        await using var command = new NpgsqlCommand(
+            """
+            SELECT ticket_id, user_id, qty, status, order_id, release_reason, slots, slot_qtys
+            FROM reservations WHERE reservation_id = @id FOR UPDATE
+            """, connection);
+        command.Parameters.AddWithValue("id", reservationId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new Reservation(
+            reservationId, reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetGuid(4),
+            reader.IsDBNull(5) ? null : (ReleaseReason)reader.GetInt32(5),
+            reader.GetFieldValue<int[]>(6), reader.GetFieldValue<int[]>(7));
+    }
+
+    private static async Task ReleaseHeldAsync(NpgsqlConnection connection, Reservation reservation, ReleaseReason reason, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        // A released hold stops counting against the user's max_per_user (a purchase keeps counting).
+        AddUncountUserHold(batch, reservation.TicketId, reservation.UserId, reservation.Qty);
+        AddSlotUpdate(batch, reservation, "held = s.held - t.qty, available = s.available + t.qty");
+        // Only a HELD row (locked above) is released, exactly once.
+        var release = new NpgsqlBatchCommand(
+            "UPDATE reservations SET status = 'RELEASED', release_reason = $2, updated_at = now() WHERE reservation_id = $1 AND status = 'HELD'");
+        release.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.Id });
+        release.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)reason });
+        batch.BatchCommands.Add(release);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes a hold back off its user's tally. A tally that reaches zero is deleted, so a refused or
+    /// released hold leaves no trace of the user behind.
+    /// </summary>
+    internal static void AddUncountUserHold(NpgsqlBatch batch, Guid ticketId, string userId, int qty)
+    {
+        var uncount = new NpgsqlBatchCommand("UPDATE ticket_user_quota SET qty = qty - $3 WHERE ticket_id = $1 AND user_id = $2");
+        uncount.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticketId });
+        uncount.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        uncount.Parameters.Add(new NpgsqlParameter<int> { TypedValue = qty });
+        batch.BatchCommands.Add(uncount);
+        var forget = new NpgsqlBatchCommand("DELETE FROM ticket_user_quota WHERE ticket_id = $1 AND user_id = $2 AND qty = 0");
+        forget.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = ticketId });
+        forget.Parameters.Add(new NpgsqlParameter<string> { TypedValue = userId });
+        batch.BatchCommands.Add(forget);
+    }
+
+    /// <summary>Moves the hold's quantities on the very slots it was taken from.</summary>
+    private static void AddSlotUpdate(NpgsqlBatch batch, Reservation reservation, string assignments)
+    {
+        // Lock the slots in slot order first: UPDATE ... FROM would lock them in whatever order the join runs.
+        var lockSlots = new NpgsqlBatchCommand(
+            "SELECT slot FROM ticket_quota_slots WHERE ticket_id = $1 AND slot = ANY($2) ORDER BY slot FOR UPDATE");
+        lockSlots.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.TicketId });
+        lockSlots.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = reservation.Slots });
+        batch.BatchCommands.Add(lockSlots);
+
+        // The CHECK on each slot (available + held + sold = capacity, none negative) guards conservation.
+        var update = new NpgsqlBatchCommand(
+            $"""
+            UPDATE ticket_quota_slots s SET {assignments}
+            FROM unnest($2::int[], $3::int[]) AS t(slot, qty)
+            WHERE s.ticket_id = $1 AND s.slot = t.slot
+            """);
+        update.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.TicketId });
+        update.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = reservation.Slots });
+        update.Parameters.Add(new NpgsqlParameter<int[]> { TypedValue = reservation.SlotQtys });
+        batch.BatchCommands.Add(update);
+    }
+}

@@ -1,0 +1,29 @@
+namespace TicketSaga.TicketService.Reservations;
+
+/// <summary>The values mirror ticketsaga.ticket.v1.ReleaseReason.</summary>
+public enum ReleaseReason
+{
+    Expired = 1,
+    Cancelled = 2,
+    Failed = 3,
+    Abandoned = 4,
+}
+
+public sealed record ReserveQuotaCommand(Guid TicketId, Guid ReservationId, string UserId, int Qty, DateTimeOffset ExpiresAt);
+
+/// <summary>A granted hold: what the first answer said, replayed on every retry.</summary>
+public sealed record QuotaHold(Guid ReservationId, int Remaining, long UnitPriceMinor, string Currency, DateTimeOffset ExpiresAt);
+
+public sealed record FinalizedReservation(Guid ReservationId, Guid OrderId, int Qty);
+
+public sealed record ReleasedReservation(Guid ReservationId, int Qty, ReleaseReason Reason);
+
+public sealed class ReservationOptions
+{
+    public const string Section = "Reservations";
+
+    /// <summary>How long after expires_at a hold nobody released is reclaimed (ABANDONED).</summary>
+    public TimeSpan AbandonedHoldGrace { get; set; } = TimeSpan.FromMinutes(2);
+
+    public TimeSpan ReclaimInterval { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,168 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using TicketSaga.Ticket.V1;
+using TicketSaga.TicketService.Reservations;
+using TicketSaga.TicketService.TicketTypes;
+using Availability = TicketSaga.Ticket.V1.Availability;
+using ProtoReleaseReason = TicketSaga.Ticket.V1.ReleaseReason;
+
+namespace TicketSaga.TicketService;
+
+/// <summary>The gRPC surface: validates input, then hands over to the catalog, the batcher and the ledger.</summary>
+internal sealed class TicketsService(TicketTypeCatalog catalog, ReserveQuotaBatcher batcher, ReservationLedger ledger)
+    : Tickets.TicketsBase
+{
+    /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
+    public const int MaxQtyPerRequest = 100;
+
+    private const int MaxTextLength = 200;
+
+    public override async Task<TicketType> CreateTicketType(CreateTicketTypeRequest request, ServerCallContext context)
+    {
+        var ticketId = request.TicketId.Length == 0 ? Guid.CreateVersion7() : ParseId(request.TicketId, "ticket_id");
+        var eventId = ParseId(request.EventId, "event_id");
+        var name = RequireText(request.Name, "name");
+        Require(request.Capacity > 0, "capacity must be greater than 0.");
+        Require(request.UnitPrice is not null, "unit_price is required.");
+        Require(request.UnitPrice!.AmountMinor >= 0, "unit_price.amount_minor must not be negative.");
+        var currency = request.UnitPrice.Currency.ToUpperInvariant();
+        Require(currency.Length == 3 && currency.All(char.IsAsciiLetterUpper), "unit_price.currency must be a 3-letter ISO 4217 code.");
+        Require(request.MaxPerUser > 0, "max_per_user must be greater than 0.");
+        var startsAt = ParseTime(request.SaleStartsAt, "sale_starts_at");
+        var endsAt = ParseTime(request.SaleEndsAt, "sale_ends_at");
+        Require(endsAt > startsAt, "sale_ends_at must be after sale_starts_at.");
+        Guid? seatPlanId = request.SeatPlanId.Length == 0 ? null : ParseId(request.SeatPlanId, "seat_plan_id");
+        Require(seatPlanId.HasValue == (request.Section.Length > 0), "seat_plan_id and section go together: both for a seated type, neither for general admission.");
+        Require(request.Section.Length <= MaxTextLength, $"section must be at most {MaxTextLength} characters.");
+
+        var created = await catalog.CreateAsync(
+            new TicketTypeDefinition(ticketId, eventId, name, request.Capacity, request.UnitPrice.AmountMinor, currency,
+                request.MaxPerUser, startsAt, endsAt, seatPlanId, request.Section),
+            context.CancellationToken);
+        return await WithAvailabilityAsync([created], context.CancellationToken).SingleAsync();
+    }
+
+    public override async Task<TicketType> GetTicketType(GetTicketTypeRequest request, ServerCallContext context)
+    {
+        var ticket = await catalog.GetAsync(ParseId(request.TicketId, "ticket_id"), context.CancellationToken);
+        return await WithAvailabilityAsync([ticket], context.CancellationToken).SingleAsync();
+    }
+
+    public override async Task<ListTicketTypesResponse> ListTicketTypes(ListTicketTypesRequest request, ServerCallContext context)
+    {
+        Guid? eventId = request.EventId.Length == 0 ? null : ParseId(request.EventId, "event_id");
+        var tickets = await catalog.ListAsync(eventId, context.CancellationToken);
+        var response = new ListTicketTypesResponse();
+        response.TicketTypes.AddRange(await WithAvailabilityAsync(tickets, context.CancellationToken).ToListAsync());
+        return response;
+    }
+
+    public override async Task<ReserveQuotaResponse> ReserveQuota(ReserveQuotaRequest request, ServerCallContext context)
+    {
+        var ticketId = ParseId(request.TicketId, "ticket_id");
+        var reservationId = ParseId(request.ReservationId, "reservation_id");
+        var userId = RequireText(request.UserId, "user_id");
+        Require(request.Qty is > 0 and <= MaxQtyPerRequest, $"qty must be between 1 and {MaxQtyPerRequest}.");
+        var expiresAt = ParseTime(request.ExpiresAt, "expires_at");
+        var ticket = await catalog.GetAsync(ticketId, context.CancellationToken);
+        Require(request.Qty <= ticket.MaxPerUser, $"qty {request.Qty} is more than max_per_user {ticket.MaxPerUser} of this ticket type.");
+
+        var hold = await batcher.ReserveAsync(
+            new ReserveQuotaCommand(ticketId, reservationId, userId, request.Qty, expiresAt), context.CancellationToken);
+        return new ReserveQuotaResponse
+        {
+            Success = true,
+            Remaining = hold.Remaining,
+            UnitPrice = new Money { AmountMinor = hold.UnitPriceMinor, Currency = hold.Currency },
+            MaxPerUser = ticket.MaxPerUser,
+            SeatPlanId = ticket.SeatPlanId?.ToString() ?? "",
+            Section = ticket.Section,
+            ExpiresAt = Timestamp.FromDateTimeOffset(hold.ExpiresAt),
+        };
+    }
+
+    public override async Task<FinalizeReservationResponse> FinalizeReservation(FinalizeReservationRequest request, ServerCallContext context)
+    {
+        var finalized = await ledger.FinalizeAsync(
+            ParseId(request.ReservationId, "reservation_id"), ParseId(request.OrderId, "order_id"), context.CancellationToken);
+        return new FinalizeReservationResponse
+        {
+            ReservationId = finalized.ReservationId.ToString(),
+            OrderId = finalized.OrderId.ToString(),
+            Qty = finalized.Qty,
+        };
+    }
+
+    public override async Task<ReleaseReservationResponse> ReleaseReservation(ReleaseReservationRequest request, ServerCallContext context)
+    {
+        var reservationId = ParseId(request.ReservationId, "reservation_id");
+        Require(request.Reason != ProtoReleaseReason.Unspecified && System.Enum.IsDefined(request.Reason), "reason is required.");
+        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, context.CancellationToken);
+        return new ReleaseReservationResponse
+        {
+            ReservationId = released.ReservationId.ToString(),
+            Qty = released.Qty,
+            Reason = (ProtoReleaseReason)released.Reason,
+        };
+    }
+
+    private async IAsyncEnumerable<TicketType> WithAvailabilityAsync(
+        IReadOnlyList<TicketTypeDefinition> tickets, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var availability = await catalog.GetAvailabilityAsync(tickets.Select(t => t.TicketId).ToList(), cancellationToken);
+        foreach (var ticket in tickets)
+        {
+            var quota = availability[ticket.TicketId];
+            yield return new TicketType
+            {
+                TicketId = ticket.TicketId.ToString(),
+                EventId = ticket.EventId.ToString(),
+                Name = ticket.Name,
+                UnitPrice = new Money { AmountMinor = ticket.PriceMinor, Currency = ticket.Currency },
+                MaxPerUser = ticket.MaxPerUser,
+                SaleStartsAt = Timestamp.FromDateTimeOffset(ticket.SaleStartsAt),
+                SaleEndsAt = Timestamp.FromDateTimeOffset(ticket.SaleEndsAt),
+                SeatPlanId = ticket.SeatPlanId?.ToString() ?? "",
+                Section = ticket.Section,
+                Availability = new Availability
+                {
+                    Capacity = quota.Capacity,
+                    Available = quota.Available,
+                    Held = quota.Held,
+                    Sold = quota.Sold,
+                },
+            };
+        }
+    }
+
+    private static Guid ParseId(string value, string field)
+    {
+        Require(value.Length > 0, $"{field} is required.");
+        Require(Guid.TryParse(value, out var id), $"{field} must be a UUID.");
+        return id;
+    }
+
+    private static string RequireText(string value, string field)
+    {
+        Require(!string.IsNullOrWhiteSpace(value), $"{field} is required.");
+        Require(value.Length <= MaxTextLength, $"{field} must be at most {MaxTextLength} characters.");
+        return value;
+    }
+
+    /// <summary>PostgreSQL keeps microseconds: truncating here makes a retry compare equal to what was stored.</summary>
+    private static DateTimeOffset ParseTime(Timestamp? value, string field)
+    {
+        Require(value is not null, $"{field} is required.");
+        Require(value!.Seconds is >= -62135596800 and <= 253402300799 && value.Nanos is >= 0 and < 1_000_000_000, $"{field} is not a valid time.");
+        var time = value.ToDateTimeOffset();
+        return new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
+    }
+
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, message));
+        }
+    }
+}

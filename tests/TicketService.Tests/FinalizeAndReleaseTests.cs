@@ -1,0 +1,145 @@
+using Grpc.Core;
+using TicketSaga.Testing;
+using TicketSaga.Ticket.V1;
+
+namespace TicketSaga.TicketService.Tests;
+
+public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLifetime
+{
+    private TicketServiceHost _service = null!;
+
+    public async ValueTask InitializeAsync() => _service = await TicketServiceHost.StartAsync(postgres);
+
+    public ValueTask DisposeAsync() => _service.DisposeAsync();
+
+    private Task<FinalizeReservationResponse> FinalizeAsync(string reservationId, string orderId) =>
+        _service.Client.FinalizeReservationAsync(new FinalizeReservationRequest { ReservationId = reservationId, OrderId = orderId },
+            cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
+
+    private Task<ReleaseReservationResponse> ReleaseAsync(string reservationId, ReleaseReason reason) =>
+        _service.Client.ReleaseReservationAsync(new ReleaseReservationRequest { ReservationId = reservationId, Reason = reason },
+            cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
+
+    [Fact]
+    public async Task Finalize_sells_the_hold_and_a_retry_returns_the_first_answer_and_changes_nothing()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
+        var hold = TicketServiceHost.Hold(ticket, qty: 2);
+        await _service.ReserveAsync(hold);
+        var orderId = Guid.CreateVersion7().ToString();
+
+        var first = await FinalizeAsync(hold.ReservationId, orderId);
+        var before = await _service.SnapshotAsync();
+        var retry = await FinalizeAsync(hold.ReservationId, orderId);
+
+        Assert.Equal(new FinalizeReservationResponse { ReservationId = hold.ReservationId, OrderId = orderId, Qty = 2 }, first);
+        Assert.Equal(first, retry);
+        Assert.Equal(before, await _service.SnapshotAsync());
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
+        await GrpcAssert.FailsWith(StatusCode.AlreadyExists, () => FinalizeAsync(hold.ReservationId, Guid.CreateVersion7().ToString()));
+        Assert.Equal(before, await _service.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Release_gives_the_hold_back_and_a_retry_returns_the_first_answer_and_changes_nothing()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
+        var hold = TicketServiceHost.Hold(ticket, qty: 3);
+        await _service.ReserveAsync(hold);
+
+        var first = await ReleaseAsync(hold.ReservationId, ReleaseReason.Expired);
+        var before = await _service.SnapshotAsync();
+        var retry = await ReleaseAsync(hold.ReservationId, ReleaseReason.Expired);
+        var laterCancel = await ReleaseAsync(hold.ReservationId, ReleaseReason.Cancelled);
+
+        Assert.Equal(new ReleaseReservationResponse { ReservationId = hold.ReservationId, Qty = 3, Reason = ReleaseReason.Expired }, first);
+        Assert.Equal(first, retry);
+        Assert.Equal(first, laterCancel);
+        Assert.Equal(before, await _service.SnapshotAsync());
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal((10, 0, 0), (availability.Available, availability.Held, availability.Sold));
+        await _service.AssertConservedAsync(ticket);
+    }
+
+    [Fact]
+    public async Task Finalize_after_release_and_release_after_finalize_fail_the_precondition_and_change_nothing()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
+        var released = TicketServiceHost.Hold(ticket);
+        var sold = TicketServiceHost.Hold(ticket);
+        await _service.ReserveAsync(released);
+        await _service.ReserveAsync(sold);
+        await ReleaseAsync(released.ReservationId, ReleaseReason.Cancelled);
+        await FinalizeAsync(sold.ReservationId, Guid.CreateVersion7().ToString());
+        var before = await _service.SnapshotAsync();
+
+        var finalizeReleased = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition,
+            () => FinalizeAsync(released.ReservationId, Guid.CreateVersion7().ToString()));
+        var releaseSold = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition,
+            () => ReleaseAsync(sold.ReservationId, ReleaseReason.Expired));
+
+        Assert.Contains("was released (CANCELLED)", finalizeReleased.Status.Detail);
+        Assert.Contains("was finalized for order", releaseSold.Status.Detail);
+        Assert.Equal(before, await _service.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task Racing_finalize_and_release_of_one_hold_let_exactly_one_win()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 100, maxPerUser: 1);
+        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
+        foreach (var hold in holds)
+        {
+            await _service.ReserveAsync(hold);
+        }
+
+        var outcomes = await Task.WhenAll(holds.Select(hold => Task.Run(async () =>
+        {
+            var finalize = Outcome(() => FinalizeAsync(hold.ReservationId, Guid.CreateVersion7().ToString()));
+            var release = Outcome(() => ReleaseAsync(hold.ReservationId, ReleaseReason.Expired));
+            return (Finalize: await finalize, Release: await release);
+        })));
+
+        Assert.All(outcomes, o => Assert.Contains(o, new[] { (StatusCode.OK, StatusCode.FailedPrecondition), (StatusCode.FailedPrecondition, StatusCode.OK) }));
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal(outcomes.Count(o => o.Finalize == StatusCode.OK), availability.Sold);
+        Assert.Equal(0, availability.Held);
+        await _service.AssertConservedAsync(ticket);
+    }
+
+    [Fact]
+    public async Task Concurrent_duplicate_finalizes_and_releases_apply_once()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
+        var sold = TicketServiceHost.Hold(ticket, qty: 2);
+        var released = TicketServiceHost.Hold(ticket, qty: 3);
+        await _service.ReserveAsync(sold);
+        await _service.ReserveAsync(released);
+        var orderId = Guid.CreateVersion7().ToString();
+
+        var finalizes = Enumerable.Range(0, 10).Select(_ => Task.Run(() => FinalizeAsync(sold.ReservationId, orderId)));
+        var releases = Enumerable.Range(0, 10).Select(_ => Task.Run(() => ReleaseAsync(released.ReservationId, ReleaseReason.Failed)));
+        var finalized = await Task.WhenAll(finalizes);
+        var releasedAnswers = await Task.WhenAll(releases);
+
+        Assert.All(finalized, answer => Assert.Equal(2, answer.Qty));
+        Assert.All(releasedAnswers, answer => Assert.Equal(3, answer.Qty));
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
+        await _service.AssertConservedAsync(ticket);
+    }
+
+    private static async Task<StatusCode> Outcome(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return StatusCode.OK;
+        }
+        catch (RpcException ex)
+        {
+            return ex.StatusCode;
+        }
+    }
+}
