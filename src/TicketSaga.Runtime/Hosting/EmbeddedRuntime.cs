@@ -2,6 +2,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using TicketSaga.Runtime.Components;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Runtime.Hosting;
@@ -51,7 +53,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
-        ConfigureRuntimeServices(builder.Services);
+        ConfigureRuntimeServices(builder.Services, options);
 
         var host = builder.Build();
         var runtime = new EmbeddedRuntime(host, options);
@@ -60,9 +62,11 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     }
 
     /// <summary>Runtime-wide services of each building block, registered in one place.</summary>
-    private static void ConfigureRuntimeServices(IServiceCollection services)
+    private static void ConfigureRuntimeServices(IServiceCollection services, RuntimeOptions options)
     {
         services.AddSingleton<AppDirectory>();
+        services.AddRuntimeComponents(options.ResourcesPath);
+        services.AddPubSubLog();
     }
 
     /// <summary>Starts the sidecar of <paramref name="app"/>; the app itself is started by the caller.</summary>
