@@ -44,6 +44,8 @@ public static class TestSupport
         .UseGrpcEndpoint($"http://127.0.0.1:{sidecar.App.GrpcPort}")
         .Build();
 
+    public static string GrpcEndpoint(this Sidecar sidecar) => $"http://127.0.0.1:{sidecar.App.GrpcPort}";
+
     /// <summary>Waits until <paramref name="condition"/> holds (a generous bound, not a timing assertion).</summary>
     public static async Task EventuallyAsync(Func<Task<bool>> condition, string what, int seconds = 30)
     {
