@@ -26,21 +26,27 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Moves new messages of the subscribed topics into the app's pending set; true if any moved.</summary>
-    public async Task<bool> TakeFromLogAsync(IReadOnlyList<(string PubsubName, string Topic)> topics, int batchSize, CancellationToken cancellationToken)
+    /// <summary>
+    /// One round trip: moves new messages of the subscribed topics from the log into the app's
+    /// pending set (at most <paramref name="window"/> pending at a time), then returns the first
+    /// pending message of each partition key (only it may be delivered: order per key) that is due
+    /// and not in flight, and when the next not-yet-due head becomes due.
+    /// </summary>
+    public async Task<(bool Moved, List<PendingDelivery> Due, DateTimeOffset? NextDueAt)> PollAsync(
+        IReadOnlyList<(string PubsubName, string Topic)> topics, long[] inFlight, int limit, int window, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
         foreach (var (pubsubName, topic) in topics)
         {
             // Hand-over and offset move in one statement: a message is pending for the app exactly once.
-            var command = new NpgsqlBatchCommand("""
+            var handOver = new NpgsqlBatchCommand("""
                 WITH taken AS (
                     SELECT m.seq, m.partition_key
                     FROM pubsub_messages m
                     JOIN pubsub_consumer_offsets o ON o.app_id = @app AND o.pubsub_name = m.pubsub_name AND o.topic = m.topic
                     WHERE m.pubsub_name = @pubsub AND m.topic = @topic AND m.seq > o.last_seq
                     ORDER BY m.seq
-                    LIMIT @batch),
+                    LIMIT greatest(0, @window - (SELECT count(*) FROM pubsub_pending WHERE app_id = @app))),
                 pending AS (
                     INSERT INTO pubsub_pending (app_id, seq, pubsub_name, topic, partition_key)
                     SELECT @app, seq, @pubsub, @topic, partition_key FROM taken
@@ -48,30 +54,14 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
                 UPDATE pubsub_consumer_offsets SET last_seq = (SELECT max(seq) FROM taken)
                 WHERE app_id = @app AND pubsub_name = @pubsub AND topic = @topic AND EXISTS (SELECT 1 FROM taken)
                 """);
-            command.Parameters.AddWithValue("app", appId);
-            command.Parameters.AddWithValue("pubsub", pubsubName);
-            command.Parameters.AddWithValue("topic", topic);
-            command.Parameters.AddWithValue("batch", batchSize);
-            batch.BatchCommands.Add(command);
+            handOver.Parameters.AddWithValue("app", appId);
+            handOver.Parameters.AddWithValue("pubsub", pubsubName);
+            handOver.Parameters.AddWithValue("topic", topic);
+            handOver.Parameters.AddWithValue("window", window);
+            batch.BatchCommands.Add(handOver);
         }
 
-        if (batch.BatchCommands.Count == 0)
-        {
-            return false;
-        }
-
-        await batch.ExecuteNonQueryAsync(cancellationToken);
-        return batch.BatchCommands.Any<NpgsqlBatchCommand>(c => c.RecordsAffected > 0);
-    }
-
-    /// <summary>
-    /// The first pending message of each partition key (only it may be delivered: order per key),
-    /// due now and not already in flight; and when the next not-yet-due head becomes due.
-    /// </summary>
-    public async Task<(List<PendingDelivery> Due, DateTimeOffset? NextDueAt)> TakeDueHeadsAsync(
-        IReadOnlyList<(string PubsubName, string Topic)> topics, long[] inFlight, int limit, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand("""
+        var heads = new NpgsqlBatchCommand("""
             WITH heads AS (
                 SELECT DISTINCT ON (p.pubsub_name, p.topic, p.partition_key)
                        p.seq, p.pubsub_name, p.topic, p.partition_key, p.attempts, p.retry_delays_ms, p.next_attempt_at
@@ -86,27 +76,32 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
             UNION ALL
             SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL, min(next_attempt_at) FROM heads WHERE next_attempt_at > now()
             """);
-        command.Parameters.AddWithValue("app", appId);
-        command.Parameters.AddWithValue("pubsubs", topics.Select(t => t.PubsubName).ToArray());
-        command.Parameters.AddWithValue("topics", topics.Select(t => t.Topic).ToArray());
-        command.Parameters.AddWithValue("in_flight", inFlight);
-        command.Parameters.AddWithValue("limit", limit);
+        heads.Parameters.AddWithValue("app", appId);
+        heads.Parameters.AddWithValue("pubsubs", topics.Select(t => t.PubsubName).ToArray());
+        heads.Parameters.AddWithValue("topics", topics.Select(t => t.Topic).ToArray());
+        heads.Parameters.AddWithValue("in_flight", inFlight);
+        heads.Parameters.AddWithValue("limit", limit);
+        batch.BatchCommands.Add(heads);
+
         var due = new List<PendingDelivery>();
         DateTimeOffset? nextDueAt = null;
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            if (reader.IsDBNull(0))
+            while (await reader.ReadAsync(cancellationToken))
             {
-                nextDueAt = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7);
-                continue;
-            }
+                if (reader.IsDBNull(0))
+                {
+                    nextDueAt = reader.IsDBNull(7) ? null : reader.GetFieldValue<DateTimeOffset>(7);
+                    continue;
+                }
 
-            due.Add(new PendingDelivery(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.GetInt32(4), reader.GetFieldValue<int[]>(5), reader.GetString(6)));
+                due.Add(new PendingDelivery(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                    reader.GetInt32(4), reader.GetFieldValue<int[]>(5), reader.GetString(6)));
+            }
         }
 
-        return (due, nextDueAt);
+        var moved = batch.BatchCommands.Take<NpgsqlBatchCommand>(topics.Count).Any(c => c.RecordsAffected > 0);
+        return (moved, due, nextDueAt);
     }
 
     public async Task AckAsync(long seq, CancellationToken cancellationToken)

@@ -26,7 +26,7 @@ internal sealed class SubscriptionDelivery(
     ILogger<SubscriptionDelivery> logger) : BackgroundService
 {
     private const int MaxConcurrentDeliveries = 32;
-    private const int HandOverBatch = 500;
+    private const int PendingWindow = 1000;
     private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
@@ -65,26 +65,22 @@ internal sealed class SubscriptionDelivery(
             var wait = Poll;
             try
             {
-                var moved = await _queue.TakeFromLogAsync(topics, HandOverBatch, stoppingToken);
-                var free = MaxConcurrentDeliveries - _inFlight.Count;
                 var unavailableFor = new DateTime(Interlocked.Read(ref _appUnavailableUntilTicks), DateTimeKind.Utc) - DateTime.UtcNow;
+                var free = unavailableFor > TimeSpan.Zero ? 0 : MaxConcurrentDeliveries - _inFlight.Count;
+                var (moved, due, nextDueAt) = await _queue.PollAsync(topics, [.. _inFlight.Keys], Math.Max(0, free), PendingWindow, stoppingToken);
+                foreach (var delivery in due)
+                {
+                    _inFlight[delivery.Seq] = 0;
+                    _ = DeliverAndReleaseAsync(delivery, stoppingToken);
+                }
+
                 if (unavailableFor > TimeSpan.Zero)
                 {
                     wait = unavailableFor;
                 }
-                else if (free > 0)
+                else if (nextDueAt is { } next && next - DateTimeOffset.UtcNow < wait)
                 {
-                    var (due, nextDueAt) = await _queue.TakeDueHeadsAsync(topics, [.. _inFlight.Keys], free, stoppingToken);
-                    foreach (var delivery in due)
-                    {
-                        _inFlight[delivery.Seq] = 0;
-                        _ = DeliverAndReleaseAsync(delivery, stoppingToken);
-                    }
-
-                    if (nextDueAt is { } next && next - DateTimeOffset.UtcNow < wait)
-                    {
-                        wait = next - DateTimeOffset.UtcNow;
-                    }
+                    wait = next - DateTimeOffset.UtcNow;
                 }
 
                 if (moved)
