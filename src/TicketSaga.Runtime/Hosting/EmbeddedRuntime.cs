@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using TicketSaga.Runtime.Actors;
+using TicketSaga.Runtime.Components;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Runtime.Hosting;
@@ -52,7 +54,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
-        ConfigureRuntimeServices(builder.Services);
+        ConfigureRuntimeServices(builder.Services, options);
 
         var host = builder.Build();
         var runtime = new EmbeddedRuntime(host, options);
@@ -61,10 +63,12 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     }
 
     /// <summary>Runtime-wide services of each building block, registered in one place.</summary>
-    private static void ConfigureRuntimeServices(IServiceCollection services)
+    private static void ConfigureRuntimeServices(IServiceCollection services, RuntimeOptions options)
     {
         services.AddSingleton<AppDirectory>();
         services.AddActorRuntime();
+        services.AddRuntimeComponents(options.ResourcesPaths);
+        services.AddPubSubLog();
     }
 
     /// <summary>Starts the sidecar of <paramref name="app"/>; the app itself is started by the caller.</summary>

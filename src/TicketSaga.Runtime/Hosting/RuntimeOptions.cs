@@ -9,12 +9,9 @@ public sealed record RuntimeOptions
     /// <summary>The runtime's database inside that server.</summary>
     public string Database { get; init; } = "dapr_runtime";
 
-    /// <summary>The components folder (resiliency, subscriptions, pub/sub...); null uses built-in defaults.</summary>
-    public string? ResourcesPath { get; init; }
-
     /// <summary>
-    /// Every resources folder, in order, like daprd's repeated --resources-path (e.g. the shared
-    /// resiliency folder and the environment's folder); <see cref="ResourcesPath"/> is the last one.
+    /// The components folders (resiliency, subscriptions, pub/sub...), in order, like daprd's repeated
+    /// --resources-path (e.g. the shared folder and the environment's folder); none uses built-in defaults.
     /// </summary>
     public IReadOnlyList<string> ResourcesPaths { get; init; } = [];
 }

@@ -6,6 +6,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using TicketSaga.Runtime.Actors;
 using TicketSaga.Runtime.Workflow;
+using TicketSaga.Runtime.Api;
+using TicketSaga.Runtime.Invocation;
+using TicketSaga.Runtime.PubSub;
 
 namespace TicketSaga.Runtime.Hosting;
 
@@ -16,11 +19,16 @@ namespace TicketSaga.Runtime.Hosting;
 public sealed class Sidecar : IAsyncDisposable
 {
     private readonly WebApplication _web;
+    private readonly Lazy<Task> _stopped;
 
     private Sidecar(AppDescriptor app, WebApplication web)
     {
         App = app;
         _web = web;
+        _stopped = new Lazy<Task>(() => _web.StopAsync());
+
+        // POST /v1.0/shutdown (HTTP or gRPC) asks for a graceful stop of this sidecar.
+        _web.Lifetime.ApplicationStopping.Register(() => _ = _stopped.Value);
     }
 
     public AppDescriptor App { get; }
@@ -54,6 +62,10 @@ public sealed class Sidecar : IAsyncDisposable
         services.AddSingleton(runtime.Services.GetRequiredService<AppDirectory>());
         services.AddSidecarActors(runtime.Services);
         services.AddSidecarWorkflows();
+        services.AddSingleton(runtime.Services.GetRequiredService<Components.RuntimeResources>());
+        services.AddDaprApi();
+        services.AddServiceInvocation();
+        services.AddSidecarPubSub(runtime);
     }
 
     /// <summary>The Dapr API surface of each building block, mapped in one place.</summary>
@@ -65,11 +77,14 @@ public sealed class Sidecar : IAsyncDisposable
         web.MapGet("/v1.0/healthz/outbound", () => Microsoft.AspNetCore.Http.Results.NoContent());
         web.MapActorsApi();
         web.MapWorkflowApi();
+        web.MapServiceInvocation();
+        web.MapDaprApi();
+        web.MapPubSubApi();
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _web.StopAsync();
+        await _stopped.Value;
         await _web.DisposeAsync();
     }
 }

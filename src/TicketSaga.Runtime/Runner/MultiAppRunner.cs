@@ -117,7 +117,6 @@ public sealed class MultiAppRunner : IAsyncDisposable
             {
                 PostgresConnectionString = _options.PostgresConnectionString,
                 Database = _options.RuntimeDatabase,
-                ResourcesPath = ResourcesPaths.Count > 0 ? ResourcesPaths[^1] : null,
                 ResourcesPaths = ResourcesPaths,
             },
             _loggerFactory,

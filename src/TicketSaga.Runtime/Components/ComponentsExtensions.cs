@@ -1,0 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace TicketSaga.Runtime.Components;
+
+public static class ComponentsExtensions
+{
+    /// <summary>Loads the resources folder now, so a bad file stops the runtime from starting.</summary>
+    public static IServiceCollection AddRuntimeComponents(this IServiceCollection services, IReadOnlyList<string> resourcesPaths) =>
+        services.AddSingleton(ResourceLoader.Load(resourcesPaths));
+}

@@ -1,0 +1,358 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace TicketSaga.Runtime.Components;
+
+/// <summary>A resources folder the runtime refuses to start with; the message names file and line.</summary>
+public sealed class ComponentLoadException(string message) : Exception(message);
+
+/// <summary>
+/// Reads a Dapr resources folder (every *.yaml / *.yml directly inside it, multi-document files
+/// allowed): Component, Resiliency, Subscription and Configuration resources.
+/// </summary>
+public static partial class ResourceLoader
+{
+    /// <summary>Component types the embedded runtime emulates on its own PostgreSQL.</summary>
+    public static IReadOnlyList<string> SupportedComponentTypes { get; } =
+        ["pubsub.kafka", "state.postgresql", "secretstores.local.file", "secretstores.local.env"];
+
+    /// <summary>No resources folder: a pub/sub named <c>pubsub</c> and the default retry policy.</summary>
+    public static RuntimeResources BuiltInDefaults() => new(
+        [new ComponentDefinition("pubsub", "pubsub.kafka", "v1", [], [], "(built-in)")],
+        [],
+        []);
+
+    /// <summary>Every resource of the folders, in order, like daprd's repeated --resources-path; none uses the built-in defaults.</summary>
+    public static RuntimeResources Load(IReadOnlyList<string> resourcesPaths)
+    {
+        if (resourcesPaths.Count == 0)
+        {
+            return BuiltInDefaults();
+        }
+
+        var missing = resourcesPaths.FirstOrDefault(path => !Directory.Exists(path));
+        if (missing is not null)
+        {
+            throw new ComponentLoadException($"Resources folder '{missing}' does not exist.");
+        }
+
+        var components = new List<ComponentDefinition>();
+        var resiliencies = new List<ResiliencyDocument>();
+        var subscriptions = new List<SubscriptionDefinition>();
+        var files = resourcesPaths.SelectMany(folder => Directory.EnumerateFiles(folder)
+            .Where(f => f.EndsWith(".yaml", StringComparison.OrdinalIgnoreCase) || f.EndsWith(".yml", StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal));
+        foreach (var file in files)
+        {
+            foreach (var document in ReadDocuments(file))
+            {
+                new DocumentReader(file, document).Read(components, resiliencies, subscriptions);
+            }
+        }
+
+        var duplicate = components.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new ComponentLoadException(
+                $"Component '{duplicate.Key}' is defined more than once: {string.Join(", ", duplicate.Select(c => c.SourceFile))}.");
+        }
+
+        return new RuntimeResources(components, resiliencies, subscriptions);
+    }
+
+    private static List<YamlMappingNode> ReadDocuments(string file)
+    {
+        var stream = new YamlStream();
+        try
+        {
+            using var reader = new StreamReader(file);
+            stream.Load(reader);
+        }
+        catch (YamlException ex)
+        {
+            throw new ComponentLoadException($"{file}:{ex.Start.Line}: malformed YAML: {ex.InnerException?.Message ?? ex.Message}");
+        }
+
+        var documents = new List<YamlMappingNode>();
+        foreach (var document in stream.Documents)
+        {
+            switch (document.RootNode)
+            {
+                case YamlMappingNode mapping:
+                    documents.Add(mapping);
+                    break;
+                case YamlScalarNode { Value: null or "" }:
+                    break;
+                default:
+                    throw new ComponentLoadException($"{file}:{document.RootNode.Start.Line}: expected a resource (a YAML mapping with apiVersion, kind, metadata and spec).");
+            }
+        }
+
+        return documents;
+    }
+
+    /// <summary>Parses a Go duration such as <c>500ms</c>, <c>5s</c>, <c>1m30s</c>.</summary>
+    public static TimeSpan ParseDuration(string text)
+    {
+        var matches = DurationPart().Matches(text.Trim());
+        if (matches.Count == 0 || string.Concat(matches.Select(m => m.Value)) != text.Trim())
+        {
+            throw new FormatException($"'{text}' is not a duration (e.g. 500ms, 5s, 1m30s)");
+        }
+
+        double milliseconds = 0;
+        foreach (Match match in matches)
+        {
+            var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+            milliseconds += match.Groups["unit"].Value switch
+            {
+                "ns" => value / 1_000_000,
+                "us" or "µs" => value / 1000,
+                "ms" => value,
+                "s" => value * 1000,
+                "m" => value * 60_000,
+                _ => value * 3_600_000,
+            };
+        }
+
+        return TimeSpan.FromMilliseconds(milliseconds);
+    }
+
+    [GeneratedRegex(@"(?<value>\d+(\.\d+)?)(?<unit>ns|us|µs|ms|s|m|h)")]
+    private static partial Regex DurationPart();
+
+    /// <summary>One resource document; every error it throws carries the file and the line.</summary>
+    private sealed class DocumentReader(string file, YamlMappingNode root)
+    {
+        public void Read(List<ComponentDefinition> components, List<ResiliencyDocument> resiliencies, List<SubscriptionDefinition> subscriptions)
+        {
+            var kind = RequiredString(root, "kind");
+            var name = RequiredString(Mapping(root, "metadata") ?? throw Error(root, "missing 'metadata'"), "name");
+            var scopes = Strings(root, "scopes");
+            switch (kind)
+            {
+                case "Component":
+                    components.Add(ReadComponent(name, scopes));
+                    break;
+                case "Resiliency":
+                    resiliencies.Add(ReadResiliency(name, scopes));
+                    break;
+                case "Subscription":
+                    subscriptions.Add(ReadSubscription(name, scopes));
+                    break;
+                case "Configuration":
+                    break;
+                default:
+                    throw Error(root, $"unknown kind '{kind}' (expected Component, Resiliency, Subscription or Configuration)");
+            }
+        }
+
+        private ComponentDefinition ReadComponent(string name, IReadOnlyList<string> scopes)
+        {
+            var spec = RequiredMapping(root, "spec");
+            var typeNode = Child(spec, "type") ?? throw Error(spec, $"component '{name}' has no spec.type");
+            var type = Scalar(typeNode);
+            if (!SupportedComponentTypes.Contains(type, StringComparer.Ordinal))
+            {
+                throw Error(typeNode,
+                    $"component '{name}' has type '{type}', which the embedded runtime does not support; supported types: {string.Join(", ", SupportedComponentTypes)}");
+            }
+
+            var metadata = new List<ComponentMetadataItem>();
+            foreach (var item in Sequence(spec, "metadata"))
+            {
+                var entry = item as YamlMappingNode ?? throw Error(item, $"component '{name}': each metadata item is a mapping with name and value");
+                var itemName = RequiredString(entry, "name");
+                SecretKeyRef? secret = null;
+                if (Mapping(entry, "secretKeyRef") is { } reference)
+                {
+                    secret = new SecretKeyRef(RequiredString(reference, "name"), OptionalString(reference, "key"));
+                }
+
+                metadata.Add(new ComponentMetadataItem(itemName, OptionalString(entry, "value"), secret));
+            }
+
+            return new ComponentDefinition(name, type, OptionalString(spec, "version") ?? "v1", metadata, scopes, file);
+        }
+
+        private ResiliencyDocument ReadResiliency(string name, IReadOnlyList<string> scopes)
+        {
+            var spec = RequiredMapping(root, "spec");
+            var policies = Mapping(spec, "policies");
+            var retries = new Dictionary<string, RetryPolicy>(StringComparer.Ordinal);
+            foreach (var (key, node) in Entries(policies is null ? null : Mapping(policies, "retries")))
+            {
+                retries[key] = ReadRetry(key, node as YamlMappingNode ?? throw Error(node, $"retry policy '{key}' must be a mapping"));
+            }
+
+            var timeouts = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
+            foreach (var (key, node) in Entries(policies is null ? null : Mapping(policies, "timeouts")))
+            {
+                timeouts[key] = Duration(node);
+            }
+
+            var breakers = new HashSet<string>(Entries(policies is null ? null : Mapping(policies, "circuitBreakers")).Select(e => e.Key), StringComparer.Ordinal);
+
+            var targets = Mapping(spec, "targets");
+            var components = new Dictionary<(string Component, string Direction), ResiliencyTarget>();
+            foreach (var (component, node) in Entries(targets is null ? null : Mapping(targets, "components")))
+            {
+                foreach (var direction in new[] { "inbound", "outbound" })
+                {
+                    if (node is YamlMappingNode mapping && Mapping(mapping, direction) is { } target)
+                    {
+                        components[(component, direction)] = ReadTarget(target, retries, timeouts, breakers);
+                    }
+                }
+            }
+
+            var apps = new Dictionary<string, ResiliencyTarget>(StringComparer.Ordinal);
+            foreach (var (app, node) in Entries(targets is null ? null : Mapping(targets, "apps")))
+            {
+                apps[app] = ReadTarget(node as YamlMappingNode ?? throw Error(node, $"target app '{app}' must be a mapping"), retries, timeouts, breakers);
+            }
+
+            return new ResiliencyDocument(name, scopes, components, apps, file);
+        }
+
+        private RetryPolicy ReadRetry(string name, YamlMappingNode node)
+        {
+            var kind = OptionalString(node, "policy") switch
+            {
+                null or "constant" => RetryKind.Constant,
+                "exponential" => RetryKind.Exponential,
+                var other => throw Error(node, $"retry policy '{name}' has policy '{other}' (expected constant or exponential)"),
+            };
+
+            // Dapr's exponential policy starts at initialInterval; duration is accepted too, as our YAML uses it.
+            var intervalNode = Child(node, "initialInterval") ?? Child(node, "duration");
+            var interval = intervalNode is null ? (kind == RetryKind.Constant ? TimeSpan.FromSeconds(5) : TimeSpan.FromMilliseconds(500)) : Duration(intervalNode);
+            var maxInterval = Child(node, "maxInterval") is { } max ? Duration(max) : TimeSpan.FromSeconds(60);
+            var maxRetries = -1;
+            if (Child(node, "maxRetries") is { } retriesNode && !int.TryParse(Scalar(retriesNode), CultureInfo.InvariantCulture, out maxRetries))
+            {
+                throw Error(retriesNode, $"retry policy '{name}': maxRetries must be an integer");
+            }
+
+            return new RetryPolicy(name, kind, interval, maxInterval, maxRetries);
+        }
+
+        private ResiliencyTarget ReadTarget(YamlMappingNode node, Dictionary<string, RetryPolicy> retries, Dictionary<string, TimeSpan> timeouts, HashSet<string> breakers)
+        {
+            RetryPolicy? retry = null;
+            if (Child(node, "retry") is { } retryNode)
+            {
+                var name = Scalar(retryNode);
+                retry = retries.GetValueOrDefault(name) ?? throw Error(retryNode, $"retry policy '{name}' is not defined under policies.retries");
+            }
+
+            TimeSpan? timeout = null;
+            if (Child(node, "timeout") is { } timeoutNode)
+            {
+                var name = Scalar(timeoutNode);
+                timeout = timeouts.TryGetValue(name, out var named) ? named : TryDuration(name) ?? throw Error(timeoutNode, $"timeout '{name}' is not defined under policies.timeouts");
+            }
+
+            string? breaker = null;
+            if (Child(node, "circuitBreaker") is { } breakerNode)
+            {
+                breaker = Scalar(breakerNode);
+                if (!breakers.Contains(breaker))
+                {
+                    throw Error(breakerNode, $"circuit breaker '{breaker}' is not defined under policies.circuitBreakers");
+                }
+            }
+
+            return new ResiliencyTarget(retry, timeout, breaker);
+        }
+
+        private SubscriptionDefinition ReadSubscription(string name, IReadOnlyList<string> scopes)
+        {
+            var spec = RequiredMapping(root, "spec");
+            var pubsub = RequiredString(spec, "pubsubname");
+            var topic = RequiredString(spec, "topic");
+            var rules = new List<SubscriptionRule>();
+            string? defaultRoute = OptionalString(spec, "route");
+            if (Mapping(spec, "routes") is { } routes)
+            {
+                defaultRoute = OptionalString(routes, "default") ?? defaultRoute;
+                foreach (var item in Sequence(routes, "rules"))
+                {
+                    var rule = item as YamlMappingNode ?? throw Error(item, $"subscription '{name}': each rule is a mapping with match and path");
+                    var match = RequiredString(rule, "match");
+                    try
+                    {
+                        EventMatch.Parse(match);
+                    }
+                    catch (FormatException ex)
+                    {
+                        throw Error(rule, $"subscription '{name}': {ex.Message}");
+                    }
+
+                    rules.Add(new SubscriptionRule(match, RequiredString(rule, "path")));
+                }
+            }
+
+            if (defaultRoute is null && rules.Count == 0)
+            {
+                throw Error(spec, $"subscription '{name}' has no route (spec.routes.default, spec.routes.rules or spec.route)");
+            }
+
+            return new SubscriptionDefinition(pubsub, topic, defaultRoute, rules, OptionalString(spec, "deadLetterTopic"), scopes,
+                SubscriptionSource.Declarative, $"{file} ({name})");
+        }
+
+        private ComponentLoadException Error(YamlNode node, string message) => new($"{file}:{node.Start.Line}: {message}");
+
+        private static YamlNode? Child(YamlMappingNode node, string key) =>
+            node.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+
+        private YamlMappingNode? Mapping(YamlMappingNode node, string key) => Child(node, key) switch
+        {
+            null => null,
+            YamlScalarNode { Value: null or "" } => null,
+            YamlMappingNode mapping => mapping,
+            var other => throw Error(other, $"'{key}' must be a mapping"),
+        };
+
+        private YamlMappingNode RequiredMapping(YamlMappingNode node, string key) =>
+            Mapping(node, key) ?? throw Error(node, $"missing '{key}'");
+
+        private IEnumerable<YamlNode> Sequence(YamlMappingNode node, string key) => Child(node, key) switch
+        {
+            null or YamlScalarNode { Value: null or "" } => [],
+            YamlSequenceNode sequence => sequence.Children,
+            var other => throw Error(other, $"'{key}' must be a list"),
+        };
+
+        private IEnumerable<(string Key, YamlNode Value)> Entries(YamlMappingNode? node) =>
+            node?.Children.Select(c => (Scalar(c.Key), c.Value)) ?? [];
+
+        private string Scalar(YamlNode node) =>
+            node is YamlScalarNode { Value: { } value } ? value : throw Error(node, "expected a single value");
+
+        private string RequiredString(YamlMappingNode node, string key) =>
+            OptionalString(node, key) is { Length: > 0 } value ? value : throw Error(node, $"missing '{key}'");
+
+        private string? OptionalString(YamlMappingNode node, string key) => Child(node, key) is { } child ? Scalar(child) : null;
+
+        private List<string> Strings(YamlMappingNode node, string key) => [.. Sequence(node, key).Select(Scalar)];
+
+        private TimeSpan Duration(YamlNode node) =>
+            TryDuration(Scalar(node)) ?? throw Error(node, $"'{Scalar(node)}' is not a duration (e.g. 500ms, 5s, 1m30s)");
+
+        private static TimeSpan? TryDuration(string text)
+        {
+            try
+            {
+                return ParseDuration(text);
+            }
+            catch (FormatException)
+            {
+                return null;
+            }
+        }
+    }
+}

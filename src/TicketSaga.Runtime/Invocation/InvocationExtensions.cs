@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using TicketSaga.Runtime.Api;
+using TicketSaga.Runtime.Hosting;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace TicketSaga.Runtime.Invocation;
+
+/// <summary>
+/// Service invocation with YARP's forwarder: gRPC (and HTTP) requests carrying <c>dapr-app-id</c>
+/// go to that app at the same path; <c>/v1.0/invoke/{appId}/method/{method}</c> goes to the app at
+/// <c>/{method}</c>. Status codes, headers, bodies and gRPC trailers pass through unchanged.
+/// </summary>
+public static class InvocationExtensions
+{
+    public const string AppIdHeader = "dapr-app-id";
+
+    private static readonly ForwarderRequestConfig Http2Exact = new()
+    {
+        // Without Exact, an http:// destination falls back to HTTP/1.1 and gRPC breaks.
+        Version = HttpVersion.Version20,
+        VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+    };
+
+    private static readonly ForwarderRequestConfig Http11 = new()
+    {
+        Version = HttpVersion.Version11,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+    };
+
+    public static IServiceCollection AddServiceInvocation(this IServiceCollection services)
+    {
+        services.AddHttpForwarder();
+        return services.AddSingleton(_ => new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            UseCookies = false,
+            EnableMultipleHttp2Connections = true,
+            ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+        }));
+    }
+
+    public static WebApplication MapServiceInvocation(this WebApplication web)
+    {
+        // Runs before any endpoint executes, so the header wins over the Dapr API and workflow
+        // services on the gRPC port (including Grpc.AspNetCore's unimplemented-service catch-all).
+        web.Use(async (context, next) =>
+        {
+            var appId = context.Request.Headers[AppIdHeader].ToString();
+            var caller = context.RequestServices.GetRequiredService<AppDescriptor>();
+            var onGrpcPort = context.Connection.LocalPort == caller.GrpcPort;
+            if (appId.Length == 0 || !(onGrpcPort || context.GetEndpoint() is null))
+            {
+                await next(context);
+                return;
+            }
+
+            await ForwardAsync(context, appId, context.Request.Path, IsGrpc(context.Request));
+        });
+
+        web.Map("/v1.0/invoke/{appId}/method/{**method}", (HttpContext context, string appId) =>
+        {
+            var prefix = $"/v1.0/invoke/{appId}/method";
+            var path = context.Request.Path.Value!.Length > prefix.Length ? context.Request.Path.Value[prefix.Length..] : "/";
+            return ForwardAsync(context, appId, path, IsGrpc(context.Request));
+        });
+        return web;
+    }
+
+    private static bool IsGrpc(HttpRequest request) =>
+        request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+
+    private static async Task ForwardAsync(HttpContext context, string appId, PathString path, bool grpc)
+    {
+        var services = context.RequestServices;
+        var caller = services.GetRequiredService<AppDescriptor>();
+        var target = services.GetRequiredService<AppDirectory>().Find(appId);
+        if (target is null)
+        {
+            await FailAsync(context, grpc, $"app id '{appId}' is not running in this runtime");
+            return;
+        }
+
+        var config = grpc || target.Protocol == AppChannelProtocol.Grpc ? Http2Exact : Http11;
+        var error = await services.GetRequiredService<IHttpForwarder>().SendAsync(
+            context, target.AppAddress.ToString(), services.GetRequiredService<HttpMessageInvoker>(), config,
+            new AppTransformer(caller.AppId, target.AppId, path));
+        if (error != ForwarderError.None && !context.Response.HasStarted)
+        {
+            var detail = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message;
+            await FailAsync(context, grpc, $"app id '{appId}' did not answer at {target.AppAddress} ({error}: {detail})");
+        }
+    }
+
+    private static async Task FailAsync(HttpContext context, bool grpc, string message)
+    {
+        context.Response.Clear();
+        if (grpc)
+        {
+            // A trailers-only gRPC answer: the client sees StatusCode.Unavailable with this message.
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = "14";
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+            return;
+        }
+
+        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        await context.Response.WriteAsJsonAsync(new DaprError("ERR_DIRECT_INVOKE", message));
+    }
+
+    /// <summary>Keeps the request as sent, at the app's path; drops the (empty) API token and names caller and callee like daprd.</summary>
+    private sealed class AppTransformer(string callerAppId, string calleeAppId, PathString path) : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
+            proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, httpContext.Request.QueryString);
+            proxyRequest.Headers.Remove("dapr-api-token");
+            proxyRequest.Headers.Remove("dapr-caller-app-id");
+            proxyRequest.Headers.Remove("dapr-callee-app-id");
+            proxyRequest.Headers.TryAddWithoutValidation("dapr-caller-app-id", callerAppId);
+            proxyRequest.Headers.TryAddWithoutValidation("dapr-callee-app-id", calleeAppId);
+        }
+    }
+}

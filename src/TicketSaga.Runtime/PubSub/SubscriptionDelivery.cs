@@ -1,0 +1,270 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using TicketSaga.Runtime.Components;
+using TicketSaga.Runtime.Hosting;
+
+namespace TicketSaga.Runtime.PubSub;
+
+/// <summary>
+/// Delivers the app's subscribed topics from the durable log, as daprd would: CloudEvents POSTed to
+/// the subscription's route, Dapr's SUCCESS / RETRY / DROP answers, retries by the resiliency policy
+/// of the pub/sub component's inbound direction, then the dead-letter topic and the audit.
+/// Order holds per partition key (the next message of a key waits for the previous one to be acked
+/// or dead-lettered); different keys go in parallel.
+/// </summary>
+internal sealed class SubscriptionDelivery(
+    AppDescriptor app,
+    RuntimeResources resources,
+    NpgsqlDataSource dataSource,
+    DeliverySignal published,
+    SidecarSubscriptions registry,
+    ILogger<SubscriptionDelivery> logger) : BackgroundService
+{
+    private const int MaxConcurrentDeliveries = 32;
+    private const int PendingWindow = 1000;
+    private static readonly TimeSpan Poll = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly DeliveryQueue _queue = new(dataSource, app.AppId);
+    private readonly ConcurrentDictionary<long, byte> _inFlight = new();
+    private readonly DeliverySignal _completed = new();
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
+    private Dictionary<(string PubsubName, string Topic), (SubscriptionDefinition Subscription, List<(EventMatch Match, string Path)> Rules)> _subscriptions = [];
+    private long _appUnavailableUntilTicks;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var discovered = await new SubscriptionDiscovery(app, resources, _http, logger).DiscoverAsync(stoppingToken);
+        registry.Set(discovered);
+        if (discovered.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var subscription in discovered)
+        {
+            var fromOldest = resources.PubSubFor(app.AppId, subscription.PubsubName)?.MetadataValue("initialOffset") != "newest";
+            await _queue.JoinAsync(subscription.PubsubName, subscription.Topic, fromOldest, stoppingToken);
+        }
+
+        _subscriptions = discovered.ToDictionary(
+            s => (s.PubsubName, s.Topic),
+            s => (s, s.Rules.Select(r => (EventMatch.Parse(r.Match), r.Path)).ToList()));
+        var topics = _subscriptions.Keys.ToList();
+        logger.LogInformation("App {AppId} subscribed to {Topics}", app.AppId, string.Join(", ", topics.Select(t => $"{t.PubsubName}/{t.Topic}")));
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            // Taken before reading, so a publish that lands during the reads still wakes the next wait.
+            var wake = Task.WhenAny(published.NextAsync(), _completed.NextAsync());
+            var wait = Poll;
+            try
+            {
+                var unavailableFor = new DateTime(Interlocked.Read(ref _appUnavailableUntilTicks), DateTimeKind.Utc) - DateTime.UtcNow;
+                var free = unavailableFor > TimeSpan.Zero ? 0 : MaxConcurrentDeliveries - _inFlight.Count;
+                var (moved, due, nextDueAt) = await _queue.PollAsync(topics, [.. _inFlight.Keys], Math.Max(0, free), PendingWindow, stoppingToken);
+                foreach (var delivery in due)
+                {
+                    _inFlight[delivery.Seq] = 0;
+                    _ = DeliverAndReleaseAsync(delivery, stoppingToken);
+                }
+
+                if (unavailableFor > TimeSpan.Zero)
+                {
+                    wait = unavailableFor;
+                }
+                else if (nextDueAt is { } next && next - DateTimeOffset.UtcNow < wait)
+                {
+                    wait = next - DateTimeOffset.UtcNow;
+                }
+
+                if (moved)
+                {
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning(ex, "Pub/sub delivery to {AppId} could not read the log; trying again", app.AppId);
+            }
+
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.WhenAny(wake, Task.Delay(wait, stoppingToken));
+            }
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        while (!_inFlight.IsEmpty && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.WhenAny(_completed.NextAsync(), Task.Delay(100, cancellationToken));
+        }
+    }
+
+    public override void Dispose()
+    {
+        _http.Dispose();
+        base.Dispose();
+    }
+
+    private async Task DeliverAndReleaseAsync(PendingDelivery delivery, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await DeliverAsync(delivery, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the message stays pending and is delivered again after the restart.
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Delivery of message {Seq} to {AppId} failed inside the runtime; it stays pending", delivery.Seq, app.AppId);
+            await Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None);
+        }
+        finally
+        {
+            _inFlight.TryRemove(delivery.Seq, out _);
+            _completed.Notify();
+        }
+    }
+
+    private async Task DeliverAsync(PendingDelivery delivery, CancellationToken stoppingToken)
+    {
+        var (subscription, rules) = _subscriptions[(delivery.PubsubName, delivery.Topic)];
+        var inbound = resources.InboundFor(app.AppId, delivery.PubsubName);
+        var attemptedAt = DateTimeOffset.UtcNow;
+        using var cloudEvent = JsonDocument.Parse(delivery.CloudEventJson);
+        var route = rules.FirstOrDefault(r => r.Match.Matches(cloudEvent.RootElement)).Path ?? subscription.DefaultRoute;
+        if (route is null)
+        {
+            await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound,
+                "no routing rule matched the event and the subscription has no default route", subscription.DeadLetterTopic, stoppingToken);
+            return;
+        }
+
+        Outcome outcome;
+        try
+        {
+            outcome = await PostAsync(route, delivery, cloudEvent.RootElement, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode is null)
+        {
+            // The app is not listening (restarting): not an attempt; the message waits for it.
+            Interlocked.Exchange(ref _appUnavailableUntilTicks, DateTime.UtcNow.AddMilliseconds(250).Ticks);
+            logger.LogDebug("App {AppId} is not reachable for delivery: {Error}", app.AppId, ex.Message);
+            return;
+        }
+
+        switch (outcome.Kind)
+        {
+            case OutcomeKind.Ack:
+                await _queue.AckAsync(delivery.Seq, stoppingToken);
+                break;
+            case OutcomeKind.Drop:
+                logger.LogWarning("App {AppId} dropped message {Seq} of {Topic}", app.AppId, delivery.Seq, delivery.Topic);
+                await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.DroppedByApp, outcome.Error, null, stoppingToken);
+                break;
+            case OutcomeKind.RouteNotFound:
+                logger.LogError("App {AppId} has no route {Route} for topic {Topic}: {Error}", app.AppId, route, delivery.Topic, outcome.Error);
+                await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
+                break;
+            default:
+                var retry = inbound.Retry ?? RetryPolicy.Default;
+                var attemptsMade = delivery.Attempts + 1;
+                if (retry.AllowsRetryAfter(attemptsMade))
+                {
+                    await _queue.ScheduleRetryAsync(delivery.Seq, attemptedAt, retry.DelayBeforeRetry(attemptsMade), outcome.Error, stoppingToken);
+                }
+                else
+                {
+                    logger.LogWarning("Message {Seq} of {Topic} failed {Attempts} times for {AppId}; dead-lettered to {DeadLetterTopic}: {Error}",
+                        delivery.Seq, delivery.Topic, attemptsMade, app.AppId, subscription.DeadLetterTopic ?? "(no topic, audit only)", outcome.Error);
+                    await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RetriesExhausted, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
+                }
+
+                break;
+        }
+    }
+
+    private async Task<Outcome> PostAsync(string route, PendingDelivery delivery, JsonElement cloudEvent, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(app.AppAddress, route.StartsWith('/') ? route : "/" + route))
+        {
+            Content = new StringContent(delivery.CloudEventJson, Encoding.UTF8, CloudEventEnvelope.ContentType),
+        };
+        request.Content.Headers.ContentType!.CharSet = null;
+        if (cloudEvent.TryGetProperty("traceparent", out var traceParent) && traceParent.GetString() is { Length: > 0 } trace)
+        {
+            request.Headers.TryAddWithoutValidation("traceparent", trace);
+        }
+
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, timeoutSource.Token);
+            var body = await response.Content.ReadAsStringAsync(timeoutSource.Token);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return new Outcome(OutcomeKind.RouteNotFound, $"POST {request.RequestUri!.AbsolutePath} answered 404 Not Found");
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                return new Outcome(OutcomeKind.Retry, $"POST {request.RequestUri!.AbsolutePath} answered {(int)response.StatusCode} {response.ReasonPhrase}: {Truncate(body)}");
+            }
+
+            return StatusOf(body);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            return new Outcome(OutcomeKind.Retry, $"POST {route} did not answer within {timeout.TotalMilliseconds} ms");
+        }
+    }
+
+    /// <summary>Dapr's app response contract: a 2xx without a JSON status is a success.</summary>
+    private static Outcome StatusOf(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("status", out var status))
+            {
+                return new Outcome(OutcomeKind.Ack, "");
+            }
+
+            return status.GetString()?.ToUpperInvariant() switch
+            {
+                null or "" or "SUCCESS" => new Outcome(OutcomeKind.Ack, ""),
+                "RETRY" => new Outcome(OutcomeKind.Retry, "the app answered RETRY"),
+                "DROP" => new Outcome(OutcomeKind.Drop, "the app answered DROP"),
+                var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}'"),
+            };
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            return new Outcome(OutcomeKind.Ack, "");
+        }
+    }
+
+    private static string Truncate(string text) => text.Length <= 500 ? text : text[..500] + "…";
+
+    private enum OutcomeKind
+    {
+        Ack,
+        Retry,
+        Drop,
+        RouteNotFound,
+    }
+
+    private readonly record struct Outcome(OutcomeKind Kind, string Error);
+}

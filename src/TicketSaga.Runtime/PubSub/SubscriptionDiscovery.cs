@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using TicketSaga.Runtime.Components;
+using TicketSaga.Runtime.Hosting;
+
+namespace TicketSaga.Runtime.PubSub;
+
+/// <summary>
+/// Finds an app's subscriptions the way daprd does: declarative Subscription resources scoped to the
+/// app, plus what the app answers on <c>GET /dapr/subscribe</c> (asked again until the app listens;
+/// no such endpoint means no programmatic subscriptions).
+/// </summary>
+internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
+{
+    public async Task<IReadOnlyList<SubscriptionDefinition>> DiscoverAsync(CancellationToken cancellationToken)
+    {
+        var all = resources.DeclarativeSubscriptionsFor(app.AppId).ToList();
+        if (app.Protocol == AppChannelProtocol.Http)
+        {
+            all.AddRange(await AskAppAsync(cancellationToken));
+        }
+        else if (all.Count > 0)
+        {
+            logger.LogError("App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored", app.AppId);
+            return [];
+        }
+
+        var accepted = new List<SubscriptionDefinition>();
+        foreach (var topic in all.GroupBy(s => (s.PubsubName, s.Topic)))
+        {
+            if (topic.Count() > 1)
+            {
+                logger.LogError("App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered",
+                    app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
+            }
+            else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is null)
+            {
+                logger.LogError("App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it",
+                    app.AppId, topic.Key.Topic, topic.Key.PubsubName);
+            }
+            else
+            {
+                accepted.Add(topic.Single());
+            }
+        }
+
+        return accepted;
+    }
+
+    private async Task<IReadOnlyList<SubscriptionDefinition>> AskAppAsync(CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(new Uri(app.AppAddress, "/dapr/subscribe"), cancellationToken);
+                if (!response.IsSuccessStatusCode)
+                {
+                    return [];
+                }
+
+                return Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            }
+            catch (HttpRequestException)
+            {
+                // The app is not listening yet: daprd waits for the app port too.
+                await Task.Delay(wait, cancellationToken);
+                wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    private List<SubscriptionDefinition> Parse(string json)
+    {
+        var subscriptions = new List<SubscriptionDefinition>();
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            foreach (var item in document.RootElement.EnumerateArray())
+            {
+                var routes = Property(item, "routes");
+                var rules = new List<SubscriptionRule>();
+                if (routes is { ValueKind: JsonValueKind.Object } && Property(routes.Value, "rules") is { ValueKind: JsonValueKind.Array } ruleArray)
+                {
+                    foreach (var rule in ruleArray.EnumerateArray())
+                    {
+                        var match = String(rule, "match") ?? "";
+                        EventMatch.Parse(match);
+                        rules.Add(new SubscriptionRule(match, String(rule, "path") ?? ""));
+                    }
+                }
+
+                var defaultRoute = (routes is { ValueKind: JsonValueKind.Object } ? String(routes.Value, "default") : null) ?? String(item, "route");
+                subscriptions.Add(new SubscriptionDefinition(
+                    String(item, "pubsubName") ?? "", String(item, "topic") ?? "", defaultRoute, rules, String(item, "deadLetterTopic"), [],
+                    SubscriptionSource.Programmatic, $"GET /dapr/subscribe of {app.AppId}"));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            logger.LogError("App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}", app.AppId, ex.Message);
+            return [];
+        }
+
+        return subscriptions;
+    }
+
+    private static JsonElement? Property(JsonElement element, string name)
+    {
+        foreach (var property in element.EnumerateObject())
+        {
+            if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return property.Value;
+            }
+        }
+
+        return null;
+    }
+
+    private static string? String(JsonElement element, string name) =>
+        Property(element, name) is { ValueKind: JsonValueKind.String } value && value.GetString() is { Length: > 0 } text ? text : null;
+}

@@ -1,0 +1,316 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Dapr;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.PubSub;
+
+namespace TicketSaga.Runtime.Tests;
+
+public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture<ResourcesRuntimeFixture>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private DeadLetters DeadLetters => fixture.Runtime.Services.GetRequiredService<DeadLetters>();
+
+    [Fact]
+    public async Task Published_events_reach_the_subscriber_as_cloud_events_in_order_per_partition_key()
+    {
+        var received = new ConcurrentQueue<JsonElement>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/seats", async (HttpRequest request) =>
+            {
+                var cloudEvent = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
+                await Task.Delay(Random.Shared.Next(0, 3));
+                received.Enqueue(cloudEvent);
+                return Results.Ok();
+            }).WithTopic("pubsub", "seats.reserved");
+        });
+        await fixture.AddSidecarAsync("seat-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("seat-publisher")).CreateDaprClient();
+
+        string[] keys = ["order-a", "order-b", "order-c"];
+        await Task.WhenAll(keys.Select(async key =>
+        {
+            for (var n = 0; n < 25; n++)
+            {
+                await publisher.PublishEventAsync("pubsub", "seats.reserved", new SeatReserved(key, n),
+                    new Dictionary<string, string> { ["partitionKey"] = key }, Cancel);
+            }
+        }));
+
+        await TestSupport.EventuallyAsync(() => received.Count >= 75, "75 deliveries");
+        foreach (var key in keys)
+        {
+            var sequence = received.Where(e => e.GetProperty("data").GetProperty("key").GetString() == key)
+                .Select(e => e.GetProperty("data").GetProperty("n").GetInt32());
+            Assert.Equal(Enumerable.Range(0, 25), sequence);
+        }
+
+        var first = received.First();
+        Assert.True(Guid.TryParse(first.GetProperty("id").GetString(), out _));
+        Assert.Equal("seat-publisher", first.GetProperty("source").GetString());
+        Assert.Equal("com.dapr.event.sent", first.GetProperty("type").GetString());
+        Assert.Equal("1.0", first.GetProperty("specversion").GetString());
+        Assert.Equal("application/json", first.GetProperty("datacontenttype").GetString());
+        Assert.Equal("seats.reserved", first.GetProperty("topic").GetString());
+        Assert.Equal("pubsub", first.GetProperty("pubsubname").GetString());
+        Assert.StartsWith("00-", first.GetProperty("traceparent").GetString());
+        Assert.Equal(75, received.Select(e => e.GetProperty("id").GetString()).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task A_failing_subscriber_is_retried_three_times_with_growing_delays_then_dead_lettered_and_can_be_replayed()
+    {
+        var attempts = new ConcurrentQueue<string>();
+        var deadLettered = new ConcurrentQueue<JsonElement>();
+        var failing = true;
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/captured", async (HttpRequest request) =>
+            {
+                var cloudEvent = await JsonSerializer.DeserializeAsync<JsonElement>(request.Body);
+                attempts.Enqueue(cloudEvent.GetProperty("id").GetString()!);
+                return Volatile.Read(ref failing) ? Results.Problem("card processor down") : Results.Ok();
+            }).WithTopic(new TopicOptions { PubsubName = "pubsub", Name = "payments.captured", DeadLetterTopic = "payments.captured.dlq" });
+            web.MapPost("/captured-dlq", async (HttpRequest request) =>
+            {
+                deadLettered.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+                return Results.Ok();
+            }).WithTopic("pubsub", "payments.captured.dlq");
+        });
+        await fixture.AddSidecarAsync("capture-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("capture-publisher")).CreateDaprClient();
+
+        await publisher.PublishEventAsync("pubsub", "payments.captured", new { orderId = "o-1" }, Cancel);
+
+        await TestSupport.EventuallyAsync(() => !deadLettered.IsEmpty, "the message on payments.captured.dlq");
+        Assert.Equal(4, attempts.Count);
+        var record = Assert.Single(await DeadLetters.ListAsync("capture-subscriber", cancellationToken: Cancel));
+        Assert.Equal(DeadLetterReasons.RetriesExhausted, record.Reason);
+        Assert.Equal("payments.captured", record.Topic);
+        Assert.Equal("payments.captured.dlq", record.DeadLetterTopic);
+        Assert.Equal(4, record.Attempts);
+        Assert.Contains("500", record.LastError);
+        Assert.Equal(3, record.RetryDelaysMs.Count);
+        Assert.True(record.RetryDelaysMs.Zip(record.RetryDelaysMs.Skip(1)).All(pair => pair.First < pair.Second), string.Join(",", record.RetryDelaysMs));
+        Assert.True(record.FirstAttemptAt < record.LastAttemptAt);
+        Assert.Equal(record.MessageId, attempts.First());
+        var onDeadLetterTopic = Assert.Single(deadLettered);
+        Assert.Equal(record.MessageId, onDeadLetterTopic.GetProperty("id").GetString());
+        Assert.Equal("o-1", onDeadLetterTopic.GetProperty("data").GetProperty("orderId").GetString());
+
+        Volatile.Write(ref failing, false);
+        Assert.True(await DeadLetters.ReplayAsync(record.Id, Cancel));
+        await TestSupport.EventuallyAsync(() => attempts.Count == 5, "the replayed delivery");
+        await TestSupport.EventuallyAsync(async () => (await DeadLetters.ListAsync("capture-subscriber", includeReplayed: false, cancellationToken: Cancel)).Count == 0, "the record marked replayed");
+        Assert.False(await DeadLetters.ReplayAsync(record.Id, Cancel));
+    }
+
+    [Fact]
+    public async Task Retry_answers_are_retried_until_success_without_a_dead_letter()
+    {
+        var attempts = 0;
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/refunds", () => Interlocked.Increment(ref attempts) < 3 ? Results.Json(new { status = "RETRY" }) : Results.Json(new { status = "SUCCESS" }))
+                .WithTopic("pubsub", "payments.refunded");
+        });
+        await fixture.AddSidecarAsync("refund-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("refund-publisher")).CreateDaprClient();
+
+        await publisher.PublishEventAsync("pubsub", "payments.refunded", new { orderId = "o-2" }, Cancel);
+        await publisher.PublishEventAsync("pubsub", "payments.refunded", new { orderId = "o-2" }, Cancel);
+
+        await TestSupport.EventuallyAsync(() => Volatile.Read(ref attempts) == 4, "three attempts for the first message and one for the second");
+        Assert.Empty(await DeadLetters.ListAsync("refund-subscriber", cancellationToken: Cancel));
+    }
+
+    [Fact]
+    public async Task A_dropped_message_is_audited_and_not_retried()
+    {
+        var deliveries = new ConcurrentQueue<string>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/tickets", async (HttpRequest request) =>
+            {
+                var data = (await JsonSerializer.DeserializeAsync<JsonElement>(request.Body)).GetProperty("data").GetProperty("what").GetString()!;
+                deliveries.Enqueue(data);
+                return data == "poison" ? Results.Json(new { status = "DROP" }) : Results.Ok();
+            }).WithTopic("pubsub", "tickets.changed");
+        });
+        await fixture.AddSidecarAsync("ticket-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("ticket-publisher")).CreateDaprClient();
+        var sameKey = new Dictionary<string, string> { ["partitionKey"] = "ticket-1" };
+
+        await publisher.PublishEventAsync("pubsub", "tickets.changed", new { what = "poison" }, sameKey, Cancel);
+        await publisher.PublishEventAsync("pubsub", "tickets.changed", new { what = "fine" }, sameKey, Cancel);
+
+        await TestSupport.EventuallyAsync(() => deliveries.Contains("fine"), "the message after the dropped one");
+        Assert.Equal(["poison", "fine"], deliveries);
+        var record = Assert.Single(await DeadLetters.ListAsync("ticket-subscriber", cancellationToken: Cancel));
+        Assert.Equal(DeadLetterReasons.DroppedByApp, record.Reason);
+        Assert.Equal(1, record.Attempts);
+        Assert.Null(record.DeadLetterTopic);
+    }
+
+    [Fact]
+    public async Task A_route_that_answers_404_is_dead_lettered_with_the_error()
+    {
+        var port = PortAllocator.FreePort();
+        var deadLettered = new ConcurrentQueue<string>();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapGet("/dapr/subscribe", () => Results.Json(new object[]
+            {
+                new { pubsubName = "pubsub", topic = "venues.updated", route = "/not-mapped", deadLetterTopic = "venues.updated.dlq" },
+                new { pubsubName = "pubsub", topic = "venues.updated.dlq", route = "/dlq" },
+            }));
+            web.MapPost("/dlq", async (HttpRequest request) =>
+            {
+                deadLettered.Enqueue((await JsonSerializer.DeserializeAsync<JsonElement>(request.Body)).GetProperty("id").GetString()!);
+                return Results.Ok();
+            });
+        });
+        await fixture.AddSidecarAsync("venue-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("venue-publisher")).CreateDaprClient();
+
+        await publisher.PublishEventAsync("pubsub", "venues.updated", new { venue = "v-1" }, Cancel);
+
+        await TestSupport.EventuallyAsync(() => !deadLettered.IsEmpty, "the message on venues.updated.dlq");
+        var record = Assert.Single(await DeadLetters.ListAsync("venue-subscriber", cancellationToken: Cancel));
+        Assert.Equal(DeadLetterReasons.RouteNotFound, record.Reason);
+        Assert.Contains("/not-mapped answered 404", record.LastError);
+        Assert.Equal(record.MessageId, deadLettered.Single());
+    }
+
+    [Fact]
+    public async Task Payloads_that_are_not_json_are_delivered_with_their_content_type()
+    {
+        var received = new ConcurrentQueue<JsonElement>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/notes", async (HttpRequest request) =>
+            {
+                received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+                return Results.Ok();
+            }).WithTopic("pubsub", "notes");
+        });
+        await fixture.AddSidecarAsync("note-subscriber", port);
+        var publisher = await fixture.AddSidecarAsync("note-publisher");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{publisher.App.HttpPort}") };
+
+        async Task Publish(string body, string contentType)
+        {
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+            using var response = await http.PostAsync(new Uri("/v1.0/publish/pubsub/notes?metadata.partitionKey=n", UriKind.Relative), content, Cancel);
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, response.StatusCode);
+        }
+
+        await Publish("hello", "text/plain");
+        await Publish("{oops", "application/json");
+        await Publish("\u0001\u0002", "application/octet-stream");
+
+        await TestSupport.EventuallyAsync(() => received.Count == 3, "three deliveries");
+        var (text, brokenJson, binary) = (received.ElementAt(0), received.ElementAt(1), received.ElementAt(2));
+        Assert.Equal("text/plain", text.GetProperty("datacontenttype").GetString());
+        Assert.Equal("hello", text.GetProperty("data").GetString());
+        Assert.Equal("{oops", brokenJson.GetProperty("data").GetString());
+        Assert.Equal("application/octet-stream", binary.GetProperty("datacontenttype").GetString());
+        Assert.Equal(Convert.ToBase64String([1, 2]), binary.GetProperty("data_base64").GetString());
+    }
+
+    [Fact]
+    public async Task A_published_cloud_event_or_cloudevent_id_metadata_keeps_the_publishers_id()
+    {
+        var received = new ConcurrentQueue<JsonElement>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/audit", async (HttpRequest request) =>
+            {
+                received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+                return Results.Ok();
+            }).WithTopic("pubsub", "audit");
+        });
+        await fixture.AddSidecarAsync("audit-subscriber", port);
+        var sidecar = await fixture.AddSidecarAsync("audit-publisher");
+        using var publisher = sidecar.CreateDaprClient();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{sidecar.App.HttpPort}") };
+        var key = new Dictionary<string, string> { ["partitionKey"] = "audit", ["cloudevent.id"] = "outbox-42" };
+
+        await publisher.PublishEventAsync("pubsub", "audit", new { n = 1 }, key, Cancel);
+        using var content = new StringContent("""{"id":"ce-7","source":"outbox","type":"order.created","specversion":"1.0","datacontenttype":"application/json","data":{"n":2}}""");
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/cloudevents+json");
+        using var response = await http.PostAsync(new Uri("/v1.0/publish/pubsub/audit?metadata.partitionKey=audit", UriKind.Relative), content, Cancel);
+        response.EnsureSuccessStatusCode();
+
+        await TestSupport.EventuallyAsync(() => received.Count == 2, "two deliveries");
+        Assert.Equal("outbox-42", received.ElementAt(0).GetProperty("id").GetString());
+        var cloudEvent = received.ElementAt(1);
+        Assert.Equal("ce-7", cloudEvent.GetProperty("id").GetString());
+        Assert.Equal("outbox", cloudEvent.GetProperty("source").GetString());
+        Assert.Equal("order.created", cloudEvent.GetProperty("type").GetString());
+        Assert.Equal("audit", cloudEvent.GetProperty("topic").GetString());
+        Assert.Equal(2, cloudEvent.GetProperty("data").GetProperty("n").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_declarative_subscription_routes_by_rule_and_scopes_to_its_app()
+    {
+        var received = new ConcurrentQueue<string>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapPost("/vip", () => { received.Enqueue("vip"); return Results.Ok(); });
+            web.MapPost("/orders", () => { received.Enqueue("orders"); return Results.Ok(); });
+        });
+        var sidecar = await fixture.AddSidecarAsync("declarative-subscriber", port);
+        var publisherSidecar = await fixture.AddSidecarAsync("declarative-publisher");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{publisherSidecar.App.HttpPort}") };
+
+        foreach (var type in new[] { "vip", "regular" })
+        {
+            using var content = new StringContent($$"""{"id":"{{type}}-1","source":"test","type":"{{type}}","specversion":"1.0","data":{"n":1} }""");
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/cloudevents+json");
+            using var response = await http.PostAsync(new Uri("/v1.0/publish/pubsub/declared.orders?metadata.partitionKey=k", UriKind.Relative), content, Cancel);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await TestSupport.EventuallyAsync(() => received.Count == 2, "two deliveries");
+        Assert.Equal(["vip", "orders"], received);
+        var subscriptions = await sidecar.Services.GetRequiredService<SidecarSubscriptions>().Discovered;
+        Assert.Equal("declared.orders.dlq", Assert.Single(subscriptions).DeadLetterTopic);
+    }
+
+    [Fact]
+    public async Task Publishing_to_an_unknown_or_out_of_scope_pubsub_is_refused()
+    {
+        using var publisher = (await fixture.AddSidecarAsync("stray-publisher")).CreateDaprClient();
+
+        var unknown = await Record.ExceptionAsync(() => publisher.PublishEventAsync("nope", "t", new { }, Cancel));
+        var scoped = await Record.ExceptionAsync(() => publisher.PublishEventAsync("private-pubsub", "t", new { }, Cancel));
+
+        Assert.Contains("pubsub 'nope' is not found", unknown?.InnerException?.Message ?? unknown?.Message);
+        Assert.Contains("pubsub 'private-pubsub' is not found", scoped?.InnerException?.Message ?? scoped?.Message);
+    }
+
+    private sealed record SeatReserved(string Key, int N);
+}
