@@ -1,0 +1,59 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using TicketSaga.Runtime.Hosting;
+
+namespace TicketSaga.Testing;
+
+/// <summary>
+/// A service's real <c>Program</c> on real Kestrel with its own sidecar on an embedded runtime, given
+/// exactly what `dapr run` gives an app (APP_PORT, DAPR_HTTP_PORT, DAPR_GRPC_PORT, ...) through
+/// configuration, so several services can share one test process.
+/// </summary>
+public sealed class ServiceHost<TProgram> : WebApplicationFactory<TProgram>
+    where TProgram : class
+{
+    private readonly IReadOnlyDictionary<string, string?> _settings;
+
+    internal ServiceHost(AppDescriptor app, Sidecar sidecar, IReadOnlyDictionary<string, string?> settings)
+    {
+        App = app;
+        Sidecar = sidecar;
+        _settings = settings;
+    }
+
+    public AppDescriptor App { get; }
+
+    public Sidecar Sidecar { get; }
+
+    /// <summary>The service's own address (what the sidecar calls).</summary>
+    public Uri Address => App.AppAddress;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        foreach (var (key, value) in App.AppEnvironment)
+        {
+            builder.UseSetting(key, value);
+        }
+
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
+    }
+}
+
+public static class ServiceHost
+{
+    /// <param name="settings">Configuration for the service, e.g. ConnectionStrings:Postgres, Auth:SigningKey.</param>
+    public static async Task<ServiceHost<TProgram>> StartAsync<TProgram>(
+        EmbeddedRuntime runtime, string appId, AppChannelProtocol protocol, IReadOnlyDictionary<string, string?> settings)
+        where TProgram : class
+    {
+        var app = new AppDescriptor(appId, PortAllocator.FreePort(), protocol, PortAllocator.FreePort(), PortAllocator.FreePort());
+        var sidecar = await runtime.AddSidecarAsync(app);
+        var host = new ServiceHost<TProgram>(app, sidecar, settings);
+        host.UseKestrel();
+        host.StartServer();
+        return host;
+    }
+}
