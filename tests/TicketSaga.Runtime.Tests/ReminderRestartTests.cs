@@ -17,13 +17,15 @@ public sealed class ReminderRestartTests(PostgresServer postgres)
         await using (var app = await SampleApp.SampleApp.StartAsync(runtime, "reminder-app"))
         {
             var counter = app.Counter(id);
-            await counter.RemindAsync("overdue", TimeSpan.FromSeconds(2), Timeout.InfiniteTimeSpan);
             await counter.RemindAsync("heartbeat", TimeSpan.FromMilliseconds(100), TimeSpan.FromMilliseconds(300));
             await app.Journal.WaitForAsync($"reminder:{id}:heartbeat:payload-heartbeat");
+
+            // Registered last and due after the runtime stops: it can only fire after the restart.
+            await counter.RemindAsync("overdue", TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
         }
 
         // Down long enough for the one-shot reminder to be overdue when the runtime is back.
-        await Task.Delay(TimeSpan.FromSeconds(2.5), TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(2), TestContext.Current.CancellationToken);
 
         await using (var runtime = await EmbeddedRuntime.StartAsync(options, NullLoggerFactory.Instance, TestContext.Current.CancellationToken))
         await using (var app = await SampleApp.SampleApp.StartAsync(runtime, "reminder-app"))

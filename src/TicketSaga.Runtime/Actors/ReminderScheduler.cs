@@ -105,8 +105,9 @@ public sealed class ReminderScheduler(
 
             if (succeeded)
             {
+                // The app has run the reminder: record that even while stopping, or it fires twice.
                 var (next, repetitionsLeft) = NextFiring(reminder);
-                await store.CompleteAsync(reminder, next, repetitionsLeft, stoppingToken);
+                await store.CompleteAsync(reminder, next, repetitionsLeft, CancellationToken.None);
             }
             else
             {
