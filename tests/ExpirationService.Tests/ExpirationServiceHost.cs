@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json;
+using Dapr.Actors.Client;
 using Dapr.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -75,6 +76,11 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
 
     public Task CancelledAsync(Guid orderId) =>
         PublishAsync(Topics.OrderCancelled, orderId, new OrderCancelled(orderId, "user-1", CancellationReasons.CancelledByCustomer, DateTimeOffset.UtcNow));
+
+    /// <summary>The order's timer actor, called through expiration-service's sidecar as the service itself does.</summary>
+    public IReservationTimer TimerOf(Guid orderId) => ActorProxy.Create<IReservationTimer>(
+        ReservationTimer.IdOf(orderId), nameof(ReservationTimer),
+        new ActorProxyOptions { HttpEndpoint = $"http://127.0.0.1:{_expirationService.App.HttpPort}" });
 
     public IReadOnlyList<ReceivedExpiration> ReceivedFor(Guid orderId) => [.. _received.Where(e => e.Data.OrderId == orderId)];
 

@@ -11,7 +11,8 @@ public sealed class RestartTests(PostgresServer postgres)
     {
         await using var host = await ExpirationServiceHost.StartAsync(postgres);
         var orderId = Guid.NewGuid();
-        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        // Far enough ahead that the runtime is down before the hold comes due.
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(4);
         await host.CreatedAsync(orderId, expiresAt);
         await ExpirationServiceHost.EventuallyAsync(() => host.ReminderRegisteredAtAsync(orderId), "the hold reminder");
 
@@ -28,19 +29,17 @@ public sealed class RestartTests(PostgresServer postgres)
     [Fact]
     public async Task An_expiration_the_pubsub_refuses_is_published_once_it_accepts_again()
     {
-        await using var host = await ExpirationServiceHost.StartAsync(postgres);
+        var runtimeDatabase = await postgres.CreateDatabaseAsync("expiration_runtime");
+        await using var host = await ExpirationServiceHost.StartAsync(runtimeDatabase, ExpirationServiceHost.WithoutPubSub);
         var orderId = Guid.NewGuid();
-        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
-        await host.CreatedAsync(orderId, expiresAt);
+        var expiresAt = DateTimeOffset.UtcNow;
+        await host.TimerOf(orderId).HoldUntilAsync(expiresAt);
         var registeredAt = await ExpirationServiceHost.EventuallyAsync(() => host.ReminderRegisteredAtAsync(orderId), "the hold reminder");
 
-        await host.StopAsync();
-        await host.StartAgainAsync(ExpirationServiceHost.WithoutPubSub);
-        // The reminder fired, the publish failed, and the actor scheduled another attempt.
+        // The reminder fires, the publish fails, and the actor schedules another attempt.
         await ExpirationServiceHost.EventuallyAsync(
             async () => await host.ReminderRegisteredAtAsync(orderId) is { } again && again > registeredAt ? "rescheduled" : null, "a retry of the expiration");
         Assert.Empty(await host.LoggedExpirationsAsync(orderId));
-
         await host.StopAsync();
         await host.StartAgainAsync(ExpirationServiceHost.EmbeddedResources);
 
