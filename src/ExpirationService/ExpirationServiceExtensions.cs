@@ -1,5 +1,5 @@
-using Dapr.Actors;
 using Dapr.Actors.Client;
+using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.Contracts;
 
 namespace TicketSaga.ExpirationService;
@@ -22,24 +22,25 @@ public static class ExpirationServiceExtensions
     public static WebApplication MapOrderEventSubscribers(this WebApplication app)
     {
         var events = app.MapGroup("/events");
-        events.MapPost(Topics.OrderCreated, async (OrderCreated order, IActorProxyFactory actors) =>
-        {
-            await TimerOf(actors, order.OrderId).HoldUntilAsync(order.ExpiresAt);
-            return TypedResults.Ok();
-        });
-        events.MapPost(Topics.OrderCompleted, async (OrderCompleted order, IActorProxyFactory actors) =>
-        {
-            await TimerOf(actors, order.OrderId).EndHoldAsync();
-            return TypedResults.Ok();
-        });
-        events.MapPost(Topics.OrderCancelled, async (OrderCancelled order, IActorProxyFactory actors) =>
-        {
-            await TimerOf(actors, order.OrderId).EndHoldAsync();
-            return TypedResults.Ok();
-        });
+        events.MapPost(Topics.OrderCreated, (OrderCreated order, IActorProxyFactory actors) =>
+            CallTimerAsync(actors, order.OrderId, timer => timer.HoldUntilAsync(order.ExpiresAt)));
+        events.MapPost(Topics.OrderCompleted, (OrderCompleted order, IActorProxyFactory actors) =>
+            CallTimerAsync(actors, order.OrderId, timer => timer.EndHoldAsync()));
+        events.MapPost(Topics.OrderCancelled, (OrderCancelled order, IActorProxyFactory actors) =>
+            CallTimerAsync(actors, order.OrderId, timer => timer.EndHoldAsync()));
         return app;
     }
 
-    private static IReservationTimer TimerOf(IActorProxyFactory actors, Guid orderId) =>
-        actors.CreateActorProxy<IReservationTimer>(ReservationTimer.IdOf(orderId), nameof(ReservationTimer));
+    /// <summary>An event without an order id changes nothing: refused, it is retried and then dead-lettered for inspection.</summary>
+    private static async Task<Results<Ok, ProblemHttpResult>> CallTimerAsync(IActorProxyFactory actors, Guid orderId, Func<IReservationTimer, Task> call)
+    {
+        if (orderId == Guid.Empty)
+        {
+            return TypedResults.Problem(
+                title: "The event names no order.", statusCode: StatusCodes.Status400BadRequest, type: "https://ticketsaga.dev/problems/invalid-event");
+        }
+
+        await call(actors.CreateActorProxy<IReservationTimer>(ReservationTimer.IdOf(orderId), nameof(ReservationTimer)));
+        return TypedResults.Ok();
+    }
 }

@@ -29,12 +29,12 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IL
 {
     public const string ExpireHold = "expire-hold";
 
-    /// <summary>How long to wait before publishing again when the pub/sub refused the expiration.</summary>
-    public static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(2);
-
     private const string OutcomeKey = "outcome";
     private const string Ended = "ended";
     private const string Expired = "expired";
+
+    /// <summary>How long to wait before publishing again when the pub/sub refused the expiration.</summary>
+    private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(2);
 
     public static ActorId IdOf(Guid orderId) => new(orderId.ToString());
 

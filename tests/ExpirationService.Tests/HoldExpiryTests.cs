@@ -20,6 +20,21 @@ public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task An_event_without_an_order_id_is_refused()
+    {
+        using var http = new HttpClient { BaseAddress = Host.ExpirationServiceAddress };
+        using var cloudEvent = new StringContent(
+            """{"specversion":"1.0","id":"e1","source":"order-service","type":"com.dapr.event.sent","datacontenttype":"application/json","data":{"expiresAt":"2030-01-01T00:00:00Z"}}""",
+            System.Text.Encoding.UTF8, "application/cloudevents+json");
+
+        var response = await http.PostAsync("/events/" + Topics.OrderCreated, cloudEvent, TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Null(await Host.ReminderRegisteredAtAsync(Guid.Empty));
+    }
+
+    [Fact]
     public async Task An_order_left_pending_expires_exactly_once_keyed_by_its_order_id()
     {
         var orderId = Guid.NewGuid();
