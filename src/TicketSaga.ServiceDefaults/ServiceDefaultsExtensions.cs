@@ -22,6 +22,8 @@ public static class ServiceDefaultsExtensions
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);
         builder.Services.AddGrpcHealthChecks();
+        // MapDefaultEndpoints maps the gRPC health service, which needs gRPC's services in HTTP apps too.
+        builder.Services.AddGrpc();
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithTracing(tracing => tracing

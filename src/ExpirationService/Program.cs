@@ -1,0 +1,19 @@
+using TicketSaga.ExpirationService;
+using TicketSaga.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.UseAppPort(AppProtocol.Http);
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseCloudEvents();
+app.MapActorsHandlers();
+app.MapOrderEventSubscribers();
+app.MapDefaultEndpoints();
+
+app.Run();
+
+public partial class Program;

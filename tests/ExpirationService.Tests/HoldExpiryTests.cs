@@ -1,0 +1,160 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.ExpirationService.Tests;
+
+/// <summary>The hold timer of an order, driven by the order events as order-service publishes them.</summary>
+public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFixture<ExpirationServiceFixture>
+{
+    private ExpirationServiceHost Host => fixture.Host;
+
+    [Fact]
+    public async Task The_service_declares_its_timer_actor_to_the_sidecar()
+    {
+        using var http = new HttpClient { BaseAddress = Host.ExpirationServiceAddress };
+
+        var config = await http.GetFromJsonAsync<JsonElement>("/dapr/config", TestContext.Current.CancellationToken);
+
+        Assert.Contains(nameof(ReservationTimer), config.GetProperty("entities").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task An_event_without_an_order_id_is_refused()
+    {
+        using var http = new HttpClient { BaseAddress = Host.ExpirationServiceAddress };
+        using var cloudEvent = new StringContent(
+            """{"specversion":"1.0","id":"e1","source":"order-service","type":"com.dapr.event.sent","datacontenttype":"application/json","data":{"expiresAt":"2030-01-01T00:00:00Z"}}""",
+            System.Text.Encoding.UTF8, "application/cloudevents+json");
+
+        var response = await http.PostAsync("/events/" + Topics.OrderCreated, cloudEvent, TestContext.Current.CancellationToken);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Null(await Host.ReminderRegisteredAtAsync(Guid.Empty));
+    }
+
+    [Fact]
+    public async Task An_order_left_pending_expires_exactly_once_keyed_by_its_order_id()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
+
+        await Host.CreatedAsync(orderId, expiresAt);
+
+        var received = await Host.ExpirationOfAsync(orderId);
+        Assert.Equal(new ExpirationComplete(orderId, expiresAt), received.Data);
+        Assert.Equal(ReservationTimer.ExpirationEventId(orderId).ToString(), received.CloudEventId);
+        await Host.ReminderGoneAsync(orderId);
+        var logged = Assert.Single(await Host.LoggedExpirationsAsync(orderId));
+        Assert.Equal(new LoggedExpiration(received.CloudEventId, orderId.ToString(), AppIds.ExpirationService), logged);
+        Assert.Single(Host.ReceivedFor(orderId));
+    }
+
+    [Fact]
+    public async Task A_hold_already_past_its_expiry_expires_right_away()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(-1);
+
+        await Host.CreatedAsync(orderId, expiresAt);
+
+        Assert.Equal(new ExpirationComplete(orderId, expiresAt), (await Host.ExpirationOfAsync(orderId)).Data);
+        await Host.ReminderGoneAsync(orderId);
+        Assert.Single(await Host.LoggedExpirationsAsync(orderId));
+    }
+
+    [Fact]
+    public async Task An_order_completed_before_its_expiry_never_expires()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        await Host.CreatedAsync(orderId, expiresAt);
+        await ExpirationServiceHost.EventuallyAsync(() => Host.ReminderRegisteredAtAsync(orderId), "the hold reminder");
+
+        await Host.CompletedAsync(orderId);
+
+        await AssertNeverExpiresAsync(orderId, expiresAt);
+    }
+
+    [Fact]
+    public async Task An_order_cancelled_before_its_expiry_never_expires()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
+        await Host.CreatedAsync(orderId, expiresAt);
+        await ExpirationServiceHost.EventuallyAsync(() => Host.ReminderRegisteredAtAsync(orderId), "the hold reminder");
+
+        await Host.CancelledAsync(orderId);
+
+        await AssertNeverExpiresAsync(orderId, expiresAt);
+    }
+
+    [Fact]
+    public async Task A_created_event_arriving_after_the_order_completed_schedules_nothing()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
+
+        await Host.CompletedAsync(orderId);
+        // Different topics are not ordered with each other: make sure the completion was handled first.
+        await Host.OrderEventsHandledAsync();
+        await Host.CreatedAsync(orderId, expiresAt);
+
+        await AssertNeverExpiresAsync(orderId, expiresAt);
+    }
+
+    [Fact]
+    public async Task Duplicated_created_events_expire_the_order_once_even_when_one_arrives_after_the_expiry()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(1);
+
+        await Host.CreatedAsync(orderId, expiresAt);
+        await Host.CreatedAsync(orderId, expiresAt);
+        await Host.ExpirationOfAsync(orderId);
+        await Host.CreatedAsync(orderId, expiresAt);
+        await Host.OrderEventsHandledAsync();
+
+        await Host.ReminderGoneAsync(orderId);
+        Assert.Single(await Host.LoggedExpirationsAsync(orderId));
+        Assert.Single(Host.ReceivedFor(orderId));
+    }
+
+    [Fact]
+    public async Task Events_after_the_expiry_change_nothing()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow;
+        await Host.CreatedAsync(orderId, expiresAt);
+        await Host.ExpirationOfAsync(orderId);
+
+        await Host.CancelledAsync(orderId);
+        await Host.CreatedAsync(orderId, expiresAt.AddSeconds(1));
+
+        await Host.OrderEventsHandledAsync();
+        Assert.Null(await Host.ReminderRegisteredAtAsync(orderId));
+        var later = Guid.NewGuid();
+        await Host.CreatedAsync(later, expiresAt.AddSeconds(2));
+        await Host.ExpirationOfAsync(later);
+        Assert.Single(await Host.LoggedExpirationsAsync(orderId));
+        Assert.Single(Host.ReceivedFor(orderId));
+    }
+
+    /// <summary>
+    /// Once expiration-service has handled every order event, the order has no reminder; and an order
+    /// created afterwards that expires later than this one does expire, so this one would have by then.
+    /// </summary>
+    private async Task AssertNeverExpiresAsync(Guid orderId, DateTimeOffset expiresAt)
+    {
+        await Host.OrderEventsHandledAsync();
+        Assert.Null(await Host.ReminderRegisteredAtAsync(orderId));
+
+        var later = Guid.NewGuid();
+        await Host.CreatedAsync(later, expiresAt.AddSeconds(1));
+        await Host.ExpirationOfAsync(later);
+
+        Assert.Empty(Host.ReceivedFor(orderId));
+        Assert.Empty(await Host.LoggedExpirationsAsync(orderId));
+    }
+}
