@@ -35,6 +35,8 @@ public static class OrderServiceExtensions
         builder.Services.Configure<OutboxOptions>(configuration.GetSection(OutboxOptions.Section));
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddSingleton(TimeProvider.System);
+        // MapDefaultEndpoints serves gRPC health too, which needs the gRPC services even in an HTTP app.
+        builder.Services.AddGrpc();
 
         // The SDK finds its sidecar from DAPR_GRPC_PORT/DAPR_HTTP_PORT (environment or configuration).
         var grpcEndpoint = SidecarEndpoint(configuration, "GRPC", 50001);

@@ -85,7 +85,7 @@ public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<Ord
         {
             // Raised before the inbox row commits: should that commit fail, the redelivery raises again,
             // which the saga ignores once it has moved on.
-            await sagas.RaiseAsync(order, SagaEvents.PaymentSucceeded, payment, cancellationToken);
+            await sagas.SignalAsync(order, SagaSignal.PaymentSucceeded, cancellationToken);
         }
 
         // Records the payment; an order that has ended by now answers it with PAYMENT_AFTER_END (refund).
@@ -110,7 +110,7 @@ public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<Ord
         // An order that has ended (CONFIRMED included) ignores its expiry.
         if (order.IsLive)
         {
-            await sagas.RaiseAsync(order, SagaEvents.Expired, expiry, cancellationToken);
+            await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
         }
 
         await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);

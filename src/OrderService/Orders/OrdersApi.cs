@@ -128,7 +128,7 @@ public static class OrdersApi
         {
             try
             {
-                await sagas.RaiseAsync(order, SagaEvents.CancelledByCustomer, true, cancellationToken);
+                await sagas.SignalAsync(order, SagaSignal.CancelledByCustomer, cancellationToken);
             }
             catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
             {

@@ -8,9 +8,14 @@ public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSe
 
 public sealed record OrderSagaResult(string Status, string? Reason);
 
-/// <summary>Names of the external events the saga waits for.</summary>
-public static class SagaEvents
+/// <summary>
+/// What the saga waits for, all on one external event (<see cref="Name"/>): the first signal decides.
+/// One event name with a timeout is the wait the SDK's worker replays reliably.
+/// </summary>
+public sealed record SagaSignal(string Kind)
 {
+    public const string Name = "order-signal";
+
     public const string PaymentSucceeded = "payment-succeeded";
     public const string Expired = "expired";
     public const string CancelledByCustomer = "cancelled-by-customer";
@@ -18,7 +23,7 @@ public static class SagaEvents
 
 /// <summary>
 /// Phases 4 and 5 of one order (instance id = order id): waits for the payment, the expiry or the
-/// customer's cancel — and a durable timer at expires_at + grace — then finalizes or compensates.
+/// customer's cancel — or for expires_at + grace to pass — then finalizes or compensates.
 /// Whatever comes second finds the order ended: the status change is a conditional UPDATE.
 /// </summary>
 public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
@@ -30,16 +35,19 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
     public override async Task<OrderSagaResult> RunAsync(WorkflowContext context, OrderSagaInput input)
     {
         var log = context.CreateReplaySafeLogger<OrderSaga>();
-        using var stopWaiting = new CancellationTokenSource();
-        var payment = context.WaitForExternalEventAsync<PaymentSucceeded>(SagaEvents.PaymentSucceeded, stopWaiting.Token);
-        var expiry = context.WaitForExternalEventAsync<ExpirationComplete>(SagaEvents.Expired, stopWaiting.Token);
-        var cancel = context.WaitForExternalEventAsync<bool>(SagaEvents.CancelledByCustomer, stopWaiting.Token);
-        var backstop = context.CreateTimer(input.EndBy, stopWaiting.Token);
+        string signal;
+        try
+        {
+            // The timeout is the backstop: the order ends at expires_at + grace even if the expiry message is lost.
+            var waitFor = input.EndBy - context.CurrentUtcDateTime;
+            signal = (await context.WaitForExternalEventAsync<SagaSignal>(SagaSignal.Name, waitFor > TimeSpan.Zero ? waitFor : TimeSpan.Zero)).Kind;
+        }
+        catch (TaskCanceledException)
+        {
+            signal = SagaSignal.Expired;
+        }
 
-        var first = await Task.WhenAny(payment, expiry, cancel, backstop);
-        await stopWaiting.CancelAsync();
-
-        if (first == payment)
+        if (signal == SagaSignal.PaymentSucceeded)
         {
             var ticket = await context.CallActivityAsync<HoldOutcome>(
                 nameof(FinalizeReservationActivity), new FinalizeHold(input.OrderId, input.ReservationId), Retry);
@@ -59,7 +67,7 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
             return await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.PaymentAfterEnd);
         }
 
-        return first == cancel
+        return signal == SagaSignal.CancelledByCustomer
             ? await CompensateAsync(context, input, OrderStatuses.Cancelled, CancellationReasons.CancelledByCustomer)
             : await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.Expired);
     }

@@ -48,9 +48,10 @@ public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptio
         }
     }
 
-    public async Task RaiseAsync(Order order, string eventName, object payload, CancellationToken cancellationToken)
+    /// <param name="kind">One of the <see cref="SagaSignal"/> kinds; a saga that has moved on ignores it.</param>
+    public async Task SignalAsync(Order order, string kind, CancellationToken cancellationToken)
     {
         await EnsureRunningAsync(order, cancellationToken);
-        await workflows.RaiseEventAsync(order.OrderId.ToString(), eventName, payload, cancellationToken);
+        await workflows.RaiseEventAsync(order.OrderId.ToString(), SagaSignal.Name, new SagaSignal(kind), cancellationToken);
     }
 }
