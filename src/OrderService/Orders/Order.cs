@@ -1,0 +1,25 @@
+using TicketSaga.Contracts;
+
+namespace TicketSaga.OrderService.Orders;
+
+public sealed record OrderSeat(Guid SeatId, string Label);
+
+/// <summary>An order as stored: the hold it owns (reservation_id) and where the saga left it.</summary>
+public sealed record Order(
+    Guid OrderId,
+    string UserId,
+    Guid TicketId,
+    Guid ReservationId,
+    int Qty,
+    Guid? SeatPlanId,
+    IReadOnlyList<OrderSeat> Seats,
+    long AmountMinor,
+    string Currency,
+    string Status,
+    string? CancellationReason,
+    DateTimeOffset ExpiresAt,
+    DateTimeOffset CreatedAt)
+{
+    /// <summary>Not yet CONFIRMED, EXPIRED or CANCELLED: its saga still decides.</summary>
+    public bool IsLive => Status is OrderStatuses.Pending or OrderStatuses.AwaitingPayment;
+}

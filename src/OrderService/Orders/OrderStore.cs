@@ -1,0 +1,289 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using TicketSaga.Contracts;
+using TicketSaga.OrderService.Outbox;
+
+namespace TicketSaga.OrderService.Orders;
+
+/// <summary>
+/// The orders database: every status change of an order and the event announcing it are written in
+/// one transaction (the outbox), and every handled message is remembered (the inbox).
+/// </summary>
+public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxSignal, TimeProvider clock)
+{
+    /// <summary>Event payloads as the Dapr SDK serializes them (web defaults, camelCase).</summary>
+    internal static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
+
+    private const string Columns =
+        "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at";
+
+    /// <summary>The order and its orders.order.created event, in one transaction.</summary>
+    public async Task CreateAsync(Order order, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO orders (order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, expires_at, created_at)
+            VALUES (@order, @user, @ticket, @reservation, @qty, @plan, @seats, @amount, @currency, @status, @expires, @created)
+            """, connection, transaction))
+        {
+            insert.Parameters.AddWithValue("order", order.OrderId);
+            insert.Parameters.AddWithValue("user", order.UserId);
+            insert.Parameters.AddWithValue("ticket", order.TicketId);
+            insert.Parameters.AddWithValue("reservation", order.ReservationId);
+            insert.Parameters.AddWithValue("qty", order.Qty);
+            insert.Parameters.AddWithValue("plan", (object?)order.SeatPlanId ?? DBNull.Value);
+            insert.Parameters.AddWithValue("seats", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(order.Seats, EventJson));
+            insert.Parameters.AddWithValue("amount", order.AmountMinor);
+            insert.Parameters.AddWithValue("currency", order.Currency);
+            insert.Parameters.AddWithValue("status", order.Status);
+            insert.Parameters.AddWithValue("expires", order.ExpiresAt);
+            insert.Parameters.AddWithValue("created", order.CreatedAt);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await AddOutboxAsync(transaction, order.OrderId, Topics.OrderCreated, new OrderCreated(
+            order.OrderId, order.UserId, order.TicketId, order.Qty, [.. order.Seats.Select(s => s.SeatId)],
+            order.AmountMinor, order.Currency, order.ExpiresAt, order.CreatedAt), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+    }
+
+    public async Task<Order?> GetAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM orders WHERE order_id = @order");
+        command.Parameters.AddWithValue("order", orderId);
+        return (await ReadOrdersAsync(command, cancellationToken)).SingleOrDefault();
+    }
+
+    /// <summary>A user's orders, newest first (ids are UUID v7, so id order is creation order), before a cursor.</summary>
+    public async Task<IReadOnlyList<Order>> ListForUserAsync(string userId, Guid? before, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {Columns} FROM orders WHERE user_id = @user AND (@before::uuid IS NULL OR order_id < @before) ORDER BY order_id DESC LIMIT @limit");
+        command.Parameters.AddWithValue("user", userId);
+        command.Parameters.Add(new NpgsqlParameter("before", NpgsqlDbType.Uuid) { Value = (object?)before ?? DBNull.Value });
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadOrdersAsync(command, cancellationToken);
+    }
+
+    /// <summary>Live orders, the ones that expire first first: what the sweeper checks.</summary>
+    public async Task<IReadOnlyList<Order>> ListLiveAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {Columns} FROM orders WHERE status IN ('PENDING', 'AWAITING_PAYMENT') AND created_at < @cutoff ORDER BY expires_at LIMIT @limit");
+        command.Parameters.AddWithValue("cutoff", clock.GetUtcNow() - olderThan);
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadOrdersAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// Finalize's last step: CONFIRMED plus orders.order.completed. Answers the status the order ends
+    /// with; an order that had already ended stays ended and its payment is answered for a refund.
+    /// </summary>
+    public async Task<string> ConfirmAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Only a live order becomes CONFIRMED. This conditional UPDATE (with its row lock) is what closes
+        // the race between payment, expiry and cancel: whichever commits first wins, the other changes nothing.
+        await using var confirm = new NpgsqlCommand(
+            """
+            UPDATE orders SET status = 'CONFIRMED', ended_at = @now
+            WHERE order_id = @order AND status IN ('PENDING', 'AWAITING_PAYMENT')
+            RETURNING user_id
+            """, connection, transaction);
+        confirm.Parameters.AddWithValue("order", orderId);
+        confirm.Parameters.AddWithValue("now", now);
+        if (await confirm.ExecuteScalarAsync(cancellationToken) is string userId)
+        {
+            await AddOutboxAsync(transaction, orderId, Topics.OrderCompleted, new OrderCompleted(orderId, userId, now), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            outboxSignal.Notify();
+            return OrderStatuses.Confirmed;
+        }
+
+        var status = await LockStatusAsync(transaction, orderId, cancellationToken);
+        if (status != OrderStatuses.Confirmed)
+        {
+            await AnswerPaymentAfterEndAsync(transaction, orderId, now, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+        return status;
+    }
+
+    /// <summary>
+    /// Compensation's last step: EXPIRED or CANCELLED plus orders.order.cancelled with the reason. A
+    /// payment already reported for the order is answered too (PAYMENT_AFTER_END), once.
+    /// </summary>
+    public async Task<string> EndAsync(Guid orderId, string status, string reason, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Only a live order ends here (see ConfirmAsync): a CONFIRMED order ignores a late expiry.
+        await using var end = new NpgsqlCommand(
+            """
+            UPDATE orders SET status = @status, cancellation_reason = @reason, ended_at = @now,
+                payment_after_end_at = CASE WHEN payment_id IS NOT NULL OR @reason = 'PAYMENT_AFTER_END' THEN @now END
+            WHERE order_id = @order AND status IN ('PENDING', 'AWAITING_PAYMENT')
+            RETURNING user_id, payment_id IS NOT NULL AND @reason <> 'PAYMENT_AFTER_END'
+            """, connection, transaction);
+        end.Parameters.AddWithValue("order", orderId);
+        end.Parameters.AddWithValue("status", status);
+        end.Parameters.AddWithValue("reason", reason);
+        end.Parameters.AddWithValue("now", now);
+        string? userId = null;
+        var paymentToAnswer = false;
+        await using (var reader = await end.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                userId = reader.GetString(0);
+                paymentToAnswer = reader.GetBoolean(1);
+            }
+        }
+
+        if (userId is null)
+        {
+            return await LockStatusAsync(transaction, orderId, cancellationToken);
+        }
+
+        await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled, new OrderCancelled(orderId, userId, reason, now), cancellationToken);
+        if (paymentToAnswer)
+        {
+            // The payment's event came while the order was live but the saga ended it otherwise: refund it.
+            await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled,
+                new OrderCancelled(orderId, userId, CancellationReasons.PaymentAfterEnd, now), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+        return status;
+    }
+
+    /// <summary>Whether a message (by CloudEvent id) was already handled.</summary>
+    public async Task<bool> HasHandledAsync(string messageId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT 1 FROM inbox WHERE message_id = @id");
+        command.Parameters.AddWithValue("id", messageId);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Remembers a handled message; false when another delivery of it got there first.</summary>
+    public async Task<bool> RecordHandledAsync(string messageId, string topic, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var first = await InsertInboxAsync(transaction, messageId, topic, orderId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return first;
+    }
+
+    /// <summary>
+    /// Records a succeeded payment against its order (the inbox row in the same transaction). When the
+    /// order has already ended, the payment is answered with orders.order.cancelled (PAYMENT_AFTER_END)
+    /// once per order, so that payment-service refunds it.
+    /// </summary>
+    public async Task RecordPaymentAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await InsertInboxAsync(transaction, messageId, Topics.PaymentSucceeded, payment.OrderId, cancellationToken))
+        {
+            return;
+        }
+
+        // The row lock orders this against the saga's Confirm/End: either the saga sees the payment
+        // (EndAsync answers it) or this sees the ended order (answered here).
+        await using var record = new NpgsqlCommand(
+            "UPDATE orders SET payment_id = coalesce(payment_id, @payment) WHERE order_id = @order RETURNING status", connection, transaction);
+        record.Parameters.AddWithValue("order", payment.OrderId);
+        record.Parameters.AddWithValue("payment", payment.PaymentId);
+        var status = await record.ExecuteScalarAsync(cancellationToken) as string;
+        if (status is OrderStatuses.Expired or OrderStatuses.Cancelled)
+        {
+            await AnswerPaymentAfterEndAsync(transaction, payment.OrderId, clock.GetUtcNow(), cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+    }
+
+    private static async Task AnswerPaymentAfterEndAsync(NpgsqlTransaction transaction, Guid orderId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        // Once per order: the first late payment is answered, any redelivery or retry finds it set.
+        await using var mark = new NpgsqlCommand(
+            """
+            UPDATE orders SET payment_after_end_at = @now
+            WHERE order_id = @order AND status IN ('EXPIRED', 'CANCELLED') AND payment_after_end_at IS NULL
+            RETURNING user_id
+            """, transaction.Connection, transaction);
+        mark.Parameters.AddWithValue("order", orderId);
+        mark.Parameters.AddWithValue("now", now);
+        if (await mark.ExecuteScalarAsync(cancellationToken) is string userId)
+        {
+            await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled,
+                new OrderCancelled(orderId, userId, CancellationReasons.PaymentAfterEnd, now), cancellationToken);
+        }
+    }
+
+    private static async Task<string> LockStatusAsync(NpgsqlTransaction transaction, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var read = new NpgsqlCommand("SELECT status FROM orders WHERE order_id = @order FOR UPDATE", transaction.Connection, transaction);
+        read.Parameters.AddWithValue("order", orderId);
+        return await read.ExecuteScalarAsync(cancellationToken) as string
+            ?? throw new InvalidOperationException($"Order {orderId} does not exist.");
+    }
+
+    private static async Task<bool> InsertInboxAsync(
+        NpgsqlTransaction transaction, string messageId, string topic, Guid orderId, CancellationToken cancellationToken)
+    {
+        // The CloudEvent id is the key: a redelivered message inserts nothing and changes nothing.
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO inbox (message_id, topic, order_id) VALUES (@id, @topic, @order) ON CONFLICT (message_id) DO NOTHING",
+            transaction.Connection, transaction);
+        insert.Parameters.AddWithValue("id", messageId);
+        insert.Parameters.AddWithValue("topic", topic);
+        insert.Parameters.AddWithValue("order", orderId);
+        return await insert.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// An outbox row in the caller's transaction. Every writer of an order's rows first locks the order
+    /// row, so seq (taken after the lock) follows commit order within one order: the relay's order.
+    /// </summary>
+    private static async Task AddOutboxAsync<T>(NpgsqlTransaction transaction, Guid orderId, string topic, T payload, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO outbox (id, order_id, topic, payload) VALUES (@id, @order, @topic, @payload)", transaction.Connection, transaction);
+        insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("order", orderId);
+        insert.Parameters.AddWithValue("topic", topic);
+        insert.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(payload, EventJson));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<Order>> ReadOrdersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var orders = new List<Order>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            orders.Add(new Order(
+                reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt32(4),
+                reader.IsDBNull(5) ? null : reader.GetGuid(5),
+                JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(6), EventJson)!,
+                reader.GetInt64(7), reader.GetString(8), reader.GetString(9),
+                reader.IsDBNull(10) ? null : reader.GetString(10),
+                reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12)));
+        }
+
+        return orders;
+    }
+}

@@ -1,0 +1,148 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TicketSaga.Contracts;
+using TicketSaga.OrderService.Saga;
+using TicketSaga.ServiceDefaults;
+
+namespace TicketSaga.OrderService.Orders;
+
+public sealed record PlaceOrderRequest(string? TicketId, int Qty, IReadOnlyList<string>? SeatIds, string? Section);
+
+public sealed record OrderResponse(
+    Guid OrderId,
+    string Status,
+    Guid TicketId,
+    int Qty,
+    DateTimeOffset ExpiresAt,
+    IReadOnlyList<OrderSeat> Seats,
+    long Amount,
+    string Currency,
+    string? CancellationReason,
+    DateTimeOffset CreatedAt)
+{
+    public static OrderResponse From(Order order) => new(
+        order.OrderId, order.Status, order.TicketId, order.Qty, order.ExpiresAt, order.Seats,
+        order.AmountMinor, order.Currency, order.CancellationReason, order.CreatedAt);
+}
+
+/// <param name="NextBefore">Pass as <c>before</c> for the next (older) page; null on the last page.</param>
+public sealed record OrderPage(IReadOnlyList<OrderResponse> Orders, Guid? NextBefore);
+
+/// <summary>The public order API (JWT required; the user is the token's sub). JSON is snake_case.</summary>
+public static class OrdersApi
+{
+    public const int MaxPageSize = 100;
+
+    public static WebApplication MapOrdersApi(this WebApplication app)
+    {
+        var orders = app.MapGroup("/orders").RequireAuthorization();
+        orders.MapPost("", PlaceAsync);
+        orders.MapGet("", ListAsync);
+        orders.MapGet("/{orderId:guid}", GetAsync);
+        orders.MapDelete("/{orderId:guid}", CancelAsync);
+        return app;
+    }
+
+    private static async Task<Results<Created<OrderResponse>, ProblemHttpResult>> PlaceAsync(
+        PlaceOrderRequest body, ClaimsPrincipal user, OrderPlacement placement, OrderSagas sagas, ILogger<OrderPlacement> logger,
+        CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(body.TicketId, out var ticketId))
+        {
+            return Problem(OrderProblem.Invalid("ticket_id must be a UUID."));
+        }
+
+        var seatIds = new List<Guid>();
+        foreach (var seatId in body.SeatIds ?? [])
+        {
+            if (!Guid.TryParse(seatId, out var id))
+            {
+                return Problem(OrderProblem.Invalid($"seat_ids: '{seatId}' is not a UUID."));
+            }
+
+            seatIds.Add(id);
+        }
+
+        Order order;
+        try
+        {
+            order = await placement.PlaceAsync(
+                new PlaceOrder(user.UserId(), ticketId, body.Qty, seatIds, string.IsNullOrWhiteSpace(body.Section) ? null : body.Section),
+                cancellationToken);
+        }
+        catch (OrderProblemException ex)
+        {
+            return Problem(ex.Problem);
+        }
+
+        // The saga starts right after the order commits, so it waits for payment or expiry from the
+        // first moment. Should this fail (sidecar down, process dies), the sweeper starts it.
+        try
+        {
+            await sagas.EnsureRunningAsync(order, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            logger.LogWarning(ex, "The saga of order {OrderId} did not start now; the sweeper starts it", order.OrderId);
+        }
+
+        return TypedResults.Created($"/orders/{order.OrderId}", OrderResponse.From(order));
+    }
+
+    private static async Task<Results<Ok<OrderResponse>, ProblemHttpResult>> GetAsync(
+        Guid orderId, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
+        await FindOwnAsync(orderId, user, orders, cancellationToken) is { } order
+            ? TypedResults.Ok(OrderResponse.From(order))
+            : Problem(OrderProblem.OrderNotFound(orderId));
+
+    private static async Task<Results<Ok<OrderPage>, ProblemHttpResult>> ListAsync(
+        ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken, int? limit = null, Guid? before = null)
+    {
+        if (limit is < 1 or > MaxPageSize)
+        {
+            return Problem(OrderProblem.Invalid($"limit must be between 1 and {MaxPageSize}."));
+        }
+
+        var pageSize = limit ?? 20;
+        var page = await orders.ListForUserAsync(user.UserId(), before, pageSize, cancellationToken);
+        return TypedResults.Ok(new OrderPage(
+            [.. page.Select(OrderResponse.From)], page.Count == pageSize ? page[^1].OrderId : null));
+    }
+
+    /// <summary>The customer gives the hold back before paying: the saga compensates (status CANCELLED).</summary>
+    private static async Task<Results<Accepted<OrderResponse>, ProblemHttpResult>> CancelAsync(
+        Guid orderId, ClaimsPrincipal user, OrderStore orders, OrderSagas sagas, CancellationToken cancellationToken)
+    {
+        var order = await FindOwnAsync(orderId, user, orders, cancellationToken);
+        if (order is null)
+        {
+            return Problem(OrderProblem.OrderNotFound(orderId));
+        }
+
+        if (order.Status is OrderStatuses.Confirmed or OrderStatuses.Expired)
+        {
+            return Problem(OrderProblem.OrderEnded(orderId, order.Status));
+        }
+
+        if (order.IsLive)
+        {
+            try
+            {
+                await sagas.SignalAsync(order, SagaSignal.CancelledByCustomer, cancellationToken);
+            }
+            catch (Exception ex) when (ex is Grpc.Core.RpcException or HttpRequestException)
+            {
+                return Problem(OrderProblem.Unavailable("The cancellation could not be passed on; try again."));
+            }
+        }
+
+        return TypedResults.Accepted($"/orders/{orderId}", OrderResponse.From(order));
+    }
+
+    /// <summary>Someone else's order reads as missing: its existence is not the caller's business.</summary>
+    private static async Task<Order?> FindOwnAsync(Guid orderId, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
+        await orders.GetAsync(orderId, cancellationToken) is { } order && order.UserId == user.UserId() ? order : null;
+
+    private static ProblemHttpResult Problem(OrderProblem problem) =>
+        TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title, type: problem.Type);
+}

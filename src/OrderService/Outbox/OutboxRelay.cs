@@ -1,0 +1,142 @@
+using System.Text.Json;
+using Dapr.Client;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.OrderService.Outbox;
+
+/// <summary>Settings under <c>Outbox</c>.</summary>
+public sealed class OutboxOptions
+{
+    public const string Section = "Outbox";
+
+    public int BatchSize { get; set; } = 100;
+
+    /// <summary>How often to look for rows without a wake-up (rows written by other replicas).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait between attempts while the sidecar does not take messages.</summary>
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>
+/// Drains the outbox into Dapr pub/sub: CloudEvent id = outbox row id, partition key = order id.
+/// Each pass takes only the oldest unpublished row of each order (so an order's events leave in
+/// order), locks them with SKIP LOCKED (so replicas share the work without publishing a row twice at
+/// once), publishes them and marks only those the sidecar accepted. While the sidecar refuses, the
+/// relay backs off and retries the same rows: nothing is lost or overtaken.
+/// </summary>
+public sealed class OutboxRelay(
+    NpgsqlDataSource dataSource, DaprClient dapr, OutboxSignal signal, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
+    : BackgroundService
+{
+    private int _consecutiveFailures;
+
+    /// <summary>Passes in a row that could not publish everything they took (0 when healthy).</summary>
+    public int ConsecutiveFailures => Volatile.Read(ref _consecutiveFailures);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var (taken, failed) = await PublishBatchAsync(settings.BatchSize, stoppingToken);
+                if (failed > 0)
+                {
+                    var failures = Interlocked.Increment(ref _consecutiveFailures);
+                    var backoff = TimeSpan.FromMilliseconds(Math.Min(settings.MaxBackoff.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures, 16))));
+                    await Task.Delay(backoff, stoppingToken);
+                    continue;
+                }
+
+                Volatile.Write(ref _consecutiveFailures, 0);
+                if (taken > 0)
+                {
+                    continue;
+                }
+
+                await signal.WaitAsync(settings.PollInterval, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+            {
+                Interlocked.Increment(ref _consecutiveFailures);
+                logger.LogWarning(ex, "The outbox could not be read; retrying");
+                await Task.Delay(settings.MaxBackoff, stoppingToken);
+            }
+        }
+    }
+
+    private async Task<(int Taken, int Failed)> PublishBatchAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var rows = new List<(Guid Id, Guid OrderId, string Topic, JsonElement Payload)>();
+        // The head of each order only: a row waits while an earlier row of its order is unpublished, even
+        // one another replica holds (it is still unpublished). SKIP LOCKED: replicas take disjoint heads.
+        await using (var take = new NpgsqlCommand(
+            """
+            SELECT o.id, o.order_id, o.topic, o.payload::text FROM outbox o
+            WHERE o.published_at IS NULL
+              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.published_at IS NULL AND e.seq < o.seq)
+            ORDER BY o.seq
+            LIMIT @batch
+            FOR UPDATE SKIP LOCKED
+            """, connection, transaction))
+        {
+            take.Parameters.AddWithValue("batch", batchSize);
+            await using var reader = await take.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                rows.Add((reader.GetGuid(0), reader.GetGuid(1), reader.GetString(2), JsonSerializer.Deserialize<JsonElement>(reader.GetString(3))));
+            }
+        }
+
+        if (rows.Count == 0)
+        {
+            return (0, 0);
+        }
+
+        // Heads of different orders: publishing them concurrently cannot reorder any one order.
+        var results = await Task.WhenAll(rows.Select(row => PublishAsync(row.Id, row.OrderId, row.Topic, row.Payload, cancellationToken)));
+        var published = rows.Where((_, i) => results[i]).Select(row => row.Id).ToArray();
+        if (published.Length > 0)
+        {
+            await using var mark = new NpgsqlCommand("UPDATE outbox SET published_at = now() WHERE id = ANY(@ids)", connection, transaction);
+            mark.Parameters.AddWithValue("ids", published);
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        // A crash before this commit publishes the rows again with the same CloudEvent id: consumers' inboxes drop the copy.
+        await transaction.CommitAsync(cancellationToken);
+        return (rows.Count, rows.Count - published.Length);
+    }
+
+    private async Task<bool> PublishAsync(Guid id, Guid orderId, string topic, JsonElement payload, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await dapr.PublishEventAsync(Topics.PubSub, topic, payload, new Dictionary<string, string>
+            {
+                ["partitionKey"] = orderId.ToString(),
+                ["cloudevent.id"] = id.ToString(),
+            }, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (ConsecutiveFailures == 0)
+            {
+                logger.LogWarning(ex, "Publishing {Topic} for order {OrderId} failed; the relay retries with back-off", topic, orderId);
+            }
+
+            return false;
+        }
+    }
+}

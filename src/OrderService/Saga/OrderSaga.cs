@@ -1,0 +1,89 @@
+using Dapr.Workflow;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.OrderService.Saga;
+
+/// <param name="EndBy">expires_at + grace: the saga's own backstop should the expiry message never come.</param>
+public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSeats, DateTime EndBy);
+
+public sealed record OrderSagaResult(string Status, string? Reason);
+
+/// <summary>
+/// What the saga waits for, all on one external event (<see cref="Name"/>): the first signal decides.
+/// One event name with a timeout is the wait the SDK's worker replays reliably.
+/// </summary>
+public sealed record SagaSignal(string Kind)
+{
+    public const string Name = "order-signal";
+
+    public const string PaymentSucceeded = "payment-succeeded";
+    public const string Expired = "expired";
+    public const string CancelledByCustomer = "cancelled-by-customer";
+}
+
+/// <summary>
+/// Phases 4 and 5 of one order (instance id = order id): waits for the payment, the expiry or the
+/// customer's cancel — or for expires_at + grace to pass — then finalizes or compensates.
+/// Whatever comes second finds the order ended: the status change is a conditional UPDATE.
+/// </summary>
+public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
+{
+    /// <summary>Dependencies that are down (sidecar, ticket/venue service) are waited out, with back-off.</summary>
+    internal static readonly WorkflowTaskOptions Retry = new(new WorkflowRetryPolicy(
+        maxNumberOfAttempts: 10, firstRetryInterval: TimeSpan.FromMilliseconds(500), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
+    public override async Task<OrderSagaResult> RunAsync(WorkflowContext context, OrderSagaInput input)
+    {
+        var log = context.CreateReplaySafeLogger<OrderSaga>();
+        string signal;
+        try
+        {
+            // The timeout is the backstop: the order ends at expires_at + grace even if the expiry message is lost.
+            var waitFor = input.EndBy - context.CurrentUtcDateTime;
+            signal = (await context.WaitForExternalEventAsync<SagaSignal>(SagaSignal.Name, waitFor > TimeSpan.Zero ? waitFor : TimeSpan.Zero)).Kind;
+        }
+        catch (TaskCanceledException)
+        {
+            signal = SagaSignal.Expired;
+        }
+
+        if (signal == SagaSignal.PaymentSucceeded)
+        {
+            var ticket = await context.CallActivityAsync<HoldOutcome>(
+                nameof(FinalizeReservationActivity), new FinalizeHold(input.OrderId, input.ReservationId), Retry);
+            var seats = input.HasSeats && ticket == HoldOutcome.Done
+                ? await context.CallActivityAsync<HoldOutcome>(
+                    nameof(FinalizeSeatReservationActivity), new FinalizeHold(input.OrderId, input.ReservationId), Retry)
+                : HoldOutcome.Done;
+            if (ticket == HoldOutcome.Done && seats == HoldOutcome.Done)
+            {
+                var status = await context.CallActivityAsync<string>(nameof(ConfirmOrderActivity), input.OrderId, Retry);
+                log.LogInformation("Order {OrderId} paid: {Status}", input.OrderId, status);
+                return new OrderSagaResult(status, null);
+            }
+
+            // The hold was reclaimed before the payment came: the sale cannot complete, the money goes back.
+            log.LogWarning("Order {OrderId} was paid after its hold was reclaimed; refunding", input.OrderId);
+            return await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.PaymentAfterEnd);
+        }
+
+        return signal == SagaSignal.CancelledByCustomer
+            ? await CompensateAsync(context, input, OrderStatuses.Cancelled, CancellationReasons.CancelledByCustomer)
+            : await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.Expired);
+    }
+
+    private static async Task<OrderSagaResult> CompensateAsync(WorkflowContext context, OrderSagaInput input, string status, string reason)
+    {
+        var releaseReason = status == OrderStatuses.Cancelled ? HoldReleaseReason.Cancelled : HoldReleaseReason.Expired;
+        await context.CallActivityAsync<HoldOutcome>(
+            nameof(ReleaseReservationActivity), new ReleaseHold(input.ReservationId, releaseReason), Retry);
+        if (input.HasSeats)
+        {
+            await context.CallActivityAsync<HoldOutcome>(
+                nameof(ReleaseSeatReservationActivity), new ReleaseHold(input.ReservationId, releaseReason), Retry);
+        }
+
+        var ended = await context.CallActivityAsync<string>(nameof(EndOrderActivity), new EndOrder(input.OrderId, status, reason), Retry);
+        return new OrderSagaResult(ended, reason);
+    }
+}

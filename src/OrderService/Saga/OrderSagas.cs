@@ -1,0 +1,57 @@
+using Dapr.Workflow;
+using Microsoft.Extensions.Options;
+using TicketSaga.OrderService.Orders;
+
+namespace TicketSaga.OrderService.Saga;
+
+/// <summary>
+/// Starts and signals order sagas. The embedded runtime keeps workflows in memory, so an instance may
+/// be missing after a restart: every signal first makes sure the live order's saga runs.
+/// </summary>
+public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptions> options, ILogger<OrderSagas> logger)
+{
+    /// <summary>Schedules the order's saga unless it runs; a failed or terminated instance is replaced.</summary>
+    public async Task EnsureRunningAsync(Order order, CancellationToken cancellationToken)
+    {
+        var id = order.OrderId.ToString();
+        var state = await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: false, cancellationToken);
+        if (state.Exists && state.RuntimeStatus is not (WorkflowRuntimeStatus.Failed or WorkflowRuntimeStatus.Terminated))
+        {
+            return;
+        }
+
+        if (state.Exists)
+        {
+            await workflows.PurgeInstanceAsync(id, cancellationToken);
+        }
+
+        var input = new OrderSagaInput(
+            order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + options.Value.ExpiryGrace).UtcDateTime);
+        try
+        {
+            await workflows.ScheduleNewWorkflowAsync(nameof(OrderSaga), id, input);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Another caller (sweeper, subscriber, request) may have scheduled it first: then all is well.
+            if (!(await workflows.GetWorkflowStateAsync(id, getInputsAndOutputs: false, cancellationToken)).Exists)
+            {
+                throw;
+            }
+
+            return;
+        }
+
+        if (state.Exists || order.CreatedAt < DateTimeOffset.UtcNow.AddSeconds(-5))
+        {
+            logger.LogInformation("Re-created the saga of live order {OrderId}", order.OrderId);
+        }
+    }
+
+    /// <param name="kind">One of the <see cref="SagaSignal"/> kinds; a saga that has moved on ignores it.</param>
+    public async Task SignalAsync(Order order, string kind, CancellationToken cancellationToken)
+    {
+        await EnsureRunningAsync(order, cancellationToken);
+        await workflows.RaiseEventAsync(order.OrderId.ToString(), SagaSignal.Name, new SagaSignal(kind), cancellationToken);
+    }
+}

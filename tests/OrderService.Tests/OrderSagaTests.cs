@@ -1,0 +1,114 @@
+using System.Net;
+using TicketSaga.Contracts;
+using TicketSaga.Venue.V1;
+
+namespace TicketSaga.OrderService.Tests;
+
+/// <summary>Phases 4 and 5: payment, expiry and cancel, driven by the events the other services publish.</summary>
+public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem>
+{
+    private static string NewUser() => "user-" + Guid.NewGuid().ToString("N")[..8];
+
+    private static string NewMessageId() => Guid.NewGuid().ToString();
+
+    [Fact]
+    public async Task A_paid_order_is_confirmed_its_seats_sold_and_completion_announced_and_a_late_expiry_changes_nothing()
+    {
+        var (ticket, plan) = await system.SeatedAsync();
+        using var customer = system.Customer(NewUser());
+        var order = await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 });
+        var orderId = order.GetProperty("order_id").GetString()!;
+
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        await system.PublishExpiryAsync(orderId, NewMessageId());
+
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Count == 2, "orders.order.completed");
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((0, 2), (availability.Held, availability.Sold));
+        var seats = await system.SeatsAsync(plan);
+        Assert.All(order.GetProperty("seats").EnumerateArray(), s => Assert.Equal(SeatStatus.Sold, seats[s.GetProperty("seat_id").GetString()!].Status));
+        // The expiry was handled (its inbox row) and left the confirmed order alone.
+        await Eventually.HoldsAsync(async () => await system.OrderStore.HasHandledAsync(await LastExpiryIdAsync(orderId), default), "the late expiry handled");
+        Assert.Equal(OrderStatuses.Confirmed, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
+        Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
+        Assert.Equal(HttpStatusCode.Conflict, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_expired_order_gives_its_hold_back_and_a_payment_after_that_is_answered_for_a_refund_once()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+
+        await system.PublishExpiryAsync(orderId, NewMessageId());
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Expired);
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Any(e => e.Reason == CancellationReasons.PaymentAfterEnd),
+            "the PAYMENT_AFTER_END answer");
+        await Eventually.HoldsAsync(async () => (await system.OutboxAsync(orderId)).All(r => r.Published), "the outbox drained");
+        var published = await system.PublishedAsync(orderId);
+        Assert.Equal(
+            [(Topics.OrderCreated, null), (Topics.OrderCancelled, CancellationReasons.Expired), (Topics.OrderCancelled, CancellationReasons.PaymentAfterEnd)],
+            published.Select(e => (e.Topic, e.Reason)));
+        Assert.Equal(OrderStatuses.Expired, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((10, 0, 0), (availability.Available, availability.Held, availability.Sold));
+        Assert.Equal(HttpStatusCode.Conflict, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_customer_cancel_releases_ticket_and_seats_and_announces_the_cancellation()
+    {
+        var (ticket, plan) = await system.SeatedAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+
+        using var cancel = await customer.DeleteAsync($"/orders/{orderId}");
+
+        Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Cancelled);
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Count == 2, "orders.order.cancelled");
+        Assert.Equal(CancellationReasons.CancelledByCustomer, (await system.PublishedAsync(orderId))[1].Reason);
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((8, 0), (availability.Available, availability.Held));
+        Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
+        Assert.Equal(HttpStatusCode.Accepted, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Events_delivered_twice_with_the_same_id_change_nothing_twice()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+        var paymentId = NewMessageId();
+
+        await system.PublishPaymentAsync(orderId, paymentId);
+        await system.PublishPaymentAsync(orderId, paymentId);
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        var expiryId = NewMessageId();
+        await system.PublishExpiryAsync(orderId, expiryId);
+        await system.PublishExpiryAsync(orderId, expiryId);
+
+        await Eventually.HoldsAsync(() => system.OrderStore.HasHandledAsync(expiryId, default), "the expiry handled");
+        await Eventually.HoldsAsync(async () => (await system.OutboxAsync(orderId)).All(r => r.Published), "the outbox drained");
+        Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    private async Task<string> LastExpiryIdAsync(string orderId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(system.OrdersDatabase);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(
+            "SELECT coalesce(max(message_id), '') FROM inbox WHERE order_id = @order AND topic = @topic", connection);
+        command.Parameters.AddWithValue("order", Guid.Parse(orderId));
+        command.Parameters.AddWithValue("topic", Topics.ExpirationComplete);
+        return (string)(await command.ExecuteScalarAsync())!;
+    }
+}
