@@ -33,8 +33,8 @@ public static class UserRateLimiting
         return services.AddRateLimiter(options =>
         {
             // Runs after authentication, so a valid token's sub names the partition.
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => IsHealthProbe(context.Request.Path)
-                ? RateLimitPartition.GetNoLimiter("health")
+            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => IsInfrastructure(context.Request.Path)
+                ? RateLimitPartition.GetNoLimiter("infrastructure")
                 : RateLimitPartition.GetTokenBucketLimiter(PartitionKey(context), _ => bucket));
             options.OnRejected = async (rejected, _) =>
             {
@@ -58,5 +58,7 @@ public static class UserRateLimiting
             ? "user:" + context.User.UserId()
             : "ip:" + context.Connection.RemoteIpAddress;
 
-    private static bool IsHealthProbe(PathString path) => path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz");
+    /// <summary>Health probes and the sidecar's own calls (GET /dapr/config, /dapr/subscribe) are not the public API.</summary>
+    private static bool IsInfrastructure(PathString path) =>
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/dapr");
 }
