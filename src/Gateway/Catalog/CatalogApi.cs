@@ -16,9 +16,12 @@ public static class CatalogApi
     {
         var events = app.MapGroup("/events").WithTags("Catalog").AllowAnonymous();
         events.MapGet("/", ListEventsAsync)
-            .WithName("ListEvents").WithSummary("Events with their ticket types, prices and availability");
+            .WithName("ListEvents").WithSummary("Events with their ticket types, prices and availability")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         events.MapGet("/{id}/seats", GetSeatMapAsync)
-            .WithName("GetEventSeats").WithSummary("The live seat map of a seated event");
+            .WithName("GetEventSeats").WithSummary("The live seat map of a seated event")
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -76,7 +76,9 @@ public sealed class IdempotentRequests(IdempotencyStore store, ILogger<Idempoten
         {
             await next(context);
             var status = context.Response.StatusCode;
-            if (status is (>= 200 and < 300) or (>= 400 and < 500) && !capture.Overflowed && !context.RequestAborted.IsCancellationRequested)
+            // A forwarder error (e.g. the client left mid-answer) means the copy may be incomplete.
+            var complete = context.GetForwarderErrorFeature() is null && !capture.Overflowed;
+            if (status is (>= 200 and < 300) or (>= 400 and < 500) && complete)
             {
                 var headers = ReplayedHeaders
                     .Where(name => context.Response.Headers.ContainsKey(name))
