@@ -105,6 +105,8 @@ internal static class RunCommand
                 PostgresConnectionString = postgres.ConnectionString,
                 ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
                 HealthTimeout = settings.HealthTimeout,
+                // Every app validates the JWTs `ticketsaga token` signs with this key.
+                AppEnvironment = new Dictionary<string, string> { ["Auth__SigningKey"] = DevSigningKey.LoadOrCreate(runFile.FilePath) },
             };
             await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
             var session = new RunSession(runFile, runner, postgres);

@@ -19,6 +19,9 @@ public sealed record RunnerOptions
 
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
+    /// <summary>Extra environment for every app (e.g. Auth__SigningKey); the run file's env can override it.</summary>
+    public IReadOnlyDictionary<string, string> AppEnvironment { get; init; } = new Dictionary<string, string>();
+
     /// <summary>How long an app gets to stop after SIGTERM before its process tree is killed.</summary>
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -158,8 +161,9 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use, the
-    /// run file's env (common then app), then what `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
+    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use and the
+    /// runner options' extra environment, the run file's env (common then app), then what `dapr run`
+    /// sets (APP_ID, APP_PORT, DAPR_*_PORT...).
     /// </summary>
     private Dictionary<string, string> AppEnvironment(RunningApp app)
     {
@@ -167,7 +171,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
         {
             ["ConnectionStrings__Postgres"] = _options.PostgresConnectionString,
         };
-        foreach (var (name, value) in app.Definition.Env.Concat(app.Descriptor.AppEnvironment))
+        foreach (var (name, value) in _options.AppEnvironment.Concat(app.Definition.Env).Concat(app.Descriptor.AppEnvironment))
         {
             environment[name] = value;
         }

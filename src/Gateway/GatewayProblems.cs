@@ -1,0 +1,28 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace TicketSaga.Gateway;
+
+/// <summary>The gateway's own errors: RFC 9457 problem details with a stable <c>type</c> each.</summary>
+public static class GatewayProblems
+{
+    private const string Base = "https://ticketsaga.dev/problems/";
+
+    public const string Unauthorized = Base + "unauthorized";
+    public const string RateLimited = Base + "rate-limited";
+    public const string InvalidIdempotencyKey = Base + "invalid-idempotency-key";
+    public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
+    public const string IdempotencyKeyInProgress = Base + "idempotency-key-in-progress";
+    public const string InvalidEventId = Base + "invalid-event-id";
+    public const string UnknownEvent = Base + "unknown-event";
+    public const string NoSeatMap = Base + "no-seat-map";
+    public const string BadGateway = Base + "bad-gateway";
+    public const string ServiceUnavailable = Base + "service-unavailable";
+    public const string GatewayTimeout = Base + "gateway-timeout";
+
+    public static ProblemDetails Create(int status, string type, string title, string detail) =>
+        new() { Status = status, Type = type, Title = title, Detail = detail };
+
+    /// <summary>Writes the problem as application/problem+json, whatever the client accepts.</summary>
+    public static Task WriteAsync(HttpContext context, ProblemDetails problem) =>
+        TypedResults.Problem(problem).ExecuteAsync(context);
+}

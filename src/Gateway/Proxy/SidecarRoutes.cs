@@ -1,0 +1,63 @@
+using System.Net;
+using TicketSaga.Contracts;
+using Yarp.ReverseProxy.Configuration;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace TicketSaga.Gateway.Proxy;
+
+/// <summary>
+/// The proxied public API. Every request goes to the gateway's own Dapr sidecar as HTTP service
+/// invocation (<c>/v1.0/invoke/{app-id}/method/{path}</c>), so the same routes work on the embedded
+/// runtime, with daprd on a laptop and on Kubernetes: only the sidecar knows where an app runs.
+/// </summary>
+public static class SidecarRoutes
+{
+    /// <summary>Route metadata naming the routes whose answers are kept per Idempotency-Key.</summary>
+    public const string IdempotentMetadata = "Idempotent";
+
+    public const string AnonymousPolicy = "anonymous";
+
+    public static IReadOnlyList<RouteConfig> Routes { get; } =
+    [
+        Route("create-order", AppIds.OrderService, "/orders", ["POST"], metadata: new Dictionary<string, string> { [IdempotentMetadata] = "true" }),
+        Route("orders", AppIds.OrderService, "/orders/{**rest}"),
+        // Stripe calls the webhook without a token; payment-service verifies the Stripe-Signature itself.
+        Route("payment-webhook", AppIds.PaymentService, "/payments/webhook", ["POST"], AnonymousPolicy),
+        Route("payments", AppIds.PaymentService, "/payments/{**rest}"),
+    ];
+
+    /// <summary>One cluster per app id, each the local sidecar (DAPR_HTTP_ENDPOINT, else 127.0.0.1:DAPR_HTTP_PORT).</summary>
+    public static IReadOnlyList<ClusterConfig> Clusters(IConfiguration configuration)
+    {
+        var sidecar = configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } endpoint
+            ? endpoint
+            : $"http://127.0.0.1:{configuration["DAPR_HTTP_PORT"] ?? "3500"}";
+        var timeout = configuration.GetValue("Gateway:UpstreamTimeout", TimeSpan.FromSeconds(30));
+        return
+        [
+            .. new[] { AppIds.OrderService, AppIds.PaymentService }.Select(appId => new ClusterConfig
+            {
+                ClusterId = appId,
+                Destinations = new Dictionary<string, DestinationConfig> { ["sidecar"] = new() { Address = sidecar } },
+                HttpRequest = new ForwarderRequestConfig
+                {
+                    ActivityTimeout = timeout,
+                    Version = HttpVersion.Version11,
+                    VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+                },
+            }),
+        ];
+    }
+
+    private static RouteConfig Route(
+        string routeId, string appId, string path, IReadOnlyList<string>? methods = null, string policy = "default",
+        IReadOnlyDictionary<string, string>? metadata = null) => new()
+        {
+            RouteId = routeId,
+            ClusterId = appId,
+            AuthorizationPolicy = policy,
+            Match = new RouteMatch { Path = path, Methods = methods },
+            Metadata = metadata,
+            Transforms = [new Dictionary<string, string> { ["PathPrefix"] = $"/v1.0/invoke/{appId}/method" }],
+        };
+}

@@ -1,0 +1,61 @@
+using System.Net;
+using System.Text.Json;
+
+namespace TicketSaga.Gateway.Tests;
+
+[Collection(nameof(GatewayTests))]
+public sealed class PublicApiTests(GatewaySystem system)
+{
+    [Fact]
+    public async Task The_openapi_document_lists_every_public_endpoint()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var operations = document.GetProperty("paths").EnumerateObject()
+            .SelectMany(path => path.Value.EnumerateObject().Select(op => $"{op.Name.ToUpperInvariant()} {path.Name}"))
+            .ToHashSet();
+        Assert.Subset(operations, new HashSet<string>
+        {
+            "POST /orders", "GET /orders", "GET /orders/{id}", "DELETE /orders/{id}",
+            "POST /payments/confirm", "POST /payments/webhook",
+            "GET /events", "GET /events/{id}/seats",
+        });
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_snake_case_bodies_security_and_the_idempotency_key()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Subset(Properties(schemas, "CreateOrderRequest"), new HashSet<string> { "ticket_id", "qty", "seat_ids", "section" });
+        Assert.Subset(Properties(schemas, "Order"), new HashSet<string> { "order_id", "status", "expires_at", "seats", "amount", "currency" });
+        Assert.Subset(Properties(schemas, "ConfirmPaymentRequest"), new HashSet<string> { "order_id", "payment_method" });
+        Assert.Subset(Properties(schemas, "EventSummary"), new HashSet<string> { "event_id", "seat_plan_id", "sections", "ticket_types" });
+        Assert.Subset(Properties(schemas, "SeatView"), new HashSet<string> { "seat_id", "label", "section", "row", "number", "status" });
+        var createOrder = document.GetProperty("paths").GetProperty("/orders").GetProperty("post");
+        Assert.Contains(createOrder.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
+        Assert.True(createOrder.TryGetProperty("security", out _));
+        Assert.False(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").TryGetProperty("security", out _));
+        Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+    }
+
+    [Fact]
+    public async Task The_docs_page_is_html()
+    {
+        using var client = system.Client();
+
+        using var response = await client.GetAsync("/docs");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<html", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static HashSet<string> Properties(JsonElement schemas, string name) =>
+        [.. schemas.GetProperty(name).GetProperty("properties").EnumerateObject().Select(p => p.Name)];
+}
