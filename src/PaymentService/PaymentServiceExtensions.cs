@@ -16,6 +16,9 @@ public static class PaymentServiceExtensions
             options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
         });
 
+        // MapDefaultEndpoints serves gRPC health next to /healthz; it needs the gRPC services even in an HTTP app.
+        builder.Services.AddGrpc();
+
         var stripe = StripeSettings.From(builder.Configuration);
         builder.Services.AddSingleton(stripe);
         builder.Services.AddHttpClient(nameof(StripeClient));

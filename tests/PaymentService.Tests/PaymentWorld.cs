@@ -155,9 +155,21 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        await Payments.DisposeAsync();
-        await Orders.DisposeAsync();
-        await Runtime.DisposeAsync();
+        if (Payments is not null)
+        {
+            await Payments.DisposeAsync();
+        }
+
+        if (Orders is not null)
+        {
+            await Orders.DisposeAsync();
+        }
+
+        if (Runtime is not null)
+        {
+            await Runtime.DisposeAsync();
+        }
+
         await Stripe.DisposeAsync();
     }
 
