@@ -47,6 +47,12 @@ public sealed class Ledger(EventLog events)
 
     public StubResult Create(long amount, string currency, string? paymentMethod, bool confirm, string? returnUrl, string? description, Dictionary<string, string> metadata)
     {
+        if (paymentMethod is not null && TestPaymentMethods.Find(paymentMethod) is null)
+        {
+            // Like Stripe, an unknown payment method fails the request before any PaymentIntent exists.
+            return StripeErrors.NoSuch("PaymentMethod", paymentMethod, "payment_method");
+        }
+
         lock (_gate)
         {
             var id = NewId("pi");

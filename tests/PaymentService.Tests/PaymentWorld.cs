@@ -130,6 +130,13 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         return (string)(await command.ExecuteScalarAsync())!;
     }
 
+    /// <summary>Waits until every Stripe event was accepted by the webhook and every outbox row was published.</summary>
+    public async Task QuiesceAsync()
+    {
+        await EventuallyAsync(() => Stub.Events.Events.All(e => Stub.Events.Deliveries.Any(d => d.EventId == e.Id && d.StatusCode == 200)), "every webhook accepted");
+        await EventuallyAsync(async () => await ScalarAsync<long>("SELECT count(*) FROM outbox WHERE published_at IS NULL AND order_id <> @order", Guid.Empty) == 0, "the outbox drained");
+    }
+
     public IReadOnlyList<PaymentIntentSnapshot> IntentsOf(Guid orderId) =>
         [.. Stub.Ledger.PaymentIntents.Where(i => i.Metadata.GetValueOrDefault("order_id") == orderId.ToString())];
 
