@@ -8,7 +8,12 @@ using TicketSaga.Runtime.Runner;
 namespace TicketSaga.Cli.Commands;
 
 /// <summary>Options shared by `run` and `up`.</summary>
-internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout);
+internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout)
+{
+    /// <summary>Extra environment per app id for this run (see <see cref="RunnerOptions.AppEnvironment"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AppEnvironment { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
+}
 
 /// <summary>The command-line options of `run` and `up`, read into <see cref="RunSettings"/>.</summary>
 internal sealed class RunOptions
@@ -105,6 +110,7 @@ internal static class RunCommand
                 PostgresConnectionString = postgres.ConnectionString,
                 ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
                 HealthTimeout = settings.HealthTimeout,
+                AppEnvironment = settings.AppEnvironment,
             };
             await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
             var session = new RunSession(runFile, runner, postgres);

@@ -28,9 +28,40 @@ internal static class UpCommand
                 return 2;
             }
 
-            return await RunCommand.RunAsync(options.Read(parse, runFile), SeedAndGreetAsync);
+            UseDevelopmentSigningKeyUnlessConfigured(Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga"));
+            await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
+            var settings = options.Read(parse, runFile);
+            if (stripe is not null)
+            {
+                settings = settings with { AppEnvironment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.PaymentService] = stripe.PaymentServiceEnvironment } };
+            }
+
+            return await RunCommand.RunAsync(settings, SeedAndGreetAsync);
         });
         return command;
+    }
+
+    /// <summary>
+    /// HTTP services validate JWTs (section Auth). Without Auth__Authority or Auth__SigningKey in the
+    /// environment, every app inherits a development signing key kept in .ticketsaga/dev-signing-key,
+    /// so tokens signed with it stay valid across runs.
+    /// </summary>
+    private static void UseDevelopmentSigningKeyUnlessConfigured(string stateFolder)
+    {
+        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Auth__Authority"))
+            || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Auth__SigningKey")))
+        {
+            return;
+        }
+
+        var file = Path.Combine(stateFolder, "dev-signing-key");
+        if (!File.Exists(file))
+        {
+            Directory.CreateDirectory(stateFolder);
+            File.WriteAllText(file, TicketSaga.ServiceDefaults.DevTokens.NewSigningKey());
+        }
+
+        Environment.SetEnvironmentVariable("Auth__SigningKey", File.ReadAllText(file).Trim());
     }
 
     private static string? FindRepositoryRunFile(string folder)
