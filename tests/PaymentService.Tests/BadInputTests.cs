@@ -11,6 +11,7 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
     {
         var user = PaymentWorld.NewUser();
         var order = await world.CreateOrderAsync(user);
+        await world.QuiesceAsync();
         var before = await world.SnapshotAsync();
         using var client = world.ClientFor(user);
 
@@ -44,6 +45,7 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
         var user = PaymentWorld.NewUser();
         var known = Guid.NewGuid();
         world.Orders.KnownOrders[known] = 0;
+        await world.QuiesceAsync();
         var before = await world.SnapshotAsync();
 
         using var unknown = await world.ConfirmAsync(user, Guid.NewGuid(), "pm_card_visa");
@@ -64,6 +66,7 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
         var cancelled = await world.CreateOrderAsync(user);
         await world.CancelOrderAsync(cancelled, CancellationReasons.CancelledByCustomer);
         await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(cancelled.OrderId) == "CANCELLED", "the cancellation");
+        await world.QuiesceAsync();
         var before = await world.SnapshotAsync();
 
         using var late = await world.ConfirmAsync(user, expired.OrderId, "pm_card_visa");

@@ -98,6 +98,7 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
     {
         var owner = PaymentWorld.NewUser();
         var order = await world.CreateOrderAsync(owner);
+        await world.QuiesceAsync();
         var before = await world.SnapshotAsync();
 
         using var pay = await world.ConfirmAsync(PaymentWorld.NewUser(), order.OrderId, "pm_card_visa");
