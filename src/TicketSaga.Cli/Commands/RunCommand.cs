@@ -8,7 +8,12 @@ using TicketSaga.Runtime.Runner;
 namespace TicketSaga.Cli.Commands;
 
 /// <summary>Options shared by `run` and `up`.</summary>
-internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout);
+internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout)
+{
+    /// <summary>Extra environment per app id for this run (see <see cref="RunnerOptions.AppEnvironment"/>).</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AppEnvironment { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
+}
 
 /// <summary>The command-line options of `run` and `up`, read into <see cref="RunSettings"/>.</summary>
 internal sealed class RunOptions
@@ -105,8 +110,8 @@ internal static class RunCommand
                 PostgresConnectionString = postgres.ConnectionString,
                 ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
                 HealthTimeout = settings.HealthTimeout,
-                // Every app validates the JWTs `ticketsaga token` signs with this key.
-                AppEnvironment = new Dictionary<string, string> { ["Auth__SigningKey"] = DevSigningKey.LoadOrCreate(runFile.FilePath) },
+                DefaultEnvironment = DevelopmentAuthEnvironment(runFile),
+                AppEnvironment = settings.AppEnvironment,
             };
             await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
             var session = new RunSession(runFile, runner, postgres);
@@ -152,6 +157,16 @@ internal static class RunCommand
             shutdown.Cancel();
         }
     }
+
+    /// <summary>
+    /// Every app validates JWTs: unless the environment names an OIDC authority or a key, apps get the
+    /// development key `ticketsaga token` signs with.
+    /// </summary>
+    private static Dictionary<string, string> DevelopmentAuthEnvironment(RunFile runFile) =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Auth__Authority"))
+        && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Auth__SigningKey"))
+            ? new Dictionary<string, string> { ["Auth__SigningKey"] = DevSigningKey.LoadOrCreate(runFile.FilePath) }
+            : [];
 
     /// <summary>Builds the solution beside the run file once, so app commands can run the built output.</summary>
     private static async Task<bool> BuildAsync(string folder, CancellationToken cancellationToken)

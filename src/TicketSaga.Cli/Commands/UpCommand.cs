@@ -28,7 +28,14 @@ internal static class UpCommand
                 return 2;
             }
 
-            return await RunCommand.RunAsync(options.Read(parse, runFile), SeedAndGreetAsync);
+            await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
+            var settings = options.Read(parse, runFile);
+            if (stripe is not null)
+            {
+                settings = settings with { AppEnvironment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.PaymentService] = stripe.PaymentServiceEnvironment } };
+            }
+
+            return await RunCommand.RunAsync(settings, SeedAndGreetAsync);
         });
         return command;
     }

@@ -19,8 +19,15 @@ public sealed record RunnerOptions
 
     public TimeSpan HealthTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
-    /// <summary>Extra environment for every app (e.g. Auth__SigningKey); the run file's env can override it.</summary>
-    public IReadOnlyDictionary<string, string> AppEnvironment { get; init; } = new Dictionary<string, string>();
+    /// <summary>Defaults for every app (e.g. Auth__SigningKey); the run file's env can override them.</summary>
+    public IReadOnlyDictionary<string, string> DefaultEnvironment { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>
+    /// Extra environment per app id, decided by this run (e.g. the local Stripe stub's key for
+    /// payment-service); it wins over the run file's env.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AppEnvironment { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, string>>();
 
     /// <summary>How long an app gets to stop after SIGTERM before its process tree is killed.</summary>
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
@@ -162,8 +169,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
 
     /// <summary>
     /// The process environment, later entries winning: the runner's own, the PostgreSQL in use and the
-    /// runner options' extra environment, the run file's env (common then app), then what `dapr run`
-    /// sets (APP_ID, APP_PORT, DAPR_*_PORT...).
+    /// default environment, the run file's env (common then app), the run's own per-app env, then what
+    /// `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
     /// </summary>
     private Dictionary<string, string> AppEnvironment(RunningApp app)
     {
@@ -171,7 +178,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
         {
             ["ConnectionStrings__Postgres"] = _options.PostgresConnectionString,
         };
-        foreach (var (name, value) in _options.AppEnvironment.Concat(app.Definition.Env).Concat(app.Descriptor.AppEnvironment))
+        var extra = _options.AppEnvironment.GetValueOrDefault(app.Definition.AppId) ?? new Dictionary<string, string>();
+        foreach (var (name, value) in _options.DefaultEnvironment.Concat(app.Definition.Env).Concat(extra).Concat(app.Descriptor.AppEnvironment))
         {
             environment[name] = value;
         }

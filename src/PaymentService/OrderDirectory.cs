@@ -1,0 +1,32 @@
+using System.Net;
+
+namespace TicketSaga.PaymentService;
+
+/// <summary>
+/// Asks order-service (Dapr service invocation through the sidecar, <c>GET /orders/{id}</c> with the caller's own token)
+/// whether an order exists when its payment row does not: the difference between "unknown order"
+/// (404) and "orders.order.created not delivered yet" (409, retry shortly).
+/// </summary>
+public sealed class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
+{
+    /// <returns>true: the caller's order exists; false: order-service does not know it (for this caller); null: no answer.</returns>
+    public async Task<bool?> KnowsAsync(Guid orderId, string? authorization, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/orders/{orderId}");
+            if (!string.IsNullOrEmpty(authorization))
+            {
+                request.Headers.TryAddWithoutValidation("Authorization", authorization);
+            }
+
+            using var response = await orderService.SendAsync(request, cancellationToken);
+            return response.IsSuccessStatusCode ? true : response.StatusCode == HttpStatusCode.NotFound ? false : null;
+        }
+        catch (HttpRequestException ex)
+        {
+            logger.LogWarning("order-service could not be asked about order {OrderId}: {Error}", orderId, ex.Message);
+            return null;
+        }
+    }
+}

@@ -1,0 +1,196 @@
+using Stripe;
+
+namespace TicketSaga.PaymentService;
+
+/// <summary>What the client is told about its payment (snake_case on the wire).</summary>
+public sealed record PaymentView(
+    Guid OrderId,
+    Guid PaymentId,
+    string Status,
+    long? AmountMinor,
+    string? Currency,
+    string? PaymentIntentId,
+    string? LastDeclineCode = null,
+    string? ClientSecret = null,
+    NextActionView? NextAction = null)
+{
+    public static PaymentView Of(Payment payment) => new(
+        payment.OrderId, payment.PaymentId, payment.Status, payment.AmountMinor, payment.Currency, payment.PaymentIntentId, payment.LastDeclineCode);
+}
+
+/// <summary>Stripe's next_action, reduced to what a client acts on (stripe.js needs only the client secret).</summary>
+public sealed record NextActionView(string Type, string? RedirectUrl);
+
+public abstract record ConfirmOutcome
+{
+    public sealed record Paid(PaymentView Payment) : ConfirmOutcome;
+
+    public sealed record ActionRequired(PaymentView Payment) : ConfirmOutcome;
+
+    /// <summary>Stripe has not decided yet (processing); the webhook will.</summary>
+    public sealed record Processing(PaymentView Payment) : ConfirmOutcome;
+
+    public sealed record Declined(string Code, string? DeclineCode, string Message) : ConfirmOutcome;
+
+    public sealed record InvalidPaymentMethod(string Message) : ConfirmOutcome;
+
+    public sealed record UnknownOrder : ConfirmOutcome;
+
+    public sealed record NotYetPayable : ConfirmOutcome;
+
+    public sealed record OrderEnded(string Detail) : ConfirmOutcome;
+
+    public sealed record ProviderUnavailable(string Detail) : ConfirmOutcome;
+}
+
+/// <summary>
+/// POST /payments/confirm. Under the order's lock: a paid order answers its payment again (no charge);
+/// an ended or expired one is refused; otherwise the next attempt is recorded, then Stripe is called with
+/// that attempt's idempotency key. An attempt Stripe never answered is replayed first, with its own
+/// payment method, so a request retried after a crash or a timeout cannot charge twice.
+/// </summary>
+public sealed class PaymentConfirmation(
+    PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
+{
+    public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
+    {
+        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
+        var payment = await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken);
+        if (payment is null)
+        {
+            return await orders.KnowsAsync(orderId, authorization, cancellationToken) switch
+            {
+                true => new ConfirmOutcome.NotYetPayable(),
+                false => new ConfirmOutcome.UnknownOrder(),
+                null => new ConfirmOutcome.ProviderUnavailable("The order cannot be looked up right now; retry shortly."),
+            };
+        }
+
+        if (payment.UserId != userId)
+        {
+            return new ConfirmOutcome.UnknownOrder();
+        }
+
+        if (payment.Status == PaymentStatuses.Succeeded)
+        {
+            return new ConfirmOutcome.Paid(PaymentView.Of(payment));
+        }
+
+        if (!PaymentStatuses.IsPayable(payment.Status) || payment.AmountMinor is null)
+        {
+            return new ConfirmOutcome.OrderEnded("The order has ended; it can no longer be paid.");
+        }
+
+        if (payment.Expired)
+        {
+            return new ConfirmOutcome.OrderEnded("The order's hold has expired; it can no longer be paid.");
+        }
+
+        // From here on Stripe may act: a client hanging up must not cut the recording of its answer.
+        var uninterrupted = CancellationToken.None;
+        if (payment.AttemptInFlight)
+        {
+            var replayed = await AttemptAsync(order, payment, payment.AttemptPaymentMethod!, payment.Attempt, uninterrupted);
+            if (replayed is not (ConfirmOutcome.Declined or ConfirmOutcome.InvalidPaymentMethod) || paymentMethod == payment.AttemptPaymentMethod)
+            {
+                return replayed;
+            }
+
+            payment = (await PaymentStore.FindAsync(order.Connection, orderId, uninterrupted))!;
+        }
+
+        if (payment.Status == PaymentStatuses.RequiresAction && await CapturedMeanwhileAsync(order, payment, uninterrupted) is { } paid)
+        {
+            return paid;
+        }
+
+        var attempt = await PaymentStore.BeginAttemptAsync(order.Connection, payment.PaymentId, paymentMethod, uninterrupted);
+        return await AttemptAsync(order, payment, paymentMethod, attempt, uninterrupted);
+    }
+
+    public async Task<PaymentView?> FindAsync(Guid orderId, string userId, CancellationToken cancellationToken) =>
+        await store.FindAsync(orderId, cancellationToken) is { } payment && payment.UserId == userId ? PaymentView.Of(payment) : null;
+
+    /// <summary>The customer may have finished 3D Secure while the webhook is still on its way.</summary>
+    private async Task<ConfirmOutcome?> CapturedMeanwhileAsync(OrderLock order, Payment payment, CancellationToken cancellationToken)
+    {
+        var intent = await stripe.RetrieveAsync(payment.PaymentIntentId!, cancellationToken);
+        if (intent.Status != "succeeded")
+        {
+            return null;
+        }
+
+        await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+        return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
+    }
+
+    private async Task<ConfirmOutcome> AttemptAsync(OrderLock order, Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken)
+    {
+        PaymentIntent intent;
+        try
+        {
+            intent = payment.PaymentIntentId is null
+                ? await stripe.CreateAndConfirmAsync(payment, paymentMethod, attempt, cancellationToken)
+                : await stripe.ConfirmAsync(payment, paymentMethod, attempt, cancellationToken);
+        }
+        catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
+        {
+            var error = ex.StripeError;
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, error.PaymentIntent?.Id, PaymentStatuses.Pending, error.DeclineCode ?? error.Code, cancellationToken);
+            return new ConfirmOutcome.Declined(error.Code ?? "card_declined", error.DeclineCode, error.Message ?? "The card was declined.");
+        }
+        catch (StripeException ex) when (ex.StripeError is { Type: "invalid_request_error", Param: "payment_method" })
+        {
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null, null, cancellationToken);
+            return new ConfirmOutcome.InvalidPaymentMethod(ex.StripeError.Message);
+        }
+        catch (StripeException ex) when (ex.StripeError?.Code == "payment_intent_unexpected_state")
+        {
+            return await ReconcileAsync(order, payment, paymentMethod, cancellationToken);
+        }
+        catch (Exception ex) when (ex is StripeException or HttpRequestException or TaskCanceledException)
+        {
+            // No answer we can trust: the attempt stays in flight and the next request replays it.
+            logger.LogWarning("Stripe did not complete attempt {Attempt} of order {OrderId}: {Error}", attempt, payment.OrderId, ex.Message);
+            return new ConfirmOutcome.ProviderUnavailable("The payment provider did not answer; retry shortly (you will not be charged twice).");
+        }
+
+        switch (intent.Status)
+        {
+            case "succeeded":
+                await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+                return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
+            case "requires_action":
+                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.RequiresAction, null, cancellationToken);
+                var view = PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!);
+                return new ConfirmOutcome.ActionRequired(view with
+                {
+                    ClientSecret = intent.ClientSecret,
+                    NextAction = new NextActionView(intent.NextAction?.Type ?? "use_stripe_sdk", intent.NextAction?.RedirectToUrl?.Url),
+                });
+            default:
+                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, null, null, cancellationToken);
+                return new ConfirmOutcome.Processing(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!) with { Status = "PROCESSING" });
+        }
+    }
+
+    /// <summary>The PaymentIntent moved on without this service: captured (settle it) or cancelled at Stripe (start a new one).</summary>
+    private async Task<ConfirmOutcome> ReconcileAsync(OrderLock order, Payment payment, string paymentMethod, CancellationToken cancellationToken)
+    {
+        var intent = await stripe.RetrieveAsync(payment.PaymentIntentId!, cancellationToken);
+        if (intent.Status == "succeeded")
+        {
+            await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+            return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
+        }
+
+        if (intent.Status != "canceled")
+        {
+            return new ConfirmOutcome.ProviderUnavailable("The payment is still being processed; retry shortly.");
+        }
+
+        await PaymentStore.ForgetIntentAsync(order.Connection, payment.PaymentId, intent.Id, cancellationToken);
+        var attempt = await PaymentStore.BeginAttemptAsync(order.Connection, payment.PaymentId, paymentMethod, cancellationToken);
+        return await AttemptAsync(order, payment with { PaymentIntentId = null }, paymentMethod, attempt, cancellationToken);
+    }
+}

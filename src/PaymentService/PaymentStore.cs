@@ -1,0 +1,281 @@
+using System.Text.Json;
+using Npgsql;
+using NpgsqlTypes;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.PaymentService;
+
+/// <summary>The payments database: plain SQL, always parameters. Writes take the caller's transaction.</summary>
+public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outboxSignal)
+{
+    public const string PubSubInbox = "pubsub";
+    public const string StripeInbox = "stripe";
+
+    private const string PaymentColumns = """
+        payment_id, order_id, user_id, amount_minor, currency, expires_at, status, payment_intent_id,
+        attempt, attempt_payment_method, attempt_in_flight, last_decline_code, expires_at <= now()
+        """;
+
+    private static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
+
+    public NpgsqlDataSource DataSource => dataSource;
+
+    public static async Task<Payment?> FindAsync(NpgsqlConnection connection, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand($"SELECT {PaymentColumns} FROM payments WHERE order_id = @order", connection);
+        command.Parameters.AddWithValue("order", orderId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<Payment?> FindAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await FindAsync(connection, orderId, cancellationToken);
+    }
+
+    public async Task<Guid?> OrderOfIntentAsync(string paymentIntentId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand("SELECT order_id FROM payments WHERE payment_intent_id = @intent");
+        command.Parameters.AddWithValue("intent", paymentIntentId);
+        return await command.ExecuteScalarAsync(cancellationToken) as Guid?;
+    }
+
+    /// <summary>
+    /// orders.order.created: the payable row. A row already there (a redelivery, or the order's
+    /// cancellation that arrived first) keeps its status; only missing amounts are filled in.
+    /// </summary>
+    public async Task AddOrderAsync(string cloudEventId, OrderCreated order, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await TryRecordInboxAsync(connection, transaction, PubSubInbox, cloudEventId, cancellationToken))
+        {
+            return;
+        }
+
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO payments (payment_id, order_id, idempotency_key, user_id, amount_minor, currency, expires_at, status)
+            VALUES (@payment, @order, @order::text, @user, @amount, @currency, @expires, 'PENDING')
+            ON CONFLICT (order_id) DO UPDATE
+                SET amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency, expires_at = EXCLUDED.expires_at, updated_at = now()
+                WHERE payments.amount_minor IS NULL
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("order", order.OrderId);
+        insert.Parameters.AddWithValue("user", order.UserId);
+        insert.Parameters.AddWithValue("amount", order.AmountMinor);
+        insert.Parameters.AddWithValue("currency", order.Currency.ToUpperInvariant());
+        insert.Parameters.AddWithValue("expires", order.ExpiresAt);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>An order cancelled before its creation event arrived: a row that can never be paid.</summary>
+    public static async Task AddCancelledOrderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCancelled order, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO payments (payment_id, order_id, idempotency_key, user_id, status, cancellation_reason)
+            VALUES (@payment, @order, @order::text, @user, 'CANCELLED', @reason)
+            ON CONFLICT (order_id) DO NOTHING
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("order", order.OrderId);
+        insert.Parameters.AddWithValue("user", order.UserId);
+        insert.Parameters.AddWithValue("reason", order.Reason);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Records the next attempt (and its payment method) before Stripe is called, so a retry replays it.</summary>
+    public static async Task<int> BeginAttemptAsync(NpgsqlConnection connection, Guid paymentId, string paymentMethod, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE payments SET attempt = attempt + 1, attempt_payment_method = @method, attempt_in_flight = true, updated_at = now()
+            WHERE payment_id = @payment RETURNING attempt
+            """, connection);
+        command.Parameters.AddWithValue("payment", paymentId);
+        command.Parameters.AddWithValue("method", paymentMethod);
+        return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    /// <summary>Stripe answered the attempt without capturing money: the order stays payable (status PENDING or REQUIRES_ACTION).</summary>
+    public static async Task EndAttemptAsync(
+        NpgsqlConnection connection, Guid paymentId, string? paymentIntentId, string? status, string? declineCode, CancellationToken cancellationToken)
+    {
+        // Only a payable row changes status: a webhook may have settled the payment meanwhile.
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE payments
+            SET attempt_in_flight = false,
+                payment_intent_id = COALESCE(@intent, payment_intent_id),
+                status = CASE WHEN @status IS NOT NULL AND status IN ('PENDING', 'REQUIRES_ACTION') THEN @status ELSE status END,
+                last_decline_code = COALESCE(@decline, last_decline_code),
+                updated_at = now()
+            WHERE payment_id = @payment
+            """, connection);
+        command.Parameters.AddWithValue("payment", paymentId);
+        command.Parameters.Add(new NpgsqlParameter<string?>("intent", NpgsqlDbType.Text) { TypedValue = paymentIntentId });
+        command.Parameters.Add(new NpgsqlParameter<string?>("status", NpgsqlDbType.Text) { TypedValue = status });
+        command.Parameters.Add(new NpgsqlParameter<string?>("decline", NpgsqlDbType.Text) { TypedValue = declineCode });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A PaymentIntent that can no longer be confirmed (cancelled at Stripe): the next attempt starts a new one.</summary>
+    public static async Task ForgetIntentAsync(NpgsqlConnection connection, Guid paymentId, string paymentIntentId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE payments SET payment_intent_id = NULL, status = 'PENDING', updated_at = now()
+            WHERE payment_id = @payment AND payment_intent_id = @intent AND status IN ('PENDING', 'REQUIRES_ACTION')
+            """, connection);
+        command.Parameters.AddWithValue("payment", paymentId);
+        command.Parameters.AddWithValue("intent", paymentIntentId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Money captured: SUCCEEDED, its payment_records row and payments.payment.succeeded, once.</summary>
+    public static async Task<PaymentSucceeded?> MarkSucceededAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, string paymentIntentId, long amountMinor, string currency, CancellationToken cancellationToken)
+    {
+        // The status guard makes success happen once, whichever of confirm and webhook comes first.
+        await using var update = new NpgsqlCommand(
+            """
+            UPDATE payments SET status = 'SUCCEEDED', payment_intent_id = @intent, attempt_in_flight = false, updated_at = now()
+            WHERE payment_id = @payment AND status IN ('PENDING', 'REQUIRES_ACTION')
+            """, connection, transaction);
+        update.Parameters.AddWithValue("payment", payment.PaymentId);
+        update.Parameters.AddWithValue("intent", paymentIntentId);
+        if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return null;
+        }
+
+        var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
+        await InsertPaymentRecordAsync(connection, transaction, succeeded, cancellationToken);
+        await EnqueueAsync(connection, transaction, payment.OrderId, Topics.PaymentSucceeded, succeeded, cancellationToken);
+        return succeeded;
+    }
+
+    /// <summary>Money given back in full: REFUNDED, the refunds row and payments.payment.refunded, once.</summary>
+    public static async Task<bool> MarkRefundedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, PaymentRefunded refunded, string reason, CancellationToken cancellationToken)
+    {
+        // Captured money appears in payment_records even when the order had ended before the capture.
+        await InsertPaymentRecordAsync(connection, transaction,
+            new PaymentSucceeded(payment.OrderId, payment.PaymentId, refunded.PaymentIntentId, refunded.AmountMinor, refunded.Currency, refunded.RefundedAt), cancellationToken);
+
+        // One refund per payment: the unique payment_id makes a second one a no-op.
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO refunds (refund_id, payment_id, order_id, payment_intent_id, amount_minor, currency, reason, refunded_at)
+            VALUES (@refund, @payment, @order, @intent, @amount, @currency, @reason, @at)
+            ON CONFLICT DO NOTHING
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("refund", refunded.RefundId);
+        insert.Parameters.AddWithValue("payment", payment.PaymentId);
+        insert.Parameters.AddWithValue("order", payment.OrderId);
+        insert.Parameters.AddWithValue("intent", refunded.PaymentIntentId);
+        insert.Parameters.AddWithValue("amount", refunded.AmountMinor);
+        insert.Parameters.AddWithValue("currency", refunded.Currency);
+        insert.Parameters.AddWithValue("reason", reason);
+        insert.Parameters.AddWithValue("at", refunded.RefundedAt);
+        if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await using var update = new NpgsqlCommand(
+            """
+            UPDATE payments SET status = 'REFUNDED', payment_intent_id = @intent, attempt_in_flight = false,
+                cancellation_reason = COALESCE(cancellation_reason, @reason), updated_at = now()
+            WHERE payment_id = @payment
+            """, connection, transaction);
+        update.Parameters.AddWithValue("payment", payment.PaymentId);
+        update.Parameters.AddWithValue("intent", refunded.PaymentIntentId);
+        update.Parameters.AddWithValue("reason", reason);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+        await EnqueueAsync(connection, transaction, payment.OrderId, Topics.PaymentRefunded, refunded, cancellationToken);
+        return true;
+    }
+
+    /// <summary>The order ended before money was captured: never payable again.</summary>
+    public static async Task MarkCancelledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid paymentId, string reason, CancellationToken cancellationToken)
+    {
+        // A captured payment is refunded, never merely cancelled.
+        await using var update = new NpgsqlCommand(
+            """
+            UPDATE payments SET status = 'CANCELLED', cancellation_reason = @reason, attempt_in_flight = false, updated_at = now()
+            WHERE payment_id = @payment AND status IN ('PENDING', 'REQUIRES_ACTION')
+            """, connection, transaction);
+        update.Parameters.AddWithValue("payment", paymentId);
+        update.Parameters.AddWithValue("reason", reason);
+        await update.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public static async Task<bool> SeenAsync(NpgsqlConnection connection, string source, string messageId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT 1 FROM inbox WHERE source = @source AND message_id = @id", connection);
+        command.Parameters.AddWithValue("source", source);
+        command.Parameters.AddWithValue("id", messageId);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>False when the message was handled before (its effect is already committed).</summary>
+    public static async Task<bool> TryRecordInboxAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string source, string messageId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "INSERT INTO inbox (source, message_id) VALUES (@source, @id) ON CONFLICT DO NOTHING", connection, transaction);
+        command.Parameters.AddWithValue("source", source);
+        command.Parameters.AddWithValue("id", messageId);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>Wakes the relay once the transaction that wrote outbox rows has committed.</summary>
+    public void Published() => outboxSignal.Notify();
+
+    private static async Task InsertPaymentRecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PaymentSucceeded succeeded, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            """
+            INSERT INTO payment_records (payment_id, order_id, payment_intent_id, amount_minor, currency, succeeded_at)
+            VALUES (@payment, @order, @intent, @amount, @currency, @at)
+            ON CONFLICT DO NOTHING
+            """, connection, transaction);
+        insert.Parameters.AddWithValue("payment", succeeded.PaymentId);
+        insert.Parameters.AddWithValue("order", succeeded.OrderId);
+        insert.Parameters.AddWithValue("intent", succeeded.PaymentIntentId);
+        insert.Parameters.AddWithValue("amount", succeeded.AmountMinor);
+        insert.Parameters.AddWithValue("currency", succeeded.Currency);
+        insert.Parameters.AddWithValue("at", succeeded.SucceededAt);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task EnqueueAsync<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid orderId, string topic, T payload, CancellationToken cancellationToken)
+    {
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO outbox (id, order_id, topic, payload) VALUES (@id, @order, @topic, @payload)", connection, transaction);
+        insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
+        insert.Parameters.AddWithValue("order", orderId);
+        insert.Parameters.AddWithValue("topic", topic);
+        insert.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(payload, EventJson));
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static Payment Read(NpgsqlDataReader reader) => new(
+        reader.GetGuid(0),
+        reader.GetGuid(1),
+        reader.GetString(2),
+        reader.IsDBNull(3) ? null : reader.GetInt64(3),
+        reader.IsDBNull(4) ? null : reader.GetString(4),
+        reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
+        reader.GetString(6),
+        reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.GetInt32(8),
+        reader.IsDBNull(9) ? null : reader.GetString(9),
+        reader.GetBoolean(10),
+        reader.IsDBNull(11) ? null : reader.GetString(11),
+        !reader.IsDBNull(12) && reader.GetBoolean(12));
+}

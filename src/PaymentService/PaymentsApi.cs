@@ -1,0 +1,100 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using TicketSaga.ServiceDefaults;
+
+namespace TicketSaga.PaymentService;
+
+public sealed record ConfirmPaymentRequest(string? OrderId, string? PaymentMethod);
+
+/// <summary>The public payment API (snake_case JSON, RFC 9457 problems) and the Stripe webhook.</summary>
+public static class PaymentsApi
+{
+    public static WebApplication MapPaymentsApi(this WebApplication app)
+    {
+        var payments = app.MapGroup("/payments").RequireAuthorization();
+        payments.MapPost("/confirm", ConfirmAsync);
+        payments.MapGet("/{orderId:guid}", async Task<Results<Ok<PaymentView>, ProblemHttpResult>> (Guid orderId, ClaimsPrincipal user, PaymentConfirmation payments, CancellationToken cancellationToken) =>
+            await payments.FindAsync(orderId, user.UserId(), cancellationToken) is { } payment ? TypedResults.Ok(payment) : PaymentProblems.UnknownOrder());
+        return app;
+    }
+
+    public static WebApplication MapStripeWebhook(this WebApplication app)
+    {
+        app.MapPost("/payments/webhook", async Task<Results<Ok, ProblemHttpResult>> (HttpRequest request, StripeWebhook webhook, CancellationToken cancellationToken) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            var json = await reader.ReadToEndAsync(cancellationToken);
+            return await webhook.HandleAsync(json, request.Headers["Stripe-Signature"].ToString(), cancellationToken) is { } rejected
+                ? PaymentProblems.InvalidSignature(rejected)
+                : TypedResults.Ok();
+        }).AllowAnonymous();
+        return app;
+    }
+
+    private static async Task<Results<Ok<PaymentView>, Accepted<PaymentView>, ProblemHttpResult>> ConfirmAsync(
+        ConfirmPaymentRequest? body, ClaimsPrincipal user, HttpContext http, PaymentConfirmation payments, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(body?.OrderId, out var orderId))
+        {
+            return PaymentProblems.InvalidRequest("order_id must be the order's UUID.");
+        }
+
+        if (string.IsNullOrWhiteSpace(body!.PaymentMethod) || body.PaymentMethod.Length > 255)
+        {
+            return PaymentProblems.InvalidRequest("payment_method is required (a Stripe PaymentMethod id, e.g. pm_card_visa).");
+        }
+
+        var outcome = await payments.ConfirmAsync(orderId, user.UserId(), body.PaymentMethod, http.Request.Headers.Authorization.ToString(), cancellationToken);
+        switch (outcome)
+        {
+            case ConfirmOutcome.NotYetPayable or ConfirmOutcome.ProviderUnavailable:
+                http.Response.Headers.RetryAfter = "1";
+                break;
+        }
+
+        return outcome switch
+        {
+            ConfirmOutcome.Paid paid => TypedResults.Ok(paid.Payment),
+            ConfirmOutcome.ActionRequired action => TypedResults.Ok(action.Payment),
+            ConfirmOutcome.Processing processing => TypedResults.Accepted($"/payments/{orderId}", processing.Payment),
+            ConfirmOutcome.Declined declined => PaymentProblems.Declined(declined),
+            ConfirmOutcome.InvalidPaymentMethod invalid => PaymentProblems.InvalidPaymentMethod(invalid.Message),
+            ConfirmOutcome.UnknownOrder => PaymentProblems.UnknownOrder(),
+            ConfirmOutcome.NotYetPayable => PaymentProblems.NotYetPayable(),
+            ConfirmOutcome.OrderEnded ended => PaymentProblems.OrderNotPayable(ended.Detail),
+            ConfirmOutcome.ProviderUnavailable unavailable => PaymentProblems.ProviderUnavailable(unavailable.Detail),
+            _ => throw new InvalidOperationException($"Unhandled outcome {outcome}"),
+        };
+    }
+}
+
+/// <summary>Every error of the API: a stable type URI, the right status, a message a client can show.</summary>
+public static class PaymentProblems
+{
+    private const string Base = "https://ticketsaga.dev/problems/";
+
+    public static ProblemHttpResult InvalidRequest(string detail) => Problem(400, "invalid-request", "The request is invalid", detail);
+
+    public static ProblemHttpResult InvalidPaymentMethod(string detail) => Problem(400, "invalid-payment-method", "The payment method cannot be used", detail);
+
+    public static ProblemHttpResult InvalidSignature(string detail) => Problem(400, "invalid-webhook-signature", "The webhook signature is invalid", detail);
+
+    public static ProblemHttpResult UnknownOrder() => Problem(404, "unknown-order", "No such order", "There is no order with this id for you.");
+
+    public static ProblemHttpResult NotYetPayable() =>
+        Problem(409, "order-not-yet-payable", "The order is not payable yet", "The order was just created and is not payable yet; retry shortly.");
+
+    public static ProblemHttpResult OrderNotPayable(string detail) => Problem(409, "order-not-payable", "The order cannot be paid", detail);
+
+    public static ProblemHttpResult ProviderUnavailable(string detail) => Problem(503, "payment-provider-unavailable", "Payment temporarily unavailable", detail);
+
+    public static ProblemHttpResult Declined(ConfirmOutcome.Declined declined) => TypedResults.Problem(
+        detail: declined.Message + " The order stays payable until it expires: try another payment method.",
+        statusCode: 402,
+        title: "The payment was declined",
+        type: Base + "payment-declined",
+        extensions: new Dictionary<string, object?> { ["code"] = declined.Code, ["decline_code"] = declined.DeclineCode });
+
+    private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Base + type);
+}

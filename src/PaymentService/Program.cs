@@ -1,0 +1,24 @@
+using TicketSaga.PaymentService;
+using TicketSaga.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.AddServiceDefaults();
+builder.UseAppPort(AppProtocol.Http);
+builder.AddPostgres("payments", typeof(Program).Assembly);
+builder.AddJwtAuthentication();
+builder.Services.AddDaprClient();
+builder.AddApplicationServices();
+
+var app = builder.Build();
+
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapPaymentsApi();
+app.MapStripeWebhook();
+app.MapOrderEvents();
+app.MapDefaultEndpoints();
+
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,73 @@
+using Stripe;
+
+namespace TicketSaga.PaymentService;
+
+/// <summary>
+/// The Stripe calls of a payment, each with an idempotency key derived from the order: a retried call
+/// (ours or Stripe.net's) is answered from Stripe's record instead of charging, cancelling or refunding twice.
+/// </summary>
+public sealed class StripeGateway(StripeClient client, StripeSettings settings)
+{
+    public const string OrderIdKey = "order_id";
+    public const string PaymentIdKey = "payment_id";
+
+    private PaymentIntentService Intents => client.V1.PaymentIntents;
+
+    /// <summary>Attempt n of an order: a new card after a decline is a new attempt, a retry of the same request is not.</summary>
+    public static string AttemptKey(Guid orderId, int attempt) => $"order-{orderId}-attempt-{attempt}";
+
+    /// <summary>The first attempt creates the order's PaymentIntent and confirms it in one call; amount and currency are ours.</summary>
+    public Task<PaymentIntent> CreateAndConfirmAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
+        Intents.CreateAsync(
+            new PaymentIntentCreateOptions
+            {
+                Amount = payment.AmountMinor,
+                Currency = payment.Currency!.ToLowerInvariant(),
+                PaymentMethod = paymentMethod,
+                Confirm = true,
+                AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions
+                {
+                    Enabled = true,
+                    AllowRedirects = string.IsNullOrWhiteSpace(settings.ReturnUrl) ? "never" : "always",
+                },
+                ReturnUrl = NullIfEmpty(settings.ReturnUrl),
+                Metadata = new Dictionary<string, string>
+                {
+                    [OrderIdKey] = payment.OrderId.ToString(),
+                    [PaymentIdKey] = payment.PaymentId.ToString(),
+                },
+            },
+            new RequestOptions { IdempotencyKey = AttemptKey(payment.OrderId, attempt) },
+            cancellationToken);
+
+    /// <summary>Later attempts confirm the same PaymentIntent with the new payment method: one order, one intent, at most one capture.</summary>
+    public Task<PaymentIntent> ConfirmAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
+        Intents.ConfirmAsync(
+            payment.PaymentIntentId!,
+            new PaymentIntentConfirmOptions { PaymentMethod = paymentMethod, ReturnUrl = NullIfEmpty(settings.ReturnUrl) },
+            new RequestOptions { IdempotencyKey = AttemptKey(payment.OrderId, attempt) },
+            cancellationToken);
+
+    public Task<PaymentIntent> RetrieveAsync(string paymentIntentId, CancellationToken cancellationToken) =>
+        Intents.GetAsync(paymentIntentId, cancellationToken: cancellationToken);
+
+    public Task<PaymentIntent> CancelAsync(Payment payment, CancellationToken cancellationToken) =>
+        Intents.CancelAsync(
+            payment.PaymentIntentId!,
+            new PaymentIntentCancelOptions { CancellationReason = "abandoned" },
+            new RequestOptions { IdempotencyKey = $"order-{payment.OrderId}-cancel-{payment.PaymentIntentId}" },
+            cancellationToken);
+
+    /// <summary>Gives the whole amount back; one refund per order, so the key is the order's.</summary>
+    public Task<Refund> RefundAsync(Payment payment, string paymentIntentId, CancellationToken cancellationToken) =>
+        client.V1.Refunds.CreateAsync(
+            new RefundCreateOptions
+            {
+                PaymentIntent = paymentIntentId,
+                Metadata = new Dictionary<string, string> { [OrderIdKey] = payment.OrderId.ToString() },
+            },
+            new RequestOptions { IdempotencyKey = $"order-{payment.OrderId}-refund" },
+            cancellationToken);
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
+}

@@ -1,0 +1,111 @@
+using Stripe;
+
+namespace TicketSaga.PaymentService;
+
+/// <summary>
+/// POST /payments/webhook. Only events signed with our endpoint secret within 5 minutes are believed;
+/// each Stripe event id has an effect once (inbox), and the payment's status never moves backwards,
+/// so replays and any order of arrival leave the same state.
+/// </summary>
+public sealed class StripeWebhook(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, StripeSettings settings, ILogger<StripeWebhook> logger)
+{
+    private const long ToleranceSeconds = 300;
+
+    /// <returns>null when accepted; otherwise why the event was rejected.</returns>
+    public async Task<string?> HandleAsync(string json, string? signature, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(signature))
+        {
+            return "The Stripe-Signature header is missing.";
+        }
+
+        Event stripeEvent;
+        try
+        {
+            stripeEvent = EventUtility.ConstructEvent(json, signature, settings.WebhookSecret, ToleranceSeconds);
+        }
+        catch (StripeException ex)
+        {
+            logger.LogWarning("Rejected a webhook: {Reason}", ex.Message);
+            return ex.Message;
+        }
+
+        var (intentId, metadata) = stripeEvent.Data.Object switch
+        {
+            PaymentIntent intent => (intent.Id, intent.Metadata),
+            Charge charge => (charge.PaymentIntentId, charge.Metadata),
+            _ => (null, null),
+        };
+        var orderId = intentId is null ? null : await store.OrderOfIntentAsync(intentId, cancellationToken);
+        if (orderId is null && metadata?.GetValueOrDefault(StripeGateway.OrderIdKey) is { } fromMetadata && Guid.TryParse(fromMetadata, out var parsed))
+        {
+            orderId = parsed;
+        }
+
+        if (orderId is null)
+        {
+            return null;
+        }
+
+        await ApplyAsync(stripeEvent, orderId.Value, cancellationToken);
+        return null;
+    }
+
+    private async Task ApplyAsync(Event stripeEvent, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
+        var inbox = new InboxEntry(PaymentStore.StripeInbox, stripeEvent.Id);
+        if (await PaymentStore.SeenAsync(order.Connection, inbox.Source, inbox.MessageId, cancellationToken)
+            || await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken) is not { } payment)
+        {
+            return;
+        }
+
+        switch (stripeEvent.Type, stripeEvent.Data.Object)
+        {
+            case (EventTypes.PaymentIntentSucceeded, PaymentIntent intent)
+                when PaymentStatuses.IsPayable(payment.Status) || payment.Status == PaymentStatuses.Cancelled:
+                await settlement.SettleCapturedAsync(order, payment, intent, inbox, cancellationToken);
+                return;
+            case (EventTypes.PaymentIntentPaymentFailed, PaymentIntent intent)
+                when payment.Status == PaymentStatuses.RequiresAction && intent.Id == payment.PaymentIntentId:
+                // Events arrive in any order: Stripe's current state decides whether authentication failed.
+                var current = await stripe.RetrieveAsync(intent.Id, cancellationToken);
+                if (current.Status == "requires_payment_method")
+                {
+                    await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.Pending,
+                        current.LastPaymentError?.DeclineCode ?? current.LastPaymentError?.Code, cancellationToken);
+                }
+
+                break;
+            case (EventTypes.PaymentIntentCanceled, PaymentIntent intent)
+                when PaymentStatuses.IsPayable(payment.Status) && intent.Id == payment.PaymentIntentId:
+                // Cancelled at Stripe while the order is live: the next confirm starts a new PaymentIntent.
+                await PaymentStore.ForgetIntentAsync(order.Connection, payment.PaymentId, intent.Id, cancellationToken);
+                break;
+            case (EventTypes.ChargeRefunded, Charge charge)
+                when payment.Status == PaymentStatuses.Succeeded && charge.Refunded && charge.PaymentIntentId == payment.PaymentIntentId:
+                // Refunded outside this service (e.g. the dashboard): record it and tell order-service.
+                await RecordExternalRefundAsync(order, payment, charge, inbox, cancellationToken);
+                return;
+        }
+
+        await PaymentSettlement.RecordHandledAsync(order, inbox, cancellationToken);
+    }
+
+    private async Task RecordExternalRefundAsync(OrderLock order, Payment payment, Charge charge, InboxEntry inbox, CancellationToken cancellationToken)
+    {
+        var refunded = new TicketSaga.Contracts.PaymentRefunded(payment.OrderId, payment.PaymentId, charge.PaymentIntentId, charge.Refunds?.Data?.LastOrDefault()?.Id ?? charge.Id,
+            charge.AmountRefunded, charge.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
+        await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
+        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, inbox.Source, inbox.MessageId, cancellationToken)
+            && await PaymentStore.MarkRefundedAsync(order.Connection, transaction, payment, refunded, "REFUNDED_AT_STRIPE", cancellationToken))
+        {
+            await transaction.CommitAsync(cancellationToken);
+            store.Published();
+            return;
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using System.Net.Http.Json;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.PaymentService.Tests;
+
+public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<PaymentWorld>
+{
+    [Fact]
+    public async Task Paying_with_a_valid_card_succeeds_records_the_money_and_publishes_payments_payment_succeeded()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 5150);
+
+        using var response = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await PaymentWorld.BodyAsync(response);
+        Assert.Equal("SUCCEEDED", body.GetProperty("status").GetString());
+        Assert.Equal(5150, body.GetProperty("amount_minor").GetInt64());
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal(("succeeded", 5150L, "eur"), (intent.Status, intent.AmountReceived, intent.Currency));
+        Assert.Equal(intent.Id, body.GetProperty("payment_intent_id").GetString());
+        Assert.Equal(1L, await world.ScalarAsync<long>("SELECT count(*) FROM payment_records WHERE order_id = @order AND amount_minor = 5150", order.OrderId));
+
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+        var published = Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+        Assert.Equal(intent.Id, published.Data.GetProperty("paymentIntentId").GetString());
+        Assert.Equal(5150, published.Data.GetProperty("amountMinor").GetInt64());
+        Assert.Equal("EUR", published.Data.GetProperty("currency").GetString());
+        Assert.Equal(published.Id, (await world.ScalarAsync<Guid>("SELECT id FROM outbox WHERE order_id = @order", order.OrderId)).ToString());
+    }
+
+    [Fact]
+    public async Task A_declined_card_answers_402_with_the_decline_code_and_another_card_then_pays()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+
+        using var declined = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa_chargeDeclined");
+        var problem = await ResponseAssert.ProblemAsync(declined, HttpStatusCode.PaymentRequired, "payment-declined");
+        Assert.Equal("generic_decline", problem.GetProperty("decline_code").GetString());
+        Assert.Equal("PENDING", await world.PaymentStatusAsync(order.OrderId));
+
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_mastercard");
+
+        Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal(("succeeded", "pm_card_mastercard"), (intent.Status, intent.PaymentMethod));
+        Assert.Equal(2, await world.ScalarAsync<int>("SELECT attempt FROM payments WHERE order_id = @order", order.OrderId));
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+    }
+
+    [Fact]
+    public async Task Authentication_required_answers_the_client_secret_and_the_webhook_settles_the_payment()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+
+        using var response = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await PaymentWorld.BodyAsync(response);
+        Assert.Equal("REQUIRES_ACTION", body.GetProperty("status").GetString());
+        Assert.StartsWith(body.GetProperty("payment_intent_id").GetString() + "_secret_", body.GetProperty("client_secret").GetString());
+        Assert.Equal("use_stripe_sdk", body.GetProperty("next_action").GetProperty("type").GetString());
+        Assert.Empty(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+
+        await StubServer.CompleteAuthenticationAsync(world.Stub, body.GetProperty("payment_intent_id").GetString()!, succeed: true);
+
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded after the webhook");
+        Assert.Equal("SUCCEEDED", await world.PaymentStatusAsync(order.OrderId));
+    }
+
+    [Fact]
+    public async Task The_same_confirm_sent_twice_and_concurrently_charges_once()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 6).Select(_ => world.ConfirmAsync(user, order.OrderId, "pm_card_visa")));
+        using var again = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.All(concurrent.Append(again), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal(intent.Amount, intent.AmountReceived);
+        Assert.Equal(1, await world.ScalarAsync<int>("SELECT attempt FROM payments WHERE order_id = @order", order.OrderId));
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+        Assert.Equal(1L, await world.ScalarAsync<long>("SELECT count(*) FROM outbox WHERE order_id = @order", order.OrderId));
+        foreach (var response in concurrent)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Only_the_owner_can_pay_or_see_a_payment()
+    {
+        var owner = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(owner);
+        await world.QuiesceAsync();
+        var before = await world.SnapshotAsync();
+
+        using var pay = await world.ConfirmAsync(PaymentWorld.NewUser(), order.OrderId, "pm_card_visa");
+        using var stranger = world.ClientFor(PaymentWorld.NewUser());
+        using var look = await stranger.GetAsync($"/payments/{order.OrderId}");
+        using var anonymous = world.ClientFor(null);
+        using var unauthenticated = await anonymous.PostAsJsonAsync("/payments/confirm", new { order_id = order.OrderId, payment_method = "pm_card_visa" });
+
+        await ResponseAssert.ProblemAsync(pay, HttpStatusCode.NotFound, "unknown-order");
+        await ResponseAssert.ProblemAsync(look, HttpStatusCode.NotFound, "unknown-order");
+        Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
+        Assert.Empty(world.IntentsOf(order.OrderId));
+        Assert.Equal(before, await world.SnapshotAsync());
+    }
+}

@@ -1,0 +1,180 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Stripe;
+using TicketSaga.Runtime.Hosting;
+using TicketSaga.StripeStub;
+
+namespace TicketSaga.PaymentService.Tests;
+
+/// <summary>The stub as Stripe.net 53.1.0 sees it: real client calls, real error and event parsing.</summary>
+public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<StubServer>
+{
+    private PaymentIntentService Intents => stub.Client.V1.PaymentIntents;
+
+    private static PaymentIntentCreateOptions Charge(string paymentMethod, long amount = 4200, string? returnUrl = null) => new()
+    {
+        Amount = amount,
+        Currency = "eur",
+        PaymentMethod = paymentMethod,
+        Confirm = true,
+        ReturnUrl = returnUrl,
+        Metadata = new Dictionary<string, string> { ["order_id"] = Guid.NewGuid().ToString() },
+    };
+
+    private static RequestOptions Key(string? key = null) => new() { IdempotencyKey = key ?? Guid.NewGuid().ToString() };
+
+    [Fact]
+    public async Task A_visa_payment_intent_created_and_confirmed_in_one_call_succeeds()
+    {
+        var intent = await Intents.CreateAsync(Charge("pm_card_visa", 4200), Key());
+
+        Assert.Equal("succeeded", intent.Status);
+        Assert.Equal(4200, intent.Amount);
+        Assert.Equal(4200, intent.AmountReceived);
+        Assert.Equal("eur", intent.Currency);
+        Assert.StartsWith(intent.Id + "_secret_", intent.ClientSecret);
+        Assert.NotNull(intent.LatestChargeId);
+        var retrieved = await Intents.GetAsync(intent.Id);
+        Assert.Equal("succeeded", retrieved.Status);
+    }
+
+    [Theory]
+    [InlineData("pm_card_visa_chargeDeclined", "generic_decline")]
+    [InlineData("pm_card_chargeDeclined", "generic_decline")]
+    [InlineData("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds")]
+    public async Task A_declined_card_is_a_402_card_error_and_leaves_the_intent_payable(string card, string declineCode)
+    {
+        var failure = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(Charge(card), Key()));
+
+        Assert.Equal(HttpStatusCode.PaymentRequired, failure.HttpStatusCode);
+        Assert.Equal("card_error", failure.StripeError.Type);
+        Assert.Equal("card_declined", failure.StripeError.Code);
+        Assert.Equal(declineCode, failure.StripeError.DeclineCode);
+        Assert.Equal("requires_payment_method", failure.StripeError.PaymentIntent.Status);
+
+        var retried = await Intents.ConfirmAsync(failure.StripeError.PaymentIntent.Id, new PaymentIntentConfirmOptions { PaymentMethod = "pm_card_visa" }, Key());
+        Assert.Equal("succeeded", retried.Status);
+    }
+
+    [Fact]
+    public async Task Authentication_required_answers_next_action_until_the_customer_completes_it()
+    {
+        var sdk = await Intents.CreateAsync(Charge("pm_card_authenticationRequired"), Key());
+        var redirect = await Intents.CreateAsync(Charge("pm_card_authenticationRequired", returnUrl: "https://shop.example/return"), Key());
+
+        Assert.Equal("requires_action", sdk.Status);
+        Assert.Equal("use_stripe_sdk", sdk.NextAction.Type);
+        Assert.Equal("redirect_to_url", redirect.NextAction.Type);
+        Assert.Equal("https://shop.example/return", redirect.NextAction.RedirectToUrl.ReturnUrl);
+
+        await StubServer.CompleteAuthenticationAsync(stub.Server, sdk.Id, succeed: true);
+        var completed = await Intents.GetAsync(sdk.Id);
+        Assert.Equal("succeeded", completed.Status);
+        Assert.Equal(sdk.Amount, completed.AmountReceived);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_and_parameters_replay_the_first_answer_without_a_second_charge()
+    {
+        var key = Key();
+        var options = Charge("pm_card_visa");
+
+        var first = await Intents.CreateAsync(options, key);
+        var replay = await Intents.CreateAsync(options, key);
+
+        Assert.Equal(first.Id, replay.Id);
+        Assert.Equal("true", replay.StripeResponse.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Single(stub.Server.Ledger.PaymentIntents, i => i.Metadata["order_id"] == options.Metadata["order_id"]);
+    }
+
+    [Fact]
+    public async Task The_same_idempotency_key_with_other_parameters_is_an_idempotency_error()
+    {
+        var key = Key();
+        var options = Charge("pm_card_visa");
+        await Intents.CreateAsync(options, key);
+        options.Amount = 9900;
+
+        var failure = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(options, key));
+
+        Assert.Equal(HttpStatusCode.BadRequest, failure.HttpStatusCode);
+        Assert.Equal("idempotency_error", failure.StripeError.Type);
+    }
+
+    [Fact]
+    public async Task Cancel_and_refund_follow_stripes_state_rules()
+    {
+        var pending = await Intents.CreateAsync(Charge("pm_card_authenticationRequired"), Key());
+        var paid = await Intents.CreateAsync(Charge("pm_card_visa", 1500), Key());
+
+        var cancelled = await Intents.CancelAsync(pending.Id, new PaymentIntentCancelOptions { CancellationReason = "abandoned" }, Key());
+        var notCancellable = await Assert.ThrowsAsync<StripeException>(() => Intents.CancelAsync(paid.Id, null, Key()));
+        var refund = await stub.Client.V1.Refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = paid.Id }, Key());
+        var twice = await Assert.ThrowsAsync<StripeException>(() => stub.Client.V1.Refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = paid.Id }, Key()));
+        var unpaid = await Assert.ThrowsAsync<StripeException>(() => stub.Client.V1.Refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = cancelled.Id }, Key()));
+
+        Assert.Equal("canceled", cancelled.Status);
+        Assert.Equal("abandoned", cancelled.CancellationReason);
+        Assert.Equal("payment_intent_unexpected_state", notCancellable.StripeError.Code);
+        Assert.Equal(1500, refund.Amount);
+        Assert.Equal("succeeded", refund.Status);
+        Assert.Equal("charge_already_refunded", twice.StripeError.Code);
+        Assert.Equal("charge_not_refundable", unpaid.StripeError.Code);
+    }
+
+    [Fact]
+    public async Task Unknown_ids_payment_methods_parameters_and_keys_are_refused()
+    {
+        var noIntent = await Assert.ThrowsAsync<StripeException>(() => Intents.GetAsync("pi_missing"));
+        var noMethod = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(Charge("pm_nonsense"), Key()));
+        var badKey = await Assert.ThrowsAsync<StripeException>(() => stub.NewClient("sk_test_wrong").V1.PaymentIntents.CreateAsync(Charge("pm_card_visa"), Key()));
+        var unknownParameter = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(
+            new PaymentIntentCreateOptions { Amount = 100, Currency = "eur", ExtraParams = new Dictionary<string, object> { ["surprise"] = "1" } }, Key()));
+
+        Assert.Equal(HttpStatusCode.NotFound, noIntent.HttpStatusCode);
+        Assert.Equal("resource_missing", noIntent.StripeError.Code);
+        Assert.Equal("payment_method", noMethod.StripeError.Param);
+        Assert.Equal(HttpStatusCode.Unauthorized, badKey.HttpStatusCode);
+        Assert.Equal("parameter_unknown", unknownParameter.StripeError.Code);
+    }
+
+    [Fact]
+    public async Task Webhooks_are_signed_so_that_EventUtility_accepts_them_and_are_retried_until_accepted()
+    {
+        var received = new ConcurrentQueue<(string Payload, string Signature)>();
+        var failuresLeft = 2;
+        var port = PortAllocator.FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        await using var receiver = builder.Build();
+        receiver.MapPost("/hook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            received.Enqueue((await reader.ReadToEndAsync(), request.Headers["Stripe-Signature"].ToString()));
+            return Interlocked.Decrement(ref failuresLeft) >= 0 ? Results.StatusCode(500) : Results.Ok();
+        });
+        await receiver.StartAsync();
+        await using var server = await StripeStubServer.StartAsync(stub.Server.Options with
+        {
+            Port = 0,
+            WebhookUrl = new Uri($"http://127.0.0.1:{port}/hook"),
+        });
+        var client = new StripeClient(server.Options.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), 0), apiBase: server.ApiBase);
+
+        var intent = await client.V1.PaymentIntents.CreateAsync(Charge("pm_card_visa"), Key());
+
+        await PaymentWorld.EventuallyAsync(() => server.Events.Deliveries.Any(d => d.Type == "payment_intent.succeeded" && d.StatusCode == 200), "the accepted delivery");
+        var succeeded = received.Select(r => EventUtility.ConstructEvent(r.Payload, r.Signature, server.Options.WebhookSecret))
+            .Where(e => e.Type == EventTypes.PaymentIntentSucceeded).ToList();
+        Assert.NotEmpty(succeeded);
+        Assert.All(succeeded, e => Assert.Equal(intent.Id, Assert.IsType<PaymentIntent>(e.Data.Object).Id));
+        Assert.Single(succeeded.Select(e => e.Id).Distinct());
+        Assert.Contains(server.Events.Deliveries, d => d.StatusCode == 500);
+        Assert.Throws<StripeException>(() => EventUtility.ConstructEvent(received.First().Payload, received.First().Signature, "whsec_other"));
+    }
+}

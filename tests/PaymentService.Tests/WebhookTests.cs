@@ -1,0 +1,106 @@
+using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
+using TicketSaga.Contracts;
+using TicketSaga.StripeStub;
+
+namespace TicketSaga.PaymentService.Tests;
+
+public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorld>
+{
+    [Fact]
+    public async Task A_replayed_webhook_has_its_effect_once()
+    {
+        var (order, intentId) = await PayThroughAuthenticationAsync();
+        var succeeded = world.Stub.Events.Events.Single(e => e.Type == "payment_intent.succeeded" && e.Json.Contains(intentId, StringComparison.Ordinal));
+        await world.QuiesceAsync();
+        var before = await world.SnapshotAsync();
+
+        using var first = await PostAsync(succeeded.Json, DateTimeOffset.UtcNow);
+        using var second = await PostAsync(succeeded.Json, DateTimeOffset.UtcNow);
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(before, await world.SnapshotAsync());
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+    }
+
+    [Fact]
+    public async Task Webhooks_in_any_order_leave_a_succeeded_payment_succeeded()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+
+        // Authentication fails, the customer pays with another card; Stripe's events then arrive newest first.
+        world.Stub.Events.Hold();
+        await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: false);
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+        Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+        world.Stub.Events.Release(held => held.Reverse());
+        await world.QuiesceAsync();
+
+        Assert.Equal("SUCCEEDED", await world.PaymentStatusAsync(order.OrderId));
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+        Assert.Equal(intentId, Assert.Single(world.IntentsOf(order.OrderId)).Id);
+    }
+
+    [Fact]
+    public async Task Forged_unsigned_and_stale_webhooks_are_rejected_and_change_nothing()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        var requiresAction = world.Stub.Events.Events.Last(e => e.Type == "payment_intent.requires_action" && e.Json.Contains(intentId, StringComparison.Ordinal));
+        var forgedSuccess = JsonNode.Parse(requiresAction.Json)!.AsObject();
+        forgedSuccess["id"] = "evt_forged";
+        forgedSuccess["type"] = "payment_intent.succeeded";
+        forgedSuccess["data"]!["object"]!["status"] = "succeeded";
+        forgedSuccess["data"]!["object"]!["amount_received"] = forgedSuccess["data"]!["object"]!["amount"]!.GetValue<long>();
+        var payload = forgedSuccess.ToJsonString();
+        await world.QuiesceAsync();
+        var before = await world.SnapshotAsync();
+
+        using var wrongSecret = await PostAsync(payload, DateTimeOffset.UtcNow, "whsec_guessed");
+        using var stale = await PostAsync(payload, DateTimeOffset.UtcNow.AddMinutes(-6));
+        using var tampered = await PostRawAsync(payload.Replace("evt_forged", "evt_other", StringComparison.Ordinal), WebhookSignature.Header(payload, world.Stub.Options.WebhookSecret, DateTimeOffset.UtcNow));
+        using var unsigned = await PostRawAsync(payload, signature: null);
+
+        foreach (var response in new[] { wrongSecret, stale, tampered, unsigned })
+        {
+            await ResponseAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "invalid-webhook-signature");
+        }
+
+        Assert.Equal(before, await world.SnapshotAsync());
+        Assert.Equal("REQUIRES_ACTION", await world.PaymentStatusAsync(order.OrderId));
+    }
+
+    private async Task<(OrderCreated Order, string IntentId)> PayThroughAuthenticationAsync()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: true);
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+        return (order, intentId);
+    }
+
+    private Task<HttpResponseMessage> PostAsync(string payload, DateTimeOffset signedAt, string? secret = null) =>
+        PostRawAsync(payload, WebhookSignature.Header(payload, secret ?? world.Stub.Options.WebhookSecret, signedAt));
+
+    private async Task<HttpResponseMessage> PostRawAsync(string payload, string? signature)
+    {
+        using var client = world.ClientFor(null);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/payments/webhook") { Content = new StringContent(payload, Encoding.UTF8, "application/json") };
+        if (signature is not null)
+        {
+            request.Headers.Add("Stripe-Signature", signature);
+        }
+
+        return await client.SendAsync(request);
+    }
+}
