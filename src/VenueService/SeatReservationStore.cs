@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -7,9 +8,9 @@ namespace TicketSaga.VenueService;
 
 /// <summary>
 /// Seat holds and their outcome. Every mutation is idempotent by reservation_id and runs in one
-/// transaction. Locks are always taken in the same order — the reservation row, then sections by
-/// name, then seats by id — so concurrent reservers, finalizers, releasers and reclaim passes
-/// wait for each other but never deadlock.
+/// transaction. Locks are always taken in the same order — the reservation_id's advisory lock (reserve
+/// and release), the reservation row, then sections by name, then seats by id — so concurrent reservers,
+/// finalizers, releasers and reclaim passes wait for each other but never deadlock.
 /// </summary>
 public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<VenueOptions> options)
 {
@@ -21,6 +22,8 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        await LockReservationIdAsync(transaction, reservationId, cancellationToken);
+        await RefuseIfReleasedAsync(transaction, reservationId, cancellationToken);
         if (!await TryStartReservationAsync(transaction, reservationId, planId, section: null, seatIds.Count, expiresAt, cancellationToken))
         {
             var existing = await ReadExistingAsync(transaction, reservationId, planId, cancellationToken);
@@ -86,6 +89,8 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        await LockReservationIdAsync(transaction, reservationId, cancellationToken);
+        await RefuseIfReleasedAsync(transaction, reservationId, cancellationToken);
         if (!await TryStartReservationAsync(transaction, reservationId, planId, section, quantity, expiresAt, cancellationToken))
         {
             var existing = await ReadExistingAsync(transaction, reservationId, planId, cancellationToken);
@@ -187,7 +192,13 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var reservation = await LockReservationAsync(transaction, reservationId, cancellationToken);
+        await LockReservationIdAsync(transaction, reservationId, cancellationToken);
+        if (await ReadAsync(transaction, reservationId, cancellationToken, forUpdate: true) is not { } reservation)
+        {
+            var nothingHeld = await RememberReleaseAsync(transaction, reservationId, reason, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return nothingHeld;
+        }
 
         switch (reservation.State)
         {
@@ -209,11 +220,18 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
 
     /// <summary>
     /// Releases (reason ABANDONED) the holds whose expires_at is more than the grace period before
-    /// <paramref name="now"/>. Safe with several replicas running passes together and against
-    /// concurrent finalizes and releases. Returns how many holds this pass reclaimed.
+    /// <paramref name="now"/>, and forgets releases of unknown reservation_ids older than their retention.
+    /// Safe with several replicas running passes together and against concurrent finalizes and releases.
+    /// Returns how many holds this pass reclaimed.
     /// </summary>
     public async Task<int> ReclaimAbandonedHoldsAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
+        await using (var purge = dataSource.CreateCommand("DELETE FROM seat_reservation_tombstones WHERE released_at < @horizon"))
+        {
+            purge.Parameters.AddWithValue("horizon", now.UtcDateTime - options.Value.TombstoneRetention);
+            await purge.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var cutoff = now.UtcDateTime - options.Value.HoldGracePeriod;
         var reclaimed = 0;
         while (true)
@@ -254,6 +272,63 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
                 return reclaimed;
             }
         }
+    }
+
+    /// <summary>
+    /// Serializes a reserve and a release of one reservation_id: the reservation row cannot do it, since a
+    /// release finds no row to lock while a reserve's insert is uncommitted. The second one sees what the first committed.
+    /// </summary>
+    private static async Task LockReservationIdAsync(NpgsqlTransaction transaction, Guid reservationId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", transaction.Connection, transaction);
+        // The last 8 bytes, the random part of a v4 or v7 UUID; a rare collision only makes two ids wait on each other.
+        command.Parameters.AddWithValue("key", BinaryPrimitives.ReadInt64BigEndian(reservationId.ToByteArray(bigEndian: true).AsSpan(8)));
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>A reservation_id released before any reserve under it arrived holds nothing, ever.</summary>
+    private static async Task RefuseIfReleasedAsync(NpgsqlTransaction transaction, Guid reservationId, CancellationToken cancellationToken)
+    {
+        await using var read = new NpgsqlCommand(
+            "SELECT 1 FROM seat_reservation_tombstones WHERE reservation_id = @reservation", transaction.Connection, transaction);
+        read.Parameters.AddWithValue("reservation", reservationId);
+        if (await read.ExecuteScalarAsync(cancellationToken) is not null)
+        {
+            throw VenueErrors.FailedPrecondition($"seat reservation {reservationId} was already released");
+        }
+    }
+
+    /// <summary>
+    /// Answers the release of a reservation_id that holds nothing (the caller compensates a reserve it never
+    /// saw answered): RELEASED with no seats and no plan. Remembered, so that reserve is refused if it still arrives.
+    /// </summary>
+    private static async Task<SeatReservation> RememberReleaseAsync(
+        NpgsqlTransaction transaction, Guid reservationId, string reason, CancellationToken cancellationToken)
+    {
+        // The id's lock is held: no reserve or release of it runs between this read and the insert.
+        await using (var read = new NpgsqlCommand(
+            "SELECT release_reason FROM seat_reservation_tombstones WHERE reservation_id = @reservation", transaction.Connection, transaction))
+        {
+            read.Parameters.AddWithValue("reservation", reservationId);
+            if (await read.ExecuteScalarAsync(cancellationToken) is string first && first != reason)
+            {
+                throw VenueErrors.AlreadyExists($"seat reservation {reservationId} was already released ({first})");
+            }
+        }
+
+        // A retry with the same reason finds its tombstone and changes nothing.
+        await using (var insert = new NpgsqlCommand(
+            """
+            INSERT INTO seat_reservation_tombstones (reservation_id, release_reason) VALUES (@reservation, @reason)
+            ON CONFLICT (reservation_id) DO NOTHING
+            """, transaction.Connection, transaction))
+        {
+            insert.Parameters.AddWithValue("reservation", reservationId);
+            insert.Parameters.AddWithValue("reason", reason);
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        return new SeatReservation { ReservationId = reservationId.ToString(), State = SeatReservationState.Released };
     }
 
     /// <summary>

@@ -15,4 +15,10 @@ public sealed class VenueOptions
 
     /// <summary>The furthest ahead a hold may expire; a longer hold would keep seats off sale.</summary>
     public TimeSpan MaxHoldDuration { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How long the release of an unknown reservation_id keeps refusing a late reserve under it: a day past
+    /// the longest hold; then it is forgotten, keeping the table bounded.
+    /// </summary>
+    public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromHours(48);
 }

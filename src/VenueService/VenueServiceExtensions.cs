@@ -14,6 +14,7 @@ public static class VenueServiceExtensions
             .Validate(o => o.ReclaimInterval > TimeSpan.Zero, "Venue:ReclaimInterval must be positive")
             .Validate(o => o.MaxSeatsPerReservation > 0, "Venue:MaxSeatsPerReservation must be positive")
             .Validate(o => o.MaxHoldDuration > TimeSpan.Zero, "Venue:MaxHoldDuration must be positive")
+            .Validate(o => o.TombstoneRetention >= o.MaxHoldDuration, "Venue:TombstoneRetention must be at least Venue:MaxHoldDuration")
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SeatPlanStore>();

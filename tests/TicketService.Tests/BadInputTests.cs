@@ -86,7 +86,6 @@ public sealed class BadInputTests(PostgresServer postgres) : IAsyncLifetime
             ("finalize malformed reservation_id", StatusCode.InvalidArgument, Finalize("x", orderId)),
             ("finalize malformed order_id", StatusCode.InvalidArgument, Finalize(hold.ReservationId, "order-1")),
             ("finalize missing order_id", StatusCode.InvalidArgument, Finalize(hold.ReservationId, "")),
-            ("release unknown reservation", StatusCode.NotFound, Release(unknown, ReleaseReason.Expired)),
             ("release malformed reservation_id", StatusCode.InvalidArgument, Release("x", ReleaseReason.Expired)),
             ("release without a reason", StatusCode.InvalidArgument, Release(hold.ReservationId, ReleaseReason.Unspecified)),
             ("release with an unknown reason", StatusCode.InvalidArgument, Release(hold.ReservationId, (ReleaseReason)99)),

@@ -86,7 +86,8 @@ public sealed class TicketServiceHost : IAsyncDisposable
                 (SELECT string_agg(row_to_json(t)::text, E'\n' ORDER BY t.ticket_id) FROM ticket_types t),
                 (SELECT string_agg(row_to_json(s)::text, E'\n' ORDER BY s.ticket_id, s.slot) FROM ticket_quota_slots s),
                 (SELECT string_agg(row_to_json(u)::text, E'\n' ORDER BY u.ticket_id, u.user_id) FROM ticket_user_quota u),
-                (SELECT string_agg(row_to_json(r)::text, E'\n' ORDER BY r.reservation_id) FROM reservations r))
+                (SELECT string_agg(row_to_json(r)::text, E'\n' ORDER BY r.reservation_id) FROM reservations r),
+                (SELECT string_agg(row_to_json(d)::text, E'\n' ORDER BY d.reservation_id) FROM reservation_tombstones d))
             """);
         return (string)(await command.ExecuteScalarAsync(TestContext.Current.CancellationToken))!;
     }

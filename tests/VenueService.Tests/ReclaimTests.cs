@@ -85,6 +85,29 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
         Assert.All(await Venue.SeatsAsync(plan), seat => Assert.Equal(seat.Status == "SOLD", seat.ReservationId is not null));
     }
 
+    [Fact]
+    public async Task The_memory_of_a_release_that_released_nothing_is_purged_by_the_reclaim_pass_after_its_retention()
+    {
+        var plan = await Venue.CreatePlanAsync(4);
+        var late = new AutoAssignAndReserveRequest
+        {
+            PlanId = plan.PlanId,
+            ReservationId = Guid.CreateVersion7().ToString(),
+            Section = "Floor",
+            Qty = 2,
+            ExpiresAt = VenueServiceHost.InMinutes(15),
+        };
+        await Venue.Client.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = late.ReservationId, Reason = SeatReleaseReason.Failed });
+
+        await Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(47), TestContext.Current.CancellationToken);
+        await RpcAssert.FailsWith(StatusCode.FailedPrecondition, Venue.Client.AutoAssignAndReserveAsync(late));
+        await Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(49), TestContext.Current.CancellationToken);
+        var reserved = await Venue.Client.AutoAssignAndReserveAsync(late);
+
+        Assert.Equal(SeatReservationState.Held, reserved.State);
+        Assert.Equal(2, reserved.Seats.Count);
+    }
+
     private Task<SeatReservation> HoldAsync(SeatPlan plan, int qty, DateTimeOffset expiresAt) =>
         Venue.Client.AutoAssignAndReserveAsync(new AutoAssignAndReserveRequest
         {

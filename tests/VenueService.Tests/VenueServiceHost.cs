@@ -77,7 +77,8 @@ public sealed class VenueServiceHost : IAsyncDisposable
                 (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM plan_sections t),
                 (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM seats t),
                 (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM seat_reservations t),
-                (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM reservation_seats t))
+                (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM reservation_seats t),
+                (SELECT string_agg(t::text, ',' ORDER BY t::text) FROM seat_reservation_tombstones t))
             """, connection);
         return (string)(await command.ExecuteScalarAsync())!;
     }

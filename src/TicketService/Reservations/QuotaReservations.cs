@@ -6,8 +6,8 @@ namespace TicketSaga.TicketService.Reservations;
 
 /// <summary>
 /// Takes holds on a ticket type's quota, many requests per transaction (group commit).
-/// Every writer locks in the same order — user quota rows (by user), then slots (by slot, or
-/// SKIP LOCKED, which never waits), then new reservation rows (by id) — so batches cannot deadlock.
+/// Every writer locks in the same order — reservation_id locks (by key), user quota rows (by user), then
+/// slots (by slot, or SKIP LOCKED, which never waits), then new reservation rows (by id) — so batches cannot deadlock.
 /// Outcomes are published only after the transaction commits.
 /// </summary>
 public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider clock)
@@ -81,6 +81,10 @@ public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
 
+        // Before anything is read: a release of one of these ids either committed (its tombstone is seen
+        // below) or waits for this commit (and then releases the hold).
+        await ReservationIdLock.AcquireAsync(connection, items.Select(i => i.Command.ReservationId), cancellationToken);
+        await RefuseTombstonedAsync(connection, items, cancellationToken);
         await AnswerRetriesAsync(connection, items, cancellationToken);
         var now = clock.GetUtcNow();
         foreach (var item in items.Where(i => !i.Decided))
@@ -116,6 +120,24 @@ public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider 
         await InsertReservationsAsync(connection, ticket, granted, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return deferred;
+    }
+
+    /// <summary>A reservation_id released before any reserve under it arrived holds nothing, ever.</summary>
+    private static async Task RefuseTombstonedAsync(NpgsqlConnection connection, List<Item> items, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT reservation_id FROM reservation_tombstones WHERE reservation_id = ANY(@ids)", connection);
+        command.Parameters.AddWithValue("ids", items.Select(i => i.Command.ReservationId).ToArray());
+        var released = new HashSet<Guid>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            released.Add(reader.GetGuid(0));
+        }
+
+        foreach (var item in items.Where(i => released.Contains(i.Command.ReservationId)))
+        {
+            item.Error = new RpcException(new Status(StatusCode.FailedPrecondition, $"Reservation {item.Command.ReservationId} was already released."));
+        }
     }
 
     /// <summary>A reservation_id already stored answers its first answer again, or AlreadyExists.</summary>

@@ -6,7 +6,8 @@ namespace TicketSaga.TicketService.Reservations;
 
 /// <summary>
 /// Finalize and release of holds, and the reclaim of abandoned ones. Each locks the reservation row
-/// first, then the user's quota row, then the hold's slots in slot order (the order every writer uses).
+/// first (a release, the reservation_id's lock before it), then the user's quota row, then the hold's
+/// slots in slot order (the order every writer uses).
 /// </summary>
 public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<ReservationOptions> options)
 {
@@ -49,8 +50,14 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var reservation = await LockAsync(connection, reservationId, cancellationToken)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Reservation {reservationId} does not exist."));
+        await ReservationIdLock.AcquireAsync(connection, [reservationId], cancellationToken);
+        var reservation = await LockAsync(connection, reservationId, cancellationToken);
+        if (reservation is null)
+        {
+            var tombstone = await TombstoneAsync(connection, reservationId, reason, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return tombstone;
+        }
 
         switch (reservation.Status)
         {
@@ -69,11 +76,18 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
     }
 
     /// <summary>
-    /// One reclaim pass: releases (ABANDONED) every hold whose expires_at is older than the grace period.
+    /// One reclaim pass: releases (ABANDONED) every hold whose expires_at is older than the grace period,
+    /// and forgets tombstones older than their retention.
     /// Safe with several replicas and with concurrent Release/Finalize calls: rows locked elsewhere are skipped.
     /// </summary>
     public async Task<int> ReclaimAbandonedHoldsAsync(CancellationToken cancellationToken)
     {
+        await using (var purge = dataSource.CreateCommand("DELETE FROM reservation_tombstones WHERE released_at < now() - @retention"))
+        {
+            purge.Parameters.AddWithValue("retention", options.Value.TombstoneRetention);
+            await purge.ExecuteNonQueryAsync(cancellationToken);
+        }
+
         var reclaimed = 0;
         while (true)
         {
@@ -98,6 +112,29 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
             await transaction.CommitAsync(cancellationToken);
             reclaimed++;
         }
+    }
+
+    /// <summary>
+    /// Answers the release of a reservation_id that holds nothing (the caller compensates a reserve it
+    /// never saw answered) and remembers it, so that reserve is refused if it still arrives.
+    /// </summary>
+    private static async Task<ReleasedReservation> TombstoneAsync(
+        NpgsqlConnection connection, Guid reservationId, ReleaseReason reason, CancellationToken cancellationToken)
+    {
+        // The id's lock is held: no reserve or release of it runs between this read and the insert.
+        await using var read = new NpgsqlCommand("SELECT release_reason FROM reservation_tombstones WHERE reservation_id = @id", connection);
+        read.Parameters.AddWithValue("id", reservationId);
+        if (await read.ExecuteScalarAsync(cancellationToken) is int first)
+        {
+            return new ReleasedReservation(reservationId, 0, (ReleaseReason)first);
+        }
+
+        await using var insert = new NpgsqlCommand(
+            "INSERT INTO reservation_tombstones (reservation_id, release_reason) VALUES (@id, @reason)", connection);
+        insert.Parameters.AddWithValue("id", reservationId);
+        insert.Parameters.AddWithValue("reason", (int)reason);
+        await insert.ExecuteNonQueryAsync(cancellationToken);
+        return new ReleasedReservation(reservationId, 0, reason);
     }
 
     private static async Task<Reservation?> LockAsync(NpgsqlConnection connection, Guid reservationId, CancellationToken cancellationToken)

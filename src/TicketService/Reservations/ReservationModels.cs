@@ -16,6 +16,7 @@ public sealed record QuotaHold(Guid ReservationId, int Remaining, long UnitPrice
 
 public sealed record FinalizedReservation(Guid ReservationId, Guid OrderId, int Qty);
 
+/// <summary>Qty 0: the reservation_id held nothing (see <see cref="ReservationLedger.ReleaseAsync"/>).</summary>
 public sealed record ReleasedReservation(Guid ReservationId, int Qty, ReleaseReason Reason);
 
 public sealed class ReservationOptions
@@ -26,4 +27,10 @@ public sealed class ReservationOptions
     public TimeSpan AbandonedHoldGrace { get; set; } = TimeSpan.FromMinutes(2);
 
     public TimeSpan ReclaimInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long the release of an unknown reservation_id keeps refusing a late reserve under it: a day
+    /// past any request still in flight plus a day-long hold; then it is forgotten, keeping the table bounded.
+    /// </summary>
+    public TimeSpan TombstoneRetention { get; set; } = TimeSpan.FromHours(48);
 }
