@@ -238,7 +238,7 @@ public sealed partial class ChartTests
     {
         var readme = File.ReadAllText(Repository.ChartPath("README.md"));
 
-        Assert.All(["dapr/dapr", "Strimzi", "CloudNativePG", "helm install", "kubectl create secret"], step => Assert.Contains(step, readme, StringComparison.Ordinal));
+        Assert.All(["helm upgrade --install dapr dapr/dapr", "strimzi-kafka-operator", "CloudNativePG", "helm upgrade --install ticketsaga deploy/helm/ticketsaga", "create secret generic"], step => Assert.Contains(step, readme, StringComparison.Ordinal));
     }
 
     /// <summary>values.yaml with an environment file laid over it, as `helm -f` merges maps.</summary>
