@@ -81,7 +81,7 @@ public static class InventoryBenchmark
         }
     }
 
-    private static async Task<(string ConnectionString, string Source, LocalPostgresCluster? Cluster)> ResolvePostgresAsync(
+    internal static async Task<(string ConnectionString, string Source, LocalPostgresCluster? Cluster)> ResolvePostgresAsync(
         string? option, TextWriter? progress, CancellationToken cancellationToken)
     {
         if (!string.IsNullOrWhiteSpace(option))
@@ -268,7 +268,7 @@ public static class InventoryBenchmark
         return (held, oversold, conserved);
     }
 
-    private static async Task DropDatabaseAsync(string server, string database)
+    internal static async Task DropDatabaseAsync(string server, string database)
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false }.ConnectionString);
