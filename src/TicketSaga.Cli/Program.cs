@@ -7,6 +7,7 @@ var root = new RootCommand("TicketSaga: run, inspect and measure the ticket rese
     UpCommand.Create(),
     RunCommand.Create(),
     BenchCommands.Create(),
+    DlqCommands.Create(),
 };
 
 // `run` and `up` stop their apps gracefully on Ctrl+C/SIGTERM themselves; no forced exit here.

@@ -268,7 +268,7 @@ public static class InventoryBenchmark
         return (held, oversold, conserved);
     }
 
-    internal static async Task DropDatabaseAsync(string server, string database)
+    private static async Task DropDatabaseAsync(string server, string database)
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false }.ConnectionString);

@@ -33,7 +33,7 @@ internal static class UpCommand
         return command;
     }
 
-    private static string? FindRepositoryRunFile(string folder)
+    internal static string? FindRepositoryRunFile(string folder)
     {
         for (var current = new DirectoryInfo(folder); current is not null; current = current.Parent)
         {
