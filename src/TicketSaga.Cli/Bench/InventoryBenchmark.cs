@@ -81,7 +81,7 @@ public static class InventoryBenchmark
         }
     }
 
-    private static async Task<(string ConnectionString, string Source, LocalPostgresCluster? Cluster)> ResolvePostgresAsync(
+    internal static async Task<(string ConnectionString, string Source, LocalPostgresCluster? Cluster)> ResolvePostgresAsync(
         string? option, TextWriter? progress, CancellationToken cancellationToken)
     {
         if (!string.IsNullOrWhiteSpace(option))

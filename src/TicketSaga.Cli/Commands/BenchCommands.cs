@@ -50,10 +50,64 @@ public static class BenchCommands
             return result.Oversold == 0 && result.ConservationHolds ? 0 : 1;
         });
 
-        return new Command("bench", "Measure TicketSaga components.") { inventory };
+        return new Command("bench", "Measure TicketSaga components.") { inventory, CreateRuntime(json, postgres) };
     }
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    private static Command CreateRuntime(Option<bool> json, Option<string?> postgres)
+    {
+        Option<int> Size(string name, string description, int value) => new(name) { Description = description, DefaultValueFactory = _ => value };
+        var invocations = Size("--invocations", "Measured sequential gRPC calls each way (direct and through the sidecar).", 5000);
+        var invocationWarmup = Size("--invocation-warmup", "Unmeasured calls each way first.", 500);
+        var latencyMessages = Size("--latency-messages", "Messages published one at a time, each waited for.", 300);
+        var messages = Size("--messages", "Messages of the throughput phase.", 5000);
+        var keys = Size("--keys", "Partition keys of the throughput phase.", 32);
+        var publishers = Size("--publishers", "Concurrent publishers of the throughput phase.", 8);
+        var reminders = Size("--reminders", "One-shot reminders registered due now.", 2000);
+        var reminderActors = Size("--reminder-actors", "Actor ids the reminders are spread over.", 200);
+        var workflows = Size("--workflows", "Workflows (one activity each) scheduled at once.", 500);
+        var phaseTimeout = Size("--phase-timeout", "Seconds after which a phase stops and reports what it got done.", 60);
+        var sizes = new[] { invocations, invocationWarmup, latencyMessages, messages, keys, publishers, reminders, reminderActors, workflows, phaseTimeout };
+
+        var runtime = new Command("runtime",
+            "The embedded Dapr runtime with small Dapr SDK apps on real Kestrel: gRPC invocation overhead, publish→deliver latency and throughput, reminders/s, workflows/s.")
+        {
+            json, postgres,
+        };
+        foreach (var size in sizes)
+        {
+            runtime.Options.Add(size);
+            size.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < (size == invocationWarmup ? 0 : 1))
+                {
+                    result.AddError($"{size.Name} must be {(size == invocationWarmup ? "zero or more" : "positive")}.");
+                }
+            });
+        }
+
+        runtime.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new RuntimeBenchmark.Options(
+                parse.GetValue(invocations), parse.GetValue(invocationWarmup), parse.GetValue(latencyMessages),
+                parse.GetValue(messages), parse.GetValue(keys), parse.GetValue(publishers),
+                parse.GetValue(reminders), parse.GetValue(reminderActors), parse.GetValue(workflows),
+                TimeSpan.FromSeconds(parse.GetValue(phaseTimeout)), parse.GetValue(postgres));
+            var result = await RuntimeBenchmark.RunAsync(options, Console.Error, cancellationToken);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(result, JsonOptions));
+            }
+            else
+            {
+                Print(result);
+            }
+
+            return result.Complete && result.OutOfOrderDeliveries == 0 ? 0 : 1;
+        });
+        return runtime;
+    }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
@@ -67,5 +121,21 @@ public static class BenchCommands
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated(
             $"ratio {result.Ratio:N2} · oversold {result.Oversold} · conservation {(result.ConservationHolds ? "holds" : "BROKEN")} · {result.Concurrency} callers · {result.DurationS} s · PostgreSQL: {result.Postgres}");
+    }
+
+    private static void Print(RuntimeBenchmark.Result result)
+    {
+        var table = new Table().AddColumns("", "p50 ms", "p99 ms", "rate", "count", "Dapr v1.17");
+        table.AddRow("gRPC invoke, direct", $"{result.InvokeDirectP50Ms:N3}", $"{result.InvokeDirectP99Ms:N3}", "", $"{result.Invocations:N0}", "");
+        table.AddRow("gRPC invoke, through sidecar", $"{result.InvokeSidecarP50Ms:N3}", $"{result.InvokeSidecarP99Ms:N3}", "", $"{result.Invocations:N0}", "");
+        table.AddRow("[bold]invocation overhead[/]", $"{result.InvokeOverheadP50Ms:N3}", $"{result.InvokeOverheadP99Ms:N3}", "", "", $"+{result.DaprV117InvokeOverheadP50Ms} ms p50");
+        table.AddRow("publish→deliver, one at a time", $"{result.PublishDeliverP50Ms:N2}", $"{result.PublishDeliverP99Ms:N2}", "", $"{result.LatencyMessagesDelivered:N0}", "");
+        table.AddRow("publish→deliver, under load", $"{result.UnderLoadPublishDeliverP50Ms:N2}", $"{result.UnderLoadPublishDeliverP99Ms:N2}",
+            $"{result.MessagesPerS:N0} msg/s", $"{result.MessagesDelivered:N0}/{result.MessagesPublished:N0}", "");
+        table.AddRow("reminders fired", "", "", $"{result.RemindersPerS:N0} /s", $"{result.RemindersFired:N0}/{result.RemindersRegistered:N0}", "");
+        table.AddRow("workflows completed", "", "", $"{result.WorkflowsPerS:N0} /s", $"{result.WorkflowsCompleted:N0}/{result.WorkflowsScheduled:N0}", $"{result.DaprV117WorkflowsPerS} /s");
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLineInterpolated(
+            $"{(result.Complete ? "every phase completed" : "[red]some phase hit its time cap[/]")} · duplicates {result.DuplicateDeliveries} · out of order {result.OutOfOrderDeliveries} · PostgreSQL: {result.Postgres}");
     }
 }

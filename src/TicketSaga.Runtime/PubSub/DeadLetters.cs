@@ -38,11 +38,15 @@ public static class DeadLetterReasons
 /// <summary>Lists and replays the dead-letter audit. Usable from any process that reaches the runtime's database.</summary>
 public sealed class DeadLetters(NpgsqlDataSource dataSource, DeliverySignal? signal = null)
 {
+    private const string Columns = """
+        id, app_id, pubsub_name, topic, message_id, cloud_event::text, reason, last_error, attempts, retry_delays_ms,
+        first_attempt_at, last_attempt_at, dead_letter_topic, recorded_at, replayed_at
+        """;
+
     public async Task<IReadOnlyList<DeadLetter>> ListAsync(string? appId = null, string? topic = null, bool includeReplayed = true, CancellationToken cancellationToken = default)
     {
-        await using var command = dataSource.CreateCommand("""
-            SELECT id, app_id, pubsub_name, topic, message_id, cloud_event::text, reason, last_error, attempts, retry_delays_ms,
-                   first_attempt_at, last_attempt_at, dead_letter_topic, recorded_at, replayed_at
+        await using var command = dataSource.CreateCommand($"""
+            SELECT {Columns}
             FROM pubsub_dead_letters
             WHERE (@app::text IS NULL OR app_id = @app) AND (@topic::text IS NULL OR topic = @topic) AND (@replayed OR replayed_at IS NULL)
             ORDER BY recorded_at, id
@@ -50,6 +54,19 @@ public sealed class DeadLetters(NpgsqlDataSource dataSource, DeliverySignal? sig
         command.Parameters.AddWithValue("app", (object?)appId ?? DBNull.Value);
         command.Parameters.AddWithValue("topic", (object?)topic ?? DBNull.Value);
         command.Parameters.AddWithValue("replayed", includeReplayed);
+        return await ReadAsync(command, cancellationToken);
+    }
+
+    /// <summary>One record, replayed or not; null if there is none with that id.</summary>
+    public async Task<DeadLetter?> FindAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand($"SELECT {Columns} FROM pubsub_dead_letters WHERE id = @id");
+        command.Parameters.AddWithValue("id", id);
+        return (await ReadAsync(command, cancellationToken)).SingleOrDefault();
+    }
+
+    private static async Task<IReadOnlyList<DeadLetter>> ReadAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var list = new List<DeadLetter>();
         while (await reader.ReadAsync(cancellationToken))

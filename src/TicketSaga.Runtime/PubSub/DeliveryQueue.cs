@@ -27,15 +27,25 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
     }
 
     /// <summary>
-    /// One round trip: moves new messages of the subscribed topics from the log into the app's
-    /// pending set (at most <paramref name="window"/> pending at a time), then returns the first
-    /// pending message of each partition key (only it may be delivered: order per key) that is due
-    /// and not in flight, and when the next not-yet-due head becomes due.
+    /// One round trip, one transaction: removes the messages the app acknowledged since the last poll,
+    /// moves new messages of the subscribed topics from the log into the app's pending set (at most
+    /// <paramref name="window"/> pending at a time), then returns the first pending message of each
+    /// partition key (only it may be delivered: order per key) that is due and not in flight, and
+    /// when the next not-yet-due head becomes due.
     /// </summary>
     public async Task<(bool Moved, List<PendingDelivery> Due, DateTimeOffset? NextDueAt)> PollAsync(
-        IReadOnlyList<(string PubsubName, string Topic)> topics, long[] inFlight, int limit, int window, CancellationToken cancellationToken)
+        IReadOnlyList<(string PubsubName, string Topic)> topics, long[] acked, long[] inFlight, int limit, int window, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
+        // Acks and hand-overs are the runtime's own bookkeeping: if a crash loses the last of them, the
+        // messages are delivered again (at-least-once allows it), so they need not wait for the WAL
+        // flush. Publishes stay durable.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
+        var ack = new NpgsqlBatchCommand("DELETE FROM pubsub_pending WHERE app_id = @app AND seq = ANY(@acked)");
+        ack.Parameters.AddWithValue("app", appId);
+        ack.Parameters.AddWithValue("acked", acked);
+        batch.BatchCommands.Add(ack);
+        const int handOverFrom = 2;
         foreach (var (pubsubName, topic) in topics)
         {
             // Hand-over and offset move in one statement: a message is pending for the app exactly once.
@@ -87,6 +97,8 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
         DateTimeOffset? nextDueAt = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
+            // Past set_config's row: the heads are the only other result set (the rest return no rows).
+            await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
                 if (reader.IsDBNull(0))
@@ -100,15 +112,16 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
             }
         }
 
-        var moved = batch.BatchCommands.Take<NpgsqlBatchCommand>(topics.Count).Any(c => c.RecordsAffected > 0);
+        var moved = batch.BatchCommands.Skip<NpgsqlBatchCommand>(handOverFrom).Take(topics.Count).Any(c => c.RecordsAffected > 0);
         return (moved, due, nextDueAt);
     }
 
-    public async Task AckAsync(long seq, CancellationToken cancellationToken)
+    /// <summary>Removes acknowledged messages outside a poll (when delivery stops).</summary>
+    public async Task AckAsync(long[] seqs, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("DELETE FROM pubsub_pending WHERE app_id = @app AND seq = @seq");
+        await using var command = dataSource.CreateCommand("DELETE FROM pubsub_pending WHERE app_id = @app AND seq = ANY(@seqs)");
         command.Parameters.AddWithValue("app", appId);
-        command.Parameters.AddWithValue("seq", seq);
+        command.Parameters.AddWithValue("seqs", seqs);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -32,6 +32,7 @@ internal sealed class SubscriptionDelivery(
 
     private readonly DeliveryQueue _queue = new(dataSource, app.AppId);
     private readonly ConcurrentDictionary<long, byte> _inFlight = new();
+    private readonly ConcurrentQueue<long> _acked = new();
     private readonly DeliverySignal _completed = new();
     private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
     private Dictionary<(string PubsubName, string Topic), (SubscriptionDefinition Subscription, List<(EventMatch Match, string Path)> Rules)> _subscriptions = [];
@@ -67,7 +68,22 @@ internal sealed class SubscriptionDelivery(
             {
                 var unavailableFor = new DateTime(Interlocked.Read(ref _appUnavailableUntilTicks), DateTimeKind.Utc) - DateTime.UtcNow;
                 var free = unavailableFor > TimeSpan.Zero ? 0 : MaxConcurrentDeliveries - _inFlight.Count;
-                var (moved, due, nextDueAt) = await _queue.PollAsync(topics, [.. _inFlight.Keys], Math.Max(0, free), PendingWindow, stoppingToken);
+                // In flight first, acks second: a delivery queues its ack before it leaves the in-flight
+                // set, so each message is either excluded as in flight or removed by this poll's ack.
+                long[] inFlight = [.. _inFlight.Keys];
+                var acked = TakeAcks();
+                (bool Moved, List<PendingDelivery> Due, DateTimeOffset? NextDueAt) polled;
+                try
+                {
+                    polled = await _queue.PollAsync(topics, acked, inFlight, Math.Max(0, free), PendingWindow, stoppingToken);
+                }
+                catch
+                {
+                    ReturnAcks(acked);
+                    throw;
+                }
+
+                var (moved, due, nextDueAt) = polled;
                 foreach (var delivery in due)
                 {
                     _inFlight[delivery.Seq] = 0;
@@ -106,6 +122,37 @@ internal sealed class SubscriptionDelivery(
         while (!_inFlight.IsEmpty && !cancellationToken.IsCancellationRequested)
         {
             await Task.WhenAny(_completed.NextAsync(), Task.Delay(100, cancellationToken));
+        }
+
+        if (TakeAcks() is { Length: > 0 } acked)
+        {
+            try
+            {
+                await _queue.AckAsync(acked, cancellationToken);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
+            {
+                logger.LogDebug(ex, "Acks of {Count} messages to {AppId} were not recorded at stop; they are delivered again", acked.Length, app.AppId);
+            }
+        }
+    }
+
+    private long[] TakeAcks()
+    {
+        var acked = new List<long>();
+        while (_acked.TryDequeue(out var seq))
+        {
+            acked.Add(seq);
+        }
+
+        return [.. acked];
+    }
+
+    private void ReturnAcks(long[] acked)
+    {
+        foreach (var seq in acked)
+        {
+            _acked.Enqueue(seq);
         }
     }
 
@@ -167,7 +214,8 @@ internal sealed class SubscriptionDelivery(
         switch (outcome.Kind)
         {
             case OutcomeKind.Ack:
-                await _queue.AckAsync(delivery.Seq, stoppingToken);
+                // Recorded by the next poll, with every other ack since the previous one, in its round trip.
+                _acked.Enqueue(delivery.Seq);
                 break;
             case OutcomeKind.Drop:
                 logger.LogWarning("App {AppId} dropped message {Seq} of {Topic}", app.AppId, delivery.Seq, delivery.Topic);

@@ -26,7 +26,7 @@ public sealed class WorkflowEngine : IDisposable
     {
         _lifetime = lifetime;
         Orchestrations = new InMemoryOrchestrationService(loggerFactory);
-        Server = new TaskHubGrpcServer(lifetime, loggerFactory, Orchestrations, Orchestrations, Options.Create(new TaskHubGrpcServerOptions()));
+        Server = new TaskHubGrpcServer(lifetime, loggerFactory, new UnthrottledOrchestrationService(Orchestrations), Orchestrations, Options.Create(new TaskHubGrpcServerOptions()));
     }
 
     public InMemoryOrchestrationService Orchestrations { get; }
