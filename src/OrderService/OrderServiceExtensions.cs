@@ -1,10 +1,10 @@
+using TicketSaga.Outbox;
 using System.Text.Json;
 using Dapr.Client;
 using Dapr.Workflow;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Events;
 using TicketSaga.OrderService.Orders;
-using TicketSaga.OrderService.Outbox;
 using TicketSaga.OrderService.Saga;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
@@ -32,7 +32,6 @@ public static class OrderServiceExtensions
     {
         var configuration = builder.Configuration;
         builder.Services.Configure<OrderOptions>(configuration.GetSection(OrderOptions.Section));
-        builder.Services.Configure<OutboxOptions>(configuration.GetSection(OutboxOptions.Section));
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddSingleton(TimeProvider.System);
         // MapDefaultEndpoints serves gRPC health too, which needs the gRPC services even in an HTTP app.
@@ -48,9 +47,7 @@ public static class OrderServiceExtensions
 
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<OrderPlacement>();
-        builder.Services.AddSingleton<OutboxSignal>();
-        builder.Services.AddSingleton<OutboxRelay>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxRelay>());
+        builder.AddOutboxRelay();
         builder.Services.AddSingleton<OrderSagas>();
         builder.Services.AddSingleton<OrderEvents>();
         builder.Services.AddHostedService<SagaSweeper>();

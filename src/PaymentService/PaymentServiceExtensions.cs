@@ -1,3 +1,4 @@
+using TicketSaga.Outbox;
 using System.Text.Json;
 using Dapr.Client;
 using Stripe;
@@ -27,7 +28,6 @@ public static class PaymentServiceExtensions
             httpClient: new SystemNetHttpClient(services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(StripeClient)), stripe.MaxNetworkRetries),
             apiBase: string.IsNullOrWhiteSpace(stripe.ApiBase) ? null : stripe.ApiBase.TrimEnd('/')));
 
-        builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<PaymentStore>();
         builder.Services.AddSingleton<StripeGateway>();
         builder.Services.AddSingleton<PaymentSettlement>();
@@ -37,7 +37,7 @@ public static class PaymentServiceExtensions
         builder.Services.AddSingleton<PaymentConfirmation>();
         builder.Services.AddSingleton<OrderCancellation>();
         builder.Services.AddSingleton<StripeWebhook>();
-        builder.Services.AddHostedService<OutboxRelay>();
+        builder.AddOutboxRelay();
         return builder;
     }
 

@@ -1,3 +1,4 @@
+using TicketSaga.Outbox;
 using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
@@ -15,8 +16,6 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         payment_id, order_id, user_id, amount_minor, currency, expires_at, status, payment_intent_id,
         attempt, attempt_payment_method, attempt_in_flight, last_decline_code, expires_at <= now()
         """;
-
-    private static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
 
     public NpgsqlDataSource DataSource => dataSource;
 
@@ -155,7 +154,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
 
         var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
         await InsertPaymentRecordAsync(connection, transaction, succeeded, cancellationToken);
-        await EnqueueAsync(connection, transaction, payment.OrderId, Topics.PaymentSucceeded, succeeded, cancellationToken);
+        await OutboxWriter.AddAsync(transaction, payment.OrderId, Topics.PaymentSucceeded, succeeded, cancellationToken);
         return succeeded;
     }
 
@@ -197,7 +196,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         update.Parameters.AddWithValue("intent", refunded.PaymentIntentId);
         update.Parameters.AddWithValue("reason", reason);
         await update.ExecuteNonQueryAsync(cancellationToken);
-        await EnqueueAsync(connection, transaction, payment.OrderId, Topics.PaymentRefunded, refunded, cancellationToken);
+        await OutboxWriter.AddAsync(transaction, payment.OrderId, Topics.PaymentRefunded, refunded, cancellationToken);
         return true;
     }
 
@@ -253,16 +252,6 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task EnqueueAsync<T>(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid orderId, string topic, T payload, CancellationToken cancellationToken)
-    {
-        await using var insert = new NpgsqlCommand(
-            "INSERT INTO outbox (id, order_id, topic, payload) VALUES (@id, @order, @topic, @payload)", connection, transaction);
-        insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
-        insert.Parameters.AddWithValue("order", orderId);
-        insert.Parameters.AddWithValue("topic", topic);
-        insert.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(payload, EventJson));
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     private static Payment Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),

@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
-using TicketSaga.OrderService.Outbox;
+using TicketSaga.Outbox;
 using TicketSaga.Runtime.Hosting;
 using TicketSaga.ServiceDefaults;
 using TicketSaga.Testing;

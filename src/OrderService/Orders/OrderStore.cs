@@ -2,7 +2,7 @@ using System.Text.Json;
 using Npgsql;
 using NpgsqlTypes;
 using TicketSaga.Contracts;
-using TicketSaga.OrderService.Outbox;
+using TicketSaga.Outbox;
 
 namespace TicketSaga.OrderService.Orders;
 
@@ -44,7 +44,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             await insert.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await AddOutboxAsync(transaction, order.OrderId, Topics.OrderCreated, new OrderCreated(
+        await OutboxWriter.AddAsync(transaction, order.OrderId, Topics.OrderCreated, new OrderCreated(
             order.OrderId, order.UserId, order.TicketId, order.Qty, [.. order.Seats.Select(s => s.SeatId)],
             order.AmountMinor, order.Currency, order.ExpiresAt, order.CreatedAt), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -100,7 +100,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         confirm.Parameters.AddWithValue("now", now);
         if (await confirm.ExecuteScalarAsync(cancellationToken) is string userId)
         {
-            await AddOutboxAsync(transaction, orderId, Topics.OrderCompleted, new OrderCompleted(orderId, userId, now), cancellationToken);
+            await OutboxWriter.AddAsync(transaction, orderId, Topics.OrderCompleted, new OrderCompleted(orderId, userId, now), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             outboxSignal.Notify();
             return OrderStatuses.Confirmed;
@@ -154,11 +154,11 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             return await LockStatusAsync(transaction, orderId, cancellationToken);
         }
 
-        await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled, new OrderCancelled(orderId, userId, reason, now), cancellationToken);
+        await OutboxWriter.AddAsync(transaction, orderId, Topics.OrderCancelled, new OrderCancelled(orderId, userId, reason, now), cancellationToken);
         if (paymentToAnswer)
         {
             // The payment's event came while the order was live but the saga ended it otherwise: refund it.
-            await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled,
+            await OutboxWriter.AddAsync(transaction, orderId, Topics.OrderCancelled,
                 new OrderCancelled(orderId, userId, CancellationReasons.PaymentAfterEnd, now), cancellationToken);
         }
 
@@ -228,7 +228,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         mark.Parameters.AddWithValue("now", now);
         if (await mark.ExecuteScalarAsync(cancellationToken) is string userId)
         {
-            await AddOutboxAsync(transaction, orderId, Topics.OrderCancelled,
+            await OutboxWriter.AddAsync(transaction, orderId, Topics.OrderCancelled,
                 new OrderCancelled(orderId, userId, CancellationReasons.PaymentAfterEnd, now), cancellationToken);
         }
     }
@@ -258,16 +258,6 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     /// An outbox row in the caller's transaction. Every writer of an order's rows first locks the order
     /// row, so seq (taken after the lock) follows commit order within one order: the relay's order.
     /// </summary>
-    private static async Task AddOutboxAsync<T>(NpgsqlTransaction transaction, Guid orderId, string topic, T payload, CancellationToken cancellationToken)
-    {
-        await using var insert = new NpgsqlCommand(
-            "INSERT INTO outbox (id, order_id, topic, payload) VALUES (@id, @order, @topic, @payload)", transaction.Connection, transaction);
-        insert.Parameters.AddWithValue("id", Guid.CreateVersion7());
-        insert.Parameters.AddWithValue("order", orderId);
-        insert.Parameters.AddWithValue("topic", topic);
-        insert.Parameters.AddWithValue("payload", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(payload, EventJson));
-        await insert.ExecuteNonQueryAsync(cancellationToken);
-    }
 
     private static async Task<IReadOnlyList<Order>> ReadOrdersAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {

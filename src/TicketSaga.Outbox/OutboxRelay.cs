@@ -1,10 +1,12 @@
 using System.Text.Json;
 using Dapr.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TicketSaga.Contracts;
 
-namespace TicketSaga.OrderService.Outbox;
+namespace TicketSaga.Outbox;
 
 /// <summary>Settings under <c>Outbox</c>.</summary>
 public sealed class OutboxOptions
@@ -21,7 +23,8 @@ public sealed class OutboxOptions
 }
 
 /// <summary>
-/// Drains the outbox into Dapr pub/sub: CloudEvent id = outbox row id, partition key = order id.
+/// Drains a service's <c>outbox</c> table (id uuid, seq identity, order_id, topic, payload jsonb,
+/// published_at; see <see cref="OutboxWriter"/>) into Dapr pub/sub: CloudEvent id = outbox row id, partition key = order id.
 /// Each pass takes only the oldest unpublished row of each order (so an order's events leave in
 /// order), locks them with SKIP LOCKED (so replicas share the work without publishing a row twice at
 /// once), publishes them and marks only those the sidecar accepted. While the sidecar refuses, the

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace TicketSaga.OrderService.Outbox;
+namespace TicketSaga.Outbox;
 
 /// <summary>Wakes the relay right after a commit that wrote outbox rows (other replicas' rows are found by polling).</summary>
 public sealed class OutboxSignal
