@@ -8,6 +8,7 @@ var root = new RootCommand("TicketSaga: run, inspect and measure the ticket rese
     RunCommand.Create(),
     BenchCommands.Create(),
     TokenCommand.Create(),
+    LoadCommands.Create(),
 };
 
 // `run` and `up` stop their apps gracefully on Ctrl+C/SIGTERM themselves; no forced exit here.
