@@ -9,6 +9,7 @@ var root = new RootCommand("TicketSaga: run, inspect and measure the ticket rese
     BenchCommands.Create(),
     TokenCommand.Create(),
     DlqCommands.Create(),
+    LoadCommands.Create(),
 };
 
 // `run` and `up` stop their apps gracefully on Ctrl+C/SIGTERM themselves; no forced exit here.

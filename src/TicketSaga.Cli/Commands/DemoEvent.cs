@@ -14,10 +14,11 @@ internal static class DemoEvent
     public const string EventId = "01936b2a-0000-7000-8000-000000000001";
     public const string SeatPlanId = "01936b2a-0000-7000-8000-000000000002";
     public const string GeneralAdmissionTicketId = "01936b2a-0000-7000-8000-000000000010";
+    public const string FloorTicketId = "01936b2a-0000-7000-8000-000000000011";
 
     private static readonly (string Section, string TicketId, long PriceMinor, (string Row, int Seats)[] Rows)[] Sections =
     [
-        ("Floor", "01936b2a-0000-7000-8000-000000000011", 8500, [("A", 10), ("B", 10), ("C", 12)]),
+        ("Floor", FloorTicketId, 8500, [("A", 10), ("B", 10), ("C", 12)]),
         ("Balcony", "01936b2a-0000-7000-8000-000000000012", 4500, [("A", 8), ("B", 8)]),
     ];
 

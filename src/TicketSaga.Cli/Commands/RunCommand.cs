@@ -88,7 +88,7 @@ internal static class RunCommand
         return command;
     }
 
-    /// <param name="onStarted">What to do once every app is healthy (e.g. seed data and print hints).</param>
+    /// <param name="onStarted">What to do once every app is healthy (e.g. seed data and print hints) instead of the summary table.</param>
     public static async Task<int> RunAsync(RunSettings settings, Func<RunSession, CancellationToken, Task>? onStarted)
     {
         using var shutdown = new CancellationTokenSource();
@@ -115,8 +115,12 @@ internal static class RunCommand
             };
             await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
             var session = new RunSession(runFile, runner, postgres);
-            PrintSummary(session);
-            if (onStarted is not null)
+            // `up` says what a newcomer needs first and lists the apps after it.
+            if (onStarted is null)
+            {
+                PrintSummary(session);
+            }
+            else
             {
                 await onStarted(session, shutdown.Token);
             }

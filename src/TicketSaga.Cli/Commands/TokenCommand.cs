@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Cli.Commands;
@@ -58,21 +57,8 @@ internal static class TokenCommand
         return command;
     }
 
-    private static TimeSpan? ParseLifetime(string text)
-    {
-        text = text.Trim();
-        TimeSpan? parsed = text.Length > 1 && double.TryParse(text[..^1], NumberStyles.Float, CultureInfo.InvariantCulture, out var amount)
-            ? char.ToLowerInvariant(text[^1]) switch
-            {
-                's' => TimeSpan.FromSeconds(amount),
-                'm' => TimeSpan.FromMinutes(amount),
-                'h' => TimeSpan.FromHours(amount),
-                'd' => TimeSpan.FromDays(amount),
-                _ => null,
-            }
-            : TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out var span) ? span : null;
-        return parsed > TimeSpan.Zero && parsed <= MaxLifetime ? parsed : null;
-    }
+    private static TimeSpan? ParseLifetime(string text) =>
+        DurationText.Parse(text) is { } parsed && parsed <= MaxLifetime ? parsed : null;
 }
 
 /// <summary>

@@ -14,10 +14,25 @@ namespace TicketSaga.Cli.Commands;
 /// </summary>
 internal static class UpCommand
 {
+    /// <summary>venue-service refuses longer holds (Venue:MaxHoldDuration).</summary>
+    private static readonly TimeSpan MaxHold = TimeSpan.FromHours(24);
+
     public static Command Create()
     {
         var options = new RunOptions();
-        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.");
+        var hold = new Option<string?>("--hold")
+        {
+            Description = "How long an order holds its seats before it expires, e.g. 20s or 2m (order-service's Orders:HoldDuration; default 15m). "
+                + "A hold given here also shortens the expiry grace and the saga sweep to 10 s, so an expiry shows soon after.",
+        };
+        hold.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } text && !(DurationText.Parse(text) <= MaxHold))
+            {
+                result.AddError("--hold must be a positive duration of at most 24h, e.g. 20s, 2m or 00:01:30.");
+            }
+        });
+        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.") { hold };
         options.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
@@ -28,14 +43,23 @@ internal static class UpCommand
                 return 2;
             }
 
+            var orderHold = parse.GetValue(hold) is { } text ? OrderHold.Short(DurationText.Parse(text)!.Value) : OrderHold.ServiceDefaults;
             await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
-            var settings = options.Read(parse, runFile);
+            var environment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.OrderService] = orderHold.OrderServiceEnvironment };
             if (stripe is not null)
             {
-                settings = settings with { AppEnvironment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.PaymentService] = stripe.PaymentServiceEnvironment } };
+                environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
             }
 
-            return await RunCommand.RunAsync(settings, SeedAndGreetAsync);
+            var settings = options.Read(parse, runFile) with { AppEnvironment = environment };
+            try
+            {
+                return await RunCommand.RunAsync(settings, (session, cancellationToken) => SeedAndGreetAsync(session, orderHold, cancellationToken));
+            }
+            finally
+            {
+                UpSession.Delete(runFile);
+            }
         });
         return command;
     }
@@ -54,19 +78,21 @@ internal static class UpCommand
         return null;
     }
 
-    private static async Task SeedAndGreetAsync(RunSession session, CancellationToken cancellationToken)
+    private static async Task SeedAndGreetAsync(RunSession session, OrderHold hold, CancellationToken cancellationToken)
     {
         var tickets = session.Runner.Apps.FirstOrDefault(a => a.Definition.AppId == AppIds.TicketService);
         var venues = session.Runner.Apps.FirstOrDefault(a => a.Definition.AppId == AppIds.VenueService);
+        var seeded = "not seeded (ticket-service or venue-service is not in dapr.yaml)";
         if (tickets is not null && venues is not null)
         {
             using var ticketChannel = await ChannelAsync(tickets, cancellationToken);
             using var venueChannel = await ChannelAsync(venues, cancellationToken);
-            var seeded = await DemoEvent.SeedAsync(ticketChannel.Invoker, venueChannel.Invoker, cancellationToken);
-            AnsiConsole.MarkupLineInterpolated($"[green]Demo event[/] {DemoEvent.EventId}: {seeded}");
+            seeded = await DemoEvent.SeedAsync(ticketChannel.Invoker, venueChannel.Invoker, cancellationToken);
         }
 
-        PrintNewcomerGuide(session);
+        var upSession = UpSession.From(session, hold);
+        upSession.Write(session.RunFile.FilePath);
+        PrintNewcomerGuide(session, upSession, hold, seeded);
     }
 
     /// <summary>
@@ -86,11 +112,37 @@ internal static class UpCommand
         return AppChannel.Direct(app);
     }
 
-    private static void PrintNewcomerGuide(RunSession session)
+    private static void PrintNewcomerGuide(RunSession session, UpSession up, OrderHold hold, string seeded)
     {
-        var root = session.RunFile.Directory;
+        var gateway = up.Gateway;
+        var cli = "dotnet run --project src/TicketSaga.Cli --no-build --";
+        var json = "-H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\"";
         AnsiConsole.WriteLine();
-        AnsiConsole.MarkupLine("[bold]TicketSaga is running on the embedded Dapr runtime.[/]");
+        AnsiConsole.MarkupLineInterpolated($"[bold green]Gateway: {gateway}[/]   API docs: {gateway}/docs");
+        AnsiConsole.MarkupLineInterpolated(
+            $"Holds last {Describe(hold.Duration)}{(hold.Configured ? "" : " (`up --hold 20s` for a quick expiry)")}; an unpaid order is EXPIRED soon after.");
+        AnsiConsole.WriteLine();
+        AnsiConsole.MarkupLine("[bold]Buy a ticket[/] (another terminal, in this folder; jq reads the order id):");
+        foreach (var line in new[]
+        {
+            $"export TOKEN=$({cli} token --user alice)",
+            $"curl -s {gateway}/events | jq",
+            $"ORDER=$(curl -s -X POST {gateway}/orders {json} -d '{{\"ticket_id\":\"{DemoEvent.FloorTicketId}\",\"qty\":2}}' | jq -r .order_id)",
+            $"curl -s -X POST {gateway}/payments/confirm {json} -d '{{\"order_id\":\"'$ORDER'\",\"payment_method\":\"pm_card_visa\"}}'",
+            $"curl -s {gateway}/orders/$ORDER -H \"Authorization: Bearer $TOKEN\" | jq .status      # CONFIRMED",
+        })
+        {
+            // Plain writes: Spectre would wrap a long command at the console width.
+            Console.WriteLine("  " + line);
+        }
+
+        Console.WriteLine($"Let one expire: POST another order, do not pay, GET it after {Describe(hold.Duration)}: EXPIRED, its seats free again in");
+        Console.WriteLine($"  curl -s {gateway}/events/{DemoEvent.EventId}/seats | jq -c '.seats[] | select(.status != \"available\")'");
+        Console.WriteLine($"Load test: {cli} load flash-sale --buyers 500 --seats 100");
+        AnsiConsole.WriteLine();
+
+        var root = session.RunFile.Directory;
+        AnsiConsole.MarkupLineInterpolated($"[grey]Demo event[/] {DemoEvent.EventId}: {seeded}");
         foreach (var app in session.Runner.Apps)
         {
             var protocol = app.Definition.Protocol.ToString().ToLowerInvariant();
@@ -102,6 +154,9 @@ internal static class UpCommand
         AnsiConsole.MarkupLineInterpolated($"  Logs:       {Path.GetRelativePath(root, session.Runner.LogDirectory)}/<app>.log, runtime.log for the sidecars");
         AnsiConsole.MarkupLine("  Stop:       Ctrl+C (apps first, then sidecars and the runtime; the local PostgreSQL keeps its data)");
     }
+
+    private static string Describe(TimeSpan duration) =>
+        duration.TotalSeconds < 120 ? $"{duration.TotalSeconds:0} s" : duration.TotalMinutes < 120 ? $"{duration.TotalMinutes:0.#} min" : $"{duration.TotalHours:0.#} h";
 }
 
 /// <summary>A gRPC channel to one app, through its sidecar or straight to its port.</summary>
@@ -109,10 +164,11 @@ internal sealed class AppChannel(GrpcChannel channel, CallInvoker invoker) : IDi
 {
     public CallInvoker Invoker { get; } = invoker;
 
-    public static AppChannel ThroughSidecar(RunningApp app)
+    public static AppChannel ThroughSidecar(RunningApp app) => ThroughSidecar(app.Descriptor.GrpcPort, app.Definition.AppId);
+
+    public static AppChannel ThroughSidecar(int sidecarGrpcPort, string appId)
     {
-        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{app.Descriptor.GrpcPort}");
-        var appId = app.Definition.AppId;
+        var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{sidecarGrpcPort}");
         return new AppChannel(channel, channel.Intercept(metadata =>
         {
             metadata.Add("dapr-app-id", appId);

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using TicketSaga.Contracts;
+using TicketSaga.Runtime.Runner;
+
+namespace TicketSaga.Cli.Commands;
+
+/// <summary>
+/// What a running `ticketsaga up` tells other commands (`load`): the gateway, the sidecars' gRPC ports
+/// (chosen at start, so not in dapr.yaml) and the hold settings. Kept in <c>.ticketsaga/up.json</c>
+/// beside dapr.yaml while `up` runs, deleted when it stops.
+/// </summary>
+internal sealed record UpSession(string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, TimeSpan HoldDuration, TimeSpan ExpiryGrace)
+{
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    public static string PathBeside(string runFile) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runFile))!, ".ticketsaga", "up.json");
+
+    public static UpSession From(RunSession session, OrderHold hold)
+    {
+        var gateway = session.Runner.Apps.FirstOrDefault(a => a.Definition.AppId == AppIds.Gateway);
+        return new UpSession(
+            $"http://127.0.0.1:{gateway?.Definition.AppPort ?? 5100}",
+            session.Runner.Apps.ToDictionary(a => a.Definition.AppId, a => a.Descriptor.GrpcPort),
+            hold.Duration,
+            hold.Grace);
+    }
+
+    public void Write(string runFile)
+    {
+        var path = PathBeside(runFile);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    }
+
+    public static UpSession? Read(string runFile)
+    {
+        var path = PathBeside(runFile);
+        return File.Exists(path) ? JsonSerializer.Deserialize<UpSession>(File.ReadAllText(path), Json) : null;
+    }
+
+    public static void Delete(string runFile) => File.Delete(PathBeside(runFile));
+}
+
+/// <summary>
+/// How long order-service holds seats (<c>Orders:HoldDuration</c>) and the saga's backstop after that
+/// (<c>Orders:ExpiryGrace</c>). A short hold (`up --hold 20s`) also gets a short grace and sweep, so an
+/// expiry shows within seconds instead of the production defaults (15 min + 30 s).
+/// </summary>
+internal sealed record OrderHold(TimeSpan Duration, TimeSpan Grace, bool Configured)
+{
+    public static readonly OrderHold ServiceDefaults = new(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(30), Configured: false);
+
+    public static OrderHold Short(TimeSpan duration) => new(duration, TimeSpan.FromSeconds(10), Configured: true);
+
+    /// <summary>The order-service environment for this hold; nothing when the service's own settings apply.</summary>
+    public IReadOnlyDictionary<string, string> OrderServiceEnvironment => Configured
+        ? new Dictionary<string, string>
+        {
+            ["Orders__HoldDuration"] = Duration.ToString("c"),
+            ["Orders__ExpiryGrace"] = Grace.ToString("c"),
+            ["Orders__SweepInterval"] = Grace.ToString("c"),
+        }
+        : new Dictionary<string, string>();
+}

@@ -1,0 +1,360 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Spectre.Console;
+using TicketSaga.Contracts;
+using TicketSaga.ServiceDefaults;
+using TicketSaga.Ticket.V1;
+using TicketSaga.Venue.V1;
+
+namespace TicketSaga.Cli.Load;
+
+/// <summary>Where the running system is: the services' gRPC (through their sidecars) and the development signing key.</summary>
+internal sealed record FlashSaleTargets(CallInvoker Tickets, CallInvoker Venues, string SigningKey, TimeSpan ExpiryGrace);
+
+/// <summary>
+/// A flash sale against a running system: a fresh seated event with K seats, N buyers (each its own
+/// user and JWT) who all POST /orders at once through the gateway, a share of the lucky ones paying
+/// through POST /payments/confirm, the rest letting their holds expire. The verdict comes from the
+/// services' data: the stock from ticket-service and venue-service, the orders from order-service.
+/// </summary>
+internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targets, IAnsiConsole console)
+{
+    private const string Section = "Floor";
+    private const string SoldOutType = "https://ticketsaga.dev/problems/sold-out";
+    private const string NotYetPayableType = "https://ticketsaga.dev/problems/order-not-yet-payable";
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>Reading the verdict gets its own time, so a run cut short by --max-duration still reports.</summary>
+    private static readonly TimeSpan VerdictTimeout = TimeSpan.FromMinutes(1);
+
+    private readonly string _runId = Guid.CreateVersion7().ToString("N")[^8..];
+    private readonly ConcurrentBag<double> _latenciesMs = [];
+    private readonly ConcurrentDictionary<string, int> _reserveErrors = new();
+    private readonly ConcurrentDictionary<Guid, Hold> _holds = new();
+    private readonly Progress _progress = new();
+    private int _lateOrders;
+    private TimeSpan _settled;
+    private int _successes;
+    private int _paymentsSucceeded;
+    private int _paymentErrors;
+
+    private sealed record Hold(string Token, DateTimeOffset ExpiresAt);
+
+    public async Task<FlashSaleResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        using var capped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        capped.CancelAfter(options.MaxDuration);
+        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+        {
+            BaseAddress = options.Gateway,
+            Timeout = TimeSpan.FromSeconds(60),
+        };
+
+        var ids = await CreateEventAsync(cancellationToken);
+        TimeSpan buyPhase = default;
+        await console.Status().StartAsync("Flash sale", async status =>
+        {
+            var work = Task.Run(async () =>
+            {
+                var buying = Stopwatch.StartNew();
+                await BuyAsync(http, ids.Ticket, capped.Token);
+                buyPhase = buying.Elapsed;
+                await WatchUntilEndedAsync(http, clock, capped.Token);
+            }, CancellationToken.None);
+            while (!work.IsCompleted)
+            {
+                status.Status(Markup.Escape(_progress.Describe(clock.Elapsed)));
+                await Task.WhenAny(work, Task.Delay(250, CancellationToken.None));
+            }
+
+            await work;
+        });
+        console.MarkupLineInterpolated($"[grey]{_progress.Describe(clock.Elapsed)}[/]");
+
+        using var verdictTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        verdictTimeout.CancelAfter(VerdictTimeout);
+        var orders = await ReadOrdersAsync(http, ids.Ticket, verdictTimeout.Token);
+        var tickets = (await new Tickets.TicketsClient(targets.Tickets).GetTicketTypeAsync(
+            new GetTicketTypeRequest { TicketId = ids.Ticket }, cancellationToken: verdictTimeout.Token)).Availability;
+        var seatMap = await new Venues.VenuesClient(targets.Venues).GetSeatMapAsync(
+            new GetSeatMapRequest { PlanId = ids.SeatPlan }, cancellationToken: verdictTimeout.Token);
+
+        var tally = new ClientTally(
+            [.. _latenciesMs], buyPhase, _successes, _progress.SoldOut,
+            new SortedDictionary<string, int>(_reserveErrors), _paymentsSucceeded, _paymentErrors);
+        return FlashSaleReport.Summarize(
+            options, tally, orders,
+            new Stock(tickets.Capacity, tickets.Available, tickets.Held, tickets.Sold),
+            new Stock(seatMap.Seats.Count, seatMap.Available, seatMap.Held, seatMap.Sold),
+            DateTimeOffset.UtcNow, targets.ExpiryGrace, clock.Elapsed, _lateOrders, _settled, ids);
+    }
+
+    /// <summary>A seat plan of K seats in one section and its ticket type, max_per_user 1, on sale now.</summary>
+    private async Task<(string Event, string Ticket, string SeatPlan)> CreateEventAsync(CancellationToken cancellationToken)
+    {
+        var eventId = Guid.CreateVersion7().ToString();
+        var plan = new CreateSeatPlanRequest { PlanId = Guid.CreateVersion7().ToString(), EventId = eventId, Name = $"Flash sale {_runId}" };
+        var layout = new SectionLayout { Name = Section };
+        layout.Rows.AddRange(FlashSaleReport.SeatRows(options.Seats).Select((seats, row) => new RowLayout { Label = $"R{row + 1}", Seats = seats }));
+        plan.Sections.Add(layout);
+        await new Venues.VenuesClient(targets.Venues).CreateSeatPlanAsync(plan, cancellationToken: cancellationToken);
+
+        var ticket = await new Tickets.TicketsClient(targets.Tickets).CreateTicketTypeAsync(new CreateTicketTypeRequest
+        {
+            TicketId = Guid.CreateVersion7().ToString(),
+            EventId = eventId,
+            Name = $"Flash sale {_runId} - {Section}",
+            Capacity = options.Seats,
+            UnitPrice = new Money { AmountMinor = 5000, Currency = "EUR" },
+            MaxPerUser = 1,
+            SaleStartsAt = Timestamp.FromDateTime(DateTime.UtcNow.AddHours(-1)),
+            SaleEndsAt = Timestamp.FromDateTime(DateTime.UtcNow.AddDays(1)),
+            SeatPlanId = plan.PlanId,
+            Section = Section,
+        }, cancellationToken: cancellationToken);
+        console.MarkupLineInterpolated($"[grey]Event[/] {eventId}: {options.Seats} seats (ticket type {ticket.TicketId}, seat plan {plan.PlanId}), {options.Buyers} buyers");
+        return (eventId, ticket.TicketId, plan.PlanId);
+    }
+
+    private string Token(int buyer) => DevTokens.Create(
+        new AuthSettings { SigningKey = targets.SigningKey }, BuyerId(buyer), options.MaxDuration + TimeSpan.FromMinutes(10));
+
+    private string BuyerId(int buyer) => $"flash-{_runId}-{buyer:D5}";
+
+    /// <summary>Every buyer starts at the same moment; each reserves one seat, and pays if chosen.</summary>
+    private async Task BuyAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
+    {
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var buyers = Enumerable.Range(0, options.Buyers).Select(buyer => Task.Run(async () =>
+        {
+            var token = Token(buyer);
+            await start.Task;
+            try
+            {
+                await BuyOneAsync(http, token, ticketId, cancellationToken);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+            {
+                _reserveErrors.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
+                Interlocked.Increment(ref _progress.Errors);
+            }
+        }, CancellationToken.None)).ToList();
+        start.SetResult();
+        await Task.WhenAll(buyers);
+    }
+
+    private async Task BuyOneAsync(HttpClient http, string token, string ticketId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "orders") { Content = JsonContent.Create(new { ticket_id = ticketId, qty = 1 }) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var sent = Stopwatch.GetTimestamp();
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        _latenciesMs.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
+
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            using var order = JsonDocument.Parse(body);
+            var orderId = order.RootElement.GetProperty("order_id").GetGuid();
+            var expiresAt = order.RootElement.GetProperty("expires_at").GetDateTimeOffset();
+            _holds[orderId] = new Hold(token, expiresAt);
+            Interlocked.Increment(ref _progress.Reserved);
+            if (FlashSaleReport.ShouldPay(Interlocked.Increment(ref _successes) - 1, options.PayShare))
+            {
+                await PayAsync(http, token, orderId, expiresAt, cancellationToken);
+            }
+
+            return;
+        }
+
+        if (response.StatusCode == HttpStatusCode.Conflict && ProblemType(body) == SoldOutType)
+        {
+            Interlocked.Increment(ref _progress.SoldOut);
+            return;
+        }
+
+        _reserveErrors.AddOrUpdate($"{(int)response.StatusCode} {ProblemType(body) ?? response.ReasonPhrase}", 1, (_, n) => n + 1);
+        Interlocked.Increment(ref _progress.Errors);
+    }
+
+    /// <summary>Pays with the test card; "not payable yet" (the payment row is on its way), 429 and 503 are waited out until the hold ends.</summary>
+    private async Task PayAsync(HttpClient http, string token, Guid orderId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "payments/confirm")
+            {
+                Content = JsonContent.Create(new { order_id = orderId, payment_method = "pm_card_visa" }),
+            };
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await http.SendAsync(request, cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (response.StatusCode == HttpStatusCode.OK && PaymentStatus(body) == "SUCCEEDED")
+            {
+                Interlocked.Increment(ref _paymentsSucceeded);
+                Interlocked.Increment(ref _progress.Paid);
+                return;
+            }
+
+            var retryable = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
+                || (response.StatusCode == HttpStatusCode.Conflict && ProblemType(body) == NotYetPayableType);
+            var wait = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+            if (!retryable || DateTimeOffset.UtcNow + wait >= expiresAt)
+            {
+                Interlocked.Increment(ref _paymentErrors);
+                return;
+            }
+
+            await Task.Delay(wait, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Polls the reserved orders until every one has ended, or the time cap: counts those that end
+    /// later than expires_at + grace (give or take a poll) and when the last one ended.
+    /// </summary>
+    private async Task WatchUntilEndedAsync(HttpClient http, Stopwatch clock, CancellationToken cancellationToken)
+    {
+        var live = _holds.ToDictionary();
+        try
+        {
+            while (live.Count > 0)
+            {
+                var statuses = new ConcurrentDictionary<Guid, string>();
+                await Parallel.ForEachAsync(live, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (hold, ct) =>
+                {
+                    if (await GetOrderAsync(http, hold.Value.Token, hold.Key, ct) is { } order)
+                    {
+                        statuses[hold.Key] = order.Status;
+                    }
+                });
+                var seenAt = DateTimeOffset.UtcNow;
+                foreach (var (orderId, status) in statuses.Where(s => s.Value is not (OrderStatuses.Pending or OrderStatuses.AwaitingPayment)))
+                {
+                    if (seenAt > live[orderId].ExpiresAt + targets.ExpiryGrace + PollInterval)
+                    {
+                        _lateOrders++;
+                    }
+
+                    live.Remove(orderId);
+                    _progress.Ended(status);
+                    _settled = clock.Elapsed;
+                }
+
+                _progress.Live = live.Count;
+                if (live.Count > 0)
+                {
+                    await Task.Delay(PollInterval, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            _settled = clock.Elapsed;
+            console.MarkupLine("[yellow]--max-duration reached: the verdict counts the orders still live as they are.[/]");
+        }
+    }
+
+    /// <summary>order-service's record of every buyer's orders for this event (GET /orders as that buyer).</summary>
+    private async Task<IReadOnlyList<SoldOrder>> ReadOrdersAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
+    {
+        var orders = new ConcurrentBag<SoldOrder>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, options.Buyers), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (buyer, ct) =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "orders?limit=100");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token(buyer));
+            using var response = await http.SendAsync(request, ct);
+            response.EnsureSuccessStatusCode();
+            using var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+            foreach (var order in page.RootElement.GetProperty("orders").EnumerateArray().Where(o => o.GetProperty("ticket_id").GetString() == ticketId))
+            {
+                orders.Add(ParseOrder(order, BuyerId(buyer)));
+            }
+        });
+        return [.. orders];
+    }
+
+    private static async Task<SoldOrder?> GetOrderAsync(HttpClient http, string token, Guid orderId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"orders/{orderId}");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        using var order = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        return ParseOrder(order.RootElement, "");
+    }
+
+    private static SoldOrder ParseOrder(JsonElement order, string userId) => new(
+        order.GetProperty("order_id").GetGuid(),
+        userId,
+        order.GetProperty("status").GetString()!,
+        order.GetProperty("qty").GetInt32(),
+        order.GetProperty("expires_at").GetDateTimeOffset(),
+        [.. order.GetProperty("seats").EnumerateArray().Select(s => s.GetProperty("seat_id").GetGuid())]);
+
+    private static string? PaymentStatus(string body)
+    {
+        using var payment = JsonDocument.Parse(body);
+        return payment.RootElement.GetProperty("status").GetString();
+    }
+
+    private static string? ProblemType(string body)
+    {
+        try
+        {
+            using var problem = JsonDocument.Parse(body);
+            return problem.RootElement.TryGetProperty("type", out var type) ? type.GetString() : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Live counters for the status line.</summary>
+    private sealed class Progress
+    {
+        public int Reserved;
+        public int SoldOut;
+        public int Errors;
+        public int Paid;
+        public int Confirmed;
+        public int Expired;
+        public int Cancelled;
+        public int Live = -1;
+
+        public void Ended(string status)
+        {
+            switch (status)
+            {
+                case OrderStatuses.Confirmed:
+                    Interlocked.Increment(ref Confirmed);
+                    break;
+                case OrderStatuses.Expired:
+                    Interlocked.Increment(ref Expired);
+                    break;
+                default:
+                    Interlocked.Increment(ref Cancelled);
+                    break;
+            }
+        }
+
+        public string Describe(TimeSpan elapsed)
+        {
+            var pending = Live >= 0 ? Live : Reserved - Confirmed - Expired - Cancelled;
+            return $"{elapsed.TotalSeconds:0}s  reserved {Reserved} · sold-out answers {SoldOut} · errors {Errors} · paid {Paid} · "
+                + $"confirmed {Confirmed} · expired {Expired} · cancelled {Cancelled} · pending {pending}";
+        }
+    }
+}
