@@ -88,8 +88,16 @@ public sealed class Customer : IDisposable
         return await Expect.StatusAsync(response, HttpStatusCode.OK);
     }
 
+    /// <summary>Waits for the payment's status; until orders.order.created reaches payment-service, it has no payment (404).</summary>
     public async Task<JsonElement> WaitForPaymentStatusAsync(string orderId, string status) =>
-        await Eventually.ReturnsAsync(() => PaymentAsync(orderId), p => p.GetProperty("status").GetString() == status, $"the payment of {orderId} to become {status}");
+        await Eventually.ReturnsAsync(
+            async () =>
+            {
+                using var response = await Http.GetAsync($"/payments/{orderId}");
+                return response.StatusCode == HttpStatusCode.NotFound ? default : await Expect.StatusAsync(response, HttpStatusCode.OK);
+            },
+            p => p.ValueKind == JsonValueKind.Object && p.GetProperty("status").GetString() == status,
+            $"the payment of {orderId} to become {status}");
 
     public void Dispose() => Http.Dispose();
 }

@@ -167,6 +167,21 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         return new SeededEvent(eventId, ga.TicketId, seated.TicketId, plan.PlanId, gaPriceMinor, seatPriceMinor);
     }
 
+    /// <summary>The order's PaymentIntents as Stripe (the stub) keeps them.</summary>
+    public IReadOnlyList<PaymentIntentSnapshot> IntentsOf(string orderId) =>
+        [.. Stripe.Ledger.PaymentIntents.Where(i => i.Metadata.GetValueOrDefault("order_id") == orderId)];
+
+    /// <summary>What the customer's 3D Secure page does, through the stub's test-mode endpoint.</summary>
+    public async Task CompleteAuthenticationAsync(string paymentIntentId)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stripe.Options.ApiKey);
+        using var response = await http.PostAsync(
+            new Uri($"{Stripe.ApiBase}/v1/payment_intents/{paymentIntentId}/test_complete_authentication"),
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["outcome"] = "succeed" }));
+        await Expect.StatusAsync(response, System.Net.HttpStatusCode.OK);
+    }
+
     /// <summary>
     /// Stops order-service (its process; the sidecar stays up, as a pod's daprd would only if the app alone
     /// crashed), runs <paramref name="whileDown"/>, and starts it again on the same database, app id and port.
