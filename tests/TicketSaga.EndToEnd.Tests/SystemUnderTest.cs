@@ -43,7 +43,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     private readonly List<IAsyncDisposable> _hosts = [];
     private GrpcChannel _ticketChannel = null!;
     private GrpcChannel _venueChannel = null!;
-    private AppDescriptor _stranger = null!;
+    private readonly Dictionary<string, AppDescriptor> _apps = [];
 
     /// <summary>How long a hold lasts. Long by default, so that nothing expires unless a test wants it to.</summary>
     public virtual TimeSpan HoldDuration => TimeSpan.FromMinutes(5);
@@ -65,9 +65,6 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     public Tickets.TicketsClient TicketClient { get; private set; } = null!;
 
     public Venues.VenuesClient VenueClient { get; private set; } = null!;
-
-    /// <summary>A Dapr client on a sidecar of its own, to put messages on the bus as a misbehaving broker would (duplicates).</summary>
-    public DaprClient Bus { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -134,17 +131,19 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         _venueChannel = GrpcChannel.ForAddress(venues.Address);
         TicketClient = new Tickets.TicketsClient(_ticketChannel);
         VenueClient = new Venues.VenuesClient(_venueChannel);
-
-        _stranger = new AppDescriptor("e2e-bus", PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
-        await Runtime.AddSidecarAsync(_stranger);
-        Bus = new DaprClientBuilder()
-            .UseHttpEndpoint($"http://127.0.0.1:{_stranger.HttpPort}")
-            .UseGrpcEndpoint($"http://127.0.0.1:{_stranger.GrpcPort}")
-            .Build();
     }
 
     /// <summary>A customer: an HTTP client of the gateway with a token of its own.</summary>
     public Customer NewCustomer() => new(Client(), "user-" + Guid.NewGuid().ToString("N")[..12], _auth);
+
+    /// <summary>
+    /// A Dapr client on <paramref name="appId"/>'s sidecar (the pub/sub component is scoped to the apps),
+    /// to put messages on the bus as that app would, e.g. the same message again.
+    /// </summary>
+    public DaprClient SidecarOf(string appId) => new DaprClientBuilder()
+        .UseHttpEndpoint($"http://127.0.0.1:{_apps[appId].HttpPort}")
+        .UseGrpcEndpoint($"http://127.0.0.1:{_apps[appId].GrpcPort}")
+        .Build();
 
     /// <summary>An HTTP client of the gateway without a token.</summary>
     public HttpClient Client() => new() { BaseAddress = Gateway.Address };
@@ -198,7 +197,6 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        Bus?.Dispose();
         _ticketChannel?.Dispose();
         _venueChannel?.Dispose();
         foreach (var host in Enumerable.Reverse(_hosts))
@@ -221,6 +219,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("E2E_LOG") ?? "Warning";
         var host = await ServiceHost.StartAsync<TProgram>(Runtime, appId, protocol, settings);
         _hosts.Add(host);
+        _apps[appId] = host.App;
         _ = host.Services;
         return host;
     }
