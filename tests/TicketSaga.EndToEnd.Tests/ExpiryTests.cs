@@ -76,4 +76,23 @@ public sealed class ExpiryTests(ShortHoldSystem system)
         Assert.Equal("REFUNDED", (await customer.PaymentAsync(orderId)).GetProperty("status").GetString());
         Assert.True(before.SameAs(await CatalogView.ReadAsync(anonymous, seeded)), "nothing was sold");
     }
+
+    [Fact]
+    public async Task Authentication_finished_after_expiry_never_confirms_the_order()
+    {
+        var seeded = await system.SeedEventAsync();
+        using var customer = system.NewCustomer();
+        var orderId = (await customer.PlaceOrderAsync(new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 })).GetProperty("order_id").GetString()!;
+        var payment = await customer.PayAsync(orderId, "pm_card_authenticationRequired", "REQUIRES_ACTION");
+        await customer.WaitForStatusAsync(orderId, OrderStatuses.Expired);
+
+        // Too late: Stripe refuses when payment-service already cancelled the intent; if it got there
+        // first, the money is captured and must be refunded. Either way the order stays EXPIRED.
+        using var late = await system.TryCompleteAuthenticationAsync(payment.GetProperty("payment_intent_id").GetString()!);
+
+        await Eventually.ReturnsAsync(async () => (await customer.PaymentAsync(orderId)).GetProperty("status").GetString(),
+            s => s is "CANCELLED" or "REFUNDED", "the payment to be cancelled or refunded");
+        await Invariants.HoldAsync(system);
+        Assert.Equal(OrderStatuses.Expired, await customer.StatusAsync(orderId));
+    }
 }

@@ -53,4 +53,59 @@ public sealed class PurchaseTests(SystemUnderTest system)
         Assert.Equal(6, catalog.Available(seeded.SeatedTicketId));
         await Invariants.HoldAsync(system);
     }
+
+    [Fact]
+    public async Task Concurrent_buyers_never_oversell_tickets_or_seats()
+    {
+        var seeded = await system.SeedEventAsync(generalAdmission: 5);
+        var customers = Enumerable.Range(0, 12).Select(_ => system.NewCustomer()).ToList();
+        try
+        {
+            // Twelve buyers race for 5 general-admission tickets and, one seat each, for the 8 seats.
+            var racing = customers.SelectMany(c => new[]
+            {
+                c.PlaceAsync(new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 }),
+                c.PlaceAsync(new { ticket_id = seeded.SeatedTicketId, qty = 1, section = "Floor" }),
+            }).ToList();
+            var sampled = new List<string>();
+            while (!racing.All(t => t.IsCompleted))
+            {
+                sampled.AddRange(await Invariants.ConservationViolationsAsync(system));
+            }
+
+            Assert.Empty(sampled);
+            var placed = new List<(Customer Customer, string OrderId)>();
+            foreach (var (response, i) in (await Task.WhenAll(racing)).Select((r, i) => (r, i)))
+            {
+                using (response)
+                {
+                    if (response.StatusCode == System.Net.HttpStatusCode.Created)
+                    {
+                        placed.Add((customers[i / 2], (await Expect.StatusAsync(response, response.StatusCode)).GetProperty("order_id").GetString()!));
+                    }
+                    else
+                    {
+                        await Expect.ProblemAsync(response, System.Net.HttpStatusCode.Conflict, "sold-out");
+                    }
+                }
+            }
+
+            Assert.Equal(5 + 8, placed.Count);
+            await Task.WhenAll(placed.Select(p => p.Customer.PayAsync(p.OrderId, "pm_card_visa")));
+            foreach (var (customer, orderId) in placed)
+            {
+                await customer.WaitForStatusAsync(orderId, OrderStatuses.Confirmed);
+            }
+
+            using var anonymous = system.Client();
+            var catalog = await CatalogView.ReadAsync(anonymous, seeded);
+            Assert.Equal(0, catalog.Available(seeded.GeneralAdmissionTicketId));
+            Assert.Equal(8, catalog.SeatsWith("sold").Count);
+            await Invariants.HoldAsync(system);
+        }
+        finally
+        {
+            customers.ForEach(c => c.Dispose());
+        }
+    }
 }

@@ -173,12 +173,20 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     /// <summary>What the customer's 3D Secure page does, through the stub's test-mode endpoint.</summary>
     public async Task CompleteAuthenticationAsync(string paymentIntentId)
     {
+        using var response = await TryCompleteAuthenticationAsync(paymentIntentId);
+        await Expect.StatusAsync(response, System.Net.HttpStatusCode.OK);
+    }
+
+    /// <summary>The same, whatever Stripe answers (it refuses for an intent that was cancelled).</summary>
+    public async Task<HttpResponseMessage> TryCompleteAuthenticationAsync(string paymentIntentId)
+    {
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stripe.Options.ApiKey);
-        using var response = await http.PostAsync(
+        var response = await http.PostAsync(
             new Uri($"{Stripe.ApiBase}/v1/payment_intents/{paymentIntentId}/test_complete_authentication"),
             new FormUrlEncodedContent(new Dictionary<string, string> { ["outcome"] = "succeed" }));
-        await Expect.StatusAsync(response, System.Net.HttpStatusCode.OK);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
     }
 
     /// <summary>
