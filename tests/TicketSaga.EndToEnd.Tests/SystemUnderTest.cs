@@ -262,7 +262,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 /// <summary>The same system with holds of a few seconds, for the tests in which orders expire.</summary>
 public sealed class ShortHoldSystem(PostgresServer postgres) : SystemUnderTest(postgres)
 {
-    public override TimeSpan HoldDuration => TimeSpan.FromSeconds(6);
+    public override TimeSpan HoldDuration => TimeSpan.FromSeconds(8);
 }
 
 /// <param name="GeneralAdmissionTicketId">A ticket type without seats.</param>
