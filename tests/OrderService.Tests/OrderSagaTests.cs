@@ -1,5 +1,6 @@
 using System.Net;
 using TicketSaga.Contracts;
+using TicketSaga.Testing;
 using TicketSaga.Venue.V1;
 
 namespace TicketSaga.OrderService.Tests;

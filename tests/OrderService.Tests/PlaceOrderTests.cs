@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using TicketSaga.Contracts;
+using TicketSaga.Testing;
 
 namespace TicketSaga.OrderService.Tests;
 

@@ -1,5 +1,6 @@
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.Testing;
 
 namespace TicketSaga.OrderService.Tests;
 

@@ -283,21 +283,3 @@ public sealed record PublishedEvent(string Topic, string MessageId, string Parti
 {
     public string? Reason => Data.TryGetProperty("reason", out var reason) ? reason.GetString() : null;
 }
-
-public static class Eventually
-{
-    /// <summary>Waits until <paramref name="condition"/> holds (a generous bound, not a timing assertion).</summary>
-    public static async Task HoldsAsync(Func<Task<bool>> condition, string what, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                Assert.Fail($"Timed out waiting for {what}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
-}

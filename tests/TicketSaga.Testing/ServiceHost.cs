@@ -23,6 +23,9 @@ public sealed class ServiceHost<TProgram> : WebApplicationFactory<TProgram>
 
     public AppDescriptor App { get; }
 
+    /// <summary>The configuration the service was started with (a restart gives it the same).</summary>
+    public IReadOnlyDictionary<string, string?> Settings => _settings;
+
     public Sidecar Sidecar { get; }
 
     /// <summary>The service's own address (what the sidecar calls).</summary>
@@ -52,6 +55,20 @@ public static class ServiceHost
         var app = new AppDescriptor(appId, PortAllocator.FreePort(), protocol, PortAllocator.FreePort(), PortAllocator.FreePort());
         var sidecar = await runtime.AddSidecarAsync(app);
         var host = new ServiceHost<TProgram>(app, sidecar, settings);
+        host.UseKestrel();
+        host.StartServer();
+        return host;
+    }
+
+    /// <summary>
+    /// Starts the service again after <paramref name="stopped"/> was disposed: same app id, port, settings
+    /// and sidecar, as when an app's process restarts under a sidecar that stays up (the runtime keeps
+    /// one app per app id, so the sidecar is reused rather than added again).
+    /// </summary>
+    public static ServiceHost<TProgram> Restart<TProgram>(ServiceHost<TProgram> stopped)
+        where TProgram : class
+    {
+        var host = new ServiceHost<TProgram>(stopped.App, stopped.Sidecar, stopped.Settings);
         host.UseKestrel();
         host.StartServer();
         return host;
