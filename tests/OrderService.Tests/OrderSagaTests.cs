@@ -1,3 +1,5 @@
+using Dapr.Workflow;
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using TicketSaga.Contracts;
 using TicketSaga.Testing;
@@ -34,6 +36,27 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.Equal(OrderStatuses.Confirmed, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
         Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
         Assert.Equal(HttpStatusCode.Conflict, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_paid_order_whose_saga_was_lost_before_finalizing_is_confirmed_by_the_recreated_saga()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+        var workflows = system.Orders.Services.GetRequiredService<DaprWorkflowClient>();
+        await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(orderId, false)).Exists, "the saga started");
+
+        // The payment is recorded, but its signal went to an instance that is then lost.
+        await workflows.TerminateWorkflowAsync(orderId);
+        await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus == WorkflowRuntimeStatus.Terminated,
+            "the saga lost");
+        await system.OrderStore.RecordPaymentAsync(NewMessageId(),
+            new PaymentSucceeded(Guid.Parse(orderId), Guid.CreateVersion7(), "pi_lost_signal", 9_000, "EUR", DateTimeOffset.UtcNow), default);
+
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((0, 2), (availability.Held, availability.Sold));
     }
 
     [Fact]

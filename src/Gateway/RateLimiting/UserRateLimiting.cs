@@ -58,7 +58,11 @@ public static class UserRateLimiting
             ? "user:" + context.User.UserId()
             : "ip:" + context.Connection.RemoteIpAddress;
 
-    /// <summary>Health probes and the sidecar's own calls (GET /dapr/config, /dapr/subscribe) are not the public API.</summary>
+    /// <summary>
+    /// Health probes and the sidecar's own calls (GET /dapr/config, /dapr/subscribe) are not the public
+    /// API; Stripe's webhook is signed and must never be throttled (a late settlement expires paid orders).
+    /// </summary>
     private static bool IsInfrastructure(PathString path) =>
-        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/dapr");
+        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/dapr")
+        || path.StartsWithSegments("/payments/webhook");
 }

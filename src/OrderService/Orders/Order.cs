@@ -18,7 +18,8 @@ public sealed record Order(
     string Status,
     string? CancellationReason,
     DateTimeOffset ExpiresAt,
-    DateTimeOffset CreatedAt)
+    DateTimeOffset CreatedAt,
+    bool PaymentRecorded = false)
 {
     /// <summary>Not yet CONFIRMED, EXPIRED or CANCELLED: its saga still decides.</summary>
     public bool IsLive => Status is OrderStatuses.Pending or OrderStatuses.AwaitingPayment;

@@ -62,7 +62,8 @@ internal sealed class OrderPlacement(
             // Should the process die between the holds above and this commit, nothing here knows of them:
             // ticket-service and venue-service reclaim holds nobody finalized or released after
             // expires_at + their grace period (that is their job), so stock comes back on its own.
-            await orders.CreateAsync(order, cancellationToken);
+            // Not the request's token: the holds are taken, so a client that went away must not leave them orphaned.
+            await orders.CreateAsync(order, CancellationToken.None);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {

@@ -16,7 +16,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     internal static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
 
     private const string Columns =
-        "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at";
+        "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, payment_id IS NOT NULL";
 
     /// <summary>The order and its orders.order.created event, in one transaction.</summary>
     public async Task CreateAsync(Order order, CancellationToken cancellationToken)
@@ -271,7 +271,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
                 JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(6), EventJson)!,
                 reader.GetInt64(7), reader.GetString(8), reader.GetString(9),
                 reader.IsDBNull(10) ? null : reader.GetString(10),
-                reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12)));
+                reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetBoolean(13)));
         }
 
         return orders;

@@ -4,7 +4,8 @@ using TicketSaga.Contracts;
 namespace TicketSaga.OrderService.Saga;
 
 /// <param name="EndBy">expires_at + grace: the saga's own backstop should the expiry message never come.</param>
-public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSeats, DateTime EndBy);
+/// <param name="Paid">The payment was recorded before this instance started (a re-created saga): finalize at once.</param>
+public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSeats, DateTime EndBy, bool Paid = false);
 
 public sealed record OrderSagaResult(string Status, string? Reason);
 
@@ -35,18 +36,8 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
     public override async Task<OrderSagaResult> RunAsync(WorkflowContext context, OrderSagaInput input)
     {
         var log = context.CreateReplaySafeLogger<OrderSaga>();
-        string signal;
-        try
-        {
-            // The timeout is the backstop: the order ends at expires_at + grace even if the expiry message is lost.
-            var waitFor = input.EndBy - context.CurrentUtcDateTime;
-            signal = (await context.WaitForExternalEventAsync<SagaSignal>(SagaSignal.Name, waitFor > TimeSpan.Zero ? waitFor : TimeSpan.Zero)).Kind;
-        }
-        catch (TaskCanceledException)
-        {
-            signal = SagaSignal.Expired;
-        }
-
+        // A re-created saga of a paid order: the signal went to the lost instance, the recorded payment stands for it.
+        var signal = input.Paid ? SagaSignal.PaymentSucceeded : await WaitForSignalAsync(context, input);
         if (signal == SagaSignal.PaymentSucceeded)
         {
             var ticket = await context.CallActivityAsync<HoldOutcome>(
@@ -70,6 +61,20 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
         return signal == SagaSignal.CancelledByCustomer
             ? await CompensateAsync(context, input, OrderStatuses.Cancelled, CancellationReasons.CancelledByCustomer)
             : await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.Expired);
+    }
+
+    private static async Task<string> WaitForSignalAsync(WorkflowContext context, OrderSagaInput input)
+    {
+        try
+        {
+            // The timeout is the backstop: the order ends at expires_at + grace even if the expiry message is lost.
+            var waitFor = input.EndBy - context.CurrentUtcDateTime;
+            return (await context.WaitForExternalEventAsync<SagaSignal>(SagaSignal.Name, waitFor > TimeSpan.Zero ? waitFor : TimeSpan.Zero)).Kind;
+        }
+        catch (TaskCanceledException)
+        {
+            return SagaSignal.Expired;
+        }
     }
 
     private static async Task<OrderSagaResult> CompensateAsync(WorkflowContext context, OrderSagaInput input, string status, string reason)

@@ -26,7 +26,8 @@ public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptio
         }
 
         var input = new OrderSagaInput(
-            order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + options.Value.ExpiryGrace).UtcDateTime);
+            order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + options.Value.ExpiryGrace).UtcDateTime,
+            Paid: order.PaymentRecorded);
         try
         {
             await workflows.ScheduleNewWorkflowAsync(nameof(OrderSaga), id, input);
