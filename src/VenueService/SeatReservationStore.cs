@@ -17,7 +17,7 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
     private const int ReclaimBatchSize = 100;
 
     public async Task<SeatReservation> ReserveHeldSeatsAsync(
-        Guid planId, Guid reservationId, IReadOnlyList<Guid> seatIds, DateTime expiresAt, CancellationToken cancellationToken)
+        Guid planId, Guid reservationId, IReadOnlyList<Guid> seatIds, string? section, DateTime expiresAt, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -57,6 +57,12 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
         if (notInPlan.Count > 0)
         {
             throw VenueErrors.NotFound($"seats not found in seat plan {planId}: {string.Join(", ", notInPlan)}");
+        }
+
+        var outsideSection = seatIds.Where(id => section is not null && seats[id].Section != section).Select(id => seats[id].Label).ToList();
+        if (outsideSection.Count > 0)
+        {
+            throw VenueErrors.InvalidArgument($"seats not in section '{section}': {string.Join(", ", outsideSection)}");
         }
 
         // Shared section locks: an auto-assign (which takes them exclusively) never sees these seats change under it.

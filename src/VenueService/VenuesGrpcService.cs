@@ -32,7 +32,8 @@ public sealed class VenuesGrpcService(
         var reservationId = RequireUuid(request.ReservationId, "reservation_id");
         var seatIds = RequireSeatIds(request.SeatIds, Options.MaxSeatsPerReservation);
         var expiresAt = RequireExpiry(request.ExpiresAt, clock.GetUtcNow(), Options.MaxHoldDuration);
-        return reservations.ReserveHeldSeatsAsync(planId, reservationId, seatIds, expiresAt, context.CancellationToken);
+        var section = string.IsNullOrEmpty(request.Section) ? null : request.Section;
+        return reservations.ReserveHeldSeatsAsync(planId, reservationId, seatIds, section, expiresAt, context.CancellationToken);
     }
 
     public override Task<SeatReservation> AutoAssignAndReserve(AutoAssignAndReserveRequest request, ServerCallContext context)

@@ -3,6 +3,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using TicketSaga.Contracts;
 using TicketSaga.Testing;
+using TicketSaga.Ticket.V1;
+using TicketSaga.Venue.V1;
 
 namespace TicketSaga.OrderService.Tests;
 
@@ -91,6 +93,44 @@ public sealed class PlaceOrderTests(SagaSystem system) : IClassFixture<SagaSyste
         Assert.Contains("A-1", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         var availability = await system.AvailabilityAsync(ticket);
         Assert.Equal((7, 1), (availability.Available, availability.Held));
+    }
+
+    [Fact]
+    public async Task Seats_named_from_another_section_are_refused_and_the_quota_given_back()
+    {
+        var (floor, plan) = await system.SeatedAsync();
+        var balcony = await system.VenueClient.CreateSeatPlanAsync(new CreateSeatPlanRequest
+        {
+            EventId = plan.EventId,
+            Name = "Hall with a balcony",
+            Sections =
+            {
+                new SectionLayout { Name = "Floor", Rows = { new RowLayout { Label = "A", Seats = 2 } } },
+                new SectionLayout { Name = "Balcony", Rows = { new RowLayout { Label = "A", Seats = 2 } } },
+            },
+        });
+        var floorOfTwo = await system.TicketClient.CreateTicketTypeAsync(new CreateTicketTypeRequest
+        {
+            EventId = plan.EventId,
+            Name = "Floor",
+            Capacity = 2,
+            UnitPrice = floor.UnitPrice,
+            MaxPerUser = 2,
+            SaleStartsAt = floor.SaleStartsAt,
+            SaleEndsAt = floor.SaleEndsAt,
+            SeatPlanId = balcony.PlanId,
+            Section = "Floor",
+        });
+        var balconySeat = (await system.SeatsAsync(balcony)).Values.First(s => s.Section == "Balcony");
+        using var customer = system.Customer(NewUser());
+
+        var problem = await SagaSystem.PlaceAsync(customer,
+            new { ticket_id = floorOfTwo.TicketId, qty = 1, seat_ids = new[] { balconySeat.SeatId } }, HttpStatusCode.UnprocessableEntity);
+
+        Assert.Contains("Balcony A-1", problem.GetProperty("detail").GetString());
+        var availability = await system.AvailabilityAsync(floorOfTwo);
+        Assert.Equal((2, 0), (availability.Available, availability.Held));
+        Assert.Equal(SeatStatus.Available, (await system.SeatsAsync(balcony))[balconySeat.SeatId].Status);
     }
 
     [Fact]

@@ -27,6 +27,30 @@ public sealed class SeatReservationTests(VenueServiceFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task Named_seats_outside_the_requested_section_fail_as_a_whole_and_hold_nothing()
+    {
+        var plan = await Client.CreateSeatPlanAsync(new CreateSeatPlanRequest
+        {
+            EventId = Guid.CreateVersion7().ToString(),
+            Name = "Two sections",
+            Sections =
+            {
+                new SectionLayout { Name = "Floor", Rows = { new RowLayout { Label = "A", Seats = 2 } } },
+                new SectionLayout { Name = "Balcony", Rows = { new RowLayout { Label = "A", Seats = 2 } } },
+            },
+        });
+        var seats = await Venue.SeatIdsByLabelAsync(plan);
+        var snapshot = await Venue.SnapshotAsync();
+        var request = Reserve(plan, seats["Floor A-1"], seats["Balcony A-1"]);
+        request.Section = "Floor";
+
+        var error = await RpcAssert.FailsWith(StatusCode.InvalidArgument, Client.ReserveHeldSeatsAsync(request));
+
+        Assert.Equal("seats not in section 'Floor': Balcony A-1", error.Status.Detail);
+        Assert.Equal(snapshot, await Venue.SnapshotAsync());
+    }
+
+    [Fact]
     public async Task Every_mutation_retried_returns_the_first_answer_and_changes_nothing()
     {
         var plan = await Venue.CreatePlanAsync(8);

@@ -122,6 +122,7 @@ internal sealed class OrderPlacement(
                     PlanId = quota.SeatPlanId,
                     ReservationId = reservationId.ToString(),
                     SeatIds = { request.SeatIds.Select(id => id.ToString()) },
+                    Section = quota.Section,
                     ExpiresAt = Timestamp.FromDateTimeOffset(expiresAt),
                 }, cancellationToken: cancellationToken)
                 : await venues.AutoAssignAndReserveAsync(new AutoAssignAndReserveRequest
