@@ -22,32 +22,6 @@ internal static class DemoEvent
         ("Balcony", "01936b2a-0000-7000-8000-000000000012", 4500, [("A", 8), ("B", 8)]),
     ];
 
-    /// <summary>True when the app answers a read through this invoker (a sidecar without invocation proxy answers Unimplemented).</summary>
-    public static async Task<bool> AnswersAsync(CallInvoker invoker, string appId, CancellationToken cancellationToken)
-    {
-        try
-        {
-            if (appId == Contracts.AppIds.TicketService)
-            {
-                await new Tickets.TicketsClient(invoker).ListTicketTypesAsync(new ListTicketTypesRequest { EventId = EventId }, cancellationToken: cancellationToken);
-            }
-            else
-            {
-                await new Venues.VenuesClient(invoker).GetSeatMapAsync(new GetSeatMapRequest { PlanId = SeatPlanId }, cancellationToken: cancellationToken);
-            }
-
-            return true;
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-        {
-            return true;
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Creates what is missing and says what was done.</summary>
     public static async Task<string> SeedAsync(CallInvoker ticketInvoker, CallInvoker venueInvoker, CancellationToken cancellationToken)
     {

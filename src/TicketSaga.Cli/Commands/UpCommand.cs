@@ -4,6 +4,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Spectre.Console;
 using TicketSaga.Contracts;
+using TicketSaga.Runtime.Invocation;
 using TicketSaga.Runtime.Runner;
 
 namespace TicketSaga.Cli.Commands;
@@ -85,31 +86,15 @@ internal static class UpCommand
         var seeded = "not seeded (ticket-service or venue-service is not in dapr.yaml)";
         if (tickets is not null && venues is not null)
         {
-            using var ticketChannel = await ChannelAsync(tickets, cancellationToken);
-            using var venueChannel = await ChannelAsync(venues, cancellationToken);
+            // Seeding goes through the apps' sidecars like every service call.
+            using var ticketChannel = AppChannel.ThroughSidecar(tickets);
+            using var venueChannel = AppChannel.ThroughSidecar(venues);
             seeded = await DemoEvent.SeedAsync(ticketChannel.Invoker, venueChannel.Invoker, cancellationToken);
         }
 
         var upSession = UpSession.From(session, hold);
         upSession.Write(session.RunFile.FilePath);
         PrintNewcomerGuide(session, upSession, hold, seeded);
-    }
-
-    /// <summary>
-    /// Seeding goes through the app's sidecar like every service call (the `dapr-app-id` header). A
-    /// sidecar without the invocation proxy answers Unimplemented; then the app's own port is used.
-    /// </summary>
-    private static async Task<AppChannel> ChannelAsync(RunningApp app, CancellationToken cancellationToken)
-    {
-        var sidecar = AppChannel.ThroughSidecar(app);
-        if (await DemoEvent.AnswersAsync(sidecar.Invoker, app.Definition.AppId, cancellationToken))
-        {
-            return sidecar;
-        }
-
-        sidecar.Dispose();
-        AnsiConsole.MarkupLineInterpolated($"[yellow]The sidecar of {app.Definition.AppId} does not proxy gRPC invocation; seeding on the app's port {app.Descriptor.AppPort} directly.[/]");
-        return AppChannel.Direct(app);
     }
 
     private static void PrintNewcomerGuide(RunSession session, UpSession up, OrderHold hold, string seeded)
@@ -159,7 +144,7 @@ internal static class UpCommand
         duration.TotalSeconds < 120 ? $"{duration.TotalSeconds:0} s" : duration.TotalMinutes < 120 ? $"{duration.TotalMinutes:0.#} min" : $"{duration.TotalHours:0.#} h";
 }
 
-/// <summary>A gRPC channel to one app, through its sidecar or straight to its port.</summary>
+/// <summary>A gRPC channel to one app through its sidecar (the `dapr-app-id` header, as Dapr service invocation does).</summary>
 internal sealed class AppChannel(GrpcChannel channel, CallInvoker invoker) : IDisposable
 {
     public CallInvoker Invoker { get; } = invoker;
@@ -171,16 +156,11 @@ internal sealed class AppChannel(GrpcChannel channel, CallInvoker invoker) : IDi
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{sidecarGrpcPort}");
         return new AppChannel(channel, channel.Intercept(metadata =>
         {
-            metadata.Add("dapr-app-id", appId);
+            metadata.Add(InvocationExtensions.AppIdHeader, appId);
             return metadata;
         }));
     }
 
-    public static AppChannel Direct(RunningApp app)
-    {
-        var channel = GrpcChannel.ForAddress(app.Descriptor.AppAddress);
-        return new AppChannel(channel, channel.CreateCallInvoker());
-    }
 
     public void Dispose() => channel.Dispose();
 }
