@@ -160,9 +160,6 @@ internal sealed class OrderPlacement(
         {
             await tickets.ReleaseReservationAsync(new ReleaseReservationRequest { ReservationId = reservationId.ToString(), Reason = ReleaseReason.Failed });
         }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-        {
-        }
         catch (RpcException ex)
         {
             logger.LogWarning(ex, "Quota hold {ReservationId} could not be released; ticket-service reclaims it after it expires", reservationId);
@@ -174,9 +171,6 @@ internal sealed class OrderPlacement(
         try
         {
             await venues.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = reservationId.ToString(), Reason = SeatReleaseReason.Failed });
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-        {
         }
         catch (RpcException ex)
         {

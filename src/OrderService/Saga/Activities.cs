@@ -82,16 +82,13 @@ internal sealed class ReleaseReservationActivity(Tickets.TicketsClient tickets, 
     {
         try
         {
-            // An already released (or reclaimed) hold answers with its first release: nothing to tell apart.
+            // An already released (or reclaimed) hold answers with its first release, a never-held one with
+            // an empty release (its tombstone): nothing to tell apart.
             await tickets.ReleaseReservationAsync(new ReleaseReservationRequest
             {
                 ReservationId = hold.ReservationId.ToString(),
                 Reason = hold.Reason == HoldReleaseReason.Cancelled ? ReleaseReason.Cancelled : ReleaseReason.Expired,
             });
-            return HoldOutcome.Done;
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.NotFound)
-        {
             return HoldOutcome.Done;
         }
         catch (RpcException ex) when (ex.StatusCode == StatusCode.FailedPrecondition)
@@ -116,8 +113,8 @@ internal sealed class ReleaseSeatReservationActivity(Venues.VenuesClient venues,
             });
             return HoldOutcome.Done;
         }
-        // NotFound: no seats were ever held; AlreadyExists: released earlier with another reason.
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.AlreadyExists)
+        // AlreadyExists: released earlier with another reason.
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.AlreadyExists)
         {
             return HoldOutcome.Done;
         }
