@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.Contracts;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.PaymentService;
 
@@ -11,17 +11,15 @@ namespace TicketSaga.PaymentService;
 /// </summary>
 public static class OrderEventsApi
 {
-    private static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
-
     public static WebApplication MapOrderEvents(this WebApplication app)
     {
         var events = app.MapGroup("/events").AllowAnonymous();
         events.MapPost("/" + Topics.OrderCreated, async (HttpRequest request, PaymentStore store, CancellationToken cancellationToken) =>
-            await ReadAsync<OrderCreated>(request, cancellationToken) is { } message && IsComplete(message.Data)
+            await CloudEventReader.ReadAsync<OrderCreated>(request, cancellationToken) is { } message && IsComplete(message.Data)
                 ? await Handled(store.AddOrderAsync(message.Id, message.Data, cancellationToken))
                 : Drop());
         events.MapPost("/" + Topics.OrderCancelled, async (HttpRequest request, OrderCancellation cancellation, CancellationToken cancellationToken) =>
-            await ReadAsync<OrderCancelled>(request, cancellationToken) is { } message && message.Data is { UserId: not null, Reason: not null }
+            await CloudEventReader.ReadAsync<OrderCancelled>(request, cancellationToken) is { } message && message.Data is { UserId: not null, Reason: not null }
                 ? await Handled(cancellation.HandleAsync(message.Id, message.Data, cancellationToken))
                 : Drop());
         return app;
@@ -39,22 +37,4 @@ public static class OrderEventsApi
     private static JsonHttpResult<DaprStatus> Drop() => TypedResults.Json(new DaprStatus("DROP"));
 
     private sealed record DaprStatus(string Status);
-
-    private static async Task<(string Id, T Data)?> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            using var envelope = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            var root = envelope.RootElement;
-            return root.TryGetProperty("id", out var id) && id.GetString() is { Length: > 0 } cloudEventId
-                && root.TryGetProperty("data", out var data) && data.Deserialize<T>(EventJson) is { } payload
-                ? (cloudEventId, payload)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }

@@ -1,8 +1,8 @@
-using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
 using TicketSaga.OrderService.Saga;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.OrderService.Events;
 
@@ -23,35 +23,17 @@ public static class EventSubscribers
 
     private static async Task<Results<Ok<DaprAnswer>, ProblemHttpResult>> PaymentSucceededAsync(
         HttpRequest request, OrderEvents handler, CancellationToken cancellationToken) =>
-        await ReadAsync<PaymentSucceeded>(request, cancellationToken) is { } message
+        await CloudEventReader.ReadAsync<PaymentSucceeded>(request, cancellationToken) is { } message
             ? Answer(await handler.PaymentSucceededAsync(message.Id, message.Data, cancellationToken))
             : Malformed();
 
     private static async Task<Results<Ok<DaprAnswer>, ProblemHttpResult>> ExpirationCompleteAsync(
         HttpRequest request, OrderEvents handler, CancellationToken cancellationToken) =>
-        await ReadAsync<ExpirationComplete>(request, cancellationToken) is { } message
+        await CloudEventReader.ReadAsync<ExpirationComplete>(request, cancellationToken) is { } message
             ? Answer(await handler.ExpirationCompleteAsync(message.Id, message.Data, cancellationToken))
             : Malformed();
 
-    private sealed record Message<T>(string Id, T Data);
 
-    private static async Task<Message<T>?> ReadAsync<T>(HttpRequest request, CancellationToken cancellationToken)
-        where T : class
-    {
-        try
-        {
-            using var envelope = await JsonDocument.ParseAsync(request.Body, cancellationToken: cancellationToken);
-            return envelope.RootElement.TryGetProperty("id", out var id) && id.GetString() is { Length: > 0 } messageId
-                && envelope.RootElement.TryGetProperty("data", out var data)
-                && data.Deserialize<T>(OrderStore.EventJson) is { } payload
-                ? new Message<T>(messageId, payload)
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     private static Results<Ok<DaprAnswer>, ProblemHttpResult> Answer(bool applies) => TypedResults.Ok(new DaprAnswer(applies ? "SUCCESS" : "DROP"));
 

@@ -12,9 +12,6 @@ namespace TicketSaga.OrderService.Orders;
 /// </summary>
 public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxSignal, TimeProvider clock)
 {
-    /// <summary>Event payloads as the Dapr SDK serializes them (web defaults, camelCase).</summary>
-    internal static readonly JsonSerializerOptions EventJson = new(JsonSerializerDefaults.Web);
-
     private const string Columns =
         "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, payment_id IS NOT NULL";
 
@@ -35,7 +32,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             insert.Parameters.AddWithValue("reservation", order.ReservationId);
             insert.Parameters.AddWithValue("qty", order.Qty);
             insert.Parameters.AddWithValue("plan", (object?)order.SeatPlanId ?? DBNull.Value);
-            insert.Parameters.AddWithValue("seats", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(order.Seats, EventJson));
+            insert.Parameters.AddWithValue("seats", NpgsqlDbType.Jsonb, JsonSerializer.Serialize(order.Seats, EventJson.Options));
             insert.Parameters.AddWithValue("amount", order.AmountMinor);
             insert.Parameters.AddWithValue("currency", order.Currency);
             insert.Parameters.AddWithValue("status", order.Status);
@@ -268,7 +265,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             orders.Add(new Order(
                 reader.GetGuid(0), reader.GetString(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt32(4),
                 reader.IsDBNull(5) ? null : reader.GetGuid(5),
-                JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(6), EventJson)!,
+                JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(6), EventJson.Options)!,
                 reader.GetInt64(7), reader.GetString(8), reader.GetString(9),
                 reader.IsDBNull(10) ? null : reader.GetString(10),
                 reader.GetFieldValue<DateTimeOffset>(11), reader.GetFieldValue<DateTimeOffset>(12), reader.GetBoolean(13)));
