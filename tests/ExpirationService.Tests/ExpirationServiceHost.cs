@@ -45,20 +45,15 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
 
     private ExpirationServiceHost(string runtimeDatabase) => _runtimeDatabase = runtimeDatabase;
 
-    public static string RepositoryComponents { get; } = Path.Combine(RepositoryRoot(), "components");
-
-    /// <summary>What the runtime reads normally: the shared resources and the embedded environment's components.</summary>
-    public static IReadOnlyList<string> EmbeddedResources { get; } = [RepositoryComponents, Path.Combine(RepositoryComponents, "embedded")];
-
     /// <summary>The shared resources only: no pub/sub component, so every publish fails.</summary>
-    public static IReadOnlyList<string> WithoutPubSub { get; } = [RepositoryComponents];
+    public static IReadOnlyList<string> WithoutPubSub { get; } = [Repository.SharedComponents];
 
     public Uri ExpirationServiceAddress => _expirationService.Address;
 
     public IReadOnlyList<ReceivedExpiration> Received => [.. _received];
 
     public static async Task<ExpirationServiceHost> StartAsync(PostgresServer postgres) =>
-        await StartAsync(await postgres.CreateDatabaseAsync("expiration_runtime"), EmbeddedResources);
+        await StartAsync(await postgres.CreateDatabaseAsync("expiration_runtime"), Repository.EmbeddedResources);
 
     /// <summary>Starts everything on an existing runtime database (a restart keeps the reminders there).</summary>
     public static async Task<ExpirationServiceHost> StartAsync(string runtimeDatabase, IReadOnlyList<string> resourcesPaths)
@@ -196,14 +191,7 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
 
     private async Task StartRuntimeAsync(IReadOnlyList<string> resourcesPaths)
     {
-        _runtime = await EmbeddedRuntime.StartAsync(
-            new RuntimeOptions
-            {
-                PostgresConnectionString = _runtimeDatabase,
-                Database = new NpgsqlConnectionStringBuilder(_runtimeDatabase).Database!,
-                ResourcesPaths = resourcesPaths,
-            },
-            NullLoggerFactory.Instance);
+        _runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(_runtimeDatabase, resourcesPaths), NullLoggerFactory.Instance);
 
         var orderService = new AppDescriptor(AppIds.OrderService, PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
         await _runtime.AddSidecarAsync(orderService);
@@ -242,16 +230,6 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
     private Task PublishAsync<T>(string topic, Guid orderId, T data) =>
         _orderServiceDapr.PublishEventAsync(Topics.PubSub, topic, data, new Dictionary<string, string> { ["partitionKey"] = orderId.ToString() });
 
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(folder.FullName, "dapr.yaml")))
-        {
-            folder = folder.Parent ?? throw new InvalidOperationException("dapr.yaml not found above " + AppContext.BaseDirectory);
-        }
-
-        return folder.FullName;
-    }
 }
 
 /// <summary>One runtime and service for a test class whose tests each use their own order ids.</summary>

@@ -19,7 +19,7 @@ public sealed class RestartTests(PostgresServer postgres)
         await host.StopAsync();
         Assert.Empty(await host.LoggedExpirationsAsync(orderId));
         await UntilPastAsync(expiresAt);
-        await host.StartAgainAsync(ExpirationServiceHost.EmbeddedResources);
+        await host.StartAgainAsync(Repository.EmbeddedResources);
 
         Assert.Equal(new ExpirationComplete(orderId, expiresAt), (await host.ExpirationOfAsync(orderId)).Data);
         await host.ReminderGoneAsync(orderId);
@@ -41,7 +41,7 @@ public sealed class RestartTests(PostgresServer postgres)
             async () => await host.ReminderRegisteredAtAsync(orderId) is { } again && again > registeredAt ? "rescheduled" : null, "a retry of the expiration");
         Assert.Empty(await host.LoggedExpirationsAsync(orderId));
         await host.StopAsync();
-        await host.StartAgainAsync(ExpirationServiceHost.EmbeddedResources);
+        await host.StartAgainAsync(Repository.EmbeddedResources);
 
         Assert.Equal(new ExpirationComplete(orderId, expiresAt), (await host.ExpirationOfAsync(orderId)).Data);
         await host.ReminderGoneAsync(orderId);

@@ -50,21 +50,12 @@ public sealed class GatewaySystem(PostgresServer postgres) : IAsyncLifetime
 
     public Venues.VenuesClient Venues { get; private set; } = null!;
 
-    public static string RepositoryRoot { get; } = Path.GetFullPath(Metadata("RepositoryRoot"));
-
     public static string CliPath { get; } = Path.GetFullPath(Metadata("TicketSagaCli"));
 
     public async ValueTask InitializeAsync()
     {
         var runtimeDatabase = await postgres.CreateDatabaseAsync("gw_runtime");
-        Runtime = await EmbeddedRuntime.StartAsync(
-            new RuntimeOptions
-            {
-                PostgresConnectionString = runtimeDatabase,
-                Database = new Npgsql.NpgsqlConnectionStringBuilder(runtimeDatabase).Database!,
-                ResourcesPaths = [Path.Combine(RepositoryRoot, "components"), Path.Combine(RepositoryRoot, "components", "embedded")],
-            },
-            NullLoggerFactory.Instance);
+        Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(runtimeDatabase), NullLoggerFactory.Instance);
 
         Orders = await Track(StandIn.StartAsync(Runtime, AppIds.OrderService, "/orders"));
         Payments = await Track(StandIn.StartAsync(Runtime, AppIds.PaymentService, "/payments"));

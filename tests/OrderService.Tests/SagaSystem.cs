@@ -243,27 +243,9 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     private static AppDescriptor NewApp(string appId) =>
         new(appId, PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
 
-    private Task<EmbeddedRuntime> StartRuntimeAsync()
-    {
-        var components = Path.Combine(RepositoryRoot(), "components");
-        return EmbeddedRuntime.StartAsync(new RuntimeOptions
-        {
-            PostgresConnectionString = _runtimeConnectionString,
-            Database = new NpgsqlConnectionStringBuilder(_runtimeConnectionString).Database!,
-            ResourcesPaths = [components, Path.Combine(components, "embedded")],
-        }, NullLoggerFactory.Instance);
-    }
+    private Task<EmbeddedRuntime> StartRuntimeAsync() =>
+        EmbeddedRuntime.StartAsync(TestRuntime.Options(_runtimeConnectionString), NullLoggerFactory.Instance);
 
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "TicketSaga.sln")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName ?? throw new InvalidOperationException("TicketSaga.sln not found above " + AppContext.BaseDirectory);
-    }
 
     private static CreateTicketTypeRequest TicketType(int capacity, int maxPerUser, long priceMinor, string planId, string section) => new()
     {

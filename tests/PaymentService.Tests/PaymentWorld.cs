@@ -39,15 +39,7 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
     {
         var runtimeDatabase = await postgres.CreateDatabaseAsync("runtime");
         ConnectionString = await postgres.CreateDatabaseAsync("payments");
-        var components = Path.Combine(RepositoryRoot(), "components");
-        Runtime = await EmbeddedRuntime.StartAsync(
-            new RuntimeOptions
-            {
-                PostgresConnectionString = runtimeDatabase,
-                Database = new NpgsqlConnectionStringBuilder(runtimeDatabase).Database!,
-                ResourcesPaths = [components, Path.Combine(components, "embedded")],
-            },
-            NullLoggerFactory.Instance);
+        Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(runtimeDatabase), NullLoggerFactory.Instance);
         await Stripe.InitializeAsync();
         Orders = await OrderServiceDouble.StartAsync(Runtime);
         Payments = await ServiceHost.StartAsync<Program>(Runtime, AppIds.PaymentService, AppChannelProtocol.Http, new Dictionary<string, string?>
@@ -180,18 +172,6 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         await Stripe.DisposeAsync();
     }
 
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "TicketSaga.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("TicketSaga.sln not found above " + AppContext.BaseDirectory);
-    }
 }
 
 public static class ResponseAssert

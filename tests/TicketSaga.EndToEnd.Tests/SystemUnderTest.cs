@@ -69,15 +69,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         RuntimeDatabase = await postgres.CreateDatabaseAsync("e2e_runtime");
-        var components = Path.Combine(RepositoryRoot(), "components");
-        Runtime = await EmbeddedRuntime.StartAsync(
-            new RuntimeOptions
-            {
-                PostgresConnectionString = RuntimeDatabase,
-                Database = new NpgsqlConnectionStringBuilder(RuntimeDatabase).Database!,
-                ResourcesPaths = [components, Path.Combine(components, "embedded")],
-            },
-            NullLoggerFactory.Instance);
+        Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(RuntimeDatabase), NullLoggerFactory.Instance);
         Stripe = await StripeStubServer.StartAsync(new StripeStubOptions
         {
             Port = 0,
@@ -245,18 +237,6 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         Section = section,
     };
 
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "TicketSaga.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("TicketSaga.sln not found above " + AppContext.BaseDirectory);
-    }
 }
 
 /// <summary>The same system with holds of a few seconds, for the tests in which orders expire.</summary>

@@ -135,25 +135,13 @@ public sealed class ComponentLoaderTests : IDisposable
     [InlineData("embedded")]
     public void The_repository_components_of_each_environment_load_with_the_same_names(string environment)
     {
-        var repository = RepositoryRoot();
-
-        var resources = ResourceLoader.Load([Path.Combine(repository, "components"), Path.Combine(repository, "components", environment)]);
+        var resources = ResourceLoader.Load([Repository.SharedComponents, Path.Combine(Repository.SharedComponents, environment)]);
 
         Assert.Equal(["pubsub", "secretstore", "statestore"], resources.Components.Select(c => c.Name).Order());
         Assert.Equal(RetryKind.Exponential, resources.InboundFor("order-service", "pubsub").Retry!.Kind);
         Assert.Equal(3, resources.InboundFor("order-service", "pubsub").Retry!.MaxRetries);
     }
 
-    private static string RepositoryRoot()
-    {
-        var folder = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(folder.FullName, "dapr.yaml")))
-        {
-            folder = folder.Parent ?? throw new InvalidOperationException("dapr.yaml not found above the test output folder.");
-        }
-
-        return folder.FullName;
-    }
 
     [Fact]
     public void Without_a_resources_folder_a_pubsub_named_pubsub_and_the_default_retry_policy_apply()
