@@ -1,4 +1,5 @@
 using TicketSaga.ExpirationService;
+using TicketSaga.ExpirationService.Events;
 using TicketSaga.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,9 +10,8 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.UseCloudEvents();
 app.MapActorsHandlers();
-app.MapOrderEventSubscribers();
+app.MapEventSubscribers();
 app.MapDefaultEndpoints();
 
 app.Run();

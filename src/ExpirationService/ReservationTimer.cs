@@ -93,7 +93,7 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IL
         catch (DaprException ex)
         {
             // Not lost: the same reminder fires again shortly, whatever the runtime's retry budget for failed reminders.
-            LogPublishFailed(ex, orderId, PublishRetryDelay);
+            LogPublishFailed(logger, ex, orderId, PublishRetryDelay);
             await RegisterReminderAsync(ExpireHold, state, PublishRetryDelay, Timeout.InfiniteTimeSpan);
             return;
         }
@@ -105,5 +105,5 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IL
     private Task<bool> HasEndedAsync() => StateManager.ContainsStateAsync(OutcomeKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing the expiration of order {OrderId} failed; trying again in {RetryDelay}")]
-    private partial void LogPublishFailed(Exception exception, Guid orderId, TimeSpan retryDelay);
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, Guid orderId, TimeSpan retryDelay);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Dapr.Client;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using TicketSaga.Contracts;
 using TicketSaga.Gateway.Catalog;
@@ -8,9 +9,11 @@ using TicketSaga.Gateway.Idempotency;
 using TicketSaga.Gateway.OpenApi;
 using TicketSaga.Gateway.Proxy;
 using TicketSaga.Gateway.RateLimiting;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 using Scalar.AspNetCore;
+using Yarp.ReverseProxy.Configuration;
 
 namespace TicketSaga.Gateway;
 
@@ -19,8 +22,10 @@ public static class GatewayExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
-        // MapDefaultEndpoints maps the gRPC health service, which needs gRPC's services in HTTP apps too.
-        services.AddGrpc();
+        services.AddOptions<GatewayOptions>()
+            .BindConfiguration(GatewayOptions.SectionName)
+            .Validate(o => o.UpstreamTimeout > TimeSpan.Zero, "Gateway:UpstreamTimeout must be positive")
+            .ValidateOnStart();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options => options.Events = new JwtBearerEvents
         {
@@ -28,19 +33,23 @@ public static class GatewayExtensions
         });
         services.AddUserRateLimiting(builder.Configuration);
 
-        services.Configure<IdempotencySettings>(builder.Configuration.GetSection(IdempotencySettings.Section));
+        services.AddOptions<IdempotencyOptions>()
+            .BindConfiguration(IdempotencyOptions.SectionName)
+            .Validate(o => o.KeyLifetime > TimeSpan.Zero, "Idempotency:KeyLifetime must be positive")
+            .Validate(o => o.InFlightLock > TimeSpan.Zero, "Idempotency:InFlightLock must be positive")
+            .Validate(o => o.CleanupInterval > TimeSpan.Zero, "Idempotency:CleanupInterval must be positive")
+            .ValidateOnStart();
         services.AddSingleton<IdempotencyStore>();
         services.AddSingleton<IdempotentRequests>();
         services.AddHostedService<ExpiredKeyCleaner>();
 
-        services.AddReverseProxy()
-            .LoadFromMemory(SidecarRoutes.Routes, SidecarRoutes.Clusters(builder.Configuration))
-            .AddTransforms(UpstreamTransforms.Apply);
+        var sidecar = DaprSidecar.HttpEndpoint(builder.Configuration);
+        services.AddReverseProxy().AddTransforms(UpstreamTransforms.Apply);
+        services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(
+            SidecarRoutes.Routes, SidecarRoutes.Clusters(sidecar, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.UpstreamTimeout)));
 
         // The catalog reads the services that own the data through the sidecar's gRPC invocation proxy.
-        var grpcEndpoint = builder.Configuration["DAPR_GRPC_ENDPOINT"] is { Length: > 0 } endpoint
-            ? endpoint
-            : $"http://127.0.0.1:{builder.Configuration["DAPR_GRPC_PORT"] ?? "50001"}";
+        var grpcEndpoint = DaprSidecar.GrpcEndpoint(builder.Configuration);
         services.AddSingleton(_ => new Tickets.TicketsClient(DaprClient.CreateInvocationInvoker(AppIds.TicketService, grpcEndpoint)));
         services.AddSingleton(_ => new Venues.VenuesClient(DaprClient.CreateInvocationInvoker(AppIds.VenueService, grpcEndpoint)));
 

@@ -1,13 +1,14 @@
 using TicketSaga.OrderService;
 using TicketSaga.OrderService.Events;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.Outbox;
 using TicketSaga.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.UseAppPort(AppProtocol.Http);
-builder.AddPostgres("orders", typeof(Program).Assembly);
+builder.AddPostgres("orders", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();
 builder.AddApplicationServices();
 

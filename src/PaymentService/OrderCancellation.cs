@@ -7,7 +7,7 @@ namespace TicketSaga.PaymentService;
 /// orders.order.cancelled: the order ended without a sale. A PaymentIntent not yet captured is
 /// cancelled; captured money (the payment raced the expiry) is refunded in full. Money and tickets agree.
 /// </summary>
-public sealed class OrderCancellation(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, ILogger<OrderCancellation> logger)
+public sealed partial class OrderCancellation(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, ILogger<OrderCancellation> logger)
 {
     public async Task HandleAsync(string cloudEventId, OrderCancelled cancelled, CancellationToken cancellationToken)
     {
@@ -44,7 +44,7 @@ public sealed class OrderCancellation(PaymentStore store, StripeGateway stripe, 
         }
 
         await transaction.CommitAsync(cancellationToken);
-        logger.LogInformation("Order {OrderId} ended ({Reason}) without a captured payment", cancelled.OrderId, cancelled.Reason);
+        LogEndedWithoutCapture(logger, cancelled.OrderId, cancelled.Reason);
     }
 
     /// <returns>The PaymentIntent when Stripe had captured it after all (then it must be refunded), else null.</returns>
@@ -61,4 +61,7 @@ public sealed class OrderCancellation(PaymentStore store, StripeGateway stripe, 
             return intent.Status == "succeeded" ? intent : null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}) without a captured payment")]
+    private static partial void LogEndedWithoutCapture(ILogger logger, Guid orderId, string reason);
 }

@@ -7,7 +7,7 @@ namespace TicketSaga.PaymentService;
 /// whether an order exists when its payment row does not: the difference between "unknown order"
 /// (404) and "orders.order.created not delivered yet" (409, retry shortly).
 /// </summary>
-public sealed class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
+public sealed partial class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
 {
     /// <returns>true: the caller's order exists; false: order-service does not know it (for this caller); null: no answer.</returns>
     public async Task<bool?> KnowsAsync(Guid orderId, string? authorization, CancellationToken cancellationToken)
@@ -25,8 +25,11 @@ public sealed class OrderDirectory(HttpClient orderService, ILogger<OrderDirecto
         }
         catch (HttpRequestException ex)
         {
-            logger.LogWarning("order-service could not be asked about order {OrderId}: {Error}", orderId, ex.Message);
+            LogOrderServiceUnreachable(logger, orderId, ex.Message);
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "order-service could not be asked about order {OrderId}: {Error}")]
+    private static partial void LogOrderServiceUnreachable(ILogger logger, Guid orderId, string error);
 }

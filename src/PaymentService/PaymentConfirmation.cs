@@ -49,7 +49,7 @@ public abstract record ConfirmOutcome
 /// that attempt's idempotency key. An attempt Stripe never answered is replayed first, with its own
 /// payment method, so a request retried after a crash or a timeout cannot charge twice.
 /// </summary>
-public sealed class PaymentConfirmation(
+public sealed partial class PaymentConfirmation(
     PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
 {
     public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
@@ -151,7 +151,7 @@ public sealed class PaymentConfirmation(
         catch (Exception ex) when (ex is StripeException or HttpRequestException or TaskCanceledException)
         {
             // No answer we can trust: the attempt stays in flight and the next request replays it.
-            logger.LogWarning("Stripe did not complete attempt {Attempt} of order {OrderId}: {Error}", attempt, payment.OrderId, ex.Message);
+            LogAttemptUnanswered(logger, attempt, payment.OrderId, ex.Message);
             return new ConfirmOutcome.ProviderUnavailable("The payment provider did not answer; retry shortly (you will not be charged twice).");
         }
 
@@ -193,4 +193,7 @@ public sealed class PaymentConfirmation(
         var attempt = await PaymentStore.BeginAttemptAsync(order.Connection, payment.PaymentId, paymentMethod, cancellationToken);
         return await AttemptAsync(order, payment with { PaymentIntentId = null }, paymentMethod, attempt, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not complete attempt {Attempt} of order {OrderId}: {Error}")]
+    private static partial void LogAttemptUnanswered(ILogger logger, int attempt, Guid orderId, string error);
 }

@@ -1,8 +1,11 @@
-using TicketSaga.Outbox;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Dapr.Client;
+using Microsoft.Extensions.Options;
 using Stripe;
 using TicketSaga.Contracts;
+using TicketSaga.Outbox;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.PaymentService;
 
@@ -14,25 +17,31 @@ public static class PaymentServiceExtensions
         builder.Services.ConfigureHttpJsonOptions(options =>
         {
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
-            options.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
 
-        // MapDefaultEndpoints serves gRPC health next to /healthz; it needs the gRPC services even in an HTTP app.
-        builder.Services.AddGrpc();
-
-        var stripe = StripeSettings.From(builder.Configuration);
-        builder.Services.AddSingleton(stripe);
+        builder.Services.AddOptions<StripeOptions>()
+            .BindConfiguration(StripeOptions.SectionName)
+            .Validate(o => !string.IsNullOrWhiteSpace(o.ApiKey), "Set Stripe:ApiKey (environment Stripe__ApiKey)")
+            .Validate(o => !string.IsNullOrWhiteSpace(o.WebhookSecret), "Set Stripe:WebhookSecret (environment Stripe__WebhookSecret)")
+            .Validate(o => o.MaxNetworkRetries >= 0, "Stripe:MaxNetworkRetries must not be negative")
+            .ValidateOnStart();
         builder.Services.AddHttpClient(nameof(StripeClient));
-        builder.Services.AddSingleton(services => new StripeClient(
-            stripe.ApiKey,
-            httpClient: new SystemNetHttpClient(services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(StripeClient)), stripe.MaxNetworkRetries),
-            apiBase: string.IsNullOrWhiteSpace(stripe.ApiBase) ? null : stripe.ApiBase.TrimEnd('/')));
+        builder.Services.AddSingleton(services =>
+        {
+            var stripe = services.GetRequiredService<IOptions<StripeOptions>>().Value;
+            return new StripeClient(
+                stripe.ApiKey,
+                httpClient: new SystemNetHttpClient(services.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(StripeClient)), stripe.MaxNetworkRetries),
+                apiBase: string.IsNullOrWhiteSpace(stripe.ApiBase) ? null : stripe.ApiBase.TrimEnd('/'));
+        });
 
+        builder.Services.AddDaprClient();
         builder.Services.AddSingleton<PaymentStore>();
         builder.Services.AddSingleton<StripeGateway>();
         builder.Services.AddSingleton<PaymentSettlement>();
         builder.Services.AddSingleton(services => new OrderDirectory(
-            DaprClient.CreateInvokeHttpClient(AppIds.OrderService, SidecarHttpEndpoint(builder.Configuration)),
+            DaprClient.CreateInvokeHttpClient(AppIds.OrderService, DaprSidecar.HttpEndpoint(builder.Configuration)),
             services.GetRequiredService<ILogger<OrderDirectory>>()));
         builder.Services.AddSingleton<PaymentConfirmation>();
         builder.Services.AddSingleton<OrderCancellation>();
@@ -40,8 +49,4 @@ public static class PaymentServiceExtensions
         builder.AddOutboxRelay();
         return builder;
     }
-
-    /// <summary>The sidecar's HTTP endpoint as `dapr run` announces it (environment or configuration).</summary>
-    private static string SidecarHttpEndpoint(IConfiguration configuration) =>
-        configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } endpoint ? endpoint : $"http://127.0.0.1:{configuration["DAPR_HTTP_PORT"] ?? "3500"}";
 }

@@ -11,7 +11,7 @@ public readonly record struct InboxEntry(string Source, string MessageId);
 /// money for a live order makes the payment SUCCEEDED; money for an ended order is refunded at once.
 /// Callers hold the order's <see cref="OrderLock"/>.
 /// </summary>
-public sealed class PaymentSettlement(StripeGateway stripe, PaymentStore store, ILogger<PaymentSettlement> logger)
+public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore store, ILogger<PaymentSettlement> logger)
 {
     /// <summary>Stripe captured <paramref name="intent"/> for the payment.</summary>
     public async Task SettleCapturedAsync(OrderLock order, Payment payment, PaymentIntent intent, InboxEntry? inbox, CancellationToken cancellationToken)
@@ -25,8 +25,7 @@ public sealed class PaymentSettlement(StripeGateway stripe, PaymentStore store, 
 
         if (intent.AmountReceived != payment.AmountMinor || !string.Equals(intent.Currency, payment.Currency, StringComparison.OrdinalIgnoreCase))
         {
-            logger.LogError("PaymentIntent {PaymentIntent} of order {OrderId} captured {Amount} {Currency}, the order asks for {Expected} {ExpectedCurrency}",
-                intent.Id, payment.OrderId, intent.AmountReceived, intent.Currency, payment.AmountMinor, payment.Currency);
+            LogCaptureMismatch(logger, intent.Id, payment.OrderId, intent.AmountReceived, intent.Currency, payment.AmountMinor, payment.Currency);
         }
 
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
@@ -39,8 +38,8 @@ public sealed class PaymentSettlement(StripeGateway stripe, PaymentStore store, 
         await transaction.CommitAsync(cancellationToken);
         if (succeeded is not null)
         {
-            store.Published();
-            logger.LogInformation("Payment {PaymentId} of order {OrderId} succeeded ({PaymentIntent})", payment.PaymentId, payment.OrderId, intent.Id);
+            store.WakeOutboxRelay();
+            LogPaymentSucceeded(logger, payment.PaymentId, payment.OrderId, intent.Id);
         }
     }
 
@@ -59,8 +58,8 @@ public sealed class PaymentSettlement(StripeGateway stripe, PaymentStore store, 
         await transaction.CommitAsync(cancellationToken);
         if (recorded)
         {
-            store.Published();
-            logger.LogInformation("Refunded {Amount} {Currency} of order {OrderId} ({Reason})", refunded.AmountMinor, refunded.Currency, payment.OrderId, reason);
+            store.WakeOutboxRelay();
+            LogRefunded(logger, refunded.AmountMinor, refunded.Currency, payment.OrderId, reason);
         }
     }
 
@@ -71,4 +70,13 @@ public sealed class PaymentSettlement(StripeGateway stripe, PaymentStore store, 
         await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, inbox.Source, inbox.MessageId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "PaymentIntent {PaymentIntent} of order {OrderId} captured {Amount} {Currency}, the order asks for {Expected} {ExpectedCurrency}")]
+    private static partial void LogCaptureMismatch(ILogger logger, string paymentIntent, Guid orderId, long amount, string currency, long? expected, string? expectedCurrency);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId} of order {OrderId} succeeded ({PaymentIntent})")]
+    private static partial void LogPaymentSucceeded(ILogger logger, Guid paymentId, Guid orderId, string paymentIntent);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Refunded {Amount} {Currency} of order {OrderId} ({Reason})")]
+    private static partial void LogRefunded(ILogger logger, long amount, string currency, Guid orderId, string reason);
 }

@@ -44,7 +44,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     /// orders.order.created: the payable row. A row already there (a redelivery, or the order's
     /// cancellation that arrived first) keeps its status; only missing amounts are filled in.
     /// </summary>
-    public async Task AddOrderAsync(string cloudEventId, OrderCreated order, CancellationToken cancellationToken)
+    public async Task CreatePaymentAsync(string cloudEventId, OrderCreated order, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -233,7 +233,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     }
 
     /// <summary>Wakes the relay once the transaction that wrote outbox rows has committed.</summary>
-    public void Published() => outboxSignal.Notify();
+    public void WakeOutboxRelay() => outboxSignal.Notify();
 
     private static async Task InsertPaymentRecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PaymentSucceeded succeeded, CancellationToken cancellationToken)
     {

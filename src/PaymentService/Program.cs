@@ -1,13 +1,14 @@
+using TicketSaga.Outbox;
 using TicketSaga.PaymentService;
+using TicketSaga.PaymentService.Events;
 using TicketSaga.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
 builder.UseAppPort(AppProtocol.Http);
-builder.AddPostgres("payments", typeof(Program).Assembly);
+builder.AddPostgres("payments", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();
-builder.Services.AddDaprClient();
 builder.AddApplicationServices();
 
 var app = builder.Build();
@@ -16,7 +17,7 @@ app.UseAuthentication();
 app.UseAuthorization();
 app.MapPaymentsApi();
 app.MapStripeWebhook();
-app.MapOrderEvents();
+app.MapEventSubscribers();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Stripe;
 
 namespace TicketSaga.PaymentService;
@@ -6,7 +7,7 @@ namespace TicketSaga.PaymentService;
 /// The Stripe calls of a payment, each with an idempotency key derived from the order: a retried call
 /// (ours or Stripe.net's) is answered from Stripe's record instead of charging, cancelling or refunding twice.
 /// </summary>
-public sealed class StripeGateway(StripeClient client, StripeSettings settings)
+public sealed class StripeGateway(StripeClient client, IOptions<StripeOptions> options)
 {
     public const string OrderIdKey = "order_id";
     public const string PaymentIdKey = "payment_id";
@@ -28,9 +29,9 @@ public sealed class StripeGateway(StripeClient client, StripeSettings settings)
                 AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions
                 {
                     Enabled = true,
-                    AllowRedirects = string.IsNullOrWhiteSpace(settings.ReturnUrl) ? "never" : "always",
+                    AllowRedirects = string.IsNullOrWhiteSpace(options.Value.ReturnUrl) ? "never" : "always",
                 },
-                ReturnUrl = NullIfEmpty(settings.ReturnUrl),
+                ReturnUrl = NullIfEmpty(options.Value.ReturnUrl),
                 Metadata = new Dictionary<string, string>
                 {
                     [OrderIdKey] = payment.OrderId.ToString(),
@@ -44,7 +45,7 @@ public sealed class StripeGateway(StripeClient client, StripeSettings settings)
     public Task<PaymentIntent> ConfirmAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
         Intents.ConfirmAsync(
             payment.PaymentIntentId!,
-            new PaymentIntentConfirmOptions { PaymentMethod = paymentMethod, ReturnUrl = NullIfEmpty(settings.ReturnUrl) },
+            new PaymentIntentConfirmOptions { PaymentMethod = paymentMethod, ReturnUrl = NullIfEmpty(options.Value.ReturnUrl) },
             new RequestOptions { IdempotencyKey = AttemptKey(payment.OrderId, attempt) },
             cancellationToken);
 

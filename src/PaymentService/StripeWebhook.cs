@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Stripe;
 
 namespace TicketSaga.PaymentService;
@@ -7,7 +8,7 @@ namespace TicketSaga.PaymentService;
 /// each Stripe event id has an effect once (inbox), and the payment's status never moves backwards,
 /// so replays and any order of arrival leave the same state.
 /// </summary>
-public sealed class StripeWebhook(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, StripeSettings settings, ILogger<StripeWebhook> logger)
+public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, IOptions<StripeOptions> options, ILogger<StripeWebhook> logger)
 {
     private const long ToleranceSeconds = 300;
 
@@ -22,11 +23,11 @@ public sealed class StripeWebhook(PaymentStore store, StripeGateway stripe, Paym
         Event stripeEvent;
         try
         {
-            stripeEvent = EventUtility.ConstructEvent(json, signature, settings.WebhookSecret, ToleranceSeconds);
+            stripeEvent = EventUtility.ConstructEvent(json, signature, options.Value.WebhookSecret, ToleranceSeconds);
         }
         catch (StripeException ex)
         {
-            logger.LogWarning("Rejected a webhook: {Reason}", ex.Message);
+            LogWebhookRejected(logger, ex.Message);
             return ex.Message;
         }
 
@@ -102,10 +103,13 @@ public sealed class StripeWebhook(PaymentStore store, StripeGateway stripe, Paym
             && await PaymentStore.MarkRefundedAsync(order.Connection, transaction, payment, refunded, "REFUNDED_AT_STRIPE", cancellationToken))
         {
             await transaction.CommitAsync(cancellationToken);
-            store.Published();
+            store.WakeOutboxRelay();
             return;
         }
 
         await transaction.CommitAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a webhook: {Reason}")]
+    private static partial void LogWebhookRejected(ILogger logger, string reason);
 }

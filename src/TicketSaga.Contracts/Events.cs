@@ -57,7 +57,6 @@ public sealed record ExpirationComplete(Guid OrderId, DateTimeOffset ExpiresAt);
 public static class OrderStatuses
 {
     public const string Pending = "PENDING";
-    public const string AwaitingPayment = "AWAITING_PAYMENT";
     public const string Confirmed = "CONFIRMED";
     public const string Expired = "EXPIRED";
     public const string Cancelled = "CANCELLED";

@@ -8,29 +8,14 @@ using TicketSaga.Contracts;
 
 namespace TicketSaga.Outbox;
 
-/// <summary>Settings under <c>Outbox</c>.</summary>
-public sealed class OutboxOptions
-{
-    public const string Section = "Outbox";
-
-    public int BatchSize { get; set; } = 100;
-
-    /// <summary>How often to look for rows without a wake-up (rows written by other replicas).</summary>
-    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
-
-    /// <summary>The longest wait between attempts while the sidecar does not take messages.</summary>
-    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromSeconds(5);
-}
-
 /// <summary>
-/// Drains a service's <c>outbox</c> table (id uuid, seq identity, order_id, topic, payload jsonb,
-/// published_at; see <see cref="OutboxWriter"/>) into Dapr pub/sub: CloudEvent id = outbox row id, partition key = order id.
+/// Drains a service's <c>outbox</c> table (Migrations/outbox_0001_table.sql; rows from <see cref="OutboxWriter"/>) into Dapr pub/sub: CloudEvent id = outbox row id, partition key = order id.
 /// Each pass takes only the oldest unpublished row of each order (so an order's events leave in
 /// order), locks them with SKIP LOCKED (so replicas share the work without publishing a row twice at
 /// once), publishes them and marks only those the sidecar accepted. While the sidecar refuses, the
 /// relay backs off and retries the same rows: nothing is lost or overtaken.
 /// </summary>
-public sealed class OutboxRelay(
+public sealed partial class OutboxRelay(
     NpgsqlDataSource dataSource, DaprClient dapr, OutboxSignal signal, IOptions<OutboxOptions> options, ILogger<OutboxRelay> logger)
     : BackgroundService
 {
@@ -70,7 +55,7 @@ public sealed class OutboxRelay(
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
             {
                 Interlocked.Increment(ref _consecutiveFailures);
-                logger.LogWarning(ex, "The outbox could not be read; retrying");
+                LogOutboxUnreadable(logger, ex);
                 await Task.Delay(settings.MaxBackoff, stoppingToken);
             }
         }
@@ -136,10 +121,16 @@ public sealed class OutboxRelay(
         {
             if (ConsecutiveFailures == 0)
             {
-                logger.LogWarning(ex, "Publishing {Topic} for order {OrderId} failed; the relay retries with back-off", topic, orderId);
+                LogPublishFailed(logger, ex, topic, orderId);
             }
 
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The outbox could not be read; retrying")]
+    private static partial void LogOutboxUnreadable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing {Topic} for order {OrderId} failed; the relay retries with back-off")]
+    private static partial void LogPublishFailed(ILogger logger, Exception exception, string topic, Guid orderId);
 }

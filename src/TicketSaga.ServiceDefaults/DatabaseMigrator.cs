@@ -5,12 +5,19 @@ using Npgsql;
 namespace TicketSaga.ServiceDefaults;
 
 /// <summary>
-/// Creates the database if missing and applies embedded <c>Migrations/NNNN_name.sql</c> scripts in
-/// order, each once, under an advisory lock so that replicas starting together do not race.
+/// Creates the database if missing and applies embedded <c>Migrations/*.sql</c> scripts, each once,
+/// under an advisory lock so that replicas starting together do not race. Assemblies are applied in
+/// the order given (a shared schema such as the outbox's before the service's own), each assembly's
+/// scripts in name order; a script's file name is its version, so names must not repeat across them.
 /// </summary>
-public sealed class DatabaseMigrator(string connectionString, Assembly migrationsAssembly, ILogger<DatabaseMigrator> logger)
+public sealed partial class DatabaseMigrator(string connectionString, IReadOnlyList<Assembly> migrationsAssemblies, ILogger<DatabaseMigrator> logger)
 {
     private const long MigrationLockKey = 0x7469636b6574; // "ticket"
+
+    public DatabaseMigrator(string connectionString, Assembly migrationsAssembly, ILogger<DatabaseMigrator> logger)
+        : this(connectionString, [migrationsAssembly], logger)
+    {
+    }
 
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -35,7 +42,7 @@ public sealed class DatabaseMigrator(string connectionString, Assembly migration
                 }
             }
 
-            foreach (var (version, sql) in LoadScripts().Where(s => !applied.Contains(s.Version)))
+            foreach (var (version, sql) in LoadScripts().Where(script => !applied.Contains(script.Version)))
             {
                 await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
                 await using (var migrate = new NpgsqlCommand(sql, connection, transaction))
@@ -50,7 +57,7 @@ public sealed class DatabaseMigrator(string connectionString, Assembly migration
                 }
 
                 await transaction.CommitAsync(cancellationToken);
-                logger.LogInformation("Applied migration {Version} to {Database}", version, connection.Database);
+                LogMigrationApplied(logger, version, connection.Database);
             }
         }
         finally
@@ -59,17 +66,26 @@ public sealed class DatabaseMigrator(string connectionString, Assembly migration
         }
     }
 
-    private IEnumerable<(string Version, string Sql)> LoadScripts() =>
-        migrationsAssembly.GetManifestResourceNames()
+    private List<(string Version, string Sql)> LoadScripts()
+    {
+        var scripts = migrationsAssemblies.SelectMany(LoadScripts).ToList();
+        // Versions are file names: the same name in two assemblies would silently skip one of them.
+        return scripts.GroupBy(script => script.Version).FirstOrDefault(same => same.Count() > 1) is { } repeated
+            ? throw new InvalidOperationException($"Two migrations are named {repeated.Key}; a migration's file name must be unique across its assemblies.")
+            : scripts;
+    }
+
+    private static IEnumerable<(string Version, string Sql)> LoadScripts(Assembly assembly) =>
+        assembly.GetManifestResourceNames()
             .Where(name => name.Contains(".Migrations.", StringComparison.Ordinal) && name.EndsWith(".sql", StringComparison.Ordinal))
             .Select(name =>
             {
-                using var stream = migrationsAssembly.GetManifestResourceStream(name)!;
+                using var stream = assembly.GetManifestResourceStream(name)!;
                 using var reader = new StreamReader(stream);
                 var file = name[(name.IndexOf(".Migrations.", StringComparison.Ordinal) + ".Migrations.".Length)..];
                 return (Version: Path.GetFileNameWithoutExtension(file), Sql: reader.ReadToEnd());
             })
-            .OrderBy(s => s.Version, StringComparer.Ordinal);
+            .OrderBy(script => script.Version, StringComparer.Ordinal);
 
     private async Task CreateDatabaseIfMissingAsync(CancellationToken cancellationToken)
     {
@@ -89,7 +105,7 @@ public sealed class DatabaseMigrator(string connectionString, Assembly migration
             // Identifiers cannot be parameters; the name is quoted.
             await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database!.Replace("\"", "\"\"", StringComparison.Ordinal)}\"", connection);
             await create.ExecuteNonQueryAsync(cancellationToken);
-            logger.LogInformation("Created database {Database}", target.Database);
+            LogDatabaseCreated(logger, target.Database);
         }
         catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DuplicateDatabase or PostgresErrorCodes.UniqueViolation)
         {
@@ -107,4 +123,10 @@ public sealed class DatabaseMigrator(string connectionString, Assembly migration
 
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applied migration {Version} to {Database}")]
+    private static partial void LogMigrationApplied(ILogger logger, string version, string database);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created database {Database}")]
+    private static partial void LogDatabaseCreated(ILogger logger, string database);
 }

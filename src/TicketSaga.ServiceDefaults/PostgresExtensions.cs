@@ -13,15 +13,16 @@ public static class PostgresExtensions
     /// <summary>
     /// Registers the service's own database: <c>ConnectionStrings:{database}</c> when set, else
     /// <c>ConnectionStrings:Postgres</c> with the database name replaced. The database is created if
-    /// missing and the assembly's embedded <c>Migrations/*.sql</c> run before the service starts.
+    /// missing and the embedded <c>Migrations/*.sql</c> of the assemblies, in the order given (shared
+    /// schemas first, then the service's own), run before the service starts.
     /// </summary>
     public static IHostApplicationBuilder AddPostgres(
-        this IHostApplicationBuilder builder, string database, Assembly migrationsAssembly)
+        this IHostApplicationBuilder builder, string database, params Assembly[] migrationsAssemblies)
     {
         var connectionString = ResolveConnectionString(builder.Configuration, database);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddSingleton(sp => new DatabaseMigrator(
-            connectionString, migrationsAssembly, sp.GetRequiredService<ILogger<DatabaseMigrator>>()));
+            connectionString, migrationsAssemblies, sp.GetRequiredService<ILogger<DatabaseMigrator>>()));
         builder.Services.AddHostedService<MigrationHostedService>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
         return builder;

@@ -82,7 +82,7 @@ public sealed class FlashSaleReportTests
     public void A_live_order_is_stuck_only_after_expires_at_plus_grace()
     {
         var waiting = Order("a", OrderStatuses.Pending) with { ExpiresAt = Now - Grace + TimeSpan.FromSeconds(1) };
-        var stuck = Order("b", OrderStatuses.AwaitingPayment) with { ExpiresAt = Now - Grace - TimeSpan.FromSeconds(1) };
+        var stuck = Order("b", OrderStatuses.Pending) with { ExpiresAt = Now - Grace - TimeSpan.FromSeconds(1) };
 
         var result = Summarize([waiting, stuck], new Stock(4, 2, 2, 0), new Stock(4, 2, 2, 0));
 

@@ -192,7 +192,7 @@ public static class Invariants
     private sealed record StoredOrder(
         Guid OrderId, Guid TicketId, int Qty, Guid? SeatPlanId, long AmountMinor, string Status, DateTimeOffset ExpiresAt, DateTimeOffset? EndedAt, string[] SeatIds)
     {
-        public bool IsLive => Status is OrderStatuses.Pending or OrderStatuses.AwaitingPayment;
+        public bool IsLive => Status == OrderStatuses.Pending;
     }
 
     private sealed record StoredPayment(string Status, long Records, long Refunds);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace TicketSaga.Gateway.Idempotency;
 
 /// <summary>Deletes expired idempotency keys (a late retry of an expired key is a new request anyway).</summary>
-public sealed class ExpiredKeyCleaner(IdempotencyStore store, IOptions<IdempotencySettings> options, ILogger<ExpiredKeyCleaner> logger) : BackgroundService
+public sealed partial class ExpiredKeyCleaner(IdempotencyStore store, IOptions<IdempotencyOptions> options, ILogger<ExpiredKeyCleaner> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -13,12 +13,18 @@ public sealed class ExpiredKeyCleaner(IdempotencyStore store, IOptions<Idempoten
             try
             {
                 var deleted = await store.DeleteExpiredAsync(stoppingToken);
-                logger.LogDebug("Deleted {Count} expired idempotency keys", deleted);
+                LogExpiredKeysDeleted(logger, deleted);
             }
             catch (Npgsql.NpgsqlException ex)
             {
-                logger.LogWarning(ex, "Deleting expired idempotency keys failed; retrying at the next interval");
+                LogCleanupFailed(logger, ex);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted {Count} expired idempotency keys")]
+    private static partial void LogExpiredKeysDeleted(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting expired idempotency keys failed; retrying at the next interval")]
+    private static partial void LogCleanupFailed(ILogger logger, Exception exception);
 }

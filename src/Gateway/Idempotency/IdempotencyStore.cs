@@ -5,20 +5,6 @@ using NpgsqlTypes;
 
 namespace TicketSaga.Gateway.Idempotency;
 
-/// <summary>Section <c>Idempotency</c>.</summary>
-public sealed record IdempotencySettings
-{
-    public const string Section = "Idempotency";
-
-    /// <summary>How long a key answers with its first response.</summary>
-    public TimeSpan KeyLifetime { get; init; } = TimeSpan.FromHours(24);
-
-    /// <summary>How long a request in flight owns its key; longer than Gateway:UpstreamTimeout.</summary>
-    public TimeSpan InFlightLock { get; init; } = TimeSpan.FromMinutes(1);
-
-    public TimeSpan CleanupInterval { get; init; } = TimeSpan.FromMinutes(10);
-}
-
 /// <summary>The first answer kept for a key: status, the headers a client needs, body.</summary>
 public sealed record StoredResponse(int StatusCode, IReadOnlyDictionary<string, string> Headers, byte[] Body);
 
@@ -37,9 +23,9 @@ public abstract record KeyClaim
 }
 
 /// <summary>Idempotency keys in the gateway's database, one row per (user, key).</summary>
-public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<IdempotencySettings> options)
+public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<IdempotencyOptions> options)
 {
-    private readonly IdempotencySettings _settings = options.Value;
+    private readonly IdempotencyOptions _settings = options.Value;
 
     public async Task<KeyClaim> ClaimAsync(string userId, string key, byte[] requestHash, CancellationToken cancellationToken)
     {

@@ -15,7 +15,7 @@ namespace TicketSaga.Gateway.Idempotency;
 /// Only 2xx and 4xx answers are kept; after a 5xx or a failed forward the key is free again.
 /// Without the header the request passes unchanged.
 /// </summary>
-public sealed class IdempotentRequests(IdempotencyStore store, ILogger<IdempotentRequests> logger) : IMiddleware
+public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<IdempotentRequests> logger) : IMiddleware
 {
     public const string HeaderName = "Idempotency-Key";
     public const string ReplayedHeader = "Idempotent-Replayed";
@@ -107,7 +107,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, ILogger<Idempoten
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
             // The key stays locked until Idempotency:InFlightLock passes; then a retry takes it over.
-            logger.LogWarning(ex, "Could not release Idempotency-Key {Key} of {UserId}", key, userId);
+            LogKeyNotReleased(logger, ex, key, userId);
         }
     }
 
@@ -140,4 +140,7 @@ public sealed class IdempotentRequests(IdempotencyStore store, ILogger<Idempoten
         request.Body.Position = 0;
         return hash.GetHashAndReset();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release Idempotency-Key {Key} of {UserId}")]
+    private static partial void LogKeyNotReleased(ILogger logger, Exception exception, string key, string userId);
 }

@@ -10,7 +10,7 @@ public sealed record CreateOrderRequest(Guid TicketId, int Qty, IReadOnlyList<Gu
 
 public sealed record OrderSeat(Guid SeatId, string Label);
 
-/// <param name="Status">PENDING, AWAITING_PAYMENT, CONFIRMED, EXPIRED or CANCELLED.</param>
+/// <param name="Status">PENDING, CONFIRMED, EXPIRED or CANCELLED.</param>
 /// <param name="ExpiresAt">The hold ends then unless the order is paid.</param>
 /// <param name="Amount">Total in minor units of <paramref name="Currency"/>, at the price locked when the hold was taken.</param>
 public sealed record Order(Guid OrderId, string Status, DateTimeOffset ExpiresAt, IReadOnlyList<OrderSeat> Seats, long Amount, string Currency);

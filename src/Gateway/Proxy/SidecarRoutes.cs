@@ -26,28 +26,21 @@ public static class SidecarRoutes
         Route("payments", AppIds.PaymentService, "/payments/{**rest}"),
     ];
 
-    /// <summary>One cluster per app id, each the local sidecar (DAPR_HTTP_ENDPOINT, else 127.0.0.1:DAPR_HTTP_PORT).</summary>
-    public static IReadOnlyList<ClusterConfig> Clusters(IConfiguration configuration)
-    {
-        var sidecar = configuration["DAPR_HTTP_ENDPOINT"] is { Length: > 0 } endpoint
-            ? endpoint
-            : $"http://127.0.0.1:{configuration["DAPR_HTTP_PORT"] ?? "3500"}";
-        var timeout = configuration.GetValue("Gateway:UpstreamTimeout", TimeSpan.FromSeconds(30));
-        return
-        [
-            .. new[] { AppIds.OrderService, AppIds.PaymentService }.Select(appId => new ClusterConfig
+    /// <summary>One cluster per app id, each the local sidecar's HTTP endpoint.</summary>
+    public static IReadOnlyList<ClusterConfig> Clusters(string sidecar, TimeSpan timeout) =>
+    [
+        .. new[] { AppIds.OrderService, AppIds.PaymentService }.Select(appId => new ClusterConfig
+        {
+            ClusterId = appId,
+            Destinations = new Dictionary<string, DestinationConfig> { ["sidecar"] = new() { Address = sidecar } },
+            HttpRequest = new ForwarderRequestConfig
             {
-                ClusterId = appId,
-                Destinations = new Dictionary<string, DestinationConfig> { ["sidecar"] = new() { Address = sidecar } },
-                HttpRequest = new ForwarderRequestConfig
-                {
-                    ActivityTimeout = timeout,
-                    Version = HttpVersion.Version11,
-                    VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
-                },
-            }),
-        ];
-    }
+                ActivityTimeout = timeout,
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            },
+        }),
+    ];
 
     private static RouteConfig Route(
         string routeId, string appId, string path, IReadOnlyList<string>? methods = null, string policy = "default",

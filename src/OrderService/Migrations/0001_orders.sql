@@ -23,19 +23,6 @@ CREATE TABLE orders (
 CREATE INDEX orders_by_user ON orders (user_id, order_id DESC);
 CREATE INDEX orders_live ON orders (expires_at) WHERE status IN ('PENDING', 'AWAITING_PAYMENT');
 
--- Transactional outbox: written in the same transaction as the order change it announces,
--- published by the relay in seq order per order.
-CREATE TABLE outbox (
-    id           uuid PRIMARY KEY,
-    seq          bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    order_id     uuid NOT NULL,
-    topic        text NOT NULL,
-    payload      jsonb NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
-);
-CREATE INDEX outbox_unpublished ON outbox (order_id, seq) WHERE published_at IS NULL;
-
 -- Inbox: the CloudEvent ids already handled, so a redelivered message changes nothing twice.
 CREATE TABLE inbox (
     message_id  text PRIMARY KEY,

@@ -22,5 +22,5 @@ public sealed record Order(
     bool PaymentRecorded = false)
 {
     /// <summary>Not yet CONFIRMED, EXPIRED or CANCELLED: its saga still decides.</summary>
-    public bool IsLive => Status is OrderStatuses.Pending or OrderStatuses.AwaitingPayment;
+    public bool IsLive => Status == OrderStatuses.Pending;
 }

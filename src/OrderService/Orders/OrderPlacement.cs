@@ -14,7 +14,7 @@ public sealed record PlaceOrder(string UserId, Guid TicketId, int Qty, IReadOnly
 /// transaction for the order and its orders.order.created. A failure after a partial reserve releases
 /// what was reserved (reason FAILED) before the caller answers.
 /// </summary>
-internal sealed class OrderPlacement(
+internal sealed partial class OrderPlacement(
     Tickets.TicketsClient tickets, Venues.VenuesClient venues, OrderStore orders, TimeProvider clock,
     IOptions<OrderOptions> options, ILogger<OrderPlacement> logger)
 {
@@ -67,7 +67,7 @@ internal sealed class OrderPlacement(
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
-            logger.LogError(ex, "Order {OrderId} could not be stored; releasing its holds", orderId);
+            LogOrderNotStored(logger, ex, orderId);
             await ReleaseAsync(reservationId, seated: seats.Count > 0);
             throw new OrderProblemException(OrderProblem.Unavailable("The order could not be stored; nothing was reserved."));
         }
@@ -162,7 +162,7 @@ internal sealed class OrderPlacement(
         }
         catch (RpcException ex)
         {
-            logger.LogWarning(ex, "Quota hold {ReservationId} could not be released; ticket-service reclaims it after it expires", reservationId);
+            LogQuotaHoldNotReleased(logger, ex, reservationId);
         }
     }
 
@@ -174,11 +174,20 @@ internal sealed class OrderPlacement(
         }
         catch (RpcException ex)
         {
-            logger.LogWarning(ex, "Seat hold {ReservationId} could not be released; venue-service reclaims it after it expires", reservationId);
+            LogSeatHoldNotReleased(logger, ex, reservationId);
         }
     }
 
     /// <summary>PostgreSQL keeps microseconds; the holds and the order then carry the same instant.</summary>
     private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset time) =>
         new(time.UtcTicks - time.UtcTicks % TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderId} could not be stored; releasing its holds")]
+    private static partial void LogOrderNotStored(ILogger logger, Exception exception, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quota hold {ReservationId} could not be released; ticket-service reclaims it after it expires")]
+    private static partial void LogQuotaHoldNotReleased(ILogger logger, Exception exception, Guid reservationId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Seat hold {ReservationId} could not be released; venue-service reclaims it after it expires")]
+    private static partial void LogSeatHoldNotReleased(ILogger logger, Exception exception, Guid reservationId);
 }

@@ -70,7 +70,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     public async Task<IReadOnlyList<Order>> ListLiveAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM orders WHERE status IN ('PENDING', 'AWAITING_PAYMENT') AND created_at < @cutoff ORDER BY expires_at LIMIT @limit");
+            $"SELECT {Columns} FROM orders WHERE status = 'PENDING' AND created_at < @cutoff ORDER BY expires_at LIMIT @limit");
         command.Parameters.AddWithValue("cutoff", clock.GetUtcNow() - olderThan);
         command.Parameters.AddWithValue("limit", limit);
         return await ReadOrdersAsync(command, cancellationToken);
@@ -90,7 +90,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         await using var confirm = new NpgsqlCommand(
             """
             UPDATE orders SET status = 'CONFIRMED', ended_at = @now
-            WHERE order_id = @order AND status IN ('PENDING', 'AWAITING_PAYMENT')
+            WHERE order_id = @order AND status = 'PENDING'
             RETURNING user_id
             """, connection, transaction);
         confirm.Parameters.AddWithValue("order", orderId);
@@ -128,7 +128,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             """
             UPDATE orders SET status = @status, cancellation_reason = @reason, ended_at = @now,
                 payment_after_end_at = CASE WHEN payment_id IS NOT NULL OR @reason = 'PAYMENT_AFTER_END' THEN @now END
-            WHERE order_id = @order AND status IN ('PENDING', 'AWAITING_PAYMENT')
+            WHERE order_id = @order AND status = 'PENDING'
             RETURNING user_id, payment_id IS NOT NULL AND @reason <> 'PAYMENT_AFTER_END'
             """, connection, transaction);
         end.Parameters.AddWithValue("order", orderId);

@@ -29,7 +29,7 @@ public sealed record OrderResponse(
 public sealed record OrderPage(IReadOnlyList<OrderResponse> Orders, Guid? NextBefore);
 
 /// <summary>The public order API (JWT required; the user is the token's sub). JSON is snake_case.</summary>
-public static class OrdersApi
+public static partial class OrdersApi
 {
     public const int MaxPageSize = 100;
 
@@ -83,7 +83,7 @@ public static class OrdersApi
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            logger.LogWarning(ex, "The saga of order {OrderId} did not start now; the sweeper starts it", order.OrderId);
+            LogSagaNotStarted(logger, ex, order.OrderId);
         }
 
         return TypedResults.Created($"/orders/{order.OrderId}", OrderResponse.From(order));
@@ -145,4 +145,7 @@ public static class OrdersApi
 
     private static ProblemHttpResult Problem(OrderProblem problem) =>
         TypedResults.Problem(problem.Detail, statusCode: problem.Status, title: problem.Title, type: problem.Type);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The saga of order {OrderId} did not start now; the sweeper starts it")]
+    private static partial void LogSagaNotStarted(ILogger logger, Exception exception, Guid orderId);
 }

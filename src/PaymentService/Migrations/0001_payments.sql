@@ -50,16 +50,3 @@ CREATE TABLE inbox (
     received_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, message_id)
 );
-
--- Events to publish, written in the transaction of the change they announce.
-CREATE TABLE outbox (
-    seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    id           uuid NOT NULL UNIQUE,
-    order_id     uuid NOT NULL,
-    topic        text NOT NULL,
-    payload      jsonb NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
-    published_at timestamptz
-);
-
-CREATE INDEX outbox_unpublished ON outbox (order_id, seq) WHERE published_at IS NULL;

@@ -236,7 +236,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
                     }
                 });
                 var seenAt = DateTimeOffset.UtcNow;
-                foreach (var (orderId, status) in statuses.Where(s => s.Value is not (OrderStatuses.Pending or OrderStatuses.AwaitingPayment)))
+                foreach (var (orderId, status) in statuses.Where(s => s.Value != OrderStatuses.Pending))
                 {
                     if (seenAt > live[orderId].ExpiresAt + targets.ExpiryGrace + PollInterval)
                     {

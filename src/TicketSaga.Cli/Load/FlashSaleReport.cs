@@ -44,7 +44,7 @@ internal sealed record FlashSaleOptions(int Buyers, int Seats, double PayShare, 
 /// <summary>One order as order-service's database has it (read back through GET /orders of its buyer).</summary>
 internal sealed record SoldOrder(Guid OrderId, string UserId, string Status, int Qty, DateTimeOffset ExpiresAt, IReadOnlyList<Guid> SeatIds)
 {
-    public bool IsLive => Status is OrderStatuses.Pending or OrderStatuses.AwaitingPayment;
+    public bool IsLive => Status == OrderStatuses.Pending;
 }
 
 /// <summary>capacity = available + held + sold, as ticket-service (GetTicketType) or venue-service (GetSeatMap) count it.</summary>

@@ -31,7 +31,7 @@ public static class DeadLetterReasons
     /// <summary>The subscription's route answered 404: a wiring error that no retry can fix.</summary>
     public const string RouteNotFound = "route not found";
 
-    /// <summary>The app answered <c>{"status":"DROP"}</c>.</summary>
+    /// <summary>The app answered <c>{"status":"DROP"}</c> (its <c>reason</c>, if any, is the last error): never retried.</summary>
     public const string DroppedByApp = "dropped by app";
 }
 

@@ -218,8 +218,9 @@ internal sealed class SubscriptionDelivery(
                 _acked.Enqueue(delivery.Seq);
                 break;
             case OutcomeKind.Drop:
-                logger.LogWarning("App {AppId} dropped message {Seq} of {Topic}", app.AppId, delivery.Seq, delivery.Topic);
-                await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.DroppedByApp, outcome.Error, null, stoppingToken);
+                // As daprd does (dapr/dapr#6282): a dropped message goes to the dead-letter topic at once, no retry.
+                logger.LogWarning("App {AppId} dropped message {Seq} of {Topic}: {Error}", app.AppId, delivery.Seq, delivery.Topic, outcome.Error);
+                await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.DroppedByApp, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 break;
             case OutcomeKind.RouteNotFound:
                 logger.LogError("App {AppId} has no route {Route} for topic {Topic}: {Error}", app.AppId, route, delivery.Topic, outcome.Error);
@@ -294,7 +295,9 @@ internal sealed class SubscriptionDelivery(
             {
                 null or "" or "SUCCESS" => new Outcome(OutcomeKind.Ack, ""),
                 "RETRY" => new Outcome(OutcomeKind.Retry, "the app answered RETRY"),
-                "DROP" => new Outcome(OutcomeKind.Drop, "the app answered DROP"),
+                "DROP" => new Outcome(OutcomeKind.Drop, document.RootElement.TryGetProperty("reason", out var reason) && reason.ValueKind == JsonValueKind.String
+                    ? $"the app answered DROP: {Truncate(reason.GetString()!)}"
+                    : "the app answered DROP"),
                 var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}'"),
             };
         }

@@ -1,0 +1,66 @@
+using TicketSaga.Contracts;
+using TicketSaga.OrderService.Orders;
+using TicketSaga.OrderService.Saga;
+using TicketSaga.ServiceDefaults;
+
+namespace TicketSaga.OrderService.Events;
+
+/// <summary>Turns payment and expiry messages into signals to the order's saga, exactly once per CloudEvent id.</summary>
+public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, ILogger<OrderSignals> logger)
+{
+    public async Task<DaprAnswer> PaymentSucceededAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
+    {
+        if (await orders.HasHandledAsync(messageId, cancellationToken))
+        {
+            return DaprAnswer.Success;
+        }
+
+        var order = await orders.GetAsync(payment.OrderId, cancellationToken);
+        if (order is null)
+        {
+            LogPaymentForUnknownOrder(logger, payment.PaymentId, payment.OrderId);
+            return DaprAnswer.Drop($"payment {payment.PaymentId} is for unknown order {payment.OrderId}");
+        }
+
+        if (order.IsLive)
+        {
+            // Raised before the inbox row commits: should that commit fail, the redelivery raises again,
+            // which the saga ignores once it has moved on.
+            await sagas.SignalAsync(order, SagaSignal.PaymentSucceeded, cancellationToken);
+        }
+
+        // Records the payment; an order that has ended by now answers it with PAYMENT_AFTER_END (refund).
+        await orders.RecordPaymentAsync(messageId, payment, cancellationToken);
+        return DaprAnswer.Success;
+    }
+
+    public async Task<DaprAnswer> ExpirationCompleteAsync(string messageId, ExpirationComplete expiry, CancellationToken cancellationToken)
+    {
+        if (await orders.HasHandledAsync(messageId, cancellationToken))
+        {
+            return DaprAnswer.Success;
+        }
+
+        var order = await orders.GetAsync(expiry.OrderId, cancellationToken);
+        if (order is null)
+        {
+            LogExpiryForUnknownOrder(logger, expiry.OrderId);
+            return DaprAnswer.Drop($"expiry of unknown order {expiry.OrderId}");
+        }
+
+        // An order that has ended (CONFIRMED included) ignores its expiry.
+        if (order.IsLive)
+        {
+            await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
+        }
+
+        await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);
+        return DaprAnswer.Success;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId} is for unknown order {OrderId}; dropped")]
+    private static partial void LogPaymentForUnknownOrder(ILogger logger, Guid paymentId, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expiry for unknown order {OrderId}; dropped")]
+    private static partial void LogExpiryForUnknownOrder(ILogger logger, Guid orderId);
+}
