@@ -14,6 +14,7 @@ using TicketSaga.Contracts;
 using TicketSaga.ExpirationService;
 using TicketSaga.Runtime.Actors;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
 
 [assembly: AssemblyFixture(typeof(PostgresServer))]
@@ -65,6 +66,36 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
 
     public Task CreatedAsync(Guid orderId, DateTimeOffset expiresAt) => PublishAsync(Topics.OrderCreated, orderId,
         new OrderCreated(orderId, "user-1", Guid.NewGuid(), 2, [], 5000, "EUR", expiresAt, DateTimeOffset.UtcNow));
+
+    /// <summary>An orders.order.created whose data names no order; returns its CloudEvent id.</summary>
+    public async Task<string> CreatedWithoutOrderIdAsync(DateTimeOffset expiresAt)
+    {
+        var messageId = Guid.NewGuid().ToString();
+        await _orderServiceDapr.PublishEventAsync(Topics.PubSub, Topics.OrderCreated, new { expiresAt },
+            new Dictionary<string, string> { ["partitionKey"] = messageId, ["cloudevent.id"] = messageId });
+        return messageId;
+    }
+
+    /// <summary>Waits (generous bound) until the runtime recorded the message as a dead letter of expiration-service.</summary>
+    public async Task<DeadLetter> DeadLetterOfAsync(string messageId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_runtimeDatabase);
+        var deadLetters = new DeadLetters(dataSource);
+        return await EventuallyAsync(
+            async () => (await deadLetters.ListAsync(AppIds.ExpirationService)).FirstOrDefault(d => d.MessageId == messageId),
+            $"dead letter of message {messageId}");
+    }
+
+    /// <summary>Whether a message with this CloudEvent id was published on the topic (a dead-letter topic included).</summary>
+    public async Task<bool> PublishedOnAsync(string topic, string messageId)
+    {
+        await using var connection = new NpgsqlConnection(_runtimeDatabase);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pubsub_messages WHERE topic = @topic AND message_id = @id)", connection);
+        command.Parameters.AddWithValue("topic", topic);
+        command.Parameters.AddWithValue("id", messageId);
+        return (bool)(await command.ExecuteScalarAsync())!;
+    }
 
     public Task CompletedAsync(Guid orderId) =>
         PublishAsync(Topics.OrderCompleted, orderId, new OrderCompleted(orderId, "user-1", DateTimeOffset.UtcNow));

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using TicketSaga.Contracts;
+using TicketSaga.Runtime.PubSub;
 
 namespace TicketSaga.ExpirationService.Tests;
 
@@ -20,17 +21,16 @@ public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task An_event_without_an_order_id_is_refused()
+    public async Task An_event_without_an_order_id_is_dead_lettered_at_once_with_its_reason()
     {
-        using var http = new HttpClient { BaseAddress = Host.ExpirationServiceAddress };
-        using var cloudEvent = new StringContent(
-            """{"specversion":"1.0","id":"e1","source":"order-service","type":"com.dapr.event.sent","datacontenttype":"application/json","data":{"expiresAt":"2030-01-01T00:00:00Z"}}""",
-            System.Text.Encoding.UTF8, "application/cloudevents+json");
+        var messageId = await Host.CreatedWithoutOrderIdAsync(DateTimeOffset.UtcNow.AddMinutes(5));
 
-        var response = await http.PostAsync("/events/" + Topics.OrderCreated, cloudEvent, TestContext.Current.CancellationToken);
-
-        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var deadLetter = await Host.DeadLetterOfAsync(messageId);
+        Assert.Equal(DeadLetterReasons.DroppedByApp, deadLetter.Reason);
+        Assert.Equal(1, deadLetter.Attempts);
+        Assert.Contains("the event names no order", deadLetter.LastError, StringComparison.Ordinal);
+        Assert.Equal(Topics.DeadLetter(Topics.OrderCreated), deadLetter.DeadLetterTopic);
+        Assert.True(await Host.PublishedOnAsync(Topics.DeadLetter(Topics.OrderCreated), messageId));
         Assert.Null(await Host.ReminderRegisteredAtAsync(Guid.Empty));
     }
 
