@@ -2,6 +2,7 @@ using Dapr.Workflow;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using TicketSaga.Contracts;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
 using TicketSaga.Venue.V1;
 
@@ -101,6 +102,22 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.Equal((8, 0), (availability.Available, availability.Held));
         Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
         Assert.Equal(HttpStatusCode.Accepted, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_payment_for_an_unknown_order_is_dead_lettered_at_once_with_its_reason()
+    {
+        var unknownOrder = Guid.NewGuid().ToString();
+        var paymentId = NewMessageId();
+
+        await system.PublishPaymentAsync(unknownOrder, paymentId);
+
+        var deadLetter = await system.DeadLetterOfAsync(paymentId);
+        Assert.Equal(DeadLetterReasons.DroppedByApp, deadLetter.Reason);
+        Assert.Equal(1, deadLetter.Attempts);
+        Assert.Contains($"unknown order {unknownOrder}", deadLetter.LastError, StringComparison.Ordinal);
+        Assert.Equal(Topics.DeadLetter(Topics.PaymentSucceeded), deadLetter.DeadLetterTopic);
+        Assert.False(await system.OrderStore.HasHandledAsync(paymentId, default));
     }
 
     [Fact]

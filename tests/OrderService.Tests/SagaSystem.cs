@@ -14,6 +14,7 @@ using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
 using TicketSaga.Outbox;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults;
 using TicketSaga.Testing;
 using TicketSaga.Ticket.V1;
@@ -172,6 +173,16 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         ExpirationService.PublishEventAsync(Topics.PubSub, Topics.ExpirationComplete,
             new ExpirationComplete(Guid.Parse(orderId), DateTimeOffset.UtcNow),
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
+
+    /// <summary>Waits (generous bound) until the runtime recorded the message as a dead letter of order-service.</summary>
+    public async Task<DeadLetter> DeadLetterOfAsync(string messageId)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_runtimeConnectionString);
+        var deadLetters = new DeadLetters(dataSource);
+        return (await Eventually.ReturnsAsync(
+            async () => (await deadLetters.ListAsync(AppIds.OrderService)).FirstOrDefault(d => d.MessageId == messageId),
+            deadLetter => deadLetter is not null, $"dead letter of message {messageId}"))!;
+    }
 
     /// <summary>What order-service published for an order, in the runtime's log order.</summary>
     public async Task<List<PublishedEvent>> PublishedAsync(string orderId)
