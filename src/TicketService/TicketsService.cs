@@ -97,7 +97,8 @@ internal sealed class TicketsService(TicketTypeCatalog catalog, ReserveQuotaBatc
     {
         var reservationId = ParseId(request.ReservationId, "reservation_id");
         Require(request.Reason != ProtoReleaseReason.Unspecified && System.Enum.IsDefined(request.Reason), "reason is required.");
-        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, context.CancellationToken);
+        Guid? soldTo = request.OrderId.Length == 0 ? null : ParseId(request.OrderId, "order_id");
+        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, soldTo, context.CancellationToken);
         return new ReleaseReservationResponse
         {
             ReservationId = released.ReservationId.ToString(),

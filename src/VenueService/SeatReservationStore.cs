@@ -194,7 +194,8 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
         return finalized!.ToMessage();
     }
 
-    public async Task<SeatReservation> ReleaseSeatReservationAsync(Guid reservationId, string reason, CancellationToken cancellationToken)
+    /// <param name="soldTo">The order a finalized reservation may be given back for; null releases holds only.</param>
+    public async Task<SeatReservation> ReleaseSeatReservationAsync(Guid reservationId, string reason, Guid? soldTo, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -208,7 +209,7 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
 
         switch (reservation.State)
         {
-            case "SOLD":
+            case "SOLD" when reservation.OrderId != soldTo:
                 throw VenueErrors.FailedPrecondition(
                     $"seat reservation {reservationId} was finalized for order {reservation.OrderId}; sold seats are not released");
             // A hold the service reclaimed was not released by this client: its first release is answered, not refused.
@@ -218,7 +219,7 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
                 throw VenueErrors.AlreadyExists($"seat reservation {reservationId} was already released ({reservation.ReleaseReason})");
         }
 
-        await ReleaseHeldSeatsAsync(transaction, [reservationId], reservation.Quantity, reason, cancellationToken);
+        await ReleaseSeatsAsync(transaction, [reservationId], reservation.State, reservation.Quantity, reason, cancellationToken);
         var released = await ReadAsync(transaction, reservationId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return released!.ToMessage();
@@ -269,8 +270,8 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
                 return reclaimed;
             }
 
-            await ReleaseHeldSeatsAsync(
-                transaction, batch.Select(r => r.Id).ToArray(), batch.Sum(r => r.Quantity), "ABANDONED", cancellationToken);
+            await ReleaseSeatsAsync(
+                transaction, batch.Select(r => r.Id).ToArray(), "HELD", batch.Sum(r => r.Quantity), "ABANDONED", cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             reclaimed += batch.Count;
             if (batch.Count < ReclaimBatchSize)
@@ -403,25 +404,28 @@ public sealed class SeatReservationStore(NpgsqlDataSource dataSource, IOptions<V
         await record.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static async Task ReleaseHeldSeatsAsync(
-        NpgsqlTransaction transaction, Guid[] reservationIds, int seatCount, string reason, CancellationToken cancellationToken)
+    /// <summary>Puts the seats of reservations in <paramref name="state"/> (HELD or SOLD, locked above) back on sale.</summary>
+    private static async Task ReleaseSeatsAsync(
+        NpgsqlTransaction transaction, Guid[] reservationIds, string state, int seatCount, string reason, CancellationToken cancellationToken)
     {
         await LockSeatsAsync(transaction, "reservation_id = ANY(@reservations)", "reservations", reservationIds, cancellationToken);
         await using (var free = new NpgsqlCommand(
-            "UPDATE seats SET status = 'AVAILABLE', reservation_id = NULL WHERE reservation_id = ANY(@reservations) AND status = 'HELD'",
+            "UPDATE seats SET status = 'AVAILABLE', reservation_id = NULL WHERE reservation_id = ANY(@reservations) AND status = @state",
             transaction.Connection, transaction))
         {
             free.Parameters.AddWithValue("reservations", reservationIds);
-            // Only held seats of these reservations go back on sale, never a sold one.
+            free.Parameters.AddWithValue("state", state);
+            // Only these reservations' seats in the state read under their lock go back on sale, all of them or none.
             EnsureAllSeats(await free.ExecuteNonQueryAsync(cancellationToken), seatCount, $"release of {reservationIds.Length} seat reservation(s)");
         }
 
         await using var release = new NpgsqlCommand(
             """
-            UPDATE seat_reservations SET state = 'RELEASED', release_reason = @reason, released_at = now()
-            WHERE reservation_id = ANY(@reservations) AND state = 'HELD'
+            UPDATE seat_reservations SET state = 'RELEASED', release_reason = @reason, order_id = NULL, released_at = now()
+            WHERE reservation_id = ANY(@reservations) AND state = @state
             """, transaction.Connection, transaction);
         release.Parameters.AddWithValue("reservations", reservationIds);
+        release.Parameters.AddWithValue("state", state);
         release.Parameters.AddWithValue("reason", reason);
         await release.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -56,5 +56,6 @@ public sealed class VenuesGrpcService(
         reservations.ReleaseSeatReservationAsync(
             RequireUuid(request.ReservationId, "reservation_id"),
             RequireClientReleaseReason(request.Reason),
+            string.IsNullOrEmpty(request.OrderId) ? null : RequireUuid(request.OrderId, "order_id"),
             context.CancellationToken);
 }
