@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.TicketService.Reservations;
 
@@ -30,7 +31,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
                     $"Reservation {reservationId} was already finalized for order {reservation.OrderId}."));
             case "RELEASED":
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToString().ToUpperInvariant()}) and can no longer be finalized."));
+                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToText()}) and can no longer be finalized."));
         }
 
         await using var batch = new NpgsqlBatch(connection);
@@ -125,15 +126,15 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         // The id's lock is held: no reserve or release of it runs between this read and the insert.
         await using var read = new NpgsqlCommand("SELECT release_reason FROM reservation_tombstones WHERE reservation_id = @id", connection);
         read.Parameters.AddWithValue("id", reservationId);
-        if (await read.ExecuteScalarAsync(cancellationToken) is int first)
+        if (await read.ExecuteScalarAsync(cancellationToken) is string first)
         {
-            return new ReleasedReservation(reservationId, 0, (ReleaseReason)first);
+            return new ReleasedReservation(reservationId, 0, ReleaseReasons.Parse(first));
         }
 
         await using var insert = new NpgsqlCommand(
             "INSERT INTO reservation_tombstones (reservation_id, release_reason) VALUES (@id, @reason)", connection);
         insert.Parameters.AddWithValue("id", reservationId);
-        insert.Parameters.AddWithValue("reason", (int)reason);
+        insert.Parameters.AddWithValue("reason", reason.ToText());
         await insert.ExecuteNonQueryAsync(cancellationToken);
         return new ReleasedReservation(reservationId, 0, reason);
     }
@@ -156,7 +157,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         return new Reservation(
             reservationId, reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3),
             reader.IsDBNull(4) ? null : reader.GetGuid(4),
-            reader.IsDBNull(5) ? null : (ReleaseReason)reader.GetInt32(5),
+            reader.IsDBNull(5) ? null : ReleaseReasons.Parse(reader.GetString(5)),
             reader.GetFieldValue<int[]>(6), reader.GetFieldValue<int[]>(7));
     }
 
@@ -176,7 +177,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
             WHERE reservation_id = $1 AND status = $3
             """);
         release.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.Id });
-        release.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)reason });
+        release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason.ToText() });
         release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reservation.Status });
         batch.BatchCommands.Add(release);
         await batch.ExecuteNonQueryAsync(cancellationToken);
