@@ -1,34 +1,13 @@
 using Microsoft.Extensions.Options;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.VenueService;
 
-/// <summary>
-/// Runs a reclaim pass every <see cref="VenueOptions.ReclaimInterval"/>: holds nobody finalized or
-/// released by expires_at + grace go back on sale. Every replica runs it; the pass shares the work.
-/// </summary>
+/// <summary>Puts seat holds nobody finalized or released by expires_at + grace back on sale.</summary>
 public sealed class AbandonedHoldReclaimer(
-    SeatReservationStore reservations, TimeProvider clock, IOptions<VenueOptions> options, ILogger<AbandonedHoldReclaimer> logger)
-    : BackgroundService
+    SeatReclaimStore reclaims, TimeProvider clock, IOptions<VenueOptions> options, ILogger<AbandonedHoldReclaimer> logger)
+    : AbandonedHoldReclaimerBase(options.Value.ReclaimInterval, clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(options.Value.ReclaimInterval, clock);
-        do
-        {
-            try
-            {
-                var reclaimed = await reservations.ReclaimAbandonedHoldsAsync(clock.GetUtcNow(), stoppingToken);
-                if (reclaimed > 0)
-                {
-                    logger.LogInformation("Reclaimed {Count} abandoned seat holds", reclaimed);
-                }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                // The next pass retries; a database hiccup must not stop reclaiming for good.
-                logger.LogWarning(ex, "Reclaim pass failed");
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
-    }
+    protected override Task<int> ReclaimAsync(CancellationToken cancellationToken) =>
+        reclaims.ReclaimAbandonedHoldsAsync(Clock.GetUtcNow(), cancellationToken);
 }

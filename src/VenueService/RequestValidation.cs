@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.Venue.V1;
 
 namespace TicketSaga.VenueService;
@@ -60,7 +61,7 @@ internal static class RequestValidation
             throw VenueErrors.InvalidArgument("expires_at is not a valid timestamp");
         }
 
-        expiry = new DateTime(expiry.Ticks - (expiry.Ticks % 10), DateTimeKind.Utc);
+        expiry = PostgresTime.TruncateToMicroseconds(expiry).UtcDateTime;
         if (expiry <= now.UtcDateTime)
         {
             throw VenueErrors.InvalidArgument($"expires_at {expiry:O} is not in the future");

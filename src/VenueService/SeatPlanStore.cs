@@ -1,8 +1,17 @@
 using Npgsql;
 using NpgsqlTypes;
-using TicketSaga.Venue.V1;
 
 namespace TicketSaga.VenueService;
+
+public sealed record RowPlan(string Label, int Seats);
+
+/// <summary>A section as laid out: rows best first.</summary>
+public sealed record SectionPlan(string Name, IReadOnlyList<RowPlan> Rows);
+
+public sealed record SeatPlanRecord(Guid PlanId, string EventId, string Name, IReadOnlyList<string> Sections, int Capacity);
+
+/// <summary>A seat with its live status: AVAILABLE, HELD or SOLD.</summary>
+public sealed record PlanSeat(Guid SeatId, string Section, string Row, int Number, string Label, string Status);
 
 /// <summary>Seat plans as operators lay them out, and the live seat map.</summary>
 public sealed class SeatPlanStore(NpgsqlDataSource dataSource)
@@ -11,17 +20,10 @@ public sealed class SeatPlanStore(NpgsqlDataSource dataSource)
     /// Creates the plan and its seats in one transaction. Creating the same plan again returns it;
     /// the same plan_id with another layout is AlreadyExists.
     /// </summary>
-    public async Task<SeatPlan> CreateSeatPlanAsync(
-        Guid planId, string eventId, string name, IReadOnlyList<SectionLayout> sections, CancellationToken cancellationToken)
+    public async Task<SeatPlanRecord> CreateSeatPlanAsync(
+        Guid planId, string eventId, string name, IReadOnlyList<SectionPlan> sections, CancellationToken cancellationToken)
     {
-        var requested = new SeatPlan
-        {
-            PlanId = planId.ToString(),
-            EventId = eventId,
-            Name = name,
-            Sections = { sections.Select(s => s.Name) },
-            Capacity = sections.Sum(s => s.Rows.Sum(r => r.Seats)),
-        };
+        var requested = new SeatPlanRecord(planId, eventId, name, [.. sections.Select(s => s.Name)], sections.Sum(s => s.Rows.Sum(r => r.Seats)));
 
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -84,7 +86,7 @@ public sealed class SeatPlanStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Every seat of the plan (or of one section) with its live status, read in one snapshot.</summary>
-    public async Task<SeatMap> GetSeatMapAsync(Guid planId, string? section, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PlanSeat>> GetSeatMapAsync(Guid planId, string? section, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using (var exists = new NpgsqlCommand(
@@ -108,7 +110,7 @@ public sealed class SeatPlanStore(NpgsqlDataSource dataSource)
             }
         }
 
-        var map = new SeatMap { PlanId = planId.ToString() };
+        var seats = new List<PlanSeat>();
         await using var read = new NpgsqlCommand(
             """
             SELECT s.seat_id, s.section, s.row_label, s.number, s.label, s.status
@@ -118,37 +120,16 @@ public sealed class SeatPlanStore(NpgsqlDataSource dataSource)
             """, connection);
         read.Parameters.AddWithValue("plan", planId);
         read.Parameters.Add(new NpgsqlParameter("section", NpgsqlDbType.Text) { Value = (object?)section ?? DBNull.Value });
-        await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+        await using var rows = await read.ExecuteReaderAsync(cancellationToken);
+        while (await rows.ReadAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                map.Seats.Add(new Seat
-                {
-                    SeatId = reader.GetGuid(0).ToString(),
-                    Section = reader.GetString(1),
-                    Row = reader.GetString(2),
-                    Number = reader.GetInt32(3),
-                    Label = reader.GetString(4),
-                    Status = ToSeatStatus(reader.GetString(5)),
-                });
-            }
+            seats.Add(new PlanSeat(rows.GetGuid(0), rows.GetString(1), rows.GetString(2), rows.GetInt32(3), rows.GetString(4), rows.GetString(5)));
         }
 
-        map.Available = map.Seats.Count(s => s.Status == SeatStatus.Available);
-        map.Held = map.Seats.Count(s => s.Status == SeatStatus.Held);
-        map.Sold = map.Seats.Count(s => s.Status == SeatStatus.Sold);
-        return map;
+        return seats;
     }
 
-    internal static SeatStatus ToSeatStatus(string status) => status switch
-    {
-        "AVAILABLE" => SeatStatus.Available,
-        "HELD" => SeatStatus.Held,
-        "SOLD" => SeatStatus.Sold,
-        _ => throw new InvalidOperationException($"Unknown seat status {status}"),
-    };
-
-    private static string Layout(string eventId, string name, IEnumerable<SectionLayout> sections) =>
+    private static string Layout(string eventId, string name, IEnumerable<SectionPlan> sections) =>
         string.Join('\n', sections.SelectMany(s => s.Rows.Select(r => $"{s.Name}\t{r.Label}\t{r.Seats}")).Prepend($"{eventId}\t{name}"));
 
     private static async Task<string> ReadLayoutAsync(

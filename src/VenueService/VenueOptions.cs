@@ -6,7 +6,7 @@ public sealed class VenueOptions
     public const string SectionName = "Venue";
 
     /// <summary>How long past its expires_at a hold nobody released is kept before it is reclaimed.</summary>
-    public TimeSpan HoldGracePeriod { get; set; } = TimeSpan.FromMinutes(2);
+    public TimeSpan AbandonedHoldGrace { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>How often each replica runs a reclaim pass.</summary>
     public TimeSpan ReclaimInterval { get; set; } = TimeSpan.FromSeconds(30);

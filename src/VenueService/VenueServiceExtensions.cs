@@ -10,7 +10,7 @@ public static class VenueServiceExtensions
         builder.Services.AddGrpc();
         builder.Services.AddOptions<VenueOptions>()
             .Bind(builder.Configuration.GetSection(VenueOptions.SectionName))
-            .Validate(o => o.HoldGracePeriod >= TimeSpan.Zero, "Venue:HoldGracePeriod must not be negative")
+            .Validate(o => o.AbandonedHoldGrace >= TimeSpan.Zero, "Venue:AbandonedHoldGrace must not be negative")
             .Validate(o => o.ReclaimInterval > TimeSpan.Zero, "Venue:ReclaimInterval must be positive")
             .Validate(o => o.MaxSeatsPerReservation > 0, "Venue:MaxSeatsPerReservation must be positive")
             .Validate(o => o.MaxHoldDuration > TimeSpan.Zero, "Venue:MaxHoldDuration must be positive")
@@ -18,7 +18,9 @@ public static class VenueServiceExtensions
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<SeatPlanStore>();
-        builder.Services.AddSingleton<SeatReservationStore>();
+        builder.Services.AddSingleton<SeatHoldStore>();
+        builder.Services.AddSingleton<SeatHoldOutcomeStore>();
+        builder.Services.AddSingleton<SeatReclaimStore>();
         builder.Services.AddHostedService<AbandonedHoldReclaimer>();
         return builder;
     }

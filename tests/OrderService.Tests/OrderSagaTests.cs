@@ -86,6 +86,30 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     }
 
     [Fact]
+    public async Task A_payment_after_the_seats_were_reclaimed_gives_the_sold_quota_back_and_ends_the_order_expired_for_a_refund()
+    {
+        var (ticket, plan) = await system.SeatedAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+        // The seat hold is gone before the payment comes (as the reclaimer leaves it); the quota hold is still there.
+        await system.VenueClient.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest
+        {
+            ReservationId = (await ReservationIdAsync(orderId)).ToString(),
+            Reason = SeatReleaseReason.Expired,
+        });
+
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Expired);
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Any(e => e.Reason == CancellationReasons.PaymentAfterEnd),
+            "the PAYMENT_AFTER_END answer");
+        // Both or neither: the quota finalized before the seats were found gone is back in stock.
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((8, 0, 0), (availability.Available, availability.Held, availability.Sold));
+        Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
+    }
+
+    [Fact]
     public async Task A_customer_cancel_releases_ticket_and_seats_and_announces_the_cancellation()
     {
         var (ticket, plan) = await system.SeatedAsync();
@@ -140,6 +164,15 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
         var availability = await system.AvailabilityAsync(ticket);
         Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    private async Task<Guid> ReservationIdAsync(string orderId)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(system.OrdersDatabase);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT reservation_id FROM orders WHERE order_id = @order", connection);
+        command.Parameters.AddWithValue("order", Guid.Parse(orderId));
+        return (Guid)(await command.ExecuteScalarAsync())!;
     }
 
     private async Task<string> LastExpiryIdAsync(string orderId)

@@ -15,7 +15,7 @@ namespace TicketSaga.TicketService.Tests;
 
 /// <summary>
 /// ticket-service hosted in-process on its own fresh database, called through the generated gRPC client.
-/// The reclaim loop is effectively off: tests run reclaim passes themselves.
+/// The reclaim loop runs one pass at start (on an empty database), then effectively never: tests run passes themselves.
 /// </summary>
 public sealed class TicketServiceHost : IAsyncDisposable
 {

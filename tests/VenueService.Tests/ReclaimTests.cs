@@ -26,12 +26,12 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
         await Venue.Client.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = released.ReservationId, Reason = SeatReleaseReason.Expired });
         var snapshot = await Venue.SnapshotAsync();
 
-        var withinGrace = await Venue.Reservations.ReclaimAbandonedHoldsAsync(
+        var withinGrace = await Venue.Reclaims.ReclaimAbandonedHoldsAsync(
             expiresAt + VenueServiceHost.GracePeriod - TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         Assert.Equal(0, withinGrace);
         Assert.Equal(snapshot, await Venue.SnapshotAsync());
 
-        var pastGrace = await Venue.Reservations.ReclaimAbandonedHoldsAsync(
+        var pastGrace = await Venue.Reclaims.ReclaimAbandonedHoldsAsync(
             expiresAt + VenueServiceHost.GracePeriod + TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
         Assert.Equal(1, pastGrace);
         var map = await Venue.Client.GetSeatMapAsync(new GetSeatMapRequest { PlanId = plan.PlanId });
@@ -47,7 +47,7 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
         var compensation = await Venue.Client.ReleaseSeatReservationAsync(
             new ReleaseSeatReservationRequest { ReservationId = abandoned.ReservationId, Reason = SeatReleaseReason.Expired });
         Assert.Equal(SeatReservationState.Released, compensation.State);
-        Assert.Equal(0, await Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(1), TestContext.Current.CancellationToken));
+        Assert.Equal(0, await Venue.Reclaims.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(1), TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
         }
 
         var passes = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
-            Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(1), TestContext.Current.CancellationToken))).ToList();
+            Venue.Reclaims.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(1), TestContext.Current.CancellationToken))).ToList();
         var finalizes = holds.Where((_, i) => i % 2 == 0).Select(hold => Task.Run(async () =>
         {
             try
@@ -99,9 +99,9 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
         };
         await Venue.Client.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = late.ReservationId, Reason = SeatReleaseReason.Failed });
 
-        await Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(47), TestContext.Current.CancellationToken);
+        await Venue.Reclaims.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(47), TestContext.Current.CancellationToken);
         await RpcAssert.FailsWith(StatusCode.FailedPrecondition, Venue.Client.AutoAssignAndReserveAsync(late));
-        await Venue.Reservations.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(49), TestContext.Current.CancellationToken);
+        await Venue.Reclaims.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(49), TestContext.Current.CancellationToken);
         var reserved = await Venue.Client.AutoAssignAndReserveAsync(late);
 
         Assert.Equal(SeatReservationState.Held, reserved.State);

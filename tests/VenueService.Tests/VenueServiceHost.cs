@@ -39,7 +39,7 @@ public sealed class VenueServiceHost : IAsyncDisposable
 
     public Venues.VenuesClient Client { get; }
 
-    public SeatReservationStore Reservations => _factory.Services.GetRequiredService<SeatReservationStore>();
+    public SeatReclaimStore Reclaims => _factory.Services.GetRequiredService<SeatReclaimStore>();
 
     public static async Task<VenueServiceHost> StartAsync(PostgresServer postgres) =>
         new(await postgres.CreateDatabaseAsync("venue"));
@@ -111,7 +111,7 @@ public sealed class VenueServiceHost : IAsyncDisposable
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             builder.UseSetting("ConnectionStrings:venues", connectionString);
-            builder.UseSetting("Venue:HoldGracePeriod", GracePeriod.ToString());
+            builder.UseSetting("Venue:AbandonedHoldGrace", GracePeriod.ToString());
             builder.UseSetting("Venue:ReclaimInterval", TimeSpan.FromHours(1).ToString());
         }
     }

@@ -27,7 +27,7 @@ public sealed record SagaSignal(string Kind)
 /// customer's cancel — or for expires_at + grace to pass — then finalizes or compensates.
 /// Whatever comes second finds the order ended: the status change is a conditional UPDATE.
 /// </summary>
-public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
+public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
 {
     /// <summary>Dependencies that are down (sidecar, ticket/venue service) are waited out, with back-off.</summary>
     internal static readonly WorkflowTaskOptions Retry = new(new WorkflowRetryPolicy(
@@ -40,27 +40,34 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
         var signal = input.Paid ? SagaSignal.PaymentSucceeded : await WaitForSignalAsync(context, input);
         if (signal == SagaSignal.PaymentSucceeded)
         {
-            var ticket = await context.CallActivityAsync<HoldOutcome>(
-                nameof(FinalizeReservationActivity), new FinalizeHold(input.OrderId, input.ReservationId), Retry);
-            var seats = input.HasSeats && ticket == HoldOutcome.Done
-                ? await context.CallActivityAsync<HoldOutcome>(
-                    nameof(FinalizeSeatReservationActivity), new FinalizeHold(input.OrderId, input.ReservationId), Retry)
-                : HoldOutcome.Done;
-            if (ticket == HoldOutcome.Done && seats == HoldOutcome.Done)
+            if (await FinalizeAsync(context, input))
             {
                 var status = await context.CallActivityAsync<string>(nameof(ConfirmOrderActivity), input.OrderId, Retry);
-                log.LogInformation("Order {OrderId} paid: {Status}", input.OrderId, status);
-                return new OrderSagaResult(status, null);
+                if (status == OrderStatuses.Confirmed)
+                {
+                    LogOrderConfirmed(log, input.OrderId);
+                    return new OrderSagaResult(status, null);
+                }
             }
 
-            // The hold was reclaimed before the payment came: the sale cannot complete, the money goes back.
-            log.LogWarning("Order {OrderId} was paid after its hold was reclaimed; refunding", input.OrderId);
+            // Both or neither: a hold was gone (reclaimed before the payment came) or the order had ended:
+            // what was sold goes back, and so does the money (PAYMENT_AFTER_END).
+            LogPaidAfterHoldWasGone(log, input.OrderId);
             return await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.PaymentAfterEnd);
         }
 
         return signal == SagaSignal.CancelledByCustomer
             ? await CompensateAsync(context, input, OrderStatuses.Cancelled, CancellationReasons.CancelledByCustomer)
             : await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.Expired);
+    }
+
+    /// <summary>True when the quota and the seats are both sold to the order; false when either hold was gone.</summary>
+    private static async Task<bool> FinalizeAsync(WorkflowContext context, OrderSagaInput input)
+    {
+        var hold = new FinalizeHold(input.OrderId, input.ReservationId);
+        return await context.CallActivityAsync<HoldOutcome>(nameof(FinalizeReservationActivity), hold, Retry) == HoldOutcome.Done
+            && (!input.HasSeats
+                || await context.CallActivityAsync<HoldOutcome>(nameof(FinalizeSeatReservationActivity), hold, Retry) == HoldOutcome.Done);
     }
 
     private static async Task<string> WaitForSignalAsync(WorkflowContext context, OrderSagaInput input)
@@ -79,16 +86,22 @@ public sealed class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
 
     private static async Task<OrderSagaResult> CompensateAsync(WorkflowContext context, OrderSagaInput input, string status, string reason)
     {
-        var releaseReason = status == OrderStatuses.Cancelled ? HoldReleaseReason.Cancelled : HoldReleaseReason.Expired;
-        await context.CallActivityAsync<HoldOutcome>(
-            nameof(ReleaseReservationActivity), new ReleaseHold(input.ReservationId, releaseReason), Retry);
+        // The order ends unsold: whatever part of it was sold (a finalize that went half way) goes back too.
+        var release = new ReleaseHold(input.OrderId, input.ReservationId,
+            status == OrderStatuses.Cancelled ? HoldReleaseReason.Cancelled : HoldReleaseReason.Expired);
+        await context.CallActivityAsync<HoldOutcome>(nameof(ReleaseReservationActivity), release, Retry);
         if (input.HasSeats)
         {
-            await context.CallActivityAsync<HoldOutcome>(
-                nameof(ReleaseSeatReservationActivity), new ReleaseHold(input.ReservationId, releaseReason), Retry);
+            await context.CallActivityAsync<HoldOutcome>(nameof(ReleaseSeatReservationActivity), release, Retry);
         }
 
         var ended = await context.CallActivityAsync<string>(nameof(EndOrderActivity), new EndOrder(input.OrderId, status, reason), Retry);
         return new OrderSagaResult(ended, reason);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} paid: CONFIRMED")]
+    private static partial void LogOrderConfirmed(ILogger logger, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Order {OrderId} was paid after one of its holds was gone; releasing both and refunding")]
+    private static partial void LogPaidAfterHoldWasGone(ILogger logger, Guid orderId);
 }

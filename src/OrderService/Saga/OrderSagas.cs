@@ -8,7 +8,7 @@ namespace TicketSaga.OrderService.Saga;
 /// Starts and signals order sagas. The embedded runtime keeps workflows in memory, so an instance may
 /// be missing after a restart: every signal first makes sure the live order's saga runs.
 /// </summary>
-public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptions> options, ILogger<OrderSagas> logger)
+public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptions> options, ILogger<OrderSagas> logger)
 {
     /// <summary>Schedules the order's saga unless it runs; a failed or terminated instance is replaced.</summary>
     public async Task EnsureRunningAsync(Order order, CancellationToken cancellationToken)
@@ -45,7 +45,7 @@ public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptio
 
         if (state.Exists || order.CreatedAt < DateTimeOffset.UtcNow.AddSeconds(-5))
         {
-            logger.LogInformation("Re-created the saga of live order {OrderId}", order.OrderId);
+            LogSagaRecreated(logger, order.OrderId);
         }
     }
 
@@ -55,4 +55,7 @@ public sealed class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptio
         await EnsureRunningAsync(order, cancellationToken);
         await workflows.RaiseEventAsync(order.OrderId.ToString(), SagaSignal.Name, new SagaSignal(kind), cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Re-created the saga of live order {OrderId}")]
+    private static partial void LogSagaRecreated(ILogger logger, Guid orderId);
 }

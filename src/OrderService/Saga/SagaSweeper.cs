@@ -8,7 +8,7 @@ namespace TicketSaga.OrderService.Saga;
 /// restarted, process died between the order's commit and the saga's start). A re-created saga whose
 /// expires_at + grace has passed ends the order at once through its own timer.
 /// </summary>
-public sealed class SagaSweeper(OrderStore orders, OrderSagas sagas, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
+public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
     : BackgroundService
 {
     /// <summary>Younger orders are still being started by the request that created them.</summary>
@@ -28,9 +28,12 @@ public sealed class SagaSweeper(OrderStore orders, OrderSagas sagas, IOptions<Or
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(ex, "Sweep of live orders failed; next pass in {Interval}", options.Value.SweepInterval);
+                LogSweepFailed(logger, ex, options.Value.SweepInterval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of live orders failed; next pass in {Interval}")]
+    private static partial void LogSweepFailed(ILogger logger, Exception exception, TimeSpan interval);
 }

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Npgsql;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.TicketService.TicketTypes;
 
 namespace TicketSaga.TicketService.Reservations;

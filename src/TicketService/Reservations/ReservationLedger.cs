@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.TicketService.Reservations;
 
@@ -30,7 +31,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
                     $"Reservation {reservationId} was already finalized for order {reservation.OrderId}."));
             case "RELEASED":
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToString().ToUpperInvariant()}) and can no longer be finalized."));
+                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToText()}) and can no longer be finalized."));
         }
 
         await using var batch = new NpgsqlBatch(connection);
@@ -46,7 +47,8 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         return new FinalizedReservation(reservationId, orderId, reservation.Qty);
     }
 
-    public async Task<ReleasedReservation> ReleaseAsync(Guid reservationId, ReleaseReason reason, CancellationToken cancellationToken)
+    /// <param name="soldTo">The order a finalized reservation may be given back for; null releases holds only.</param>
+    public async Task<ReleasedReservation> ReleaseAsync(Guid reservationId, ReleaseReason reason, Guid? soldTo, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -65,12 +67,12 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
                 // Released is released, whoever came first (an expiry may race a cancel or the reclaimer):
                 // the first answer, with the first reason.
                 return new ReleasedReservation(reservationId, reservation.Qty, reservation.Reason!.Value);
-            case "SOLD":
+            case "SOLD" when reservation.OrderId != soldTo:
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
                     $"Reservation {reservationId} was finalized for order {reservation.OrderId} and can no longer be released."));
         }
 
-        await ReleaseHeldAsync(connection, reservation, reason, cancellationToken);
+        await ReleaseLockedAsync(connection, reservation, reason, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new ReleasedReservation(reservationId, reservation.Qty, reason);
     }
@@ -108,7 +110,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
             }
 
             var reservation = (await LockAsync(connection, id, cancellationToken))!;
-            await ReleaseHeldAsync(connection, reservation, ReleaseReason.Abandoned, cancellationToken);
+            await ReleaseLockedAsync(connection, reservation, ReleaseReason.Abandoned, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             reclaimed++;
         }
@@ -124,15 +126,15 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         // The id's lock is held: no reserve or release of it runs between this read and the insert.
         await using var read = new NpgsqlCommand("SELECT release_reason FROM reservation_tombstones WHERE reservation_id = @id", connection);
         read.Parameters.AddWithValue("id", reservationId);
-        if (await read.ExecuteScalarAsync(cancellationToken) is int first)
+        if (await read.ExecuteScalarAsync(cancellationToken) is string first)
         {
-            return new ReleasedReservation(reservationId, 0, (ReleaseReason)first);
+            return new ReleasedReservation(reservationId, 0, ReleaseReasons.Parse(first));
         }
 
         await using var insert = new NpgsqlCommand(
             "INSERT INTO reservation_tombstones (reservation_id, release_reason) VALUES (@id, @reason)", connection);
         insert.Parameters.AddWithValue("id", reservationId);
-        insert.Parameters.AddWithValue("reason", (int)reason);
+        insert.Parameters.AddWithValue("reason", reason.ToText());
         await insert.ExecuteNonQueryAsync(cancellationToken);
         return new ReleasedReservation(reservationId, 0, reason);
     }
@@ -155,21 +157,28 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
         return new Reservation(
             reservationId, reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3),
             reader.IsDBNull(4) ? null : reader.GetGuid(4),
-            reader.IsDBNull(5) ? null : (ReleaseReason)reader.GetInt32(5),
+            reader.IsDBNull(5) ? null : ReleaseReasons.Parse(reader.GetString(5)),
             reader.GetFieldValue<int[]>(6), reader.GetFieldValue<int[]>(7));
     }
 
-    private static async Task ReleaseHeldAsync(NpgsqlConnection connection, Reservation reservation, ReleaseReason reason, CancellationToken cancellationToken)
+    /// <summary>Gives a HELD or SOLD reservation (locked above) back to the slots it came from.</summary>
+    private static async Task ReleaseLockedAsync(
+        NpgsqlConnection connection, Reservation reservation, ReleaseReason reason, CancellationToken cancellationToken)
     {
+        var column = reservation.Status == "SOLD" ? "sold" : "held";
         await using var batch = new NpgsqlBatch(connection);
-        // A released hold stops counting against the user's max_per_user (a purchase keeps counting).
+        // A released reservation stops counting against the user's max_per_user.
         AddUncountUserHold(batch, reservation.TicketId, reservation.UserId, reservation.Qty);
-        AddSlotUpdate(batch, reservation, "held = s.held - t.qty, available = s.available + t.qty");
-        // Only a HELD row (locked above) is released, exactly once.
+        AddSlotUpdate(batch, reservation, $"{column} = s.{column} - t.qty, available = s.available + t.qty");
+        // Only the row in the state read under its lock is released, exactly once.
         var release = new NpgsqlBatchCommand(
-            "UPDATE reservations SET status = 'RELEASED', release_reason = $2, updated_at = now() WHERE reservation_id = $1 AND status = 'HELD'");
+            """
+            UPDATE reservations SET status = 'RELEASED', release_reason = $2, order_id = NULL, updated_at = now()
+            WHERE reservation_id = $1 AND status = $3
+            """);
         release.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservation.Id });
-        release.Parameters.Add(new NpgsqlParameter<int> { TypedValue = (int)reason });
+        release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reason.ToText() });
+        release.Parameters.Add(new NpgsqlParameter<string> { TypedValue = reservation.Status });
         batch.BatchCommands.Add(release);
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -1,12 +1,20 @@
 namespace TicketSaga.TicketService.Reservations;
 
-/// <summary>The values mirror ticketsaga.ticket.v1.ReleaseReason.</summary>
+/// <summary>The values mirror ticketsaga.ticket.v1.ReleaseReason; stored by name (<see cref="ReleaseReasons"/>).</summary>
 public enum ReleaseReason
 {
     Expired = 1,
     Cancelled = 2,
     Failed = 3,
     Abandoned = 4,
+}
+
+/// <summary>A release reason as the database stores it (EXPIRED, CANCELLED, ...), the text venue-service uses too.</summary>
+public static class ReleaseReasons
+{
+    public static string ToText(this ReleaseReason reason) => reason.ToString().ToUpperInvariant();
+
+    public static ReleaseReason Parse(string text) => Enum.Parse<ReleaseReason>(text, ignoreCase: true);
 }
 
 public sealed record ReserveQuotaCommand(Guid TicketId, Guid ReservationId, string UserId, int Qty, DateTimeOffset ExpiresAt);

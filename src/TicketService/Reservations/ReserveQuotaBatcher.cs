@@ -9,7 +9,7 @@ namespace TicketSaga.TicketService.Reservations;
 /// waiting and decide it in one transaction per ticket type, so one commit (one WAL flush) serves many
 /// buyers. Every request still gets its own answer.
 /// </summary>
-public sealed class ReserveQuotaBatcher(QuotaReservations reservations, TicketTypeCatalog catalog, ILogger<ReserveQuotaBatcher> logger)
+public sealed partial class ReserveQuotaBatcher(QuotaReservations reservations, TicketTypeCatalog catalog, ILogger<ReserveQuotaBatcher> logger)
     : BackgroundService
 {
     private const int MaxBatch = 128;
@@ -86,7 +86,7 @@ public sealed class ReserveQuotaBatcher(QuotaReservations reservations, TicketTy
             catch (Exception ex) when (items.Count > 1 && ex is not OperationCanceledException)
             {
                 // One item's unexpected failure must not fail the others: decide each on its own.
-                logger.LogWarning(ex, "Batch of {Count} holds failed; deciding them one by one", items.Count);
+                LogBatchFailed(logger, ex, items.Count);
                 foreach (var item in items)
                 {
                     item.Reset();
@@ -96,7 +96,7 @@ public sealed class ReserveQuotaBatcher(QuotaReservations reservations, TicketTy
                     }
                     catch (Exception single) when (single is not OperationCanceledException)
                     {
-                        logger.LogError(single, "Hold {ReservationId} failed", item.Command.ReservationId);
+                        LogHoldFailed(logger, single, item.Command.ReservationId);
                         item.Reset();
                         item.Error = new RpcException(new Status(StatusCode.Unavailable, "The hold could not be stored; retry with the same reservation_id."));
                     }
@@ -120,10 +120,19 @@ public sealed class ReserveQuotaBatcher(QuotaReservations reservations, TicketTy
             var error = ex as RpcException ?? new RpcException(new Status(StatusCode.Unavailable, "The hold could not be stored; retry with the same reservation_id."));
             if (ex is not RpcException and not OperationCanceledException)
             {
-                logger.LogError(ex, "Holds on ticket type {TicketId} failed", ticketId);
+                LogTicketTypeHoldsFailed(logger, ex, ticketId);
             }
 
             first.ForEach(p => p.Answer.TrySetException(error));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Batch of {Count} holds failed; deciding them one by one")]
+    private static partial void LogBatchFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Hold {ReservationId} failed")]
+    private static partial void LogHoldFailed(ILogger logger, Exception exception, Guid reservationId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Holds on ticket type {TicketId} failed")]
+    private static partial void LogTicketTypeHoldsFailed(ILogger logger, Exception exception, Guid ticketId);
 }

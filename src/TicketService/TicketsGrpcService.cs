@@ -1,5 +1,6 @@
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.TicketService.Reservations;
 using TicketSaga.TicketService.TicketTypes;
@@ -9,7 +10,7 @@ using ProtoReleaseReason = TicketSaga.Ticket.V1.ReleaseReason;
 namespace TicketSaga.TicketService;
 
 /// <summary>The gRPC surface: validates input, then hands over to the catalog, the batcher and the ledger.</summary>
-internal sealed class TicketsService(TicketTypeCatalog catalog, ReserveQuotaBatcher batcher, ReservationLedger ledger)
+internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, ReserveQuotaBatcher batcher, ReservationLedger ledger)
     : Tickets.TicketsBase
 {
     /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
@@ -97,7 +98,8 @@ internal sealed class TicketsService(TicketTypeCatalog catalog, ReserveQuotaBatc
     {
         var reservationId = ParseId(request.ReservationId, "reservation_id");
         Require(request.Reason != ProtoReleaseReason.Unspecified && System.Enum.IsDefined(request.Reason), "reason is required.");
-        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, context.CancellationToken);
+        Guid? soldTo = request.OrderId.Length == 0 ? null : ParseId(request.OrderId, "order_id");
+        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, soldTo, context.CancellationToken);
         return new ReleaseReservationResponse
         {
             ReservationId = released.ReservationId.ToString(),
@@ -154,8 +156,7 @@ internal sealed class TicketsService(TicketTypeCatalog catalog, ReserveQuotaBatc
     {
         Require(value is not null, $"{field} is required.");
         Require(value!.Seconds is >= -62135596800 and <= 253402300799 && value.Nanos is >= 0 and < 1_000_000_000, $"{field} is not a valid time.");
-        var time = value.ToDateTimeOffset();
-        return new DateTimeOffset(time.Ticks - time.Ticks % TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
+        return PostgresTime.TruncateToMicroseconds(value.ToDateTimeOffset());
     }
 
     private static void Require(bool condition, string message)

@@ -1,13 +1,14 @@
 using System.Buffers.Binary;
 using Npgsql;
 
-namespace TicketSaga.TicketService.Reservations;
+namespace TicketSaga.ServiceDefaults;
 
 /// <summary>
-/// A transaction-scoped advisory lock per reservation_id. A reserve and a release of one id both take
-/// it before looking for the other's row, so whichever commits second sees the first's outcome.
+/// A transaction-scoped advisory lock per reservation_id (ticket-service and venue-service). A reserve
+/// and a release of one id both take it before looking for the other's row — a release finds no row to
+/// lock while a reserve's insert is uncommitted — so whichever commits second sees the first's outcome.
 /// </summary>
-internal static class ReservationIdLock
+public static class ReservationIdLock
 {
     /// <summary>Locks the ids in key order, the order every transaction uses, so lockers never deadlock.</summary>
     public static async Task AcquireAsync(NpgsqlConnection connection, IEnumerable<Guid> reservationIds, CancellationToken cancellationToken)
