@@ -19,7 +19,7 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Subset(operations, new HashSet<string>
         {
             "POST /orders", "GET /orders", "GET /orders/{id}", "DELETE /orders/{id}",
-            "POST /payments/confirm", "POST /payments/webhook",
+            "POST /payments/confirm", "GET /payments/{order_id}", "POST /payments/webhook",
             "GET /events", "GET /events/{id}/seats",
         });
     }
@@ -32,15 +32,15 @@ public sealed class PublicApiTests(GatewaySystem system)
         var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
 
         var schemas = document.GetProperty("components").GetProperty("schemas");
-        Assert.Subset(Properties(schemas, "CreateOrderRequest"), new HashSet<string> { "ticket_id", "qty", "seat_ids", "section" });
-        Assert.Subset(Properties(schemas, "Order"), new HashSet<string> { "order_id", "status", "expires_at", "seats", "amount", "currency" });
+        Assert.Subset(Properties(schemas, "PlaceOrderRequest"), new HashSet<string> { "ticket_id", "qty", "seat_ids", "section" });
+        Assert.Subset(Properties(schemas, "OrderResponse"), new HashSet<string> { "order_id", "status", "expires_at", "seats", "amount", "currency" });
         Assert.Subset(Properties(schemas, "ConfirmPaymentRequest"), new HashSet<string> { "order_id", "payment_method" });
         Assert.Subset(Properties(schemas, "EventSummary"), new HashSet<string> { "event_id", "seat_plan_id", "sections", "ticket_types" });
         Assert.Subset(Properties(schemas, "SeatView"), new HashSet<string> { "seat_id", "label", "section", "row", "number", "status" });
         var createOrder = document.GetProperty("paths").GetProperty("/orders").GetProperty("post");
         Assert.Contains(createOrder.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
         Assert.True(createOrder.TryGetProperty("security", out _));
-        Assert.False(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").TryGetProperty("security", out _));
+        Assert.Empty(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").GetProperty("security").EnumerateArray());
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
     }
 
