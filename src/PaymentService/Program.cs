@@ -9,6 +9,8 @@ builder.AddPostgres("payments", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
 builder.Services.AddDaprClient();
 builder.AddApplicationServices();
+// gRPC serves only health here: its catch-all for unknown services must not answer POST /payments/confirm (415 expected).
+builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(options => options.IgnoreUnknownServices = true);
 
 var app = builder.Build();
 
