@@ -45,6 +45,27 @@ public sealed class PublicApiTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task The_openapi_document_types_integers_as_integers_lists_every_status_and_names_no_server()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Equal("integer", Property(schemas, "PlaceOrderRequest", "qty").GetProperty("type").GetString());
+        Assert.Equal("integer", Property(schemas, "OrderResponse", "amount").GetProperty("type").GetString());
+        Assert.Equal(
+            new[] { "PENDING", "AWAITING_PAYMENT", "CONFIRMED", "EXPIRED", "CANCELLED" },
+            Property(schemas, "OrderResponse", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        Assert.Contains("REQUIRES_ACTION", Property(schemas, "PaymentView", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        Assert.Contains("#/components/schemas/NextActionView", Property(schemas, "PaymentView", "next_action").GetRawText());
+        Assert.Contains("object", schemas.GetProperty("NextActionView").GetProperty("type").GetRawText());
+        var catalog = document.GetProperty("paths").EnumerateObject().First(p => p.Name.TrimEnd('/') == "/events").Value.GetProperty("get");
+        Assert.Empty(catalog.GetProperty("security").EnumerateArray());
+        Assert.False(document.TryGetProperty("servers", out _));
+    }
+
+    [Fact]
     public async Task The_docs_page_is_html()
     {
         using var client = system.Client();
@@ -55,6 +76,9 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("<html", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
+
+    private static JsonElement Property(JsonElement schemas, string schema, string name) =>
+        schemas.GetProperty(schema).GetProperty("properties").GetProperty(name);
 
     private static HashSet<string> Properties(JsonElement schemas, string name) =>
         [.. schemas.GetProperty(name).GetProperty("properties").EnumerateObject().Select(p => p.Name)];
