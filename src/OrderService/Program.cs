@@ -14,6 +14,8 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+// An error without a body of its own (no route for a malformed id, 415) still answers problem details.
+app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOrdersApi();

@@ -1,25 +1,7 @@
 using Stripe;
+using TicketSaga.PublicApi;
 
 namespace TicketSaga.PaymentService;
-
-/// <summary>What the client is told about its payment (snake_case on the wire).</summary>
-public sealed record PaymentView(
-    Guid OrderId,
-    Guid PaymentId,
-    string Status,
-    long? AmountMinor,
-    string? Currency,
-    string? PaymentIntentId,
-    string? LastDeclineCode = null,
-    string? ClientSecret = null,
-    NextActionView? NextAction = null)
-{
-    public static PaymentView Of(Payment payment) => new(
-        payment.OrderId, payment.PaymentId, payment.Status, payment.AmountMinor, payment.Currency, payment.PaymentIntentId, payment.LastDeclineCode);
-}
-
-/// <summary>Stripe's next_action, reduced to what a client acts on (stripe.js needs only the client secret).</summary>
-public sealed record NextActionView(string Type, string? RedirectUrl);
 
 public abstract record ConfirmOutcome
 {

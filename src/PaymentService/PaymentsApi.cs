@@ -1,10 +1,19 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using TicketSaga.PublicApi;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.PaymentService;
 
-public sealed record ConfirmPaymentRequest(string? OrderId, string? PaymentMethod);
+/// <summary>The public response types (TicketSaga.PublicApi) made from payments as stored.</summary>
+public static class PaymentViews
+{
+    extension(PaymentView)
+    {
+        public static PaymentView Of(Payment payment) => new(
+            payment.OrderId, payment.PaymentId, payment.Status, payment.AmountMinor, payment.Currency, payment.PaymentIntentId, payment.LastDeclineCode);
+    }
+}
 
 /// <summary>The public payment API (snake_case JSON, RFC 9457 problems) and the Stripe webhook.</summary>
 public static class PaymentsApi
@@ -32,14 +41,14 @@ public static class PaymentsApi
     }
 
     private static async Task<Results<Ok<PaymentView>, Accepted<PaymentView>, ProblemHttpResult>> ConfirmAsync(
-        ConfirmPaymentRequest? body, ClaimsPrincipal user, HttpContext http, PaymentConfirmation payments, CancellationToken cancellationToken)
+        ConfirmPaymentRequest body, ClaimsPrincipal user, HttpContext http, PaymentConfirmation payments, CancellationToken cancellationToken)
     {
-        if (!Guid.TryParse(body?.OrderId, out var orderId))
+        if (!Guid.TryParse(body.OrderId, out var orderId))
         {
             return PaymentProblems.InvalidRequest("order_id must be the order's UUID.");
         }
 
-        if (string.IsNullOrWhiteSpace(body!.PaymentMethod) || body.PaymentMethod.Length > 255)
+        if (string.IsNullOrWhiteSpace(body.PaymentMethod) || body.PaymentMethod.Length > 255)
         {
             return PaymentProblems.InvalidRequest("payment_method is required (a Stripe PaymentMethod id, e.g. pm_card_visa).");
         }

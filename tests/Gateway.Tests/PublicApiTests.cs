@@ -19,7 +19,7 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Subset(operations, new HashSet<string>
         {
             "POST /orders", "GET /orders", "GET /orders/{id}", "DELETE /orders/{id}",
-            "POST /payments/confirm", "POST /payments/webhook",
+            "POST /payments/confirm", "GET /payments/{order_id}", "POST /payments/webhook",
             "GET /events", "GET /events/{id}/seats",
         });
     }
@@ -32,16 +32,37 @@ public sealed class PublicApiTests(GatewaySystem system)
         var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
 
         var schemas = document.GetProperty("components").GetProperty("schemas");
-        Assert.Subset(Properties(schemas, "CreateOrderRequest"), new HashSet<string> { "ticket_id", "qty", "seat_ids", "section" });
-        Assert.Subset(Properties(schemas, "Order"), new HashSet<string> { "order_id", "status", "expires_at", "seats", "amount", "currency" });
+        Assert.Subset(Properties(schemas, "PlaceOrderRequest"), new HashSet<string> { "ticket_id", "qty", "seat_ids", "section" });
+        Assert.Subset(Properties(schemas, "OrderResponse"), new HashSet<string> { "order_id", "status", "expires_at", "seats", "amount", "currency" });
         Assert.Subset(Properties(schemas, "ConfirmPaymentRequest"), new HashSet<string> { "order_id", "payment_method" });
         Assert.Subset(Properties(schemas, "EventSummary"), new HashSet<string> { "event_id", "seat_plan_id", "sections", "ticket_types" });
         Assert.Subset(Properties(schemas, "SeatView"), new HashSet<string> { "seat_id", "label", "section", "row", "number", "status" });
         var createOrder = document.GetProperty("paths").GetProperty("/orders").GetProperty("post");
         Assert.Contains(createOrder.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
         Assert.True(createOrder.TryGetProperty("security", out _));
-        Assert.False(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").TryGetProperty("security", out _));
+        Assert.Empty(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").GetProperty("security").EnumerateArray());
         Assert.Equal("bearer", document.GetProperty("components").GetProperty("securitySchemes").GetProperty("Bearer").GetProperty("scheme").GetString());
+    }
+
+    [Fact]
+    public async Task The_openapi_document_types_integers_as_integers_lists_every_status_and_names_no_server()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Equal("integer", Property(schemas, "PlaceOrderRequest", "qty").GetProperty("type").GetString());
+        Assert.Equal("integer", Property(schemas, "OrderResponse", "amount").GetProperty("type").GetString());
+        Assert.Equal(
+            new[] { "PENDING", "CONFIRMED", "EXPIRED", "CANCELLED" },
+            Property(schemas, "OrderResponse", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        Assert.Contains("REQUIRES_ACTION", Property(schemas, "PaymentView", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
+        Assert.Contains("#/components/schemas/NextActionView", Property(schemas, "PaymentView", "next_action").GetRawText());
+        Assert.Contains("object", schemas.GetProperty("NextActionView").GetProperty("type").GetRawText());
+        var catalog = document.GetProperty("paths").EnumerateObject().First(p => p.Name.TrimEnd('/') == "/events").Value.GetProperty("get");
+        Assert.Empty(catalog.GetProperty("security").EnumerateArray());
+        Assert.False(document.TryGetProperty("servers", out _));
     }
 
     [Fact]
@@ -55,6 +76,9 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
         Assert.Contains("<html", await response.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
     }
+
+    private static JsonElement Property(JsonElement schemas, string schema, string name) =>
+        schemas.GetProperty(schema).GetProperty("properties").GetProperty(name);
 
     private static HashSet<string> Properties(JsonElement schemas, string name) =>
         [.. schemas.GetProperty(name).GetProperty("properties").EnumerateObject().Select(p => p.Name)];

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace TicketSaga.Gateway.Catalog;
 
 // Public catalog JSON (snake_case). Money in minor units plus ISO 4217 currency.
@@ -28,5 +30,4 @@ public sealed record TicketTypeSummary(
 /// <summary>GET /events/{id}/seats: the live seat map of a seated event.</summary>
 public sealed record EventSeatMap(Guid EventId, Guid SeatPlanId, int Available, int Held, int Sold, IReadOnlyList<SeatView> Seats);
 
-/// <param name="Status">available, held or sold.</param>
-public sealed record SeatView(Guid SeatId, string Label, string Section, string Row, int Number, string Status);
+public sealed record SeatView(Guid SeatId, string Label, string Section, string Row, int Number, [property: AllowedValues("available", "held", "sold")] string Status);

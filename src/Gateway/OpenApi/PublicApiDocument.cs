@@ -1,58 +1,140 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
+using TicketSaga.PublicApi;
 
 namespace TicketSaga.Gateway.OpenApi;
 
 /// <summary>
 /// The public API in one OpenAPI document: the catalog endpoints the gateway serves itself (described
-/// from their handlers) and the order and payment endpoints it proxies (described here, as the routes
-/// are YARP's and have no handlers to describe).
+/// from their handlers) and the order and payment endpoints it proxies, described from the request and
+/// response types the services answer with (TicketSaga.PublicApi) and the statuses their handlers return.
 /// </summary>
 public static class PublicApiDocument
 {
     private const string Bearer = "Bearer";
+    private const string Json = "application/json";
+    private const string ProblemJson = "application/problem+json";
 
-    public static IServiceCollection AddPublicApiDocument(this IServiceCollection services) =>
-        services.AddOpenApi(options => options.AddDocumentTransformer(async (document, context, cancellationToken) =>
+    /// <summary>Every proxied call may also end at the gateway: no token, rate limit, or the sidecar not answering.</summary>
+    private static readonly int[] GatewayStatuses = [429, 502, 503, 504];
+
+    public static IServiceCollection AddPublicApiDocument(this IServiceCollection services)
+    {
+        // Numbers are numbers: the web default (numbers read from strings too) documents every integer as integer | string.
+        services.ConfigureHttpJsonOptions(options => options.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+        return services.AddOpenApi(options =>
         {
-            document.Info = new OpenApiInfo
-            {
-                Title = "TicketSaga API",
-                Version = "v1",
-                Description = "Reserve and pay for tickets. Every endpoint but the catalog and the Stripe webhook needs a JWT " +
-                    "(development: `ticketsaga token --user <name>`). JSON is snake_case; errors are RFC 9457 problem details.",
-            };
-            document.Components ??= new OpenApiComponents();
-            document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
-            document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme
-            {
-                Type = SecuritySchemeType.Http,
-                Scheme = "bearer",
-                BearerFormat = "JWT",
-            };
+            options.AddSchemaTransformer(DocumentConstraints);
+            options.AddOperationTransformer(DocumentAnonymousAccess);
+            options.AddDocumentTransformer(DescribeAsync);
+        });
+    }
 
-            var schemas = new Schemas(document, context, cancellationToken);
-            var order = await schemas.ReferenceAsync<Order>();
-            var problem = await schemas.ReferenceAsync<ProblemDetails>();
-            var orders = new Describer(document, problem);
+    private static async Task DescribeAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
+    {
+        document.Info = new OpenApiInfo
+        {
+            Title = "TicketSaga API",
+            Version = "v1",
+            Description = "Reserve and pay for tickets. Every endpoint but the catalog and the Stripe webhook needs a JWT " +
+                "(development: `ticketsaga token --user <name>`). JSON is snake_case; errors are RFC 9457 problem details.",
+        };
+        // Relative to wherever the document was fetched from: the gateway's own address is a loopback one behind a proxy.
+        document.Servers = null;
+        document.Components ??= new OpenApiComponents();
+        document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
+        document.Components.SecuritySchemes[Bearer] = new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "bearer", BearerFormat = "JWT" };
+        document.Security = [BearerRequirement(document)];
 
-            orders.Add("/orders", HttpMethod.Post, "CreateOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
-                secured: true, request: await schemas.ReferenceAsync<CreateOrderRequest>(), success: (201, order),
-                problems: [400, 404, 409, 422], idempotencyKey: true);
-            orders.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders",
-                secured: true, success: (200, new OpenApiSchema { Type = JsonSchemaType.Array, Items = order }));
-            orders.Add("/orders/{id}", HttpMethod.Get, "GetOrder", "Orders", "One of the caller's orders",
-                secured: true, success: (200, order), problems: [404], idParameter: true);
-            orders.Add("/orders/{id}", HttpMethod.Delete, "CancelOrder", "Orders", "Give the hold back before paying (status CANCELLED)",
-                secured: true, success: (200, order), problems: [404, 409], idParameter: true);
-            orders.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments", "Pay for a pending order",
-                secured: true, request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(),
-                success: (200, await schemas.ReferenceAsync<PaymentConfirmation>()), problems: [400, 402, 404, 409]);
-            orders.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
-                "Stripe's event notifications (public; verified by the Stripe-Signature header)",
-                secured: false, request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: (200, null), problems: [400]);
-        }));
+        var schemas = new Schemas(document, context, cancellationToken);
+        var order = await schemas.ReferenceAsync<OrderResponse>();
+        var payment = await schemas.ReferenceAsync<PaymentView>();
+        var api = new Describer(document, await schemas.ReferenceAsync<ProblemDetails>());
+
+        api.Add("/orders", HttpMethod.Post, "PlaceOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
+            request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
+            problems: [400, 401, 404, 409, 415, 422], parameters: [IdempotencyKey()]);
+        api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
+            success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [401, 422],
+            parameters:
+            [
+                Query("limit", $"Orders per page (default {OrderPage.DefaultLimit}).",
+                    new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1", Maximum = OrderPage.MaxLimit.ToString(CultureInfo.InvariantCulture) }),
+                Query("before", "The next_before of the previous page.", Uuid()),
+            ]);
+        api.Add("/orders/{id}", HttpMethod.Get, "GetOrder", "Orders", "One of the caller's orders",
+            success: [(200, order)], problems: [401, 404], parameters: [Path("id")]);
+        api.Add("/orders/{id}", HttpMethod.Delete, "CancelOrder", "Orders", "Give the hold back before paying; the order becomes CANCELLED shortly",
+            success: [(202, order)], problems: [401, 404, 409], parameters: [Path("id")]);
+        api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",
+            "Pay for a pending order: SUCCEEDED, or REQUIRES_ACTION with what the client needs for 3-D Secure; 202 while Stripe decides",
+            request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(), success: [(200, payment), (202, payment)],
+            problems: [400, 401, 402, 404, 409, 415]);
+        api.Add("/payments/{order_id}", HttpMethod.Get, "GetPayment", "Payments", "The payment of one of the caller's orders",
+            success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")]);
+        api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
+            "Stripe's event notifications (public; verified by the Stripe-Signature header)",
+            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400], anonymous: true,
+            parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
+    }
+
+    /// <summary>What the request and response types declare beyond their C# types: UUID strings, allowed values.</summary>
+    private static Task DocumentConstraints(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var attributes = context.JsonPropertyInfo?.AttributeProvider;
+        if (attributes is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (attributes.IsDefined(typeof(UuidAttribute), inherit: false))
+        {
+            (schema.Items as OpenApiSchema ?? schema).Format = "uuid";
+        }
+
+        if (attributes.GetCustomAttributes(typeof(AllowedValuesAttribute), inherit: false) is [AllowedValuesAttribute allowed])
+        {
+            schema.Enum = [.. allowed.Values.Select(value => value is null ? JsonValue.Create((string?)null)! : JsonValue.Create(value.ToString())!)];
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The catalog needs no token: <c>security: []</c> overrides the document's bearer requirement.</summary>
+    private static Task DocumentAnonymousAccess(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.Description.ActionDescriptor.EndpointMetadata.OfType<IAllowAnonymous>().Any())
+        {
+            operation.Security = [];
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static OpenApiSecurityRequirement BearerRequirement(OpenApiDocument document) =>
+        new() { [new OpenApiSecuritySchemeReference(Bearer, document)] = [] };
+
+    private static OpenApiSchema Uuid() => new() { Type = JsonSchemaType.String, Format = "uuid" };
+
+    private static OpenApiParameter Path(string name) => new() { Name = name, In = ParameterLocation.Path, Required = true, Schema = Uuid() };
+
+    private static OpenApiParameter Query(string name, string description, OpenApiSchema schema) =>
+        new() { Name = name, In = ParameterLocation.Query, Description = description, Schema = schema };
+
+    private static OpenApiParameter IdempotencyKey() => new()
+    {
+        Name = "Idempotency-Key",
+        In = ParameterLocation.Header,
+        Description = "Retries with the same key (same user, same body) get the first answer; a different body is 422; " +
+            "a retry while the first is in flight is 409 with Retry-After. Kept 24 h.",
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
+    };
 
     /// <summary>Component schemas generated from C# types with the API's JSON options (snake_case).</summary>
     private sealed class Schemas(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
@@ -72,72 +154,32 @@ public static class PublicApiDocument
     private sealed class Describer(OpenApiDocument document, IOpenApiSchema problem)
     {
         public void Add(
-            string path, HttpMethod method, string operationId, string tag, string summary, bool secured,
-            (int Status, IOpenApiSchema? Schema) success, IOpenApiSchema? request = null, int[]? problems = null,
-            bool idempotencyKey = false, bool idParameter = false)
+            string path, HttpMethod method, string operationId, string tag, string summary,
+            (int Status, IOpenApiSchema? Schema)[] success, int[] problems, IOpenApiSchema? request = null,
+            OpenApiParameter[]? parameters = null, bool anonymous = false)
         {
             var operation = new OpenApiOperation
             {
                 OperationId = operationId,
                 Summary = summary,
                 Tags = new HashSet<OpenApiTagReference> { new(tag, document) },
-                Parameters = [],
-                Responses = new OpenApiResponses
-                {
-                    [success.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
-                    {
-                        Description = "Success",
-                        Content = success.Schema is null ? null : Json("application/json", success.Schema),
-                    },
-                },
+                Parameters = [.. parameters ?? []],
+                Responses = [],
+                Security = anonymous ? [] : null,
             };
             if (request is not null)
             {
-                operation.RequestBody = new OpenApiRequestBody { Required = true, Content = Json("application/json", request) };
+                operation.RequestBody = new OpenApiRequestBody { Required = true, Content = Body(Json, request) };
             }
 
-            if (idParameter)
+            foreach (var (status, schema) in success)
             {
-                operation.Parameters.Add(new OpenApiParameter
-                {
-                    Name = "id", In = ParameterLocation.Path, Required = true,
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uuid" },
-                });
+                operation.Responses[Code(status)] = new OpenApiResponse { Description = ReasonPhrase(status), Content = schema is null ? null : Body(Json, schema) };
             }
 
-            if (idempotencyKey)
+            foreach (var status in problems.Concat(GatewayStatuses).Order())
             {
-                operation.Parameters.Add(new OpenApiParameter
-                {
-                    Name = "Idempotency-Key", In = ParameterLocation.Header, Required = false,
-                    Description = "Retries with the same key (same user, same body) get the first answer; a different body is 422; " +
-                        "a retry while the first is in flight is 409 with Retry-After. Kept 24 h.",
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 255 },
-                });
-            }
-
-            if (!secured)
-            {
-                operation.Parameters.Add(new OpenApiParameter
-                {
-                    Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true,
-                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
-                });
-            }
-
-            var errors = (problems ?? []).Concat(secured ? [401] : []).Append(429).Append(503).Order();
-            foreach (var status in errors)
-            {
-                operation.Responses[status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
-                {
-                    Description = ReasonPhrase(status),
-                    Content = Json("application/problem+json", problem),
-                };
-            }
-
-            if (secured)
-            {
-                operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(Bearer, document)] = [] }];
+                operation.Responses[Code(status)] = new OpenApiResponse { Description = ReasonPhrase(status), Content = Body(ProblemJson, problem) };
             }
 
             document.Paths ??= [];
@@ -152,8 +194,10 @@ public static class PublicApiDocument
             document.Tags.Add(new OpenApiTag { Name = tag });
         }
 
-        private static Dictionary<string, OpenApiMediaType> Json(string mediaType, IOpenApiSchema schema) =>
+        private static Dictionary<string, OpenApiMediaType> Body(string mediaType, IOpenApiSchema schema) =>
             new() { [mediaType] = new OpenApiMediaType { Schema = schema } };
+
+        private static string Code(int status) => status.ToString(CultureInfo.InvariantCulture);
 
         private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
     }

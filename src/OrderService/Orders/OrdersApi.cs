@@ -2,37 +2,26 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Saga;
+using TicketSaga.PublicApi;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.OrderService.Orders;
 
-public sealed record PlaceOrderRequest(string? TicketId, int Qty, IReadOnlyList<string>? SeatIds, string? Section);
-
-public sealed record OrderResponse(
-    Guid OrderId,
-    string Status,
-    Guid TicketId,
-    int Qty,
-    DateTimeOffset ExpiresAt,
-    IReadOnlyList<OrderSeat> Seats,
-    long Amount,
-    string Currency,
-    string? CancellationReason,
-    DateTimeOffset CreatedAt)
+/// <summary>The public response types (TicketSaga.PublicApi) made from orders as stored.</summary>
+public static class OrderResponses
 {
-    public static OrderResponse From(Order order) => new(
-        order.OrderId, order.Status, order.TicketId, order.Qty, order.ExpiresAt, order.Seats,
-        order.AmountMinor, order.Currency, order.CancellationReason, order.CreatedAt);
+    extension(OrderResponse)
+    {
+        public static OrderResponse From(Order order) => new(
+            order.OrderId, order.Status, order.TicketId, order.Qty, order.ExpiresAt,
+            [.. order.Seats.Select(s => new ReservedSeat(s.SeatId, s.Label))],
+            order.AmountMinor, order.Currency, order.CancellationReason, order.CreatedAt);
+    }
 }
-
-/// <param name="NextBefore">Pass as <c>before</c> for the next (older) page; null on the last page.</param>
-public sealed record OrderPage(IReadOnlyList<OrderResponse> Orders, Guid? NextBefore);
 
 /// <summary>The public order API (JWT required; the user is the token's sub). JSON is snake_case.</summary>
 public static partial class OrdersApi
 {
-    public const int MaxPageSize = 100;
-
     public static WebApplication MapOrdersApi(this WebApplication app)
     {
         var orders = app.MapGroup("/orders").RequireAuthorization();
@@ -98,12 +87,12 @@ public static partial class OrdersApi
     private static async Task<Results<Ok<OrderPage>, ProblemHttpResult>> ListAsync(
         ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken, int? limit = null, Guid? before = null)
     {
-        if (limit is < 1 or > MaxPageSize)
+        if (limit is < 1 or > OrderPage.MaxLimit)
         {
-            return Problem(OrderProblem.Invalid($"limit must be between 1 and {MaxPageSize}."));
+            return Problem(OrderProblem.Invalid($"limit must be between 1 and {OrderPage.MaxLimit}."));
         }
 
-        var pageSize = limit ?? 20;
+        var pageSize = limit ?? OrderPage.DefaultLimit;
         var page = await orders.ListForUserAsync(user.UserId(), before, pageSize, cancellationToken);
         return TypedResults.Ok(new OrderPage(
             [.. page.Select(OrderResponse.From)], page.Count == pageSize ? page[^1].OrderId : null));

@@ -1,0 +1,45 @@
+using System.ComponentModel.DataAnnotations;
+using TicketSaga.Contracts;
+
+namespace TicketSaga.PublicApi;
+
+// The public order API of order-service, as the service answers and the gateway documents it.
+// Money in minor units plus ISO 4217 currency; times in UTC; JSON in snake_case.
+
+/// <param name="TicketId">The ticket type, from GET /events.</param>
+/// <param name="SeatIds">Seats chosen from GET /events/{id}/seats; omit to get the best available seats.</param>
+/// <param name="Section">For a seated ticket type without seat_ids: the section to assign seats in.</param>
+public sealed record PlaceOrderRequest(
+    [property: Uuid] string TicketId,
+    [property: Range(1, int.MaxValue)] int Qty,
+    [property: Uuid] IReadOnlyList<string>? SeatIds = null,
+    string? Section = null);
+
+public sealed record ReservedSeat(Guid SeatId, string Label);
+
+/// <param name="ExpiresAt">The hold ends then unless the order is paid.</param>
+/// <param name="Amount">Total in minor units of <paramref name="Currency"/>, at the price locked when the hold was taken.</param>
+/// <param name="CancellationReason">Why an EXPIRED or CANCELLED order ended.</param>
+public sealed record OrderResponse(
+    Guid OrderId,
+    [property: AllowedValues(OrderStatuses.Pending, OrderStatuses.Confirmed, OrderStatuses.Expired, OrderStatuses.Cancelled)]
+    string Status,
+    Guid TicketId,
+    int Qty,
+    DateTimeOffset ExpiresAt,
+    IReadOnlyList<ReservedSeat> Seats,
+    long Amount,
+    string Currency,
+    [property: AllowedValues(null, CancellationReasons.Expired, CancellationReasons.CancelledByCustomer, CancellationReasons.PaymentAfterEnd)]
+    string? CancellationReason,
+    DateTimeOffset CreatedAt);
+
+/// <summary>GET /orders: the caller's orders, newest first.</summary>
+/// <param name="NextBefore">Pass as <c>before</c> for the next (older) page; null on the last page.</param>
+public sealed record OrderPage(IReadOnlyList<OrderResponse> Orders, Guid? NextBefore)
+{
+    /// <summary>Orders per page when the request does not say (its <c>limit</c>).</summary>
+    public const int DefaultLimit = 20;
+
+    public const int MaxLimit = 100;
+}
