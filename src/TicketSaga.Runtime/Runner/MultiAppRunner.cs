@@ -361,6 +361,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
             {
                 app.Status = AppStatus.Healthy;
                 app.HealthySince = DateTimeOffset.UtcNow;
+                app.Process?.NoteDescendants();
                 return null;
             }
 
