@@ -35,9 +35,9 @@ public sealed record RunnerOptions
     public RunnerConsole Console { get; init; } = RunnerConsole.Standard();
 
     /// <summary>
-    /// Whether the apps also log every request they serve or send (ASP.NET Core's and HttpClient's
-    /// information lines, health checks included); by default those log warnings only, so the apps'
-    /// own lines stay readable.
+    /// Whether the apps also log every request they serve, send or proxy (ASP.NET Core's, HttpClient's
+    /// and YARP's information lines, health checks included); by default those log warnings only, so
+    /// the apps' own lines stay readable.
     /// </summary>
     public bool VerboseAppLogs { get; init; }
 
@@ -208,8 +208,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use and the
-    /// default environment, the run file's env (common then app), the run's own per-app env, then what
+    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use, the
+    /// log levels and the default environment, the run file's env (common then app), the run's own per-app env, then what
     /// `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
     /// </summary>
     private Dictionary<string, string> AppEnvironment(RunningApp app)
@@ -234,16 +234,20 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// Per-request logging of ASP.NET Core and HttpClient down to warnings unless asked for; as
-    /// configuration from the environment, it wins over appsettings.json and loses to the run file's env.
+    /// The per-request logging of ASP.NET Core, HttpClient and YARP: warnings only unless verbose. As
+    /// configuration from the environment it wins over an app's appsettings.json (which may quieten
+    /// them itself) and loses to the run file's env.
     /// </summary>
-    private Dictionary<string, string> AppLogLevels() => _options.VerboseAppLogs
-        ? []
-        : new Dictionary<string, string>
+    private Dictionary<string, string> AppLogLevels()
+    {
+        var level = _options.VerboseAppLogs ? "Information" : "Warning";
+        return new Dictionary<string, string>
         {
-            ["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning",
-            ["Logging__LogLevel__System.Net.Http"] = "Warning",
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = level,
+            ["Logging__LogLevel__System.Net.Http"] = level,
+            ["Logging__LogLevel__Yarp"] = level,
         };
+    }
 
     /// <summary>Keeps a started app running: each crash is followed by a restart after the policy's back-off.</summary>
     private async Task WatchAsync(RunningApp app)
