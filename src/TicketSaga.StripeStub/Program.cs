@@ -9,7 +9,7 @@ namespace TicketSaga.StripeStub;
 /// </summary>
 internal static class Program
 {
-    public static async Task Main(string[] args)
+    public static async Task<int> Main(string[] args)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().AddCommandLine(args).Build();
         var options = configuration.GetSection("StripeStub").Get<StripeStubOptions>() ?? new StripeStubOptions();
@@ -19,7 +19,19 @@ internal static class Program
             WebhookSecret = string.IsNullOrEmpty(options.WebhookSecret) ? StripeStubOptions.NewWebhookSecret() : options.WebhookSecret,
         };
 
-        await using var server = await StripeStubServer.StartAsync(options);
+        StripeStubServer started;
+        try
+        {
+            started = await StripeStubServer.StartAsync(options);
+        }
+        catch (IOException ex)
+        {
+            // Kestrel's bind failure, in one line instead of its stack trace.
+            await Console.Error.WriteLineAsync($"Port {options.Port} is taken ({ex.Message}): stop what listens there or set StripeStub__Port.");
+            return 1;
+        }
+
+        await using var server = started;
         Console.WriteLine($"Stripe-compatible stub on {server.ApiBase} (state in memory)");
         Console.WriteLine($"  Stripe__ApiBase={server.ApiBase}");
         Console.WriteLine($"  Stripe__ApiKey={options.ApiKey}");
@@ -33,5 +45,6 @@ internal static class Program
             stopped.TrySetResult();
         };
         await stopped.Task;
+        return 0;
     }
 }

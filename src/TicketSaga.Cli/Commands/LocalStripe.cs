@@ -1,4 +1,5 @@
 using Spectre.Console;
+using TicketSaga.Runtime.Runner;
 using TicketSaga.StripeStub;
 
 namespace TicketSaga.Cli.Commands;
@@ -26,26 +27,46 @@ internal sealed class LocalStripe : IAsyncDisposable
         ["Stripe__ApiBase"] = _server.ApiBase,
     };
 
+    /// <summary>The stub's port, checked with the apps' before anything starts; none when a Stripe key is configured.</summary>
+    public static IEnumerable<PortUse> PortsUnlessConfigured() => KeyConfigured ? [] : [Port];
+
+    /// <exception cref="RunnerException">The stub's port is taken (one line naming the owner).</exception>
     public static async Task<LocalStripe?> StartUnlessConfiguredAsync()
     {
-        if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Stripe__ApiKey")))
+        if (KeyConfigured)
         {
             AnsiConsole.MarkupLine("[grey]Stripe:[/] the configured key (Stripe__ApiKey)");
             return null;
         }
 
-        var port = int.TryParse(Environment.GetEnvironmentVariable("TICKETSAGA_STRIPE_STUB_PORT"), out var configured) ? configured : StripeStubOptions.DefaultPort;
         var webhookUrl = Environment.GetEnvironmentVariable("TICKETSAGA_STRIPE_WEBHOOK_URL") is { Length: > 0 } url ? url : DefaultWebhookUrl;
-        var server = await StripeStubServer.StartAsync(new StripeStubOptions
+        StripeStubServer server;
+        try
         {
-            Port = port,
-            ApiKey = StripeStubOptions.NewApiKey(),
-            WebhookSecret = StripeStubOptions.NewWebhookSecret(),
-            WebhookUrl = new Uri(webhookUrl),
-        });
+            server = await StripeStubServer.StartAsync(new StripeStubOptions
+            {
+                Port = Port.Port,
+                ApiKey = StripeStubOptions.NewApiKey(),
+                WebhookSecret = StripeStubOptions.NewWebhookSecret(),
+                WebhookUrl = new Uri(webhookUrl),
+            });
+        }
+        catch (IOException)
+        {
+            // Taken since the check: say so in its one line rather than with Kestrel's stack trace.
+            PortCheck.EnsureFree([Port]);
+            throw;
+        }
+
         AnsiConsole.MarkupLineInterpolated($"[grey]Stripe:[/] local stub on {server.ApiBase} (test cards pm_card_visa, pm_card_chargeDeclined, pm_card_authenticationRequired; webhooks to {webhookUrl}; state in memory)");
         return new LocalStripe(server);
     }
+
+    private static bool KeyConfigured => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("Stripe__ApiKey"));
+
+    private static PortUse Port => new(
+        int.TryParse(Environment.GetEnvironmentVariable("TICKETSAGA_STRIPE_STUB_PORT"), out var configured) ? configured : StripeStubOptions.DefaultPort,
+        "the local Stripe stub");
 
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

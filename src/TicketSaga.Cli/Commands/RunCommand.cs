@@ -8,7 +8,8 @@ using TicketSaga.Runtime.Runner;
 namespace TicketSaga.Cli.Commands;
 
 /// <summary>Options shared by `run` and `up`.</summary>
-internal sealed record RunSettings(string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout)
+internal sealed record RunSettings(
+    string? RunFile, string? Postgres, IReadOnlyList<string> ResourcesPaths, bool Build, TimeSpan HealthTimeout, bool Verbose, bool StopOnAppExit)
 {
     /// <summary>Extra environment per app id for this run (see <see cref="RunnerOptions.AppEnvironment"/>).</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AppEnvironment { get; init; } =
@@ -31,6 +32,16 @@ internal sealed class RunOptions
 
     private readonly Option<bool> _noBuild = new("--no-build") { Description = "Skip `dotnet build` of the solution beside the run file." };
 
+    private readonly Option<bool> _verbose = new("--verbose")
+    {
+        Description = "Show every request the apps serve and send (ASP.NET Core and HttpClient logs at Information); by default only their warnings and the apps' own lines.",
+    };
+
+    private readonly Option<bool> _stopOnAppExit = new("--stop-on-app-exit")
+    {
+        Description = "Stop everything when an app exits, keeping it for inspection, instead of restarting it with back-off (1 s, 2 s, 4 s ... 30 s).",
+    };
+
     private readonly Option<int> _healthTimeout = new("--health-timeout")
     {
         Description = "Seconds the apps get to become healthy.",
@@ -51,6 +62,8 @@ internal sealed class RunOptions
         command.Options.Add(_resourcesPaths);
         command.Options.Add(_noBuild);
         command.Options.Add(_healthTimeout);
+        command.Options.Add(_verbose);
+        command.Options.Add(_stopOnAppExit);
     }
 
     public RunSettings Read(ParseResult parse, string? runFile)
@@ -63,14 +76,16 @@ internal sealed class RunOptions
             parse.GetValue(_postgres) ?? Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"),
             [.. resources.Select(Path.GetFullPath)],
             Build: !parse.GetValue(_noBuild),
-            TimeSpan.FromSeconds(parse.GetValue(_healthTimeout)));
+            TimeSpan.FromSeconds(parse.GetValue(_healthTimeout)),
+            parse.GetValue(_verbose),
+            parse.GetValue(_stopOnAppExit));
     }
 }
 
 /// <summary>
 /// `ticketsaga run -f dapr.yaml`: every app of the run file with its sidecar on the embedded runtime,
-/// until Ctrl+C or SIGTERM. If an app dies, the run stops as a whole and exits with 1: a half-running
-/// saga only produces confusing errors, and the app's log tail says what went wrong.
+/// until Ctrl+C or SIGTERM. An app that dies is restarted with back-off; with --stop-on-app-exit the
+/// run stops as a whole instead and exits with 1, the app's log tail saying what went wrong.
 /// </summary>
 internal static class RunCommand
 {
@@ -97,6 +112,8 @@ internal static class RunCommand
         try
         {
             var runFile = RunFile.Load(settings.RunFile!);
+            // Before the build: a taken port should not cost one.
+            PortCheck.EnsureFree(MultiAppRunner.PortsOf(runFile));
             if (settings.Build && !await BuildAsync(runFile.Directory, shutdown.Token))
             {
                 return 1;
@@ -112,6 +129,8 @@ internal static class RunCommand
                 HealthTimeout = settings.HealthTimeout,
                 DefaultEnvironment = DevelopmentAuthEnvironment(runFile),
                 AppEnvironment = settings.AppEnvironment,
+                VerboseAppLogs = settings.Verbose,
+                RestartPolicy = settings.StopOnAppExit ? null : AppRestartPolicy.Default,
             };
             await using var runner = await MultiAppRunner.StartAsync(runFile, options, shutdown.Token);
             var session = new RunSession(runFile, runner, postgres);
@@ -141,12 +160,12 @@ internal static class RunCommand
         }
         catch (RunFileException ex)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            Fail(ex.Message);
             return 2;
         }
         catch (RunnerException ex)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]{ex.Message}[/]");
+            Fail(ex.Message);
             return 1;
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
@@ -161,6 +180,10 @@ internal static class RunCommand
             shutdown.Cancel();
         }
     }
+
+    /// <summary>A failure to standard error as it is: Spectre would wrap a one-line message at the console width.</summary>
+    internal static void Fail(string message) => Console.Error.WriteLine(
+        Console.IsErrorRedirected || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("NO_COLOR")) ? message : $"\u001b[31m{message}\u001b[0m");
 
     /// <summary>
     /// Every app validates JWTs: unless the environment names an OIDC authority or a key, apps get the

@@ -45,21 +45,37 @@ internal static class UpCommand
             }
 
             var orderHold = parse.GetValue(hold) is { } text ? OrderHold.Short(DurationText.Parse(text)!.Value) : OrderHold.ServiceDefaults;
-            await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
-            var environment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.OrderService] = orderHold.OrderServiceEnvironment };
-            if (stripe is not null)
-            {
-                environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
-            }
-
-            var settings = options.Read(parse, runFile) with { AppEnvironment = environment };
             try
             {
-                return await RunCommand.RunAsync(settings, (session, cancellationToken) => SeedAndGreetAsync(session, orderHold, cancellationToken));
+                // Every port before the stub takes its own; `run` checks the apps' again after this.
+                PortCheck.EnsureFree(MultiAppRunner.PortsOf(RunFile.Load(runFile)).Concat(LocalStripe.PortsUnlessConfigured()));
+                await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
+                var environment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.OrderService] = orderHold.OrderServiceEnvironment };
+                if (stripe is not null)
+                {
+                    environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
+                }
+
+                var settings = options.Read(parse, runFile) with { AppEnvironment = environment };
+                try
+                {
+                    return await RunCommand.RunAsync(settings, (session, cancellationToken) => SeedAndGreetAsync(session, orderHold, cancellationToken));
+                }
+                finally
+                {
+                    // Only this run's: a refused start leaves the running `up`'s session file alone.
+                    UpSession.Delete(runFile);
+                }
             }
-            finally
+            catch (RunFileException ex)
             {
-                UpSession.Delete(runFile);
+                RunCommand.Fail(ex.Message);
+                return 2;
+            }
+            catch (RunnerException ex)
+            {
+                RunCommand.Fail(ex.Message);
+                return 1;
             }
         });
         return command;
@@ -137,6 +153,7 @@ internal static class UpCommand
 
         AnsiConsole.MarkupLineInterpolated($"  PostgreSQL: {session.Postgres.Description}");
         AnsiConsole.MarkupLineInterpolated($"  Logs:       {Path.GetRelativePath(root, session.Runner.LogDirectory)}/<app>.log, runtime.log for the sidecars");
+        AnsiConsole.MarkupLine("  Crashes:    an app that dies is restarted (back-off 1 s, 2 s, 4 s ... 30 s); --stop-on-app-exit stops everything instead");
         AnsiConsole.MarkupLine("  Stop:       Ctrl+C (apps first, then sidecars and the runtime; the local PostgreSQL keeps its data)");
     }
 

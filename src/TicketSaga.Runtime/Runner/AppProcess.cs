@@ -8,17 +8,20 @@ public sealed class AppProcess
 {
     private readonly Process _process;
     private readonly Task _completion;
+    private volatile List<(int Pid, long StartTime)> _descendants = [];
+    private volatile bool _stopRequested;
 
     private AppProcess(Process process, Task completion)
     {
         _process = process;
         _completion = completion;
+        Exited = WaitForExitAsync();
     }
 
     public int Id => _process.Id;
 
     /// <summary>Completes with the exit code once the process has exited and its output is drained.</summary>
-    public Task<int> Exited => WaitForExitAsync();
+    public Task<int> Exited { get; }
 
     public bool HasExited => _process.HasExited;
 
@@ -58,11 +61,28 @@ public sealed class AppProcess
         return new AppProcess(process, completion);
     }
 
-    public Task StopAsync(TimeSpan grace) => _process.HasExited ? Task.CompletedTask : ProcessTree.StopAsync(_process, grace);
+    public Task StopAsync(TimeSpan grace)
+    {
+        _stopRequested = true;
+        return _process.HasExited ? Task.CompletedTask : ProcessTree.StopAsync(_process, grace);
+    }
+
+    /// <summary>
+    /// Notes the processes the app has started by now (e.g. the app under `dotnet run`): those still
+    /// alive when the app's own process ends (SIGKILLed, crashed) are killed then, since they would hold
+    /// its output pipes and the ports a restart needs.
+    /// </summary>
+    public void NoteDescendants() => _descendants = ProcessTree.Descendants(_process.Id);
 
     private async Task<int> WaitForExitAsync()
     {
         await _process.WaitForExitAsync();
+        if (!_stopRequested)
+        {
+            // A stop gives the descendants their own grace period (ProcessTree.StopAsync).
+            ProcessTree.KillSurvivors(_descendants);
+        }
+
         await _completion;
         return _process.ExitCode;
     }

@@ -33,12 +33,23 @@ public sealed record RunnerOptions
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromSeconds(10);
 
     public RunnerConsole Console { get; init; } = RunnerConsole.Standard();
+
+    /// <summary>
+    /// Whether the apps also log every request they serve, send or proxy (ASP.NET Core's, HttpClient's
+    /// and YARP's information lines, health checks included); by default those log warnings only, so
+    /// the apps' own lines stay readable.
+    /// </summary>
+    public bool VerboseAppLogs { get; init; }
+
+    /// <summary>How a crashed app is restarted; null ends the run at the first app that exits (<see cref="MultiAppRunner.AppExited"/>).</summary>
+    public AppRestartPolicy? RestartPolicy { get; init; } = AppRestartPolicy.Default;
 }
 
 public enum AppStatus
 {
     Starting,
     Healthy,
+    Restarting,
     Exited,
     Stopped,
 }
@@ -57,13 +68,22 @@ public sealed class RunningApp(RunFileApp definition, AppDescriptor descriptor, 
     public AppStatus Status { get; internal set; }
 
     public int? ExitCode { get; internal set; }
+
+    /// <summary>How often the runner restarted the app after a crash.</summary>
+    public int Restarts { get; internal set; }
+
+    /// <summary>Restarts since the app was last healthy for the policy's reset time; sets the back-off.</summary>
+    internal int RestartsInARow { get; set; }
+
+    internal DateTimeOffset HealthySince { get; set; }
 }
 
 /// <summary>
-/// `dapr run -f` on the embedded runtime: one runtime, a sidecar per app, then each app's command
-/// with the environment `dapr run` gives it, logs prefixed per app, and a wait until every app is
-/// healthy. Disposing stops the apps first (SIGTERM, then kill after the grace period), then the
-/// sidecars and the runtime.
+/// `dapr run -f` on the embedded runtime: the fixed ports checked, one runtime, a sidecar per app,
+/// then each app's command with the environment `dapr run` gives it, logs prefixed per app, and a
+/// wait until every app is healthy. An app that crashes afterwards is restarted with back-off (see
+/// <see cref="RunnerOptions.RestartPolicy"/>). Disposing stops the apps first (SIGTERM, then kill
+/// after the grace period), then the sidecars and the runtime.
 /// </summary>
 public sealed class MultiAppRunner : IAsyncDisposable
 {
@@ -72,8 +92,11 @@ public sealed class MultiAppRunner : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly List<RunningApp> _apps = [];
     private readonly TaskCompletionSource<RunningApp> _appExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Task> _watchers = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Lock _gate = new();
     private EmbeddedRuntime? _runtime;
-    private volatile bool _stopping;
+    private bool _stopping;
     private volatile bool _disposed;
     private CancellationTokenRegistration _shutdownRegistration;
 
@@ -96,18 +119,31 @@ public sealed class MultiAppRunner : IAsyncDisposable
 
     public EmbeddedRuntime Runtime => _runtime ?? throw new InvalidOperationException("The runtime is not started.");
 
-    /// <summary>Completes when an app's process ends while the runner is not stopping it.</summary>
+    /// <summary>
+    /// Completes when an app's process ends while the runner is not stopping it and no
+    /// <see cref="RunnerOptions.RestartPolicy"/> brings it back.
+    /// </summary>
     public Task<RunningApp> AppExited => _appExited.Task;
+
+    /// <summary>The fixed ports a run file asks for (app ports, sidecar ports named in it); the others are picked free.</summary>
+    public static IEnumerable<PortUse> PortsOf(RunFile runFile) => runFile.Apps.SelectMany(app => new[]
+    {
+        app.AppPort is { } port ? new PortUse(port, app.AppId) : null,
+        app.DaprHttpPort is { } http ? new PortUse(http, $"{app.AppId}'s sidecar HTTP") : null,
+        app.DaprGrpcPort is { } grpc ? new PortUse(grpc, $"{app.AppId}'s sidecar gRPC") : null,
+    }).OfType<PortUse>();
 
     /// <summary>
     /// Starts everything and returns once every app is healthy; on failure everything started is
-    /// stopped again. Cancelling <paramref name="shutdown"/> (Ctrl+C) marks the run as stopping, so
-    /// apps that end because of the same signal are not reported as crashed.
+    /// stopped again. A taken port fails before anything starts. Cancelling <paramref name="shutdown"/>
+    /// (Ctrl+C) marks the run as stopping, so apps that end because of the same signal are neither
+    /// reported as crashed nor restarted.
     /// </summary>
     public static async Task<MultiAppRunner> StartAsync(RunFile runFile, RunnerOptions options, CancellationToken shutdown = default)
     {
+        PortCheck.EnsureFree(PortsOf(runFile));
         var runner = new MultiAppRunner(runFile, options);
-        runner._shutdownRegistration = shutdown.Register(() => runner._stopping = true);
+        runner._shutdownRegistration = shutdown.Register(runner.StopWatching);
         try
         {
             await runner.StartCoreAsync(shutdown);
@@ -147,11 +183,15 @@ public sealed class MultiAppRunner : IAsyncDisposable
             if (definition.Command.Count > 0)
             {
                 app.Process = AppProcess.Start(definition, AppEnvironment(app), app.Log);
-                _ = WatchAsync(app);
             }
         }
 
         await WaitUntilHealthyAsync(cancellationToken);
+        // Watched only from here: an app that fails during start-up fails the start, with its log.
+        foreach (var app in _apps.Where(a => a.Process is not null))
+        {
+            _watchers.Add(WatchAsync(app));
+        }
     }
 
     private async Task AddSidecarAsync(AppDescriptor descriptor, CancellationToken cancellationToken)
@@ -168,8 +208,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use and the
-    /// default environment, the run file's env (common then app), the run's own per-app env, then what
+    /// The process environment, later entries winning: the runner's own, the PostgreSQL in use, the
+    /// log levels and the default environment, the run file's env (common then app), the run's own per-app env, then what
     /// `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
     /// </summary>
     private Dictionary<string, string> AppEnvironment(RunningApp app)
@@ -179,7 +219,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
             ["ConnectionStrings__Postgres"] = _options.PostgresConnectionString,
         };
         var extra = _options.AppEnvironment.GetValueOrDefault(app.Definition.AppId) ?? new Dictionary<string, string>();
-        foreach (var (name, value) in _options.DefaultEnvironment.Concat(app.Definition.Env).Concat(extra).Concat(app.Descriptor.AppEnvironment))
+        foreach (var (name, value) in AppLogLevels().Concat(_options.DefaultEnvironment).Concat(app.Definition.Env).Concat(extra).Concat(app.Descriptor.AppEnvironment))
         {
             environment[name] = value;
         }
@@ -193,26 +233,120 @@ public sealed class MultiAppRunner : IAsyncDisposable
         return environment;
     }
 
+    /// <summary>
+    /// The per-request logging of ASP.NET Core, HttpClient and YARP: warnings only unless verbose. As
+    /// configuration from the environment it wins over an app's appsettings.json (which may quieten
+    /// them itself) and loses to the run file's env.
+    /// </summary>
+    private Dictionary<string, string> AppLogLevels()
+    {
+        var level = _options.VerboseAppLogs ? "Information" : "Warning";
+        return new Dictionary<string, string>
+        {
+            ["Logging__LogLevel__Microsoft.AspNetCore"] = level,
+            ["Logging__LogLevel__System.Net.Http"] = level,
+            ["Logging__LogLevel__Yarp"] = level,
+        };
+    }
+
+    /// <summary>Keeps a started app running: each crash is followed by a restart after the policy's back-off.</summary>
     private async Task WatchAsync(RunningApp app)
     {
-        var exitCode = await app.Process!.Exited;
-        app.ExitCode = exitCode;
-        if (_stopping)
+        while (true)
         {
-            app.Status = AppStatus.Stopped;
-            return;
+            var exitCode = await app.Process!.Exited;
+            app.ExitCode = exitCode;
+            if (IsStopping())
+            {
+                app.Status = AppStatus.Stopped;
+                return;
+            }
+
+            if (_options.RestartPolicy is not { } policy)
+            {
+                app.Status = AppStatus.Exited;
+                _options.Console.WriteLine(Loud($"== {app.Definition.AppId} exited with code {exitCode} == (log: {app.Log.FilePath})"));
+                _appExited.TrySetResult(app);
+                return;
+            }
+
+            if (!await RestartAsync(app, exitCode, policy))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits the back-off, starts the app again and waits until it is healthy as at start; false when
+    /// there is nothing left to watch (the run stops meanwhile, or the command no longer starts).
+    /// </summary>
+    private async Task<bool> RestartAsync(RunningApp app, int exitCode, AppRestartPolicy policy)
+    {
+        if (app.Status == AppStatus.Healthy && DateTimeOffset.UtcNow - app.HealthySince >= policy.ResetAfter)
+        {
+            app.RestartsInARow = 0;
         }
 
-        app.Status = AppStatus.Exited;
-        _options.Console.WriteLine(Loud($"== {app.Definition.AppId} exited with code {exitCode} == (log: {app.Log.FilePath})"));
-        _appExited.TrySetResult(app);
+        app.Status = AppStatus.Restarting;
+        app.Restarts++;
+        app.RestartsInARow++;
+        var delay = policy.DelayBefore(app.RestartsInARow);
+        _options.Console.WriteLine(Loud(
+            $"== {app.Definition.AppId} exited with code {exitCode}; restart {app.Restarts} in {delay.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s == (log: {app.Log.FilePath})"));
+        try
+        {
+            await Task.Delay(delay, _stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            app.Status = AppStatus.Stopped;
+            return false;
+        }
+
+        try
+        {
+            lock (_gate)
+            {
+                // Under the lock: once DisposeAsync has taken the processes to stop, no new one starts.
+                if (_stopping)
+                {
+                    app.Status = AppStatus.Stopped;
+                    return false;
+                }
+
+                app.Process = AppProcess.Start(app.Definition, AppEnvironment(app), app.Log);
+            }
+        }
+        catch (RunnerException ex)
+        {
+            app.Status = AppStatus.Exited;
+            _options.Console.WriteLine(Loud($"== {app.Definition.AppId} cannot be restarted: {ex.Message} =="));
+            _appExited.TrySetResult(app);
+            return false;
+        }
+
+        if (await WaitUntilHealthyAsync(app, _stop.Token) is { } problem)
+        {
+            if (IsStopping())
+            {
+                app.Status = AppStatus.Stopped;
+                return false;
+            }
+
+            _options.Console.WriteLine(Loud($"== {app.Definition.AppId} did not come back: {FirstLine(problem)} =="));
+            // A hung app is stopped so that its exit leads to the next, longer back-off.
+            await app.Process.StopAsync(_options.StopGracePeriod);
+            return true;
+        }
+
+        _options.Console.WriteLine($"== {app.Definition.AppId} is healthy again after restart {app.Restarts} ==");
+        return true;
     }
 
     private async Task WaitUntilHealthyAsync(CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.HealthTimeout);
-        var failures = await Task.WhenAll(_apps.Select(app => WaitUntilHealthyAsync(app, timeout.Token)));
+        var failures = await Task.WhenAll(_apps.Select(app => WaitUntilHealthyAsync(app, cancellationToken)));
         cancellationToken.ThrowIfCancellationRequested();
         var problems = failures.OfType<string>().ToList();
         if (problems.Count > 0)
@@ -223,15 +357,21 @@ public sealed class MultiAppRunner : IAsyncDisposable
 
     private async Task<string?> WaitUntilHealthyAsync(RunningApp app, CancellationToken cancellationToken)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.HealthTimeout);
         try
         {
-            if (await AppHealth.WaitAsync(app.Definition, app.Descriptor, app.Process, cancellationToken))
+            if (await AppHealth.WaitAsync(app.Definition, app.Descriptor, app.Process, timeout.Token))
             {
                 app.Status = AppStatus.Healthy;
+                app.HealthySince = DateTimeOffset.UtcNow;
+                app.Process?.NoteDescendants();
                 return null;
             }
 
             var exitCode = await app.Process!.Exited;
+            app.ExitCode = exitCode;
+            app.Status = AppStatus.Exited;
             return $"App '{app.Definition.AppId}' exited with code {exitCode} before it became healthy. Its last output ({app.Log.FilePath}):{Environment.NewLine}{app.Log.Tail()}";
         }
         catch (OperationCanceledException)
@@ -244,6 +384,27 @@ public sealed class MultiAppRunner : IAsyncDisposable
         }
     }
 
+    private static string FirstLine(string text) => text.Split(Environment.NewLine)[0];
+
+    private bool IsStopping()
+    {
+        lock (_gate)
+        {
+            return _stopping;
+        }
+    }
+
+    /// <summary>From here on, an app that ends is being stopped: neither reported nor restarted.</summary>
+    private void StopWatching()
+    {
+        lock (_gate)
+        {
+            _stopping = true;
+        }
+
+        _stop.Cancel();
+    }
+
     private string Loud(string text) => _options.Console.Colors ? $"\u001b[1;31m{text}\u001b[0m" : text;
 
     public async ValueTask DisposeAsync()
@@ -254,9 +415,10 @@ public sealed class MultiAppRunner : IAsyncDisposable
         }
 
         _disposed = true;
-        _stopping = true;
+        StopWatching();
         await _shutdownRegistration.DisposeAsync();
         await Task.WhenAll(_apps.Where(a => a.Process is not null).Select(a => a.Process!.StopAsync(_options.StopGracePeriod)));
+        await Task.WhenAll(_watchers);
         foreach (var app in _apps.Where(a => a.Status != AppStatus.Exited))
         {
             app.Status = AppStatus.Stopped;
@@ -273,5 +435,6 @@ public sealed class MultiAppRunner : IAsyncDisposable
         }
 
         _loggerFactory.Dispose();
+        _stop.Dispose();
     }
 }

@@ -56,6 +56,48 @@ internal static partial class ProcessTree
         await root.WaitForExitAsync(CancellationToken.None);
     }
 
+    /// <summary>The root's descendants now, each with its start time so that a reused pid is not mistaken for it later.</summary>
+    public static List<(int Pid, long StartTime)> Descendants(int rootPid)
+    {
+        var result = new List<(int Pid, long StartTime)>();
+        foreach (var pid in Members(rootPid).Skip(1))
+        {
+            if (StartTimeOf(pid) is { } startTime)
+            {
+                result.Add((pid, startTime));
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Kills what is still alive of <paramref name="descendants"/> after their root died without
+    /// stopping them (e.g. the app under `dotnet run` when `dotnet run` was SIGKILLed): orphans would
+    /// hold the ports the restarted app needs.
+    /// </summary>
+    public static void KillSurvivors(IEnumerable<(int Pid, long StartTime)> descendants)
+    {
+        foreach (var (pid, startTime) in descendants)
+        {
+            if (StartTimeOf(pid) != startTime)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var survivor = Process.GetProcessById(pid);
+                KillQuietly(survivor);
+                survivor.WaitForExit(TimeSpan.FromSeconds(5));
+            }
+            catch (ArgumentException)
+            {
+                // Gone meanwhile.
+            }
+        }
+    }
+
     private static void KillQuietly(Process process)
     {
         try
@@ -94,14 +136,20 @@ internal static partial class ProcessTree
         return result;
     }
 
-    private static int? ParentOf(string procDirectory)
+    private static int? ParentOf(string procDirectory) => StatField(procDirectory, 1) is { } parent ? (int)parent : null;
+
+    /// <summary>Clock ticks after boot at which the process started (field 22 of /proc/&lt;pid&gt;/stat).</summary>
+    private static long? StartTimeOf(int pid) => StatField($"/proc/{pid}", 19);
+
+    /// <summary>A numeric field of /proc/&lt;pid&gt;/stat, counted from the one after the command name (0: state, 1: ppid ...).</summary>
+    private static long? StatField(string procDirectory, int index)
     {
         try
         {
-            // Fields after the parenthesised command name: state, ppid, ...
+            // The command name is parenthesised and may hold spaces: count from its closing parenthesis.
             var stat = File.ReadAllText(Path.Combine(procDirectory, "stat"));
             var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture);
+            return long.Parse(fields[index], System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
         {

@@ -83,23 +83,9 @@ public sealed class RunnerPostgres : IAsyncDisposable
             return remembered;
         }
 
-        var port = IsFree(PreferredPort) ? PreferredPort : PortAllocator.FreePort();
+        var port = PortCheck.IsFree(PreferredPort) ? PreferredPort : PortAllocator.FreePort();
         File.WriteAllText(file, port.ToString(CultureInfo.InvariantCulture));
         return port;
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return false;
-        }
     }
 
     private static async Task EnsureReachableAsync(string connectionString, CancellationToken cancellationToken)

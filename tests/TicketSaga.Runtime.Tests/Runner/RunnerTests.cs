@@ -126,7 +126,161 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
     }
 
     [Fact]
-    public async Task An_app_that_dies_after_start_up_is_reported()
+    public async Task A_crashed_app_is_restarted_with_growing_back_off_and_is_healthy_again_without_its_old_children()
+    {
+        RequirePython();
+        File.WriteAllText(Path.Combine(_folder, "app.py"), EnvironmentApp);
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: alpha
+                appPort: {PortAllocator.FreePort()}
+                appHealthCheckPath: /health
+                command: ["python3", "app.py"]
+            """);
+        var options = await OptionsAsync() with { RestartPolicy = new AppRestartPolicy(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(30), TimeSpan.FromMinutes(1)) };
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, options, TestContext.Current.CancellationToken);
+        var app = runner.Apps.Single();
+        var first = await ReportAsync(app);
+        Kill(first.Pid);
+        await WaitUntilAsync(() => app.Restarts == 1 && app.Status == AppStatus.Healthy);
+        var second = await ReportAsync(app);
+        Kill(second.Pid);
+        await WaitUntilAsync(() => app.Restarts == 2 && app.Status == AppStatus.Healthy);
+        var third = await ReportAsync(app);
+
+        Assert.Equal(3, new[] { first.Pid, second.Pid, third.Pid }.Distinct().Count());
+        Assert.False(IsAlive(first.Helper), "the crashed app's child process survived its restart");
+        Assert.False(IsAlive(second.Helper), "the crashed app's child process survived its restart");
+        Assert.Equal(137, app.ExitCode);
+        var console = _console.ToString();
+        Assert.Contains($"== alpha exited with code 137; restart 1 in 0.5 s == (log: {app.Log.FilePath})", console);
+        Assert.Contains("== alpha is healthy again after restart 1 ==", console);
+        Assert.Contains("== alpha exited with code 137; restart 2 in 1 s ==", console);
+        Assert.Contains("== alpha is healthy again after restart 2 ==", console);
+        Assert.False(runner.AppExited.IsCompleted);
+    }
+
+    [Fact]
+    public async Task An_app_healthy_for_the_reset_time_is_restarted_after_the_first_delay_again()
+    {
+        RequirePython();
+        File.WriteAllText(Path.Combine(_folder, "app.py"), EnvironmentApp);
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: alpha
+                appPort: {PortAllocator.FreePort()}
+                command: ["python3", "app.py"]
+            """);
+        var resetAfter = TimeSpan.FromSeconds(2);
+        var options = await OptionsAsync() with { RestartPolicy = new AppRestartPolicy(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(30), resetAfter) };
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, options, TestContext.Current.CancellationToken);
+        var app = runner.Apps.Single();
+        Kill((await ReportAsync(app)).Pid);
+        await WaitUntilAsync(() => app.Restarts == 1 && app.Status == AppStatus.Healthy);
+        await Task.Delay(resetAfter + TimeSpan.FromSeconds(0.5), TestContext.Current.CancellationToken);
+        Kill((await ReportAsync(app)).Pid);
+        await WaitUntilAsync(() => app.Restarts == 2 && app.Status == AppStatus.Healthy);
+
+        Assert.Contains("== alpha exited with code 137; restart 2 in 0.5 s ==", _console.ToString());
+    }
+
+    [Fact]
+    public async Task A_taken_port_is_named_in_one_line_with_the_process_holding_it_and_nothing_starts()
+    {
+        RequirePython();
+        var port = PortAllocator.FreePort();
+        using var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3",
+            ["-c", $"import socket, time\ns = socket.socket()\ns.bind(('127.0.0.1', {port}))\ns.listen()\nprint('listening', flush=True)\ntime.sleep(300)"])
+        {
+            RedirectStandardOutput = true,
+        })!;
+        try
+        {
+            Assert.Equal("listening", await holder.StandardOutput.ReadLineAsync(TestContext.Current.CancellationToken));
+            var runFile = WriteRunFile($"""
+                version: 1
+                apps:
+                  - appID: gateway
+                    appPort: {port}
+                    command: ["sh", "-c", "touch started; exec sleep 60"]
+                """);
+
+            var error = await Assert.ThrowsAsync<RunnerException>(async () => await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken));
+
+            Assert.Equal($"Port {port} (gateway) is already taken by python3 (pid {holder.Id}); stop it or free the port, then try again.", error.Message);
+            Assert.False(File.Exists(Path.Combine(_folder, "started")));
+        }
+        finally
+        {
+            holder.Kill();
+        }
+    }
+
+    [Fact]
+    public async Task A_taken_sidecar_port_is_named_with_its_app()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: beta
+                daprHTTPPort: {port}
+                command: ["sh", "-c", "touch started; exec sleep 60"]
+            """);
+
+        var error = await Assert.ThrowsAsync<RunnerException>(async () => await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken));
+
+        Assert.StartsWith($"Port {port} (beta's sidecar HTTP) is already taken by ", error.Message);
+        Assert.Contains($"(pid {Environment.ProcessId})", error.Message);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.False(File.Exists(Path.Combine(_folder, "started")));
+    }
+
+    [Fact]
+    public async Task Apps_log_requests_at_warning_unless_verbose_and_the_run_file_can_still_choose()
+    {
+        RequirePython();
+        File.WriteAllText(Path.Combine(_folder, "app.py"), EnvironmentApp);
+        var runFile = WriteRunFile($"""
+            version: 1
+            apps:
+              - appID: quiet
+                appPort: {PortAllocator.FreePort()}
+                command: ["python3", "app.py"]
+              - appID: chatty
+                appPort: {PortAllocator.FreePort()}
+                command: ["python3", "app.py"]
+                env:
+                  Logging__LogLevel__Microsoft.AspNetCore: Information
+            """);
+
+        await using (var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken))
+        {
+            var quiet = await ReportAsync(runner.Apps[0]);
+            var chatty = await ReportAsync(runner.Apps[1]);
+            Assert.Equal("Warning", quiet.Env["Logging__LogLevel__Microsoft.AspNetCore"]);
+            Assert.Equal("Warning", quiet.Env["Logging__LogLevel__System.Net.Http"]);
+            Assert.Equal("Warning", quiet.Env["Logging__LogLevel__Yarp"]);
+            Assert.Equal("Information", chatty.Env["Logging__LogLevel__Microsoft.AspNetCore"]);
+        }
+
+        await using (var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync() with { VerboseAppLogs = true }, TestContext.Current.CancellationToken))
+        {
+            var verbose = await ReportAsync(runner.Apps[0]);
+            Assert.Equal("Information", verbose.Env["Logging__LogLevel__Microsoft.AspNetCore"]);
+            Assert.Equal("Information", verbose.Env["Logging__LogLevel__System.Net.Http"]);
+            Assert.Equal("Information", verbose.Env["Logging__LogLevel__Yarp"]);
+        }
+    }
+
+    [Fact]
+    public async Task An_app_that_dies_after_start_up_stops_the_run_when_asked_to()
     {
         var runFile = WriteRunFile($"""
             version: 1
@@ -135,7 +289,7 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
                 command: ["sh", "-c", "echo started; exec sleep 600"]
             """);
 
-        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken);
+        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync() with { RestartPolicy = null }, TestContext.Current.CancellationToken);
         var app = runner.Apps.Single();
         using (var process = System.Diagnostics.Process.GetProcessById(app.Process!.Id))
         {
@@ -147,6 +301,25 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
         Assert.Same(app, exited);
         Assert.Equal(AppStatus.Exited, app.Status);
         Assert.Contains("== fragile exited with code 137 ==", _console.ToString());
+    }
+
+    private async Task<AppReport> ReportAsync(RunningApp app) =>
+        (await _http.GetFromJsonAsync<AppReport>(app.Descriptor.AppAddress, TestContext.Current.CancellationToken))!;
+
+    private static void Kill(int pid)
+    {
+        using var process = System.Diagnostics.Process.GetProcessById(pid);
+        process.Kill();
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        while (!condition())
+        {
+            await Task.Delay(100, timeout.Token);
+        }
     }
 
     private RunFile WriteRunFile(string yaml)
