@@ -250,6 +250,7 @@ internal sealed class SubscriptionDelivery(
             Content = new StringContent(delivery.CloudEventJson, Encoding.UTF8, CloudEventEnvelope.ContentType),
         };
         request.Content.Headers.ContentType!.CharSet = null;
+        app.Authenticate(request);
         if (cloudEvent.TryGetProperty("traceparent", out var traceParent) && traceParent.GetString() is { Length: > 0 } trace)
         {
             request.Headers.TryAddWithoutValidation("traceparent", trace);

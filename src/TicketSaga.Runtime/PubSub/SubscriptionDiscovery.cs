@@ -10,7 +10,7 @@ namespace TicketSaga.Runtime.PubSub;
 /// app, plus what the app answers on <c>GET /dapr/subscribe</c> (asked again until the app listens;
 /// no such endpoint means no programmatic subscriptions).
 /// </summary>
-internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
+internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
 {
     public async Task<IReadOnlyList<SubscriptionDefinition>> DiscoverAsync(CancellationToken cancellationToken)
     {
@@ -33,10 +33,14 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
                 logger.LogError("App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered",
                     app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
             }
-            else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is null)
+            else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is not { } pubsub)
             {
                 logger.LogError("App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it",
                     app.AppId, topic.Key.Topic, topic.Key.PubsubName);
+            }
+            else if (!pubsub.AllowsSubscribing(app.AppId, topic.Key.Topic))
+            {
+                LogSubscriptionOutOfScope(logger, app.AppId, topic.Key.Topic, topic.Key.PubsubName);
             }
             else
             {
@@ -54,7 +58,9 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
         {
             try
             {
-                using var response = await http.GetAsync(new Uri(app.AppAddress, "/dapr/subscribe"), cancellationToken);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(app.AppAddress, "/dapr/subscribe"));
+                app.Authenticate(request);
+                using var response = await http.SendAsync(request, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
                     return [];
@@ -105,6 +111,9 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
 
         return subscriptions;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which its allowedTopics / subscriptionScopes do not allow; it is not delivered")]
+    private static partial void LogSubscriptionOutOfScope(ILogger logger, string appId, string topic, string pubSub);
 
     private static JsonElement? Property(JsonElement element, string name)
     {
