@@ -1,6 +1,7 @@
 using Dapr.Actors.Client;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.Contracts;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.ExpirationService;
 
@@ -21,7 +22,7 @@ public static class ExpirationServiceExtensions
     /// </summary>
     public static WebApplication MapOrderEventSubscribers(this WebApplication app)
     {
-        var events = app.MapGroup("/events");
+        var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost(Topics.OrderCreated, (OrderCreated order, IActorProxyFactory actors) =>
             CallTimerAsync(actors, order.OrderId, timer => timer.HoldUntilAsync(order.ExpiresAt)));
         events.MapPost(Topics.OrderCompleted, (OrderCompleted order, IActorProxyFactory actors) =>

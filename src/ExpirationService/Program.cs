@@ -10,7 +10,7 @@ builder.AddApplicationServices();
 var app = builder.Build();
 
 app.UseCloudEvents();
-app.MapActorsHandlers();
+app.MapActorsHandlers().RequireSidecar();
 app.MapOrderEventSubscribers();
 app.MapDefaultEndpoints();
 

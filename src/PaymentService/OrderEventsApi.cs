@@ -13,7 +13,7 @@ public static class OrderEventsApi
 {
     public static WebApplication MapOrderEvents(this WebApplication app)
     {
-        var events = app.MapGroup("/events").AllowAnonymous();
+        var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost("/" + Topics.OrderCreated, async (HttpRequest request, PaymentStore store, CancellationToken cancellationToken) =>
             await CloudEventReader.ReadAsync<OrderCreated>(request, cancellationToken) is { } message && IsComplete(message.Data)
                 ? await Handled(store.AddOrderAsync(message.Id, message.Data, cancellationToken))

@@ -10,7 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.MapGrpcService<TicketsService>();
+app.MapGrpcService<TicketsService>().RequireSidecar();
 app.MapDefaultEndpoints();
 
 app.Run();

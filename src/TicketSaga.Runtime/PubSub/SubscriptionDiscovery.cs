@@ -21,7 +21,7 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         }
         else if (all.Count > 0)
         {
-            logger.LogError("App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored", app.AppId);
+            LogGrpcSubscriber(logger, app.AppId);
             return [];
         }
 
@@ -30,13 +30,11 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         {
             if (topic.Count() > 1)
             {
-                logger.LogError("App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered",
-                    app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
+                LogDuplicateSubscription(logger, app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
             }
             else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is not { } pubsub)
             {
-                logger.LogError("App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it",
-                    app.AppId, topic.Key.Topic, topic.Key.PubsubName);
+                LogUnknownPubSub(logger, app.AppId, topic.Key.Topic, topic.Key.PubsubName);
             }
             else if (!pubsub.AllowsSubscribing(app.AppId, topic.Key.Topic))
             {
@@ -105,12 +103,24 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            logger.LogError("App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}", app.AppId, ex.Message);
+            LogMalformedSubscriptions(logger, app.AppId, ex.Message);
             return [];
         }
 
         return subscriptions;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored")]
+    private static partial void LogGrpcSubscriber(ILogger logger, string appId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered")]
+    private static partial void LogDuplicateSubscription(ILogger logger, string appId, int count, string topic, string pubSub, string origins);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it")]
+    private static partial void LogUnknownPubSub(ILogger logger, string appId, string topic, string pubSub);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}")]
+    private static partial void LogMalformedSubscriptions(ILogger logger, string appId, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which its allowedTopics / subscriptionScopes do not allow; it is not delivered")]
     private static partial void LogSubscriptionOutOfScope(ILogger logger, string appId, string topic, string pubSub);
