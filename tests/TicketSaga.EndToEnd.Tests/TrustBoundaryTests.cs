@@ -96,7 +96,7 @@ public sealed class TrustBoundaryTests(SystemUnderTest system)
     public async Task A_call_through_the_sidecar_from_an_app_that_access_control_does_not_allow_is_refused()
     {
         var seeded = await system.SeedEventAsync();
-        var release = new ReleaseReservationRequest { TicketId = seeded.GeneralAdmissionTicketId, ReservationId = Guid.NewGuid().ToString(), Reason = "EXPIRED" };
+        var release = new ReleaseReservationRequest { ReservationId = Guid.NewGuid().ToString(), Reason = ReleaseReason.Expired };
 
         foreach (var caller in new[] { AppIds.Gateway, AppIds.ExpirationService, AppIds.PaymentService })
         {
@@ -199,7 +199,7 @@ public sealed class TrustBoundaryTests(SystemUnderTest system)
     }
 
     /// <summary>A well-formed CloudEvent of the topic about the order, as the sidecar would deliver it.</summary>
-    private static object CloudEvent(string topic, Guid orderId, long amount)
+    private static Dictionary<string, object> CloudEvent(string topic, Guid orderId, long amount)
     {
         var now = DateTimeOffset.UtcNow;
         object data = topic switch
@@ -225,6 +225,6 @@ public sealed class TrustBoundaryTests(SystemUnderTest system)
         };
     }
 
-    private static Method<byte[], byte[]> Raw(ServiceDescriptor service, MethodDescriptor method) =>
+    private static Method<byte[], byte[]> Raw(Google.Protobuf.Reflection.ServiceDescriptor service, MethodDescriptor method) =>
         new(MethodType.Unary, service.FullName, method.Name, Bytes, Bytes);
 }
