@@ -10,7 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.MapActorsHandlers();
+app.MapActorsHandlers().RequireSidecar();
 app.MapEventSubscribers();
 app.MapDefaultEndpoints();
 

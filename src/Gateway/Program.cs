@@ -5,7 +5,7 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.UseAppPort(AppProtocol.Http);
+builder.UseAppPort(AppProtocol.Http, AppExposure.Public);
 builder.AddPostgres("gateway", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
 builder.AddApplicationServices();

@@ -1,7 +1,10 @@
+using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace TicketSaga.ServiceDefaults;
 
@@ -11,21 +14,97 @@ public enum AppProtocol
     Grpc,
 }
 
+/// <summary>Who the app port is for.</summary>
+public enum AppExposure
+{
+    /// <summary>Only the app's sidecar, beside it (same host, same pod): loopback.</summary>
+    Sidecar,
+
+    /// <summary>Outside traffic too (the gateway behind an ingress): every interface.</summary>
+    Public,
+}
+
 public static class AppPortExtensions
 {
+    private static readonly string[] HealthPaths = ["/healthz", "/readyz", "/grpc.health.v1.Health"];
+
     /// <summary>
-    /// Listens on <c>APP_PORT</c>, the port `dapr run`, the embedded runner and the Helm chart give
-    /// the app. A gRPC app speaks cleartext HTTP/2 there (Kestrel cannot detect h2c next to HTTP/1.1);
-    /// its health is the gRPC health service. Without APP_PORT the usual ASP.NET URLs apply.
+    /// How the app is reached: on <c>APP_PORT</c> (what `dapr run`, the runner and the chart give it),
+    /// bound to loopback unless it is <see cref="AppExposure.Public"/> or <c>APP_LISTEN_ADDRESS</c> names
+    /// another address; with <c>HEALTH_PORT</c>, a listener on every interface that serves only the
+    /// health checks (the kubelet probes the pod's address, not loopback). A gRPC app speaks cleartext
+    /// HTTP/2 on both (Kestrel cannot detect h2c next to HTTP/1.1); its health is the gRPC health
+    /// service. Also requires the sidecar's app API token (<see cref="SidecarAuthenticationExtensions"/>).
+    /// Without APP_PORT the usual ASP.NET URLs apply.
     /// </summary>
-    public static WebApplicationBuilder UseAppPort(this WebApplicationBuilder builder, AppProtocol protocol)
+    public static WebApplicationBuilder UseAppPort(this WebApplicationBuilder builder, AppProtocol protocol, AppExposure exposure = AppExposure.Sidecar)
     {
-        if (int.TryParse(builder.Configuration["APP_PORT"], out var appPort))
+        var protocols = protocol == AppProtocol.Grpc ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
+        var healthPort = Port(builder.Configuration, "HEALTH_PORT");
+        if (Port(builder.Configuration, "APP_PORT") is { } appPort)
         {
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenAnyIP(appPort, listen =>
-                listen.Protocols = protocol == AppProtocol.Grpc ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2));
+            var address = ListenAddress(builder.Configuration["APP_LISTEN_ADDRESS"], exposure);
+            builder.WebHost.ConfigureKestrel(kestrel =>
+            {
+                if (address is null)
+                {
+                    kestrel.ListenAnyIP(appPort, listen => listen.Protocols = protocols);
+                }
+                else
+                {
+                    kestrel.Listen(address, appPort, listen => listen.Protocols = protocols);
+                }
+
+                if (healthPort is { } port)
+                {
+                    kestrel.ListenAnyIP(port, listen => listen.Protocols = protocols);
+                }
+            });
         }
 
+        if (healthPort is { } only)
+        {
+            builder.Services.AddTransient<IStartupFilter>(_ => new HealthOnlyPort(only));
+        }
+
+        builder.AddSidecarAuthentication();
         return builder;
+    }
+
+    /// <summary>The configured address; null for every interface.</summary>
+    private static IPAddress? ListenAddress(string? configured, AppExposure exposure)
+    {
+        if (string.IsNullOrWhiteSpace(configured))
+        {
+            return exposure == AppExposure.Public ? null : IPAddress.Loopback;
+        }
+
+        return IPAddress.TryParse(configured, out var address)
+            ? address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any) ? null : address
+            : throw new InvalidOperationException($"APP_LISTEN_ADDRESS '{configured}' is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for every interface).");
+    }
+
+    private static int? Port(ConfigurationManager configuration, string key) =>
+        configuration[key] is not { Length: > 0 } text ? null
+        : int.TryParse(text, out var port) && port is > 0 and <= 65535 ? port
+        : throw new InvalidOperationException($"{key} '{text}' is not a port number.");
+
+    /// <summary>Answers 404 on the health port for everything but the health checks.</summary>
+    private sealed class HealthOnlyPort(int port) : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                if (context.Connection.LocalPort == port && !HealthPaths.Any(path => context.Request.Path.StartsWithSegments(path)))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    return Task.CompletedTask;
+                }
+
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
     }
 }

@@ -10,7 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.MapGrpcService<TicketsGrpcService>();
+app.MapGrpcService<TicketsGrpcService>().RequireSidecar();
 app.MapDefaultEndpoints();
 
 app.Run();

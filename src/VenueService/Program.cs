@@ -10,7 +10,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
-app.MapGrpcService<VenuesGrpcService>();
+app.MapGrpcService<VenuesGrpcService>().RequireSidecar();
 app.MapDefaultEndpoints();
 
 app.Run();

@@ -8,6 +8,8 @@ extern alias VenueServiceApp;
 using System.Net.Http.Headers;
 using Dapr.Client;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -69,7 +71,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         RuntimeDatabase = await postgres.CreateDatabaseAsync("e2e_runtime");
-        Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(RuntimeDatabase), NullLoggerFactory.Instance);
+        Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(RuntimeDatabase, configFilePath: Repository.Configuration), NullLoggerFactory.Instance);
         Stripe = await StripeStubServer.StartAsync(new StripeStubOptions
         {
             Port = 0,
@@ -119,10 +121,11 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 
         // Stripe calls the public webhook endpoint, i.e. the gateway, as it would in production.
         Stripe.Events.WebhookUrl = new Uri(Gateway.Address, "/payments/webhook");
+        // The organiser's and the inspector's calls go straight to the apps, with the app token their sidecars hold.
         _ticketChannel = GrpcChannel.ForAddress(tickets.Address);
         _venueChannel = GrpcChannel.ForAddress(venues.Address);
-        TicketClient = new Tickets.TicketsClient(_ticketChannel);
-        VenueClient = new Venues.VenuesClient(_venueChannel);
+        TicketClient = new Tickets.TicketsClient(WithAppToken(_ticketChannel, tickets.App));
+        VenueClient = new Venues.VenuesClient(WithAppToken(_venueChannel, venues.App));
     }
 
     /// <summary>A customer: an HTTP client of the gateway with a token of its own.</summary>
@@ -135,7 +138,11 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     public DaprClient SidecarOf(string appId) => new DaprClientBuilder()
         .UseHttpEndpoint($"http://127.0.0.1:{_apps[appId].HttpPort}")
         .UseGrpcEndpoint($"http://127.0.0.1:{_apps[appId].GrpcPort}")
+        .UseDaprApiToken(_apps[appId].DaprApiToken)
         .Build();
+
+    /// <summary>An app's ports and tokens, as its sidecar knows them.</summary>
+    public AppDescriptor AppOf(string appId) => _apps[appId];
 
     /// <summary>An HTTP client of the gateway without a token.</summary>
     public HttpClient Client() => new() { BaseAddress = Gateway.Address };
@@ -217,12 +224,19 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     {
         // E2E_LOG=Information shows every service's logs when a failure needs explaining.
         settings["Logging:LogLevel:Default"] = Environment.GetEnvironmentVariable("E2E_LOG") ?? "Warning";
-        var host = await ServiceHost.StartAsync<TProgram>(Runtime, appId, protocol, settings);
+        var host = await ServiceHost.StartAsync<TProgram>(Runtime, appId, protocol, settings, withTokens: true);
         _hosts.Add(host);
         _apps[appId] = host.App;
         _ = host.Services;
         return host;
     }
+
+    /// <summary>A channel to an app directly, as its sidecar calls it (with the app API token).</summary>
+    public static CallInvoker WithAppToken(GrpcChannel channel, AppDescriptor app) => channel.Intercept(metadata =>
+    {
+        metadata.Add(AppDescriptor.TokenHeader, app.AppApiToken!);
+        return metadata;
+    });
 
     private static CreateTicketTypeRequest TicketType(string eventId, string name, int capacity, long priceMinor, string planId, string section) => new()
     {

@@ -48,11 +48,20 @@ public sealed class ServiceHost<TProgram> : WebApplicationFactory<TProgram>
 public static class ServiceHost
 {
     /// <param name="settings">Configuration for the service, e.g. ConnectionStrings:Postgres, Auth:SigningKey.</param>
+    /// <param name="withTokens">
+    /// As the runner does: a fresh app API token for this app and the sidecar's Dapr API token
+    /// (<see cref="SidecarTokens"/>); without them the service runs as in Development without a sidecar token.
+    /// </param>
     public static async Task<ServiceHost<TProgram>> StartAsync<TProgram>(
-        EmbeddedRuntime runtime, string appId, AppChannelProtocol protocol, IReadOnlyDictionary<string, string?> settings)
+        EmbeddedRuntime runtime, string appId, AppChannelProtocol protocol, IReadOnlyDictionary<string, string?> settings, bool withTokens = false)
         where TProgram : class
     {
         var app = new AppDescriptor(appId, PortAllocator.FreePort(), protocol, PortAllocator.FreePort(), PortAllocator.FreePort());
+        if (withTokens)
+        {
+            app = app.WithNewTokens() with { DaprApiToken = SidecarTokens.DaprApiToken };
+        }
+
         var sidecar = await runtime.AddSidecarAsync(app);
         var host = new ServiceHost<TProgram>(app, sidecar, settings);
         host.UseKestrel();

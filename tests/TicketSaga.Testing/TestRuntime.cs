@@ -14,6 +14,9 @@ public static class Repository
     /// <summary>What `ticketsaga up` reads: the shared resources and the embedded environment's components.</summary>
     public static IReadOnlyList<string> EmbeddedResources { get; } = [SharedComponents, Path.Combine(SharedComponents, "embedded")];
 
+    /// <summary>The Configuration dapr.yaml names (configFilePath): its accessControl applies on every runtime.</summary>
+    public static string Configuration { get; } = Path.Combine(SharedComponents, "local", "configuration.yaml");
+
     private static string FindRoot()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
@@ -30,11 +33,15 @@ public static class Repository
 
 public static class TestRuntime
 {
-    /// <summary>A runtime on the database of <paramref name="connectionString"/>, reading <see cref="Repository.EmbeddedResources"/> unless told otherwise.</summary>
-    public static RuntimeOptions Options(string connectionString, IReadOnlyList<string>? resourcesPaths = null) => new()
+    /// <summary>
+    /// A runtime on the database of <paramref name="connectionString"/>, reading <see cref="Repository.EmbeddedResources"/>
+    /// unless told otherwise, and applying the accessControl of <paramref name="configFilePath"/> if given.
+    /// </summary>
+    public static RuntimeOptions Options(string connectionString, IReadOnlyList<string>? resourcesPaths = null, string? configFilePath = null) => new()
     {
         PostgresConnectionString = connectionString,
         Database = new NpgsqlConnectionStringBuilder(connectionString).Database!,
         ResourcesPaths = resourcesPaths ?? Repository.EmbeddedResources,
+        ConfigFilePath = configFilePath,
     };
 }

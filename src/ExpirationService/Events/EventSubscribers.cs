@@ -13,7 +13,7 @@ public static class EventSubscribers
 {
     public static WebApplication MapEventSubscribers(this WebApplication app)
     {
-        var events = app.MapGroup("/events");
+        var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost(Topics.OrderCreated, async (HttpRequest request, IActorProxyFactory actors, CancellationToken cancellationToken) =>
             await CloudEventReader.ReadAsync<OrderCreated>(request, cancellationToken) is { } message
                 ? await CallTimerAsync(actors, message.Data.OrderId, timer => timer.HoldUntilAsync(message.Data.ExpiresAt))

@@ -19,6 +19,8 @@ public static class UpstreamTransforms
 
     public static void Apply(TransformBuilderContext context)
     {
+        // The sidecar's Dapr API token (as DaprClient would send it); none when the sidecar requires none.
+        var daprApiToken = context.Services.GetRequiredService<IConfiguration>()["DAPR_API_TOKEN"];
         context.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
@@ -26,6 +28,11 @@ public static class UpstreamTransforms
             foreach (var name in headers.Select(h => h.Key).Where(IsDaprHeader).ToList())
             {
                 headers.Remove(name);
+            }
+
+            if (!string.IsNullOrEmpty(daprApiToken))
+            {
+                headers.TryAddWithoutValidation("dapr-api-token", daprApiToken);
             }
 
             headers.Remove(UserIdHeader);

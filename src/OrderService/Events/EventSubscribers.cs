@@ -11,7 +11,7 @@ public static class EventSubscribers
 {
     public static WebApplication MapEventSubscribers(this WebApplication app)
     {
-        var events = app.MapGroup("/events");
+        var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost(Topics.PaymentSucceeded, PaymentSucceededAsync);
         events.MapPost(Topics.ExpirationComplete, ExpirationCompleteAsync);
         return app;

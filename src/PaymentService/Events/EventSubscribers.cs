@@ -11,7 +11,7 @@ public static class EventSubscribers
 {
     public static WebApplication MapEventSubscribers(this WebApplication app)
     {
-        var events = app.MapGroup("/events").AllowAnonymous();
+        var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost(Topics.OrderCreated, OrderCreatedAsync);
         events.MapPost(Topics.OrderCancelled, OrderCancelledAsync);
         return app;

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using HdrHistogram;
 using Microsoft.AspNetCore.Hosting;
@@ -111,11 +112,14 @@ public static class InventoryBenchmark
     private static async Task<(Phase Phase, Guid TicketId, long Granted)> RunGrpcPhaseAsync(string database, Options options, CancellationToken cancellationToken)
     {
         var port = FreeLoopbackPort();
+        // This tool stands in for the sidecar, so it holds the app's API token.
+        var appApiToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         // The factory would look for the service's project folder from the working directory; its
         // appsettings.json is copied beside this tool, which makes this folder a fine content root.
         Environment.SetEnvironmentVariable("ASPNETCORE_TEST_CONTENTROOT_TICKETSERVICE", AppContext.BaseDirectory);
         await using var service = new WebApplicationFactory<TicketService::Program>().WithWebHostBuilder(host => host
             .UseEnvironment("Production")
+            .UseSetting("APP_API_TOKEN", appApiToken)
             .UseSetting("ConnectionStrings:tickets", database)
             .UseSetting("Logging:LogLevel:Default", "Warning"));
         // Real Kestrel on loopback, cleartext HTTP/2 (h2c) as under Dapr: not the in-memory TestServer.
@@ -123,7 +127,11 @@ public static class InventoryBenchmark
         service.StartServer();
 
         using var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{port}");
-        var client = new Tickets.TicketsClient(channel);
+        var client = new Tickets.TicketsClient(channel.Intercept(metadata =>
+        {
+            metadata.Add("dapr-api-token", appApiToken);
+            return metadata;
+        }));
         var ticket = await client.CreateTicketTypeAsync(new CreateTicketTypeRequest
         {
             EventId = Guid.CreateVersion7().ToString(),

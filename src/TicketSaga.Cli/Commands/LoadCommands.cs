@@ -74,8 +74,8 @@ internal static class LoadCommands
                 return 2;
             }
 
-            using var tickets = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.TicketService], AppIds.TicketService);
-            using var venues = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.VenueService], AppIds.VenueService);
+            using var tickets = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.TicketService], AppIds.TicketService, up.SidecarApiTokens.GetValueOrDefault(AppIds.TicketService));
+            using var venues = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.VenueService], AppIds.VenueService, up.SidecarApiTokens.GetValueOrDefault(AppIds.VenueService));
             var targets = new FlashSaleTargets(tickets.Invoker, venues.Invoker, File.ReadAllText(keyFile).Trim(), up.ExpiryGrace);
             FlashSaleResult result;
             try

@@ -4,6 +4,7 @@ using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Spectre.Console;
 using TicketSaga.Contracts;
+using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.Invocation;
 using TicketSaga.Runtime.Runner;
 
@@ -166,14 +167,20 @@ internal sealed class AppChannel(GrpcChannel channel, CallInvoker invoker) : IDi
 {
     public CallInvoker Invoker { get; } = invoker;
 
-    public static AppChannel ThroughSidecar(RunningApp app) => ThroughSidecar(app.Descriptor.GrpcPort, app.Definition.AppId);
+    public static AppChannel ThroughSidecar(RunningApp app) => ThroughSidecar(app.Descriptor.GrpcPort, app.Definition.AppId, app.Descriptor.DaprApiToken);
 
-    public static AppChannel ThroughSidecar(int sidecarGrpcPort, string appId)
+    /// <param name="daprApiToken">The sidecar's Dapr API token (the operator's tool holds it, as the app does).</param>
+    public static AppChannel ThroughSidecar(int sidecarGrpcPort, string appId, string? daprApiToken)
     {
         var channel = GrpcChannel.ForAddress($"http://127.0.0.1:{sidecarGrpcPort}");
         return new AppChannel(channel, channel.Intercept(metadata =>
         {
             metadata.Add(InvocationExtensions.AppIdHeader, appId);
+            if (daprApiToken is not null)
+            {
+                metadata.Add(AppDescriptor.TokenHeader, daprApiToken);
+            }
+
             return metadata;
         }));
     }

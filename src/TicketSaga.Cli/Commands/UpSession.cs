@@ -6,10 +6,11 @@ namespace TicketSaga.Cli.Commands;
 
 /// <summary>
 /// What a running `ticketsaga up` tells other commands (`load`): the gateway, the sidecars' gRPC ports
-/// (chosen at start, so not in dapr.yaml) and the hold settings. Kept in <c>.ticketsaga/up.json</c>
-/// beside dapr.yaml while `up` runs, deleted when it stops.
+/// and Dapr API tokens (chosen at start, so not in dapr.yaml) and the hold settings. Kept in
+/// <c>.ticketsaga/up.json</c> beside dapr.yaml (readable by its owner only) while `up` runs, deleted when it stops.
 /// </summary>
-internal sealed record UpSession(string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, TimeSpan HoldDuration, TimeSpan ExpiryGrace)
+internal sealed record UpSession(
+    string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, IReadOnlyDictionary<string, string> SidecarApiTokens, TimeSpan HoldDuration, TimeSpan ExpiryGrace)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
@@ -22,6 +23,7 @@ internal sealed record UpSession(string Gateway, IReadOnlyDictionary<string, int
         return new UpSession(
             $"http://127.0.0.1:{gateway?.Definition.AppPort ?? 5100}",
             session.Runner.Apps.ToDictionary(a => a.Definition.AppId, a => a.Descriptor.GrpcPort),
+            session.Runner.Apps.Where(a => a.Descriptor.DaprApiToken is not null).ToDictionary(a => a.Definition.AppId, a => a.Descriptor.DaprApiToken!),
             hold.Duration,
             hold.Grace);
     }
@@ -30,7 +32,13 @@ internal sealed record UpSession(string Gateway, IReadOnlyDictionary<string, int
     {
         var path = PathBeside(runFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+        using var file = File.Create(path);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+
+        JsonSerializer.Serialize(file, this, Json);
     }
 
     public static UpSession? Read(string runFile)

@@ -21,7 +21,9 @@ public sealed class AppActorChannel(HttpClient http)
     /// <exception cref="HttpRequestException">The app is not answering yet, or answers with an error.</exception>
     public async Task<JsonElement?> GetConfigAsync(AppDescriptor app, CancellationToken cancellationToken)
     {
-        using var response = await http.GetAsync(new Uri(app.AppAddress, "/dapr/config"), cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(app.AppAddress, "/dapr/config"));
+        app.Authenticate(request);
+        using var response = await http.SendAsync(request, cancellationToken);
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
             return null;
@@ -43,6 +45,8 @@ public sealed class AppActorChannel(HttpClient http)
             }
         }
 
+        // The caller's Dapr API token stays with the sidecar; the app gets its own app token.
+        host.App.Authenticate(request);
         using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         context.Response.StatusCode = (int)response.StatusCode;
         foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
@@ -58,21 +62,24 @@ public sealed class AppActorChannel(HttpClient http)
 
     /// <summary>Calls a timer's callback with its registration JSON.</summary>
     public Task<bool> InvokeTimerAsync(ActorHost host, ActorKey actor, string name, string registration, CancellationToken cancellationToken) =>
-        PutJsonAsync(ActorUri(host, actor, "method/timer/" + Uri.EscapeDataString(name)), registration, cancellationToken);
+        PutJsonAsync(host, ActorUri(host, actor, "method/timer/" + Uri.EscapeDataString(name)), registration, cancellationToken);
 
     /// <summary>Calls a reminder's callback with <c>{"data","dueTime","period"}</c> as registered.</summary>
     public Task<bool> InvokeReminderAsync(ActorHost host, ActorKey actor, string name, string reminder, CancellationToken cancellationToken) =>
-        PutJsonAsync(ActorUri(host, actor, "method/remind/" + Uri.EscapeDataString(name)), reminder, cancellationToken);
+        PutJsonAsync(host, ActorUri(host, actor, "method/remind/" + Uri.EscapeDataString(name)), reminder, cancellationToken);
 
     public async Task DeactivateAsync(ActorHost host, ActorKey actor, CancellationToken cancellationToken)
     {
-        using var response = await http.DeleteAsync(ActorUri(host, actor, null), cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Delete, ActorUri(host, actor, null));
+        host.App.Authenticate(request);
+        using var response = await http.SendAsync(request, cancellationToken);
     }
 
-    private async Task<bool> PutJsonAsync(Uri uri, string json, CancellationToken cancellationToken)
+    private async Task<bool> PutJsonAsync(ActorHost host, Uri uri, string json, CancellationToken cancellationToken)
     {
-        using var content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
-        using var response = await http.PutAsync(uri, content, cancellationToken);
+        using var request = new HttpRequestMessage(HttpMethod.Put, uri) { Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json") };
+        host.App.Authenticate(request);
+        using var response = await http.SendAsync(request, cancellationToken);
         return response.IsSuccessStatusCode;
     }
 

@@ -29,6 +29,10 @@ public sealed class DaprGrpcApi(Publisher publisher, SidecarMetadata metadata, I
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
         }
+        catch (PublishForbiddenException ex)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ex.Message));
+        }
     }
 
     private Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) => Task.FromResult(metadata.ToGrpc());

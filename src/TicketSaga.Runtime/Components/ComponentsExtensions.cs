@@ -4,7 +4,7 @@ namespace TicketSaga.Runtime.Components;
 
 public static class ComponentsExtensions
 {
-    /// <summary>Loads the resources folder now, so a bad file stops the runtime from starting.</summary>
-    public static IServiceCollection AddRuntimeComponents(this IServiceCollection services, IReadOnlyList<string> resourcesPaths) =>
-        services.AddSingleton(ResourceLoader.Load(resourcesPaths));
+    /// <summary>Loads the resources folder and the Configuration now, so a bad file stops the runtime from starting.</summary>
+    public static IServiceCollection AddRuntimeComponents(this IServiceCollection services, IReadOnlyList<string> resourcesPaths, string? configFilePath) =>
+        services.AddSingleton(ResourceLoader.Load(resourcesPaths, configFilePath));
 }

@@ -18,6 +18,48 @@ public sealed record ComponentDefinition(
 
     public string? MetadataValue(string name) =>
         Metadata.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))?.Value;
+
+    /// <summary>Whether a pub/sub's <c>allowedTopics</c> and <c>publishingScopes</c> let the app publish to the topic.</summary>
+    public bool AllowsPublishing(string appId, string topic) => TopicAllowed(topic, ScopedTopics("publishingScopes", appId));
+
+    /// <summary>Whether a pub/sub's <c>allowedTopics</c> and <c>subscriptionScopes</c> let the app receive the topic.</summary>
+    public bool AllowsSubscribing(string appId, string topic) => TopicAllowed(topic, ScopedTopics("subscriptionScopes", appId));
+
+    /// <summary>
+    /// Dapr's rule: a topic outside a non-empty <c>allowedTopics</c> is refused to everyone; an app absent
+    /// from the scopes may use every (allowed) topic, an app listed only the topics listed for it
+    /// (<c>app=</c> with none: no topic at all).
+    /// </summary>
+    private bool TopicAllowed(string topic, IReadOnlyList<string>? scoped)
+    {
+        var allowedTopics = Split(MetadataValue("allowedTopics"), ',');
+        if (allowedTopics.Count > 0 && !allowedTopics.Contains(topic, StringComparer.Ordinal))
+        {
+            return false;
+        }
+
+        return scoped is null || scoped.Contains(topic, StringComparer.Ordinal);
+    }
+
+    /// <summary>The topics listed for the app in <c>app1=topic1,topic2;app2=topic3</c>; null when the app is not listed.</summary>
+    private List<string>? ScopedTopics(string key, string appId)
+    {
+        List<string>? topics = null;
+        foreach (var entry in Split(MetadataValue(key), ';'))
+        {
+            var (app, list) = entry.IndexOf('=', StringComparison.Ordinal) is var at and >= 0 ? (entry[..at], entry[(at + 1)..]) : (entry, "");
+            if (app == appId)
+            {
+                topics ??= [];
+                topics.AddRange(list.Split(','));
+            }
+        }
+
+        return topics;
+    }
+
+    private static List<string> Split(string? value, char separator) =>
+        [.. string.Concat((value ?? "").Where(c => !char.IsWhiteSpace(c))).Split(separator, StringSplitOptions.RemoveEmptyEntries)];
 }
 
 /// <summary>A routing rule of a subscription: deliver to <paramref name="Path"/> when <paramref name="Match"/> holds.</summary>

@@ -10,7 +10,8 @@ public sealed class ComponentLoadException(string message) : Exception(message);
 
 /// <summary>
 /// Reads a Dapr resources folder (every *.yaml / *.yml directly inside it, multi-document files
-/// allowed): Component, Resiliency, Subscription and Configuration resources.
+/// allowed): Component, Resiliency and Subscription resources; a Configuration there is ignored, as
+/// daprd reads its Configuration only from --config (the run file's configFilePath).
 /// </summary>
 public static partial class ResourceLoader
 {
@@ -24,12 +25,17 @@ public static partial class ResourceLoader
         [],
         []);
 
-    /// <summary>Every resource of the folders, in order, like daprd's repeated --resources-path; none uses the built-in defaults.</summary>
-    public static RuntimeResources Load(IReadOnlyList<string> resourcesPaths)
+    /// <summary>
+    /// Every resource of the folders, in order, like daprd's repeated --resources-path (none uses the
+    /// built-in defaults), and the accessControl of the Configuration at <paramref name="configFilePath"/>
+    /// (daprd's --config), if any.
+    /// </summary>
+    public static RuntimeResources Load(IReadOnlyList<string> resourcesPaths, string? configFilePath = null)
     {
+        var accessControl = configFilePath is null ? null : LoadAccessControl(configFilePath);
         if (resourcesPaths.Count == 0)
         {
-            return BuiltInDefaults();
+            return new RuntimeResources(BuiltInDefaults().Components, [], []) { AccessControl = accessControl };
         }
 
         var missing = resourcesPaths.FirstOrDefault(path => !Directory.Exists(path));
@@ -59,7 +65,23 @@ public static partial class ResourceLoader
                 $"Component '{duplicate.Key}' is defined more than once: {string.Join(", ", duplicate.Select(c => c.SourceFile))}.");
         }
 
-        return new RuntimeResources(components, resiliencies, subscriptions);
+        return new RuntimeResources(components, resiliencies, subscriptions) { AccessControl = accessControl };
+    }
+
+    private static AccessControl? LoadAccessControl(string configFilePath)
+    {
+        if (!File.Exists(configFilePath))
+        {
+            throw new ComponentLoadException($"Configuration file '{configFilePath}' does not exist.");
+        }
+
+        var documents = ReadDocuments(configFilePath);
+        if (documents.Count != 1)
+        {
+            throw new ComponentLoadException($"{configFilePath}: expected one Configuration resource, found {documents.Count} documents.");
+        }
+
+        return new DocumentReader(configFilePath, documents[0]).ReadAccessControl();
     }
 
     private static List<YamlMappingNode> ReadDocuments(string file)
@@ -148,6 +170,53 @@ public static partial class ResourceLoader
                     throw Error(root, $"unknown kind '{kind}' (expected Component, Resiliency, Subscription or Configuration)");
             }
         }
+
+        /// <summary>The <c>spec.accessControl</c> of a Configuration; null when it has none (every call allowed, as in daprd).</summary>
+        public AccessControl? ReadAccessControl()
+        {
+            var kind = RequiredString(root, "kind");
+            if (kind != "Configuration")
+            {
+                throw Error(root, $"expected kind Configuration, found '{kind}'");
+            }
+
+            if (Mapping(root, "spec") is not { } spec || Mapping(spec, "accessControl") is not { } accessControl)
+            {
+                return null;
+            }
+
+            var policies = new List<AppPolicy>();
+            foreach (var item in Sequence(accessControl, "policies"))
+            {
+                var policy = item as YamlMappingNode ?? throw Error(item, "each accessControl policy is a mapping with appId, defaultAction and operations");
+                var operations = new List<OperationPolicy>();
+                foreach (var operationNode in Sequence(policy, "operations"))
+                {
+                    var operation = operationNode as YamlMappingNode ?? throw Error(operationNode, "each operation is a mapping with name, httpVerb and action");
+                    operations.Add(new OperationPolicy(
+                        RequiredString(operation, "name"),
+                        Child(operation, "httpVerb") is null ? [] : Strings(operation, "httpVerb"),
+                        Action(operation, "action") ?? throw Error(operation, "missing 'action'")));
+                }
+
+                policies.Add(new AppPolicy(
+                    RequiredString(policy, "appId"),
+                    OptionalString(policy, "trustDomain") is { Length: > 0 } trustDomain ? trustDomain : AccessControl.DefaultTrustDomain,
+                    OptionalString(policy, "namespace") is { Length: > 0 } ns ? ns : AccessControl.DefaultNamespace,
+                    Action(policy, "defaultAction"),
+                    operations));
+            }
+
+            return new AccessControl(Action(accessControl, "defaultAction") ?? AccessAction.Allow, policies, file);
+        }
+
+        private AccessAction? Action(YamlMappingNode node, string key) => OptionalString(node, key)?.ToLowerInvariant() switch
+        {
+            null => null,
+            "allow" => AccessAction.Allow,
+            "deny" => AccessAction.Deny,
+            var other => throw Error(node, $"'{key}' is '{other}' (expected allow or deny)"),
+        };
 
         private ComponentDefinition ReadComponent(string name, IReadOnlyList<string> scopes)
         {

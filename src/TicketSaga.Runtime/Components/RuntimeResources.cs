@@ -19,6 +19,9 @@ public sealed class RuntimeResources(
 {
     public IReadOnlyList<ComponentDefinition> Components => components;
 
+    /// <summary>The Configuration's accessControl (daprd's --config); null allows every call, as daprd does without one.</summary>
+    public AccessControl? AccessControl { get; init; }
+
     public IReadOnlyList<SubscriptionDefinition> Subscriptions => subscriptions;
 
     /// <summary>The components an app can see (a component scoped to other apps is invisible to it).</summary>

@@ -67,7 +67,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     {
         services.AddSingleton<AppDirectory>();
         services.AddActorRuntime();
-        services.AddRuntimeComponents(options.ResourcesPaths);
+        services.AddRuntimeComponents(options.ResourcesPaths, options.ConfigFilePath);
         services.AddPubSubLog();
     }
 

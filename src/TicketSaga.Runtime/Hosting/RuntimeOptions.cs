@@ -14,4 +14,10 @@ public sealed record RuntimeOptions
     /// --resources-path (e.g. the shared folder and the environment's folder); none uses built-in defaults.
     /// </summary>
     public IReadOnlyList<string> ResourcesPaths { get; init; } = [];
+
+    /// <summary>
+    /// The Configuration every sidecar applies (daprd's --config, the run file's configFilePath): its
+    /// accessControl decides who may invoke what. None allows every call, as daprd does without one.
+    /// </summary>
+    public string? ConfigFilePath { get; init; }
 }

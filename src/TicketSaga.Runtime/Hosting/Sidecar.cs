@@ -72,6 +72,7 @@ public sealed class Sidecar : IAsyncDisposable
     private static void MapSidecarApi(WebApplication web)
     {
         web.UseCollapsedSlashes();
+        web.UseDaprApiToken();
         web.UseRouting();
         web.MapGet("/v1.0/healthz", () => Microsoft.AspNetCore.Http.Results.NoContent());
         web.MapGet("/v1.0/healthz/outbound", () => Microsoft.AspNetCore.Http.Results.NoContent());

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TicketSaga.Runtime.Api;
+using TicketSaga.Runtime.Components;
 using TicketSaga.Runtime.Hosting;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -83,50 +84,68 @@ public static class InvocationExtensions
         var target = services.GetRequiredService<AppDirectory>().Find(appId);
         if (target is null)
         {
-            await FailAsync(context, grpc, $"app id '{appId}' is not running in this runtime");
+            await FailAsync(context, grpc, Unavailable, $"app id '{appId}' is not running in this runtime");
+            return;
+        }
+
+        // Decided as the callee's daprd decides it; verbs apply only to calls of an HTTP app.
+        var verb = grpc || target.Protocol == AppChannelProtocol.Grpc ? null : context.Request.Method;
+        if (services.GetRequiredService<RuntimeResources>().AccessControl is { } accessControl && !accessControl.Allows(caller.AppId, path.Value ?? "/", verb))
+        {
+            await FailAsync(context, grpc, PermissionDenied,
+                $"access control policy has denied access to id: spiffe://{AccessControl.DefaultTrustDomain}/ns/{AccessControl.DefaultNamespace}/{caller.AppId} operation: {path} verb: {verb ?? "NONE"}");
             return;
         }
 
         var config = grpc || target.Protocol == AppChannelProtocol.Grpc ? Http2Exact : Http11;
         var error = await services.GetRequiredService<IHttpForwarder>().SendAsync(
             context, target.AppAddress.ToString(), services.GetRequiredService<HttpMessageInvoker>(), config,
-            new AppTransformer(caller.AppId, target.AppId, path));
+            new AppTransformer(caller.AppId, target, path));
         if (error != ForwarderError.None && !context.Response.HasStarted)
         {
             var detail = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message;
-            await FailAsync(context, grpc, $"app id '{appId}' did not answer at {target.AppAddress} ({error}: {detail})");
+            await FailAsync(context, grpc, Unavailable, $"app id '{appId}' did not answer at {target.AppAddress} ({error}: {detail})");
         }
     }
 
-    private static async Task FailAsync(HttpContext context, bool grpc, string message)
+    private static async Task FailAsync(HttpContext context, bool grpc, Failure failure, string message)
     {
         context.Response.Clear();
         if (grpc)
         {
-            // A trailers-only gRPC answer: the client sees StatusCode.Unavailable with this message.
+            // A trailers-only gRPC answer: the client sees the status code with this message.
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = "application/grpc";
-            context.Response.Headers["grpc-status"] = "14";
+            context.Response.Headers["grpc-status"] = failure.GrpcStatus;
             context.Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
             return;
         }
 
-        context.Response.StatusCode = StatusCodes.Status500InternalServerError;
-        await context.Response.WriteAsJsonAsync(new DaprError("ERR_DIRECT_INVOKE", message));
+        context.Response.StatusCode = failure.HttpStatus;
+        await context.Response.WriteAsJsonAsync(new DaprError(failure.ErrorCode, message));
     }
 
-    /// <summary>Keeps the request as sent, at the app's path; drops the (empty) API token and names caller and callee like daprd.</summary>
-    private sealed class AppTransformer(string callerAppId, string calleeAppId, PathString path) : HttpTransformer
+    private sealed record Failure(string GrpcStatus, int HttpStatus, string ErrorCode);
+
+    private static readonly Failure Unavailable = new("14", StatusCodes.Status500InternalServerError, "ERR_DIRECT_INVOKE");
+
+    private static readonly Failure PermissionDenied = new("7", StatusCodes.Status403Forbidden, "ERR_PERMISSION_DENIED");
+
+    /// <summary>
+    /// Keeps the request as sent, at the app's path; replaces the caller's Dapr API token by the callee's
+    /// app API token and names caller and callee like daprd.
+    /// </summary>
+    private sealed class AppTransformer(string callerAppId, AppDescriptor callee, PathString path) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken);
             proxyRequest.RequestUri = RequestUtilities.MakeDestinationAddress(destinationPrefix, path, httpContext.Request.QueryString);
-            proxyRequest.Headers.Remove("dapr-api-token");
+            callee.Authenticate(proxyRequest);
             proxyRequest.Headers.Remove("dapr-caller-app-id");
             proxyRequest.Headers.Remove("dapr-callee-app-id");
             proxyRequest.Headers.TryAddWithoutValidation("dapr-caller-app-id", callerAppId);
-            proxyRequest.Headers.TryAddWithoutValidation("dapr-callee-app-id", calleeAppId);
+            proxyRequest.Headers.TryAddWithoutValidation("dapr-callee-app-id", callee.AppId);
         }
     }
 }

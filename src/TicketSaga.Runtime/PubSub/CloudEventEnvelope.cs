@@ -126,3 +126,6 @@ public sealed class InvalidPublishException(string message, bool notFound = fals
 {
     public bool NotFound { get; } = notFound;
 }
+
+/// <summary>A publish the pub/sub's <c>allowedTopics</c> / <c>publishingScopes</c> refuse to this app.</summary>
+public sealed class PublishForbiddenException(string message) : Exception(message);

@@ -44,6 +44,10 @@ public static class PubSubExtensions
                 return Results.Json(new DaprError(ex.NotFound ? "ERR_PUBSUB_NOT_FOUND" : "ERR_PUBSUB_PUBLISH_MESSAGE", ex.Message),
                     statusCode: ex.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest);
             }
+            catch (PublishForbiddenException ex)
+            {
+                return Results.Json(new DaprError("ERR_PUBSUB_FORBIDDEN", ex.Message), statusCode: StatusCodes.Status403Forbidden);
+            }
         });
         return web;
     }

@@ -3,7 +3,7 @@ using TicketSaga.Runtime.Hosting;
 
 namespace TicketSaga.Runtime.PubSub;
 
-/// <summary>One sidecar's publish path: checks the pub/sub is visible to the app, wraps, appends.</summary>
+/// <summary>One sidecar's publish path: checks the pub/sub is visible to the app and the topic in its scope, wraps, appends.</summary>
 public sealed class Publisher(AppDescriptor app, RuntimeResources resources, PubSubLog log)
 {
     public async Task<CloudEventMessage> PublishAsync(
@@ -20,9 +20,11 @@ public sealed class Publisher(AppDescriptor app, RuntimeResources resources, Pub
             throw new InvalidPublishException($"topic is empty in pubsub '{pubsubName}'");
         }
 
-        if (resources.PubSubFor(app.AppId, pubsubName) is null)
+        var pubsub = resources.PubSubFor(app.AppId, pubsubName)
+            ?? throw new InvalidPublishException($"pubsub '{pubsubName}' is not found (no pubsub component of that name is visible to app '{app.AppId}')", notFound: true);
+        if (!pubsub.AllowsPublishing(app.AppId, topic))
         {
-            throw new InvalidPublishException($"pubsub '{pubsubName}' is not found (no pubsub component of that name is visible to app '{app.AppId}')", notFound: true);
+            throw new PublishForbiddenException($"topic {topic} is not allowed for app id {app.AppId}");
         }
 
         var message = CloudEventEnvelope.Create(new PublishRequest(pubsubName, topic, data, dataContentType, metadata, app.AppId, traceParent));

@@ -17,7 +17,7 @@ namespace TicketSaga.Runtime.PubSub;
 /// Order holds per partition key (the next message of a key waits for the previous one to be acked
 /// or dead-lettered); different keys go in parallel.
 /// </summary>
-internal sealed class SubscriptionDelivery(
+internal sealed partial class SubscriptionDelivery(
     AppDescriptor app,
     RuntimeResources resources,
     NpgsqlDataSource dataSource,
@@ -57,7 +57,7 @@ internal sealed class SubscriptionDelivery(
             s => (s.PubsubName, s.Topic),
             s => (s, s.Rules.Select(r => (EventMatch.Parse(r.Match), r.Path)).ToList()));
         var topics = _subscriptions.Keys.ToList();
-        logger.LogInformation("App {AppId} subscribed to {Topics}", app.AppId, string.Join(", ", topics.Select(t => $"{t.PubsubName}/{t.Topic}")));
+        LogSubscribed(logger, app.AppId, string.Join(", ", topics.Select(t => $"{t.PubsubName}/{t.Topic}")));
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -106,7 +106,7 @@ internal sealed class SubscriptionDelivery(
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning(ex, "Pub/sub delivery to {AppId} could not read the log; trying again", app.AppId);
+                LogLogUnreadable(logger, ex, app.AppId);
             }
 
             if (wait > TimeSpan.Zero)
@@ -132,7 +132,7 @@ internal sealed class SubscriptionDelivery(
             }
             catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
             {
-                logger.LogDebug(ex, "Acks of {Count} messages to {AppId} were not recorded at stop; they are delivered again", acked.Length, app.AppId);
+                LogAcksLostAtStop(logger, ex, acked.Length, app.AppId);
             }
         }
     }
@@ -174,7 +174,7 @@ internal sealed class SubscriptionDelivery(
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "Delivery of message {Seq} to {AppId} failed inside the runtime; it stays pending", delivery.Seq, app.AppId);
+            LogDeliveryFailedInRuntime(logger, ex, delivery.Seq, app.AppId);
             await Task.Delay(TimeSpan.FromMilliseconds(200), CancellationToken.None);
         }
         finally
@@ -207,7 +207,7 @@ internal sealed class SubscriptionDelivery(
         {
             // The app is not listening (restarting): not an attempt; the message waits for it.
             Interlocked.Exchange(ref _appUnavailableUntilTicks, DateTime.UtcNow.AddMilliseconds(250).Ticks);
-            logger.LogDebug("App {AppId} is not reachable for delivery: {Error}", app.AppId, ex.Message);
+            LogAppUnreachable(logger, app.AppId, ex.Message);
             return;
         }
 
@@ -219,11 +219,11 @@ internal sealed class SubscriptionDelivery(
                 break;
             case OutcomeKind.Drop:
                 // As daprd does (dapr/dapr#6282): a dropped message goes to the dead-letter topic at once, no retry.
-                logger.LogWarning("App {AppId} dropped message {Seq} of {Topic}: {Error}", app.AppId, delivery.Seq, delivery.Topic, outcome.Error);
+                LogDropped(logger, app.AppId, delivery.Seq, delivery.Topic, outcome.Error);
                 await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.DroppedByApp, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 break;
             case OutcomeKind.RouteNotFound:
-                logger.LogError("App {AppId} has no route {Route} for topic {Topic}: {Error}", app.AppId, route, delivery.Topic, outcome.Error);
+                LogNoRoute(logger, app.AppId, route, delivery.Topic, outcome.Error);
                 await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 break;
             default:
@@ -235,8 +235,7 @@ internal sealed class SubscriptionDelivery(
                 }
                 else
                 {
-                    logger.LogWarning("Message {Seq} of {Topic} failed {Attempts} times for {AppId}; dead-lettered to {DeadLetterTopic}: {Error}",
-                        delivery.Seq, delivery.Topic, attemptsMade, app.AppId, subscription.DeadLetterTopic ?? "(no topic, audit only)", outcome.Error);
+                    LogDeadLettered(logger, delivery.Seq, delivery.Topic, attemptsMade, app.AppId, subscription.DeadLetterTopic ?? "(no topic, audit only)", outcome.Error);
                     await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RetriesExhausted, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 }
 
@@ -251,6 +250,7 @@ internal sealed class SubscriptionDelivery(
             Content = new StringContent(delivery.CloudEventJson, Encoding.UTF8, CloudEventEnvelope.ContentType),
         };
         request.Content.Headers.ContentType!.CharSet = null;
+        app.Authenticate(request);
         if (cloudEvent.TryGetProperty("traceparent", out var traceParent) && traceParent.GetString() is { Length: > 0 } trace)
         {
             request.Headers.TryAddWithoutValidation("traceparent", trace);
@@ -318,4 +318,28 @@ internal sealed class SubscriptionDelivery(
     }
 
     private readonly record struct Outcome(OutcomeKind Kind, string Error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "App {AppId} subscribed to {Topics}")]
+    private static partial void LogSubscribed(ILogger logger, string appId, string topics);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Pub/sub delivery to {AppId} could not read the log; trying again")]
+    private static partial void LogLogUnreadable(ILogger logger, Exception exception, string appId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Acks of {Count} messages to {AppId} were not recorded at stop; they are delivered again")]
+    private static partial void LogAcksLostAtStop(ILogger logger, Exception exception, int count, string appId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Delivery of message {Seq} to {AppId} failed inside the runtime; it stays pending")]
+    private static partial void LogDeliveryFailedInRuntime(ILogger logger, Exception exception, long seq, string appId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "App {AppId} is not reachable for delivery: {Error}")]
+    private static partial void LogAppUnreachable(ILogger logger, string appId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} dropped message {Seq} of {Topic}: {Error}")]
+    private static partial void LogDropped(ILogger logger, string appId, long seq, string topic, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} has no route {Route} for topic {Topic}: {Error}")]
+    private static partial void LogNoRoute(ILogger logger, string appId, string route, string topic, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Seq} of {Topic} failed {Attempts} times for {AppId}; dead-lettered to {DeadLetterTopic}: {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, long seq, string topic, int attempts, string appId, string deadLetterTopic, string? error);
 }

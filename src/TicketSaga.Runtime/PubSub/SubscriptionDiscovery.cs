@@ -10,7 +10,7 @@ namespace TicketSaga.Runtime.PubSub;
 /// app, plus what the app answers on <c>GET /dapr/subscribe</c> (asked again until the app listens;
 /// no such endpoint means no programmatic subscriptions).
 /// </summary>
-internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
+internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
 {
     public async Task<IReadOnlyList<SubscriptionDefinition>> DiscoverAsync(CancellationToken cancellationToken)
     {
@@ -21,7 +21,7 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
         }
         else if (all.Count > 0)
         {
-            logger.LogError("App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored", app.AppId);
+            LogGrpcSubscriber(logger, app.AppId);
             return [];
         }
 
@@ -30,13 +30,15 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
         {
             if (topic.Count() > 1)
             {
-                logger.LogError("App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered",
-                    app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
+                LogDuplicateSubscription(logger, app.AppId, topic.Count(), topic.Key.Topic, topic.Key.PubsubName, string.Join(", ", topic.Select(s => s.Origin)));
             }
-            else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is null)
+            else if (resources.PubSubFor(app.AppId, topic.Key.PubsubName) is not { } pubsub)
             {
-                logger.LogError("App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it",
-                    app.AppId, topic.Key.Topic, topic.Key.PubsubName);
+                LogUnknownPubSub(logger, app.AppId, topic.Key.Topic, topic.Key.PubsubName);
+            }
+            else if (!pubsub.AllowsSubscribing(app.AppId, topic.Key.Topic))
+            {
+                LogSubscriptionOutOfScope(logger, app.AppId, topic.Key.Topic, topic.Key.PubsubName);
             }
             else
             {
@@ -54,7 +56,9 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
         {
             try
             {
-                using var response = await http.GetAsync(new Uri(app.AppAddress, "/dapr/subscribe"), cancellationToken);
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(app.AppAddress, "/dapr/subscribe"));
+                app.Authenticate(request);
+                using var response = await http.SendAsync(request, cancellationToken);
                 if (!response.IsSuccessStatusCode)
                 {
                     return [];
@@ -99,12 +103,27 @@ internal sealed class SubscriptionDiscovery(AppDescriptor app, RuntimeResources 
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
-            logger.LogError("App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}", app.AppId, ex.Message);
+            LogMalformedSubscriptions(logger, app.AppId, ex.Message);
             return [];
         }
 
         return subscriptions;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored")]
+    private static partial void LogGrpcSubscriber(ILogger logger, string appId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered")]
+    private static partial void LogDuplicateSubscription(ILogger logger, string appId, int count, string topic, string pubSub, string origins);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it")]
+    private static partial void LogUnknownPubSub(ILogger logger, string appId, string topic, string pubSub);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}")]
+    private static partial void LogMalformedSubscriptions(ILogger logger, string appId, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which its allowedTopics / subscriptionScopes do not allow; it is not delivered")]
+    private static partial void LogSubscriptionOutOfScope(ILogger logger, string appId, string topic, string pubSub);
 
     private static JsonElement? Property(JsonElement element, string name)
     {

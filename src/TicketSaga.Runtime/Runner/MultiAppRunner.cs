@@ -164,6 +164,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
                 PostgresConnectionString = _options.PostgresConnectionString,
                 Database = _options.RuntimeDatabase,
                 ResourcesPaths = ResourcesPaths,
+                ConfigFilePath = _runFile.ConfigFilePath,
             },
             _loggerFactory,
             cancellationToken);
@@ -175,7 +176,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
                 definition.AppPort ?? 0,
                 definition.Protocol,
                 definition.DaprHttpPort ?? PortAllocator.FreePort(),
-                definition.DaprGrpcPort ?? PortAllocator.FreePort());
+                definition.DaprGrpcPort ?? PortAllocator.FreePort()).WithNewTokens();
             var app = new RunningApp(definition, descriptor, new AppLog(
                 definition.AppId, index, definition.AppLogDestination, Path.Combine(LogDirectory, definition.AppId + ".log"), _options.Console));
             _apps.Add(app);

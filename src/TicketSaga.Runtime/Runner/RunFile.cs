@@ -12,9 +12,10 @@ public enum LogDestination
 
 /// <summary>
 /// A multi-app run file (`dapr run -f`), resolved: common settings applied to every app, relative
-/// paths made absolute against the run file's folder.
+/// paths made absolute against the run file's folder; <paramref name="ConfigFilePath"/> is the
+/// Configuration (daprd's --config) the sidecars apply.
 /// </summary>
-public sealed record RunFile(string FilePath, IReadOnlyList<RunFileApp> Apps)
+public sealed record RunFile(string FilePath, IReadOnlyList<RunFileApp> Apps, string? ConfigFilePath = null)
 {
     /// <summary>The run file's folder: relative paths in it are relative to this folder.</summary>
     public string Directory => Path.GetDirectoryName(FilePath)!;

@@ -7,8 +7,9 @@ namespace TicketSaga.Runtime.Runner;
 /// <summary>
 /// Reads the Dapr CLI's multi-app run file format (version 1): the same precedence as `dapr run -f`
 /// (an app's own setting, then <c>common</c>), paths relative to the file's folder, and an app's
-/// <c>.dapr/resources</c> folder used when no resources path is named. Unknown fields (logLevel,
-/// configFilePath...) are accepted and ignored, so a file written for real Dapr works unchanged.
+/// <c>.dapr/resources</c> folder used when no resources path is named; <c>configFilePath</c> names the
+/// Configuration (accessControl) every sidecar applies. Unknown fields (logLevel, placementHostAddress...)
+/// are accepted and ignored, so a file written for real Dapr works unchanged.
 /// </summary>
 internal static class RunFileReader
 {
@@ -43,8 +44,9 @@ internal static class RunFileReader
         var common = document.Common ?? new SharedSettings();
         var apps = (document.Apps ?? []).Select((app, index) => Resolve(app ?? new AppSettings(), common, folder, $"apps[{index}]", errors)).ToList();
         CheckUnique(apps, errors);
+        var configFilePath = ConfigFilePath(document.Apps ?? [], common, folder, errors);
         errors.ThrowIfAny();
-        return new RunFile(filePath, apps!);
+        return new RunFile(filePath, apps!, configFilePath);
     }
 
     private static RunFileDocument? Deserialize(string filePath)
@@ -119,6 +121,23 @@ internal static class RunFileReader
 
         var conventional = Path.Combine(appDir, ".dapr", "resources");
         return Directory.Exists(conventional) ? [conventional] : Existing(common.AllResourcesPaths(), folder, "common.resourcesPath", errors);
+    }
+
+    /// <summary>The one Configuration of the run (an app's own, else common's): the embedded runtime applies one to every sidecar.</summary>
+    private static string? ConfigFilePath(List<AppSettings?> apps, SharedSettings common, string folder, Errors errors)
+    {
+        var named = apps.Select(app => app?.ConfigFilePath ?? common.ConfigFilePath).OfType<string>().Where(p => p.Length > 0)
+            .Select(p => Path.GetFullPath(Path.Combine(folder, p))).Distinct().ToList();
+        if (named.Count > 1)
+        {
+            errors.Add("configFilePath", $"the apps name {named.Count} Configurations ({string.Join(", ", named)}); the embedded runtime applies one to every sidecar.");
+        }
+        else if (named.Count == 1 && !File.Exists(named[0]))
+        {
+            errors.Add("configFilePath", $"file '{named[0]}' does not exist.");
+        }
+
+        return named.Count == 1 ? named[0] : null;
     }
 
     private static List<string> Existing(IReadOnlyList<string> paths, string folder, string field, Errors errors)
@@ -220,6 +239,9 @@ internal static class RunFileReader
 
         [YamlMember(Alias = "env")]
         public Dictionary<string, string?>? Env { get; set; }
+
+        [YamlMember(Alias = "configFilePath")]
+        public string? ConfigFilePath { get; set; }
 
         [YamlMember(Alias = "appHealthCheckPath")]
         public string? AppHealthCheckPath { get; set; }
