@@ -16,6 +16,7 @@ var app = builder.Build();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOrdersApi();
+app.MapOrderStateApi();
 app.MapEventSubscribers();
 app.MapDefaultEndpoints();
 

@@ -9,7 +9,9 @@ namespace TicketSaga.OrderService.Events;
 /// <summary>
 /// Subscribers (declared in components/subscriptions.yaml; the sidecar calls them, no JWT). Each reads
 /// the CloudEvent envelope itself: its id keys the inbox. 200 acknowledges; an error status makes the
-/// runtime retry (then dead-letter); {"status":"DROP"} records a message that can never apply.
+/// runtime retry (then dead-letter); {"status":"DROP"} records a message that can never apply. A
+/// message that contradicts the order (a forged payment) answers 422 with the reason: retried, then
+/// dead-lettered with that reason, as daprd dead-letters it too.
 /// </summary>
 public static class EventSubscribers
 {
@@ -24,7 +26,11 @@ public static class EventSubscribers
     private static async Task<Results<Ok<DaprAnswer>, ProblemHttpResult>> PaymentSucceededAsync(
         HttpRequest request, OrderEvents handler, CancellationToken cancellationToken) =>
         await CloudEventReader.ReadAsync<PaymentSucceeded>(request, cancellationToken) is { } message
-            ? Answer(await handler.PaymentSucceededAsync(message.Id, message.Data, cancellationToken))
+            ? await handler.PaymentSucceededAsync(message.Id, message.Data, cancellationToken) switch
+            {
+                { Refusal: { } refusal } => Refused(refusal),
+                var outcome => Answer(outcome.Applies),
+            }
             : Malformed();
 
     private static async Task<Results<Ok<DaprAnswer>, ProblemHttpResult>> ExpirationCompleteAsync(
@@ -33,34 +39,53 @@ public static class EventSubscribers
             ? Answer(await handler.ExpirationCompleteAsync(message.Id, message.Data, cancellationToken))
             : Malformed();
 
-
-
     private static Results<Ok<DaprAnswer>, ProblemHttpResult> Answer(bool applies) => TypedResults.Ok(new DaprAnswer(applies ? "SUCCESS" : "DROP"));
 
     private static Results<Ok<DaprAnswer>, ProblemHttpResult> Malformed() =>
         TypedResults.Problem("The body is not a CloudEvent with an id and this topic's data.", statusCode: 400,
             type: "https://ticketsaga.dev/problems/malformed-event", title: "Malformed event");
 
+    private static Results<Ok<DaprAnswer>, ProblemHttpResult> Refused(string reason) =>
+        TypedResults.Problem(reason, statusCode: StatusCodes.Status422UnprocessableEntity,
+            type: "https://ticketsaga.dev/problems/event-contradicts-order", title: "The event contradicts the order");
+
     /// <summary>Dapr's subscriber answer: SUCCESS acknowledges, DROP gives up on the message (the runtime records it).</summary>
     public sealed record DaprAnswer(string Status);
 }
 
-/// <summary>Turns pub/sub messages into saga events, exactly once per CloudEvent id.</summary>
-public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<OrderEvents> logger)
+/// <summary>What a payment did: applied, dropped (unknown order), or refused because it contradicts the order.</summary>
+public sealed record PaymentOutcome(bool Applies, string? Refusal = null)
 {
-    /// <returns>false when the order is unknown (the message is dropped and audited by the runtime).</returns>
-    public async Task<bool> PaymentSucceededAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
+    public static PaymentOutcome Applied { get; } = new(true);
+
+    public static PaymentOutcome Dropped { get; } = new(false);
+}
+
+/// <summary>Turns pub/sub messages into saga events, exactly once per CloudEvent id.</summary>
+public sealed partial class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<OrderEvents> logger)
+{
+    /// <returns>Dropped when the order is unknown (audited by the runtime); refused when the payment is not for this order's amount and currency.</returns>
+    public async Task<PaymentOutcome> PaymentSucceededAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
     {
         if (await orders.HasHandledAsync(messageId, cancellationToken))
         {
-            return true;
+            return PaymentOutcome.Applied;
         }
 
         var order = await orders.GetAsync(payment.OrderId, cancellationToken);
         if (order is null)
         {
-            logger.LogWarning("Payment {PaymentId} is for unknown order {OrderId}", payment.PaymentId, payment.OrderId);
-            return false;
+            LogPaymentForUnknownOrder(logger, payment.PaymentId, payment.OrderId);
+            return PaymentOutcome.Dropped;
+        }
+
+        // Defence in depth behind the sidecar's scopes: only money the order asked for confirms it.
+        if (payment.AmountMinor != order.AmountMinor || !string.Equals(payment.Currency, order.Currency, StringComparison.OrdinalIgnoreCase))
+        {
+            var refusal = $"Payment {payment.PaymentId} of {payment.AmountMinor} {payment.Currency} does not match order {order.OrderId}, " +
+                $"which costs {order.AmountMinor} {order.Currency}; the order is not confirmed by it.";
+            LogPaymentRefused(logger, payment.PaymentId, payment.OrderId, refusal);
+            return new PaymentOutcome(false, refusal);
         }
 
         if (order.IsLive)
@@ -72,7 +97,7 @@ public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<Ord
 
         // Records the payment; an order that has ended by now answers it with PAYMENT_AFTER_END (refund).
         await orders.RecordPaymentAsync(messageId, payment, cancellationToken);
-        return true;
+        return PaymentOutcome.Applied;
     }
 
     public async Task<bool> ExpirationCompleteAsync(string messageId, ExpirationComplete expiry, CancellationToken cancellationToken)
@@ -85,7 +110,7 @@ public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<Ord
         var order = await orders.GetAsync(expiry.OrderId, cancellationToken);
         if (order is null)
         {
-            logger.LogWarning("Expiry for unknown order {OrderId}", expiry.OrderId);
+            LogExpiryForUnknownOrder(logger, expiry.OrderId);
             return false;
         }
 
@@ -98,4 +123,13 @@ public sealed class OrderEvents(OrderStore orders, OrderSagas sagas, ILogger<Ord
         await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);
         return true;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId} is for unknown order {OrderId}")]
+    private static partial void LogPaymentForUnknownOrder(ILogger logger, Guid paymentId, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Refused payment {PaymentId} for order {OrderId}: {Refusal}")]
+    private static partial void LogPaymentRefused(ILogger logger, Guid paymentId, Guid orderId, string refusal);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expiry for unknown order {OrderId}")]
+    private static partial void LogExpiryForUnknownOrder(ILogger logger, Guid orderId);
 }
