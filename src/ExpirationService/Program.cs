@@ -4,11 +4,13 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.UseCloudEvents();
 app.MapActorsHandlers();
 app.MapOrderEventSubscribers();

@@ -10,7 +10,9 @@ using TicketSaga.Gateway.Proxy;
 using TicketSaga.Gateway.RateLimiting;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
+using Microsoft.AspNetCore.Mvc;
 using Scalar.AspNetCore;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Gateway;
 
@@ -22,10 +24,13 @@ public static class GatewayExtensions
         // MapDefaultEndpoints maps the gRPC health service, which needs gRPC's services in HTTP apps too.
         services.AddGrpc();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
-        services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options => options.Events = new JwtBearerEvents
+        services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
         {
-            OnChallenge = WriteUnauthorizedAsync,
+            // Keeps the token checks of AddJwtAuthentication (a token without sub is refused).
+            options.Events ??= new JwtBearerEvents();
+            options.Events.OnChallenge = WriteUnauthorizedAsync;
         });
+        services.AddForwardedClients(builder.Configuration);
         services.AddUserRateLimiting(builder.Configuration);
 
         services.Configure<IdempotencySettings>(builder.Configuration.GetSection(IdempotencySettings.Section));
@@ -48,10 +53,10 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>Problem details for every error, then identity, the per-user rate limit and authorization, in that order.</summary>
+    /// <summary>The client's address from trusted proxies, problem details for every status, then identity, the per-user rate limit and authorization, in that order.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseForwardedHeaders();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseRateLimiter();
@@ -73,6 +78,13 @@ public static class GatewayExtensions
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
             proxy.UseMiddleware<IdempotentRequests>();
             proxy.UseLoadBalancing();
+        }).ConfigureEndpoints((endpoint, route) =>
+        {
+            // Stripe's events are larger than any API request (RequestLimits).
+            if (route.RouteId == SidecarRoutes.StripeWebhookRoute)
+            {
+                endpoint.WithMetadata(new RequestSizeLimitAttribute(RequestLimits.StripeWebhookBodyBytes));
+            }
         });
         return app;
     }

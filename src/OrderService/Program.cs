@@ -6,6 +6,7 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddPostgres("orders", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
@@ -13,6 +14,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOrdersApi();
