@@ -77,6 +77,10 @@ public static class UpstreamTransforms
                 StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable,
                 $"{appId} is unavailable", "No Dapr sidecar is configured for the gateway."),
             ForwarderError.RequestCanceled => null,
+            // Kestrel's body limit (RequestLimits) stopped the client's body while it was being forwarded.
+            ForwarderError.RequestBodyClient when failure.Exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                GatewayProblems.Create(StatusCodes.Status413PayloadTooLarge, RequestSafetyExtensions.BodyTooLarge,
+                    "The request body is too large", "The body is larger than this endpoint accepts."),
             _ => GatewayProblems.Create(
                 StatusCodes.Status502BadGateway, GatewayProblems.BadGateway,
                 $"{appId} could not be reached", $"The gateway's Dapr sidecar did not answer ({failure.Error})."),
