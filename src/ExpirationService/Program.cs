@@ -5,11 +5,13 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.MapActorsHandlers().RequireSidecar();
 app.MapEventSubscribers();
 app.MapDefaultEndpoints();

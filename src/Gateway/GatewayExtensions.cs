@@ -12,6 +12,7 @@ using TicketSaga.Gateway.RateLimiting;
 using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
+using Microsoft.AspNetCore.Mvc;
 using Scalar.AspNetCore;
 using Yarp.ReverseProxy.Configuration;
 
@@ -27,10 +28,13 @@ public static class GatewayExtensions
             .Validate(o => o.UpstreamTimeout > TimeSpan.Zero, "Gateway:UpstreamTimeout must be positive")
             .ValidateOnStart();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
-        services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options => options.Events = new JwtBearerEvents
+        services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
         {
-            OnChallenge = WriteUnauthorizedAsync,
+            // Keeps the token checks of AddJwtAuthentication (a token without sub is refused).
+            options.Events ??= new JwtBearerEvents();
+            options.Events.OnChallenge = WriteUnauthorizedAsync;
         });
+        services.AddForwardedClients(builder.Configuration);
         services.AddUserRateLimiting(builder.Configuration);
 
         services.AddOptions<IdempotencyOptions>()
@@ -57,10 +61,10 @@ public static class GatewayExtensions
         return builder;
     }
 
-    /// <summary>Problem details for every error, then identity, the per-user rate limit and authorization, in that order.</summary>
+    /// <summary>The client's address from trusted proxies, problem details for every status, then identity, the per-user rate limit and authorization, in that order.</summary>
     public static WebApplication UseGatewayPipeline(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        app.UseForwardedHeaders();
         app.UseStatusCodePages();
         app.UseAuthentication();
         app.UseRateLimiter();
@@ -82,6 +86,13 @@ public static class GatewayExtensions
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
             proxy.UseMiddleware<IdempotentRequests>();
             proxy.UseLoadBalancing();
+        }).ConfigureEndpoints((endpoint, route) =>
+        {
+            // Stripe's events are larger than any API request (RequestLimits).
+            if (route.RouteId == SidecarRoutes.StripeWebhookRoute)
+            {
+                endpoint.WithMetadata(new RequestSizeLimitAttribute(RequestLimits.StripeWebhookBodyBytes));
+            }
         });
         return app;
     }

@@ -5,6 +5,7 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http, AppExposure.Public);
 builder.AddPostgres("gateway", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
@@ -12,6 +13,7 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.UseGatewayPipeline();
 app.MapDefaultEndpoints();
 app.MapPublicApiDocs();

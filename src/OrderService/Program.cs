@@ -7,6 +7,7 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddPostgres("orders", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();
@@ -14,11 +15,13 @@ builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 // An error without a body of its own (no route for a malformed id, 415) still answers problem details.
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapOrdersApi();
+app.MapOrderStateApi();
 app.MapEventSubscribers();
 app.MapDefaultEndpoints();
 

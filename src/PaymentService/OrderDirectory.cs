@@ -3,12 +3,16 @@ using System.Net;
 namespace TicketSaga.PaymentService;
 
 /// <summary>
-/// Asks order-service (Dapr service invocation through the sidecar, <c>GET /orders/{id}</c> with the caller's own token)
-/// whether an order exists when its payment row does not: the difference between "unknown order"
-/// (404) and "orders.order.created not delivered yet" (409, retry shortly).
+/// Asks order-service (Dapr service invocation through the sidecar): <c>GET /orders/{id}</c> with the
+/// caller's own token, whether an order exists when its payment row does not (the difference between
+/// "unknown order" (404) and "orders.order.created not delivered yet" (409, retry shortly)); and
+/// <c>GET /internal/orders/{id}</c>, the status an order really has.
 /// </summary>
 public sealed partial class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
 {
+    /// <summary>What <see cref="StatusAsync"/> answers for an order order-service does not know.</summary>
+    public const string Unknown = "UNKNOWN";
+
     /// <returns>true: the caller's order exists; false: order-service does not know it (for this caller); null: no answer.</returns>
     public async Task<bool?> KnowsAsync(Guid orderId, string? authorization, CancellationToken cancellationToken)
     {
@@ -29,6 +33,30 @@ public sealed partial class OrderDirectory(HttpClient orderService, ILogger<Orde
             return null;
         }
     }
+
+    /// <returns>The order's status (<see cref="TicketSaga.Contracts.OrderStatuses"/>), <see cref="Unknown"/>, or null when order-service did not answer.</returns>
+    public async Task<string?> StatusAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await orderService.GetAsync($"/internal/orders/{orderId}", cancellationToken);
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return Unknown;
+            }
+
+            return response.IsSuccessStatusCode
+                ? (await response.Content.ReadFromJsonAsync<OrderState>(cancellationToken))?.Status
+                : null;
+        }
+        catch (HttpRequestException ex)
+        {
+            LogOrderServiceUnreachable(logger, orderId, ex.Message);
+            return null;
+        }
+    }
+
+    private sealed record OrderState(string Status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "order-service could not be asked about order {OrderId}: {Error}")]
     private static partial void LogOrderServiceUnreachable(ILogger logger, Guid orderId, string error);

@@ -41,7 +41,7 @@ public static class PaymentServiceExtensions
         builder.Services.AddSingleton<StripeGateway>();
         builder.Services.AddSingleton<PaymentSettlement>();
         builder.Services.AddSingleton(services => new OrderDirectory(
-            DaprClient.CreateInvokeHttpClient(AppIds.OrderService, DaprSidecar.HttpEndpoint(builder.Configuration)),
+            DaprClient.CreateInvokeHttpClient(AppIds.OrderService, DaprSidecar.HttpEndpoint(builder.Configuration), DaprSidecar.ApiToken(builder.Configuration)),
             services.GetRequiredService<ILogger<OrderDirectory>>()));
         builder.Services.AddSingleton<PaymentConfirmation>();
         builder.Services.AddSingleton<OrderCancellation>();

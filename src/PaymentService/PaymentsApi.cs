@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using TicketSaga.PublicApi;
@@ -36,7 +37,7 @@ public static class PaymentsApi
             return await webhook.HandleAsync(json, request.Headers["Stripe-Signature"].ToString(), cancellationToken) is { } rejected
                 ? PaymentProblems.InvalidSignature(rejected)
                 : TypedResults.Ok();
-        }).AllowAnonymous();
+        }).AllowAnonymous().WithMetadata(new RequestSizeLimitAttribute(RequestLimits.StripeWebhookBodyBytes));
         return app;
     }
 

@@ -6,6 +6,7 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddPostgres("payments", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();
@@ -15,6 +16,7 @@ builder.Services.Configure<Grpc.AspNetCore.Server.GrpcServiceOptions>(options =>
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 // An error without a body of its own (no route for a malformed id, 415) still answers problem details.
 app.UseStatusCodePages();
 app.UseAuthentication();

@@ -12,14 +12,18 @@ namespace TicketSaga.ServiceDefaults;
 /// <summary>
 /// JWT bearer settings, section <c>Auth</c>: production names an OIDC <c>Authority</c>; development
 /// uses a symmetric <c>SigningKey</c> (base64, ≥ 32 bytes) that <c>ticketsaga token</c> signs with.
+/// Outside the Development environment a signing key is accepted only with an <c>Issuer</c> of
+/// one's own (a key from a Secret): tokens of the development issuer are refused there.
 /// </summary>
 public sealed record AuthSettings
 {
+    public const string DevelopmentIssuer = "ticketsaga-dev";
+
     public string? Authority { get; init; }
 
     public string? SigningKey { get; init; }
 
-    public string Issuer { get; init; } = "ticketsaga-dev";
+    public string Issuer { get; init; } = DevelopmentIssuer;
 
     public string Audience { get; init; } = "ticketsaga";
 
@@ -56,12 +60,33 @@ public static class AuthenticationExtensions
             }
             else if (!string.IsNullOrWhiteSpace(settings.SigningKey))
             {
+                if (!builder.Environment.IsDevelopment() && settings.Issuer == AuthSettings.DevelopmentIssuer)
+                {
+                    throw new InvalidOperationException(
+                        $"The development signing key (issuer '{AuthSettings.DevelopmentIssuer}') is refused in environment '{builder.Environment.EnvironmentName}': " +
+                        "set Auth:Authority (OIDC), or a signing key from a Secret together with your own Auth:Issuer.");
+                }
+
                 options.TokenValidationParameters.IssuerSigningKey = DevTokens.SecurityKey(settings.SigningKey);
             }
             else
             {
                 throw new InvalidOperationException("Set Auth:Authority (OIDC) or Auth:SigningKey (development) to validate tokens.");
             }
+
+            // Every API keys its data by the user (sub): a token without one authenticates nobody (401).
+            options.Events = new JwtBearerEvents
+            {
+                OnTokenValidated = context =>
+                {
+                    if (string.IsNullOrEmpty(context.Principal?.FindFirstValue(JwtRegisteredClaimNames.Sub)))
+                    {
+                        context.Fail("The token has no 'sub' claim.");
+                    }
+
+                    return Task.CompletedTask;
+                },
+            };
         });
         builder.Services.AddAuthorization();
         return builder;

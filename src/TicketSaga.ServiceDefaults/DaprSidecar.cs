@@ -15,6 +15,9 @@ public static class DaprSidecar
 
     public static string HttpEndpoint(IConfiguration configuration) => Endpoint(configuration, "HTTP", 3500);
 
+    /// <summary>The token the sidecar requires on calls to its API (<c>DAPR_API_TOKEN</c>), or null when it requires none.</summary>
+    public static string? ApiToken(IConfiguration configuration) => configuration["DAPR_API_TOKEN"] is { Length: > 0 } token ? token : null;
+
     private static string Endpoint(IConfiguration configuration, string protocol, int defaultPort) =>
         configuration[$"DAPR_{protocol}_ENDPOINT"] is { Length: > 0 } endpoint
             ? endpoint

@@ -4,12 +4,14 @@ using TicketSaga.TicketService;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Grpc);
 builder.AddPostgres("tickets", typeof(Program).Assembly);
 builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.MapGrpcService<TicketsGrpcService>().RequireSidecar();
 app.MapDefaultEndpoints();
 

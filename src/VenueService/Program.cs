@@ -4,12 +4,14 @@ using TicketSaga.VenueService;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
+builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Grpc);
 builder.AddPostgres("venues", typeof(Program).Assembly);
 builder.AddApplicationServices();
 
 var app = builder.Build();
 
+app.UseRequestSafety();
 app.MapGrpcService<VenuesGrpcService>().RequireSidecar();
 app.MapDefaultEndpoints();
 

@@ -6,6 +6,8 @@ namespace TicketSaga.Gateway.Tests;
 [Collection(nameof(GatewayTests))]
 public sealed class PublicApiTests(GatewaySystem system)
 {
+    private static readonly string[] OrderStatusValues = ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"];
+
     [Fact]
     public async Task The_openapi_document_lists_every_public_endpoint()
     {
@@ -55,7 +57,7 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Equal("integer", Property(schemas, "PlaceOrderRequest", "qty").GetProperty("type").GetString());
         Assert.Equal("integer", Property(schemas, "OrderResponse", "amount").GetProperty("type").GetString());
         Assert.Equal(
-            new[] { "PENDING", "CONFIRMED", "EXPIRED", "CANCELLED" },
+            OrderStatusValues,
             Property(schemas, "OrderResponse", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
         Assert.Contains("REQUIRES_ACTION", Property(schemas, "PaymentView", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
         Assert.Contains("#/components/schemas/NextActionView", Property(schemas, "PaymentView", "next_action").GetRawText());

@@ -20,7 +20,7 @@ public sealed record ReceivedEvent(string Topic, string Id, JsonElement Data)
 /// <summary>
 /// Stands in for order-service (built elsewhere) under its app id: publishes the order events it
 /// would publish through its own sidecar, records the payment events delivered to it, and answers
-/// <c>GET /orders/{id}</c> for the orders it knows.
+/// <c>GET /orders/{id}</c> for the orders it knows and <c>GET /internal/orders/{id}</c> with their status.
 /// </summary>
 public sealed class OrderServiceDouble : IAsyncDisposable
 {
@@ -35,6 +35,9 @@ public sealed class OrderServiceDouble : IAsyncDisposable
     public DaprClient Dapr { get; }
 
     public ConcurrentDictionary<Guid, byte> KnownOrders { get; } = new();
+
+    /// <summary>What <c>GET /internal/orders/{id}</c> answers as the order's status (unknown: 404).</summary>
+    public ConcurrentDictionary<Guid, string> Statuses { get; } = new();
 
     public ConcurrentQueue<ReceivedEvent> Received { get; } = new();
 
@@ -61,6 +64,8 @@ public sealed class OrderServiceDouble : IAsyncDisposable
         }
 
         web.MapGet("/orders/{id:guid}", (Guid id) => double_.KnownOrders.ContainsKey(id) ? Results.Ok(new { order_id = id }) : Results.NotFound());
+        web.MapGet("/internal/orders/{id:guid}", (Guid id) =>
+            double_.Statuses.TryGetValue(id, out var status) ? Results.Ok(new { order_id = id, status }) : Results.NotFound());
         await web.StartAsync();
         await runtime.AddSidecarAsync(app);
         return double_;

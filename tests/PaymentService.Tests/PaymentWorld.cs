@@ -35,9 +35,13 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>The embedded runtime's database (its dead-letter records).</summary>
+    public string RuntimeConnectionString { get; private set; } = "";
+
     public async ValueTask InitializeAsync()
     {
         var runtimeDatabase = await postgres.CreateDatabaseAsync("runtime");
+        RuntimeConnectionString = runtimeDatabase;
         ConnectionString = await postgres.CreateDatabaseAsync("payments");
         Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(runtimeDatabase), NullLoggerFactory.Instance);
         await Stripe.InitializeAsync();
@@ -84,8 +88,12 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         return order;
     }
 
-    public Task CancelOrderAsync(OrderCreated order, string reason) =>
-        Orders.PublishAsync(Topics.OrderCancelled, order.OrderId, new OrderCancelled(order.OrderId, order.UserId, reason, DateTimeOffset.UtcNow));
+    /// <summary>What order-service does when an order ends: the status first, then orders.order.cancelled.</summary>
+    public Task CancelOrderAsync(OrderCreated order, string reason)
+    {
+        Orders.Statuses[order.OrderId] = reason == CancellationReasons.CancelledByCustomer ? OrderStatuses.Cancelled : OrderStatuses.Expired;
+        return Orders.PublishAsync(Topics.OrderCancelled, order.OrderId, new OrderCancelled(order.OrderId, order.UserId, reason, DateTimeOffset.UtcNow));
+    }
 
     public async Task<HttpResponseMessage> ConfirmAsync(string userId, Guid orderId, string paymentMethod)
     {

@@ -151,20 +151,20 @@ public sealed partial class ChartTests
             "dapr.io/sidecar-memory-request:", "dapr.io/sidecar-memory-limit:"];
 
         Assert.All(annotations, annotation => Assert.Contains(annotation, deployment, StringComparison.Ordinal));
-        Assert.Equal(Chart.Values().Text("dapr.config"), Yaml.Parse(Strip(Chart.Template("dapr-configuration.yaml"), Chart.Values())).Text("metadata.name"));
+        Assert.Equal(Chart.Values().Text("dapr.config"), Yaml.Parse(Strip(Chart.Template("dapr-configuration.yaml").Split("  accessControl:")[0], Chart.Values())).Text("metadata.name"));
     }
 
     [Fact]
-    public void Probes_use_the_services_health_endpoints()
+    public void Probes_use_the_health_only_listener_not_the_app_port()
     {
         var deployment = Chart.Template("deployments.yaml");
-        var grpc = deployment[deployment.IndexOf("{{- if $grpc }}", StringComparison.Ordinal)..deployment.IndexOf("{{- else }}", deployment.IndexOf("{{- if $grpc }}", StringComparison.Ordinal), StringComparison.Ordinal)];
-        var http = deployment[deployment.IndexOf("{{- else }}", deployment.IndexOf("{{- if $grpc }}", StringComparison.Ordinal), StringComparison.Ordinal)..];
 
-        Assert.Contains("readinessProbe:\n            grpc:", grpc, StringComparison.Ordinal);
-        Assert.Contains("startupProbe:\n            grpc:", grpc, StringComparison.Ordinal);
-        Assert.Contains("readinessProbe:\n            httpGet:\n              path: /readyz", http, StringComparison.Ordinal);
-        Assert.Contains("livenessProbe:\n            httpGet:\n              path: /healthz", http, StringComparison.Ordinal);
+        Assert.Contains("readinessProbe:\n            httpGet:\n              path: /readyz\n              port: health", deployment, StringComparison.Ordinal);
+        Assert.Contains("livenessProbe:\n            httpGet:\n              path: /healthz\n              port: health", deployment, StringComparison.Ordinal);
+        Assert.Contains("startupProbe:\n            httpGet:\n              path: /healthz\n              port: health", deployment, StringComparison.Ordinal);
+        Assert.Contains("- name: HEALTH_PORT\n              value: {{ $.Values.health.port | quote }}", deployment, StringComparison.Ordinal);
+        Assert.Contains("- name: health\n              containerPort: {{ $.Values.health.port }}", deployment, StringComparison.Ordinal);
+        Assert.DoesNotContain("grpc:\n              port: {{ $app.port }}", deployment, StringComparison.Ordinal);
         Assert.Contains("- name: APP_PORT", deployment, StringComparison.Ordinal);
     }
 
@@ -178,7 +178,9 @@ public sealed partial class ChartTests
         var deployment = Chart.Template("deployments.yaml");
 
         Assert.Contains($"- name: {setting}\n              valueFrom:\n                secretKeyRef:", deployment, StringComparison.Ordinal);
-        Assert.All(Repository.HelmTemplates(), template => Assert.DoesNotContain("kind: Secret", File.ReadAllText(template), StringComparison.Ordinal));
+        // The chart's only Secrets are the Dapr tokens it generates (TrustBoundaryTests).
+        Assert.All(Repository.HelmTemplates().Where(t => Path.GetFileName(t) != "dapr-tokens.yaml"),
+            template => Assert.DoesNotContain("kind: Secret", File.ReadAllText(template), StringComparison.Ordinal));
     }
 
     [Fact]

@@ -52,7 +52,8 @@ internal sealed record DaprEnvironment(string Name, IReadOnlyList<DaprComponent>
         {
             new("pubsub", "pubsub.kafka", "v1",
                 [Item("brokers", dapr.Text("pubsub.brokers")!), Item("consumerGroup", "{appID}"), Item("clientID", "{appID}"),
-                 Item("authType", dapr.Text("pubsub.authType")!), Item("initialOffset", dapr.Text("pubsub.initialOffset")!)],
+                 Item("authType", dapr.Text("pubsub.authType")!), Item("initialOffset", dapr.Text("pubsub.initialOffset")!),
+                 Item("publishingScopes", PublishingScopes(dapr)), Item("subscriptionScopes", SubscriptionScopes(dapr))],
                 dapr.Strings("pubsub.scopes"), null),
             new("statestore", "state.postgresql", "v2", [SecretItem("connectionString"), Item("actorStateStore", "true")], dapr.Strings("statestore.scopes"), null),
             new("secretstore", "secretstores.kubernetes", "v1", [], dapr.Strings("secretstore.scopes"), null),
@@ -62,6 +63,17 @@ internal sealed record DaprEnvironment(string Name, IReadOnlyList<DaprComponent>
             dapr.Maps("subscriptions").Single(s => s.Text("topic") == topic).Strings("scopes"))).ToList();
         return new DaprEnvironment("chart", components, subscriptions, dapr.MapAt("resiliency"));
     }
+
+    /// <summary>What _helpers.tpl "ticketsaga.publishingScopes" renders: own topics, then the dead-letter topics of the app's subscriptions.</summary>
+    private static string PublishingScopes(Map dapr) => string.Join(';', dapr.MapAt("pubsub.publishes").Keys.Order(StringComparer.Ordinal).Select(app =>
+        $"{app}={string.Join(',', dapr.MapAt("pubsub.publishes").Strings(app).Concat(SubscribedTopics(dapr, app).Select(t => t + ".dlq")))}"));
+
+    /// <summary>What _helpers.tpl "ticketsaga.subscriptionScopes" renders: per pub/sub app, the topics it subscribes to.</summary>
+    private static string SubscriptionScopes(Map dapr) => string.Join(';', dapr.Strings("pubsub.scopes").Select(app =>
+        $"{app}={string.Join(',', SubscribedTopics(dapr, app))}"));
+
+    private static IEnumerable<string> SubscribedTopics(Map dapr, string app) =>
+        dapr.Maps("subscriptions").Where(s => s.Strings("scopes").Contains(app)).Select(s => s.Text("topic")!);
 }
 
 internal static class Chart

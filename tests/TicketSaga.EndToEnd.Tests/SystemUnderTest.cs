@@ -52,6 +52,9 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 
     public EmbeddedRuntime Runtime { get; private set; } = null!;
 
+    /// <summary>How every service validates tokens (the development signing key of this run).</summary>
+    public AuthSettings Auth => _auth;
+
     public StripeStubServer Stripe { get; private set; } = null!;
 
     public ServiceHost<GatewayProgram> Gateway { get; private set; } = null!;

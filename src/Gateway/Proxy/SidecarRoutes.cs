@@ -17,12 +17,14 @@ public static class SidecarRoutes
 
     public const string AnonymousPolicy = "anonymous";
 
+    public const string StripeWebhookRoute = "payment-webhook";
+
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
         Route("create-order", AppIds.OrderService, "/orders", ["POST"], metadata: new Dictionary<string, string> { [IdempotentMetadata] = "true" }),
         Route("orders", AppIds.OrderService, "/orders/{**rest}"),
         // Stripe calls the webhook without a token; payment-service verifies the Stripe-Signature itself.
-        Route("payment-webhook", AppIds.PaymentService, "/payments/webhook", ["POST"], AnonymousPolicy),
+        Route(StripeWebhookRoute, AppIds.PaymentService, "/payments/webhook", ["POST"], AnonymousPolicy),
         Route("payments", AppIds.PaymentService, "/payments/{**rest}"),
     ];
 

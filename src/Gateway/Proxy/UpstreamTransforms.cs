@@ -20,7 +20,7 @@ public static class UpstreamTransforms
     public static void Apply(TransformBuilderContext context)
     {
         // The sidecar's Dapr API token (as DaprClient would send it); none when the sidecar requires none.
-        var daprApiToken = context.Services.GetRequiredService<IConfiguration>()["DAPR_API_TOKEN"];
+        var daprApiToken = DaprSidecar.ApiToken(context.Services.GetRequiredService<IConfiguration>());
         context.AddRequestTransform(transform =>
         {
             var headers = transform.ProxyRequest.Headers;
@@ -84,6 +84,10 @@ public static class UpstreamTransforms
                 StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable,
                 $"{appId} is unavailable", "No Dapr sidecar is configured for the gateway."),
             ForwarderError.RequestCanceled => null,
+            // Kestrel's body limit (RequestLimits) stopped the client's body while it was being forwarded.
+            ForwarderError.RequestBodyClient when failure.Exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                GatewayProblems.Create(StatusCodes.Status413PayloadTooLarge, RequestSafetyExtensions.BodyTooLarge,
+                    "The request body is too large", "The body is larger than this endpoint accepts."),
             _ => GatewayProblems.Create(
                 StatusCodes.Status502BadGateway, GatewayProblems.BadGateway,
                 $"{appId} could not be reached", $"The gateway's Dapr sidecar did not answer ({failure.Error})."),

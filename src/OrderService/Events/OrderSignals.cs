@@ -22,6 +22,15 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
             return DaprAnswer.Drop($"payment {payment.PaymentId} is for unknown order {payment.OrderId}");
         }
 
+        // Defence in depth behind the sidecar's scopes: only money the order asked for confirms it.
+        if (payment.AmountMinor != order.AmountMinor || !string.Equals(payment.Currency, order.Currency, StringComparison.OrdinalIgnoreCase))
+        {
+            var refusal = $"payment {payment.PaymentId} of {payment.AmountMinor} {payment.Currency} does not match order {order.OrderId}, "
+                + $"which costs {order.AmountMinor} {order.Currency}; the order is not confirmed by it";
+            LogPaymentRefused(logger, payment.PaymentId, payment.OrderId, refusal);
+            return DaprAnswer.Drop(refusal);
+        }
+
         if (order.IsLive)
         {
             // Raised before the inbox row commits: should that commit fail, the redelivery raises again,
@@ -60,6 +69,9 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Payment {PaymentId} is for unknown order {OrderId}; dropped")]
     private static partial void LogPaymentForUnknownOrder(ILogger logger, Guid paymentId, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Refused payment {PaymentId} for order {OrderId}: {Refusal}")]
+    private static partial void LogPaymentRefused(ILogger logger, Guid paymentId, Guid orderId, string refusal);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Expiry for unknown order {OrderId}; dropped")]
     private static partial void LogExpiryForUnknownOrder(ILogger logger, Guid orderId);

@@ -35,8 +35,10 @@ public static class EventSubscribers
             return Malformed;
         }
 
-        await cancellation.HandleAsync(message.Id, message.Data, cancellationToken);
-        return DaprAnswer.Success;
+        // A cancellation of an order that has not ended (forged) changes nothing and is dead-lettered with the reason.
+        return await cancellation.HandleAsync(message.Id, message.Data, cancellationToken) is { } refusal
+            ? DaprAnswer.Drop(refusal)
+            : DaprAnswer.Success;
     }
 
     private static bool IsComplete(OrderCreated order) =>

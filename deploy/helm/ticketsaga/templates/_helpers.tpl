@@ -45,4 +45,47 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- if and (not .Values.auth.authority) (not .Values.auth.signingKey.existingSecret) -}}
 {{- fail "set auth.authority (OIDC) or auth.signingKey.existingSecret (development)" -}}
 {{- end -}}
+{{- if and .Values.auth.signingKey.existingSecret (not .Values.auth.authority) (ne .Values.environment "Development") (or (not .Values.auth.issuer) (eq .Values.auth.issuer "ticketsaga-dev")) -}}
+{{- fail "a signing key outside environment Development needs auth.issuer (your own issuer, not ticketsaga-dev); or set auth.authority (OIDC)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret holding one app's Dapr token; call with (dict "root" $ "id" $id "kind" "app"|"api"). */}}
+{{- define "ticketsaga.tokenSecretName" -}}
+{{- $existing := dig .id .kind "" .root.Values.dapr.tokens.existingSecrets -}}
+{{- if $existing -}}
+{{- $existing -}}
+{{- else -}}
+{{- printf "%s-%s-token" (include "ticketsaga.appName" (dict "root" .root "id" .id)) .kind | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pub/sub publishingScopes: each app's own topics plus the dead-letter topics of its subscriptions. */}}
+{{- define "ticketsaga.publishingScopes" -}}
+{{- $entries := list -}}
+{{- range $app, $topics := .Values.dapr.pubsub.publishes -}}
+{{- $allowed := $topics -}}
+{{- range $.Values.dapr.subscriptions -}}
+{{- if has $app .scopes -}}
+{{- $allowed = append $allowed (printf "%s.dlq" .topic) -}}
+{{- end -}}
+{{- end -}}
+{{- $entries = append $entries (printf "%s=%s" $app (join "," $allowed)) -}}
+{{- end -}}
+{{- join ";" $entries -}}
+{{- end -}}
+
+{{/* Pub/sub subscriptionScopes: each pub/sub app receives exactly the topics it subscribes to. */}}
+{{- define "ticketsaga.subscriptionScopes" -}}
+{{- $entries := list -}}
+{{- range $app := .Values.dapr.pubsub.scopes -}}
+{{- $topics := list -}}
+{{- range $.Values.dapr.subscriptions -}}
+{{- if has $app .scopes -}}
+{{- $topics = append $topics .topic -}}
+{{- end -}}
+{{- end -}}
+{{- $entries = append $entries (printf "%s=%s" $app (join "," $topics)) -}}
+{{- end -}}
+{{- join ";" $entries -}}
 {{- end -}}

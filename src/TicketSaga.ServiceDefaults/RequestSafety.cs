@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace TicketSaga.ServiceDefaults;
+
+/// <summary>Section <c>RequestLimits</c>: the largest request body an app accepts.</summary>
+public sealed record RequestLimits
+{
+    public const string Section = "RequestLimits";
+
+    /// <summary>Every JSON request of the API is a few hundred bytes; 64 KiB leaves room and nothing more.</summary>
+    public long MaxBodyBytes { get; init; } = 64 * 1024;
+
+    /// <summary>Stripe's webhook events carry a whole PaymentIntent; Stripe keeps them well below this.</summary>
+    public const long StripeWebhookBodyBytes = 512 * 1024;
+}
+
+/// <summary>
+/// Error answers that leak nothing, in every environment: no stack trace, request header, token or
+/// connection string; a problem <c>type</c>, a title and, for a malformed body, the offending field.
+/// Developer detail stays in the logs (the developer exception page would echo every header,
+/// the caller's bearer token included, and is never reached).
+/// </summary>
+public static partial class RequestSafetyExtensions
+{
+    public const string MalformedBody = "https://ticketsaga.dev/problems/malformed-body";
+    public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
+    public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
+
+    public static IHostApplicationBuilder AddRequestSafety(this IHostApplicationBuilder builder)
+    {
+        var limits = builder.Configuration.GetSection(RequestLimits.Section).Get<RequestLimits>() ?? new RequestLimits();
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxBodyBytes);
+        // Malformed bodies throw in every environment (not only Development), so the handler below answers them.
+        builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<SafeExceptionHandler>();
+        return builder;
+    }
+
+    /// <summary>
+    /// First in the pipeline: inside the developer exception page, so that page never answers. Only
+    /// <c>Diagnostics:ShowExceptionDetails=true</c> in Development lets it answer again (a developer's
+    /// explicit opt-in; never set by `ticketsaga up`, dapr.yaml or the chart).
+    /// </summary>
+    public static WebApplication UseRequestSafety(this WebApplication app)
+    {
+        if (!(app.Environment.IsDevelopment() && app.Configuration.GetValue<bool>("Diagnostics:ShowExceptionDetails")))
+        {
+            app.UseExceptionHandler();
+        }
+
+        return app;
+    }
+
+    private sealed partial class SafeExceptionHandler(IProblemDetailsService problems, ILogger<SafeExceptionHandler> logger) : IExceptionHandler
+    {
+        public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+        {
+            var problem = exception switch
+            {
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
+                {
+                    Status = StatusCodes.Status413PayloadTooLarge, Type = BodyTooLarge, Title = "The request body is too large",
+                },
+                BadHttpRequestException bad => new ProblemDetails
+                {
+                    Status = bad.StatusCode, Type = MalformedBody, Title = "The request body is malformed",
+                    Detail = FieldOf(bad) is { } field ? $"'{field}' does not have the expected type or format." : "The body is not the JSON this endpoint expects.",
+                },
+                _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Type = InternalError, Title = "Something went wrong on our side" },
+            };
+            if (problem.Status == StatusCodes.Status500InternalServerError)
+            {
+                LogUnhandled(logger, exception, context.Request.Method, context.Request.Path);
+            }
+            else
+            {
+                LogRefusedBody(logger, context.Request.Method, context.Request.Path, exception.InnerException?.Message ?? exception.Message);
+            }
+
+            context.Response.StatusCode = problem.Status!.Value;
+            return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
+        }
+
+        /// <summary>The JSON property that failed to bind, from the serializer's path (<c>$.qty</c> → <c>qty</c>).</summary>
+        private static string? FieldOf(BadHttpRequestException exception) =>
+            exception.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null;
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception answering {Method} {Path}")]
+        private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Refused the body of {Method} {Path}: {Reason}")]
+        private static partial void LogRefusedBody(ILogger logger, string method, string path, string reason);
+    }
+}
