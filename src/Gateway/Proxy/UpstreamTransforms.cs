@@ -85,7 +85,7 @@ public static class UpstreamTransforms
                 $"{appId} is unavailable", "No Dapr sidecar is configured for the gateway."),
             ForwarderError.RequestCanceled => null,
             // Kestrel's body limit (RequestLimits) stopped the client's body while it was being forwarded.
-            ForwarderError.RequestBodyClient when failure.Exception is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+            ForwarderError.RequestBodyClient when IsBodyTooLarge(failure.Exception) =>
                 GatewayProblems.Create(StatusCodes.Status413PayloadTooLarge, RequestSafetyExtensions.BodyTooLarge,
                     "The request body is too large", "The body is larger than this endpoint accepts."),
             _ => GatewayProblems.Create(
@@ -98,6 +98,13 @@ public static class UpstreamTransforms
             await GatewayProblems.WriteAsync(context, problem);
         }
     }
+
+    private static bool IsBodyTooLarge(Exception? exception) => exception switch
+    {
+        null => false,
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => true,
+        _ => IsBodyTooLarge(exception.InnerException),
+    };
 
     private static bool IsDaprHeader(string name) => name.StartsWith("dapr-", StringComparison.OrdinalIgnoreCase);
 
