@@ -26,15 +26,15 @@ public enum AppExposure
 
 public static class AppPortExtensions
 {
-    private static readonly string[] HealthPaths = ["/healthz", "/readyz", "/grpc.health.v1.Health"];
+    private static readonly string[] HealthPaths = ["/healthz", "/readyz"];
 
     /// <summary>
     /// How the app is reached: on <c>APP_PORT</c> (what `dapr run`, the runner and the chart give it),
     /// bound to loopback unless it is <see cref="AppExposure.Public"/> or <c>APP_LISTEN_ADDRESS</c> names
     /// another address; with <c>HEALTH_PORT</c>, a listener on every interface that serves only the
-    /// health checks (the kubelet probes the pod's address, not loopback). A gRPC app speaks cleartext
-    /// HTTP/2 on both (Kestrel cannot detect h2c next to HTTP/1.1); its health is the gRPC health
-    /// service. Also requires the sidecar's app API token (<see cref="SidecarAuthenticationExtensions"/>).
+    /// health checks over HTTP/1.1, for every app alike (the kubelet probes the pod's address, not
+    /// loopback, with httpGet). A gRPC app speaks cleartext HTTP/2 on its app port (Kestrel cannot
+    /// detect h2c next to HTTP/1.1), where its sidecar asks the gRPC health service. Also requires the sidecar's app API token (<see cref="SidecarAuthenticationExtensions"/>).
     /// Without APP_PORT the usual ASP.NET URLs apply.
     /// </summary>
     public static WebApplicationBuilder UseAppPort(this WebApplicationBuilder builder, AppProtocol protocol, AppExposure exposure = AppExposure.Sidecar)
@@ -57,7 +57,7 @@ public static class AppPortExtensions
 
                 if (healthPort is { } port)
                 {
-                    kestrel.ListenAnyIP(port, listen => listen.Protocols = protocols);
+                    kestrel.ListenAnyIP(port, listen => listen.Protocols = HttpProtocols.Http1);
                 }
             });
         }

@@ -134,7 +134,7 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         var unknownOrder = Guid.NewGuid().ToString();
         var paymentId = NewMessageId();
 
-        await system.PublishPaymentAsync(unknownOrder, paymentId);
+        await system.PublishPaymentAsync(unknownOrder, paymentId, 1000, "EUR");
 
         var deadLetter = await system.DeadLetterOfAsync(paymentId);
         Assert.Equal(DeadLetterReasons.DroppedByApp, deadLetter.Reason);

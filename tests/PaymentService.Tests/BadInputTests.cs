@@ -85,6 +85,7 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
         var user = PaymentWorld.NewUser();
         var now = DateTimeOffset.UtcNow;
         var order = new OrderCreated(Guid.CreateVersion7(), user, Guid.NewGuid(), 1, [], 1000, "EUR", now.AddMinutes(15), now);
+        world.Orders.Statuses[order.OrderId] = OrderStatuses.Expired;
 
         await world.Orders.PublishAsync(Topics.OrderCancelled, order.OrderId, new OrderCancelled(order.OrderId, user, CancellationReasons.Expired, now));
         await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) == "CANCELLED", "the cancellation");
