@@ -31,7 +31,7 @@ public static class WebhookSignature
 /// not answer. <see cref="Hold"/> keeps new events back until <see cref="Release"/>, so a test can
 /// decide when (and in which order) they arrive.
 /// </summary>
-public sealed class EventLog : IAsyncDisposable
+public sealed partial class EventLog : IAsyncDisposable
 {
     private readonly StripeStubOptions _options;
     private readonly ILogger _logger;
@@ -141,7 +141,7 @@ public sealed class EventLog : IAsyncDisposable
             }
         }
 
-        _logger.LogWarning("Webhook {EventId} ({Type}) not accepted after {Attempts} attempts", stubEvent.Id, stubEvent.Type, attempt);
+        LogWebhookNotAccepted(_logger, stubEvent.Id, stubEvent.Type, attempt);
     }
 
     private async Task<bool> TryDeliverAsync(StubEvent stubEvent, int attempt)
@@ -162,7 +162,7 @@ public sealed class EventLog : IAsyncDisposable
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !_stopping.IsCancellationRequested)
         {
-            _logger.LogDebug("Webhook {EventId} to {Url} failed: {Error}", stubEvent.Id, url, ex.Message);
+            LogWebhookFailed(_logger, stubEvent.Id, url, ex.Message);
         }
 
         _deliveries.Enqueue(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status));
@@ -185,4 +185,10 @@ public sealed class EventLog : IAsyncDisposable
         _http.Dispose();
         _stopping.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventId} ({Type}) not accepted after {Attempts} attempts")]
+    private static partial void LogWebhookNotAccepted(ILogger logger, string eventId, string type, int attempts);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Webhook {EventId} to {Url} failed: {Error}")]
+    private static partial void LogWebhookFailed(ILogger logger, string eventId, Uri url, string error);
 }

@@ -12,7 +12,7 @@ namespace TicketSaga.Gateway.Proxy;
 /// What the gateway changes on the way through: the caller's identity out, Dapr's failures back as
 /// problem details. The Authorization header is forwarded unchanged: every service validates it again.
 /// </summary>
-public static class UpstreamTransforms
+public static partial class UpstreamTransforms
 {
     /// <summary>The authenticated user's id (the token's sub claim), for logs and tracing behind the gateway.</summary>
     public const string UserIdHeader = "X-User-Id";
@@ -53,8 +53,7 @@ public static class UpstreamTransforms
                 transform.HttpContext.Response.Headers.Clear();
                 var appId = transform.HttpContext.GetReverseProxyFeature().Route.Config.ClusterId!;
                 // The sidecar's message names internal addresses: logged, not shown.
-                transform.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpstreamTransforms))
-                    .LogWarning("Invocation of {AppId} failed: {Message}", appId, message);
+                LogInvocationFailed(transform.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpstreamTransforms)), appId, message);
                 await GatewayProblems.WriteAsync(transform.HttpContext, GatewayProblems.Create(
                     StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable,
                     $"{appId} is unavailable", $"The Dapr sidecar could not reach {appId}; try again shortly."));
@@ -132,4 +131,7 @@ public static class UpstreamTransforms
             return null;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation of {AppId} failed: {Message}")]
+    private static partial void LogInvocationFailed(ILogger logger, string appId, string message);
 }

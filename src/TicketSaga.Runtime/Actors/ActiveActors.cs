@@ -14,7 +14,7 @@ public sealed record ActorKey(string Type, string Id)
 /// id, method calls and timer and reminder callbacks alike), in-memory timers per activation, and
 /// deactivation (<c>DELETE /actors/{type}/{id}</c> on the app) after the type's idle timeout.
 /// </summary>
-public sealed class ActiveActors(ActorPlacement placement, AppActorChannel channel, ILogger<ActiveActors> logger) : BackgroundService
+public sealed partial class ActiveActors(ActorPlacement placement, AppActorChannel channel, ILogger<ActiveActors> logger) : BackgroundService
 {
     private readonly ConcurrentDictionary<ActorKey, Activation> _activations = new();
 
@@ -122,7 +122,7 @@ public sealed class ActiveActors(ActorPlacement placement, AppActorChannel chann
                 {
                     if (!timer.IsCancellationRequested && !await channel.InvokeTimerAsync(host, actor, name, registration, timer.Token))
                     {
-                        logger.LogWarning("Timer {Timer} of actor {Actor} failed in the app; it keeps its schedule", name, actor);
+                        LogTimerFailed(logger, name, actor);
                     }
 
                     return true;
@@ -142,7 +142,7 @@ public sealed class ActiveActors(ActorPlacement placement, AppActorChannel chann
         }
         catch (HttpRequestException ex)
         {
-            logger.LogWarning(ex, "Timer {Timer} of actor {Actor} could not reach its app", name, actor);
+            LogTimerAppUnreachable(logger, ex, name, actor);
         }
         finally
         {
@@ -197,7 +197,7 @@ public sealed class ActiveActors(ActorPlacement placement, AppActorChannel chann
         }
         catch (HttpRequestException ex)
         {
-            logger.LogWarning(ex, "Deactivating actor {Actor} failed; it is forgotten by the runtime anyway", actor);
+            LogDeactivationFailed(logger, ex, actor);
         }
         finally
         {
@@ -231,4 +231,13 @@ public sealed class ActiveActors(ActorPlacement placement, AppActorChannel chann
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {Timer} of actor {Actor} failed in the app; it keeps its schedule")]
+    private static partial void LogTimerFailed(ILogger logger, string timer, ActorKey actor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Timer {Timer} of actor {Actor} could not reach its app")]
+    private static partial void LogTimerAppUnreachable(ILogger logger, Exception exception, string timer, ActorKey actor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Deactivating actor {Actor} failed; it is forgotten by the runtime anyway")]
+    private static partial void LogDeactivationFailed(ILogger logger, Exception exception, ActorKey actor);
 }

@@ -9,7 +9,7 @@ namespace TicketSaga.Runtime.Actors;
 /// and places the actor types it declares (404 = the app hosts no actors). When the sidecar stops,
 /// its types leave placement and their activations are forgotten.
 /// </summary>
-internal sealed class ActorDiscovery(
+internal sealed partial class ActorDiscovery(
     AppDescriptor app, ActorPlacement placement, ActiveActors actors, AppActorChannel channel, ILogger<ActorDiscovery> logger) : BackgroundService
 {
     private static readonly TimeSpan LongestRetryDelay = TimeSpan.FromSeconds(1);
@@ -37,14 +37,14 @@ internal sealed class ActorDiscovery(
                 placement.Place(app, types);
                 if (types.Count > 0)
                 {
-                    logger.LogInformation("App {App} hosts actor types {ActorTypes}", app.AppId, string.Join(", ", types.Keys));
+                    LogActorTypes(logger, app.AppId, string.Join(", ", types.Keys));
                 }
 
                 return;
             }
             catch (InvalidOperationException ex)
             {
-                logger.LogError(ex, "Actor placement refused app {App}", app.AppId);
+                LogPlacementRefused(logger, ex, app.AppId);
                 return;
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException && !stoppingToken.IsCancellationRequested)
@@ -60,4 +60,10 @@ internal sealed class ActorDiscovery(
         await base.StopAsync(cancellationToken);
         actors.Forget(placement.Remove(app.AppId));
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "App {App} hosts actor types {ActorTypes}")]
+    private static partial void LogActorTypes(ILogger logger, string app, string actorTypes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Actor placement refused app {App}")]
+    private static partial void LogPlacementRefused(ILogger logger, Exception exception, string app);
 }

@@ -11,7 +11,7 @@ namespace TicketSaga.Runtime.Actors;
 /// reminders are deleted after a successful call, periodic ones rescheduled; a failed call is
 /// retried with exponential back-off and never dropped.
 /// </summary>
-public sealed class ReminderScheduler(
+public sealed partial class ReminderScheduler(
     ReminderStore store, ActorPlacement placement, ActiveActors actors, AppActorChannel channel, ILogger<ReminderScheduler> logger) : BackgroundService
 {
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(1);
@@ -49,7 +49,7 @@ public sealed class ReminderScheduler(
             }
             catch (NpgsqlException ex)
             {
-                logger.LogWarning(ex, "Reading due reminders failed; trying again");
+                LogDueRemindersUnreadable(logger, ex);
             }
 
             await Task.WhenAny(wake, placementChanged, Task.Delay(wait, stoppingToken));
@@ -99,7 +99,7 @@ public sealed class ReminderScheduler(
             }
             catch (HttpRequestException ex)
             {
-                logger.LogWarning(ex, "Reminder {Reminder} of actor {Actor} could not reach app {App}", reminder.Name, reminder.Actor, host.App.AppId);
+                LogReminderAppUnreachable(logger, ex, reminder.Name, reminder.Actor, host.App.AppId);
                 succeeded = false;
             }
 
@@ -113,7 +113,7 @@ public sealed class ReminderScheduler(
             {
                 var delay = TimeSpan.FromMilliseconds(250 * Math.Pow(2, Math.Min(reminder.FailedAttempts, 10)));
                 var retryAt = DateTimeOffset.UtcNow + (delay < LongestRetryDelay ? delay : LongestRetryDelay);
-                logger.LogWarning("Reminder {Reminder} of actor {Actor} failed (attempt {Attempt}); retrying at {RetryAt}", reminder.Name, reminder.Actor, reminder.FailedAttempts + 1, retryAt);
+                LogReminderFailed(logger, reminder.Name, reminder.Actor, reminder.FailedAttempts + 1, retryAt);
                 await store.RetryLaterAsync(reminder, retryAt, stoppingToken);
             }
         }
@@ -123,7 +123,7 @@ public sealed class ReminderScheduler(
         }
         catch (NpgsqlException ex)
         {
-            logger.LogWarning(ex, "Recording the firing of reminder {Reminder} of actor {Actor} failed; it fires again", reminder.Name, reminder.Actor);
+            LogFiringNotRecorded(logger, ex, reminder.Name, reminder.Actor);
         }
         finally
         {
@@ -146,4 +146,16 @@ public sealed class ReminderScheduler(
         var next = schedule.NextAfter(reminder.NextFireAt, now);
         return next >= reminder.ExpiresAt ? (null, null) : (next, repetitionsLeft);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading due reminders failed; trying again")]
+    private static partial void LogDueRemindersUnreadable(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {Reminder} of actor {Actor} could not reach app {App}")]
+    private static partial void LogReminderAppUnreachable(ILogger logger, Exception exception, string reminder, ActorKey actor, string app);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reminder {Reminder} of actor {Actor} failed (attempt {Attempt}); retrying at {RetryAt}")]
+    private static partial void LogReminderFailed(ILogger logger, string reminder, ActorKey actor, int attempt, DateTimeOffset retryAt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the firing of reminder {Reminder} of actor {Actor} failed; it fires again")]
+    private static partial void LogFiringNotRecorded(ILogger logger, Exception exception, string reminder, ActorKey actor);
 }
