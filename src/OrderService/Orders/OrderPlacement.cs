@@ -2,6 +2,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TicketSaga.Contracts;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 
@@ -27,7 +28,7 @@ internal sealed partial class OrderPlacement(
         var orderId = Guid.CreateVersion7();
         // One id for the quota hold and the seat hold: both services are idempotent by it.
         var reservationId = Guid.CreateVersion7();
-        var expiresAt = TruncateToMicroseconds(now + options.Value.HoldDuration);
+        var expiresAt = PostgresTime.TruncateToMicroseconds(now + options.Value.HoldDuration);
 
         ReserveQuotaResponse quota;
         try
@@ -177,10 +178,6 @@ internal sealed partial class OrderPlacement(
             LogSeatHoldNotReleased(logger, ex, reservationId);
         }
     }
-
-    /// <summary>PostgreSQL keeps microseconds; the holds and the order then carry the same instant.</summary>
-    private static DateTimeOffset TruncateToMicroseconds(DateTimeOffset time) =>
-        new(time.UtcTicks - time.UtcTicks % TimeSpan.TicksPerMicrosecond, TimeSpan.Zero);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderId} could not be stored; releasing its holds")]
     private static partial void LogOrderNotStored(ILogger logger, Exception exception, Guid orderId);
