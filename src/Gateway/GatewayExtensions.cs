@@ -35,7 +35,7 @@ public static class GatewayExtensions
             options.Events.OnChallenge = WriteUnauthorizedAsync;
         });
         services.AddForwardedClients(builder.Configuration);
-        services.AddUserRateLimiting(builder.Configuration);
+        services.AddUserRateLimiting();
 
         services.AddOptions<IdempotencyOptions>()
             .BindConfiguration(IdempotencyOptions.SectionName)

@@ -1,37 +1,44 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Gateway.RateLimiting;
 
-/// <summary>Section <c>RateLimiting</c>: one token bucket per user (per client IP for anonymous callers).</summary>
-public sealed record RateLimitSettings
+/// <summary>Settings under <c>RateLimiting</c>: one token bucket per user (per client IP for anonymous callers).</summary>
+public sealed class RateLimitOptions
 {
-    public const string Section = "RateLimiting";
+    public const string SectionName = "RateLimiting";
 
     /// <summary>The burst a caller may send at once.</summary>
-    public int TokenLimit { get; init; } = 60;
+    public int TokenLimit { get; set; } = 60;
 
-    public int TokensPerPeriod { get; init; } = 60;
+    public int TokensPerPeriod { get; set; } = 60;
 
-    public TimeSpan ReplenishmentPeriod { get; init; } = TimeSpan.FromMinutes(1);
+    public TimeSpan ReplenishmentPeriod { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public static class UserRateLimiting
 {
-    public static IServiceCollection AddUserRateLimiting(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddUserRateLimiting(this IServiceCollection services)
     {
-        var settings = configuration.GetSection(RateLimitSettings.Section).Get<RateLimitSettings>() ?? new RateLimitSettings();
-        var bucket = new TokenBucketRateLimiterOptions
+        services.AddOptions<RateLimitOptions>()
+            .BindConfiguration(RateLimitOptions.SectionName)
+            .Validate(o => o.TokenLimit > 0, "RateLimiting:TokenLimit must be positive")
+            .Validate(o => o.TokensPerPeriod > 0, "RateLimiting:TokensPerPeriod must be positive")
+            .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "RateLimiting:ReplenishmentPeriod must be positive")
+            .ValidateOnStart();
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, limits) =>
         {
-            TokenLimit = settings.TokenLimit,
-            TokensPerPeriod = settings.TokensPerPeriod,
-            ReplenishmentPeriod = settings.ReplenishmentPeriod,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
-        return services.AddRateLimiter(options =>
-        {
+            var bucket = new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = limits.Value.TokenLimit,
+                TokensPerPeriod = limits.Value.TokensPerPeriod,
+                ReplenishmentPeriod = limits.Value.ReplenishmentPeriod,
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            };
             // Runs after authentication, so a valid token's sub names the partition.
             options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => IsInfrastructure(context.Request.Path)
                 ? RateLimitPartition.GetNoLimiter("infrastructure")
@@ -51,6 +58,7 @@ public static class UserRateLimiting
                     StatusCodes.Status429TooManyRequests, GatewayProblems.RateLimited, "Rate limit exceeded", detail));
             };
         });
+        return services.AddRateLimiter(_ => { });
     }
 
     private static string PartitionKey(HttpContext context) =>
