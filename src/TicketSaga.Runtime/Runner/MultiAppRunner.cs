@@ -235,7 +235,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// The per-request logging of ASP.NET Core, HttpClient and YARP: warnings only unless verbose. As
+    /// The per-request logging of ASP.NET Core, gRPC (a NotFound answer is a request log, not an error),
+    /// HttpClient and YARP: warnings only unless verbose. As
     /// configuration from the environment it wins over an app's appsettings.json (which may quieten
     /// them itself) and loses to the run file's env.
     /// </summary>
@@ -247,6 +248,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
             ["Logging__LogLevel__Microsoft.AspNetCore"] = level,
             ["Logging__LogLevel__System.Net.Http"] = level,
             ["Logging__LogLevel__Yarp"] = level,
+            ["Logging__LogLevel__Grpc"] = level,
         };
     }
 

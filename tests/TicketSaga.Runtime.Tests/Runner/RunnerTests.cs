@@ -267,6 +267,7 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
             Assert.Equal("Warning", quiet.Env["Logging__LogLevel__Microsoft.AspNetCore"]);
             Assert.Equal("Warning", quiet.Env["Logging__LogLevel__System.Net.Http"]);
             Assert.Equal("Warning", quiet.Env["Logging__LogLevel__Yarp"]);
+            Assert.Equal("Warning", quiet.Env["Logging__LogLevel__Grpc"]);
             Assert.Equal("Information", chatty.Env["Logging__LogLevel__Microsoft.AspNetCore"]);
         }
 
