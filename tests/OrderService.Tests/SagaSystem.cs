@@ -176,18 +176,6 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             new PaymentSucceeded(Guid.Parse(orderId), Guid.CreateVersion7(), "pi_" + Guid.NewGuid().ToString("N"), amountMinor, currency, DateTimeOffset.UtcNow),
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
 
-    /// <summary>The runtime's dead-letter record of one message for order-service: (reason, last error), or null.</summary>
-    public async Task<(string Reason, string LastError)?> DeadLetterAsync(string messageId)
-    {
-        await using var connection = new NpgsqlConnection(_runtimeConnectionString);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(
-            "SELECT reason, last_error FROM pubsub_dead_letters WHERE app_id = 'order-service' AND message_id = @id", connection);
-        command.Parameters.AddWithValue("id", messageId);
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? (reader.GetString(0), reader.GetString(1)) : null;
-    }
-
     public Task PublishExpiryAsync(string orderId, string messageId) =>
         ExpirationService.PublishEventAsync(Topics.PubSub, Topics.ExpirationComplete,
             new ExpirationComplete(Guid.Parse(orderId), DateTimeOffset.UtcNow),

@@ -18,7 +18,8 @@ public sealed class AbandonedHoldTests(PostgresServer postgres) : IAsyncLifetime
     /// <summary>Holds that expire a moment from now, then waits until they have.</summary>
     private async Task<List<ReserveQuotaRequest>> ExpiredHoldsAsync(TicketType ticket, int count)
     {
-        var expiresAt = DateTimeOffset.UtcNow.AddMilliseconds(500);
+        // Long enough for the holds to be taken on a loaded machine (ReserveQuota refuses a past expires_at).
+        var expiresAt = DateTimeOffset.UtcNow.AddSeconds(2);
         var holds = Enumerable.Range(0, count).Select(_ => TicketServiceHost.Hold(ticket, expiresAt: expiresAt)).ToList();
         await Task.WhenAll(holds.Select(_service.ReserveAsync));
         while (DateTimeOffset.UtcNow <= expiresAt.AddMilliseconds(50))
