@@ -1,3 +1,5 @@
+using Dapr.Workflow;
+using Microsoft.Extensions.DependencyInjection;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
 using TicketSaga.Testing;
@@ -14,6 +16,10 @@ public sealed class RestartTests(SagaSystem system) : IClassFixture<SagaSystem>
         using var customer = system.Customer("restart-user");
         var paid = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
         await Eventually.HoldsAsync(async () => (await system.OutboxAsync(paid)).All(r => r.Published), "the first order announced");
+        // The runtime goes away under a saga that waits for its payment, as most live orders do.
+        var workflows = system.Orders.Services.GetRequiredService<DaprWorkflowClient>();
+        await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(paid, false)).RuntimeStatus == WorkflowRuntimeStatus.Running,
+            "the first order's saga waiting");
         var writtenWhileDown = new List<string>();
 
         await system.RestartRuntimeAsync(async () =>
