@@ -5,7 +5,6 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http, AppExposure.Public);
 builder.AddPostgres("gateway", typeof(Program).Assembly);
 builder.AddJwtAuthentication();

@@ -7,7 +7,6 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddPostgres("orders", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();

@@ -6,7 +6,6 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Http);
 builder.AddPostgres("payments", typeof(OutboxRelay).Assembly, typeof(Program).Assembly);
 builder.AddJwtAuthentication();

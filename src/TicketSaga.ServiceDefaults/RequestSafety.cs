@@ -8,19 +8,20 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace TicketSaga.ServiceDefaults;
 
-/// <summary>Section <c>RequestLimits</c>: the largest request body an app accepts.</summary>
-public sealed record RequestLimits
+/// <summary>Settings under <c>RequestLimits</c>: the largest request body an app accepts.</summary>
+public sealed class RequestLimits
 {
-    public const string Section = "RequestLimits";
-
-    /// <summary>Every JSON request of the API is a few hundred bytes; 64 KiB leaves room and nothing more.</summary>
-    public long MaxBodyBytes { get; init; } = 64 * 1024;
+    public const string SectionName = "RequestLimits";
 
     /// <summary>Stripe's webhook events carry a whole PaymentIntent; Stripe keeps them well below this.</summary>
     public const long StripeWebhookBodyBytes = 512 * 1024;
+
+    /// <summary>Every JSON request of the API is a few hundred bytes; 64 KiB leaves room and nothing more.</summary>
+    public long MaxBodyBytes { get; set; } = 64 * 1024;
 }
 
 /// <summary>
@@ -35,10 +36,15 @@ public static partial class RequestSafetyExtensions
     public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
     public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
 
-    public static IHostApplicationBuilder AddRequestSafety(this IHostApplicationBuilder builder)
+    /// <summary>Part of <see cref="ServiceDefaultsExtensions.AddServiceDefaults"/>: every app limits bodies and answers errors the same way.</summary>
+    internal static IHostApplicationBuilder AddRequestSafety(this IHostApplicationBuilder builder)
     {
-        var limits = builder.Configuration.GetSection(RequestLimits.Section).Get<RequestLimits>() ?? new RequestLimits();
-        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(kestrel => kestrel.Limits.MaxRequestBodySize = limits.MaxBodyBytes);
+        builder.Services.AddOptions<RequestLimits>()
+            .BindConfiguration(RequestLimits.SectionName)
+            .Validate(limits => limits.MaxBodyBytes > 0, "RequestLimits:MaxBodyBytes must be positive")
+            .ValidateOnStart();
+        builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<RequestLimits>>(
+            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
         // Malformed bodies throw in every environment (not only Development), so the handler below answers them.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<SafeExceptionHandler>();

@@ -14,10 +14,11 @@ public static class ServiceDefaultsExtensions
 {
     private const string LiveTag = "live";
 
-    /// <summary>Telemetry, health checks and problem details, the same for every service.</summary>
+    /// <summary>Telemetry, health checks, problem details and request safety (body limits, error answers that leak nothing), the same for every service.</summary>
     public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails();
+        builder.AddRequestSafety();
 
         builder.Services.AddHealthChecks()
             .AddCheck("self", () => HealthCheckResult.Healthy(), [LiveTag]);

@@ -4,7 +4,6 @@ using TicketSaga.TicketService;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Grpc);
 builder.AddPostgres("tickets", typeof(Program).Assembly);
 builder.AddApplicationServices();

@@ -4,7 +4,6 @@ using TicketSaga.VenueService;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.AddRequestSafety();
 builder.UseAppPort(AppProtocol.Grpc);
 builder.AddPostgres("venues", typeof(Program).Assembly);
 builder.AddApplicationServices();
