@@ -8,8 +8,12 @@ public sealed class OrderOptions
     /// <summary>How long a hold lasts before the order expires (expires_at = now + this).</summary>
     public TimeSpan HoldDuration { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>The saga's own timer ends an order at expires_at + this, should the expiry message be lost.</summary>
-    public TimeSpan ExpiryGrace { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long after the expiry a payment captured at or before expires_at may take to arrive: the saga
+    /// compensates only then. Also its own backstop: it ends the order at expires_at + this should the
+    /// expiry message be lost. Must stay well below the services' AbandonedHoldGrace (2 min).
+    /// </summary>
+    public TimeSpan SettleWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How often the sweeper looks for live orders whose saga is missing.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);

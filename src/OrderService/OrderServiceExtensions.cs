@@ -20,7 +20,7 @@ public static class OrderServiceExtensions
         builder.Services.AddOptions<OrderOptions>()
             .BindConfiguration(OrderOptions.SectionName)
             .Validate(o => o.HoldDuration > TimeSpan.Zero, "Orders:HoldDuration must be positive")
-            .Validate(o => o.ExpiryGrace >= TimeSpan.Zero, "Orders:ExpiryGrace must not be negative")
+            .Validate(o => o.SettleWindow > TimeSpan.Zero, "Orders:SettleWindow must be positive")
             .Validate(o => o.SweepInterval > TimeSpan.Zero, "Orders:SweepInterval must be positive")
             .ValidateOnStart();
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);

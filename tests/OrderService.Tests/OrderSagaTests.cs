@@ -86,6 +86,48 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     }
 
     [Fact]
+    public async Task A_payment_captured_before_expires_at_that_arrives_after_the_expiry_still_confirms_the_order()
+    {
+        var (ticket, plan) = await system.SeatedAsync();
+        using var customer = system.Customer(NewUser());
+        var order = await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 });
+        var orderId = order.GetProperty("order_id").GetString()!;
+
+        // The expiry is handled first; the payment Stripe captured in time is still on its way.
+        var expiryId = NewMessageId();
+        await system.PublishExpiryAsync(orderId, expiryId);
+        await Eventually.HoldsAsync(async () => await system.OrderStore.HasHandledAsync(expiryId, default), "the expiry handled");
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((0, 2), (availability.Held, availability.Sold));
+        var seats = await system.SeatsAsync(plan);
+        Assert.All(order.GetProperty("seats").EnumerateArray(), s => Assert.Equal(SeatStatus.Sold, seats[s.GetProperty("seat_id").GetString()!].Status));
+    }
+
+    [Fact]
+    public async Task A_payment_captured_after_expires_at_is_refunded_although_it_arrives_while_the_order_settles()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+        var expiresAt = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!.ExpiresAt;
+
+        var expiryId = NewMessageId();
+        await system.PublishExpiryAsync(orderId, expiryId);
+        await Eventually.HoldsAsync(async () => await system.OrderStore.HasHandledAsync(expiryId, default), "the expiry handled");
+        await system.PublishPaymentAsync(orderId, NewMessageId(), capturedAt: expiresAt.AddSeconds(1));
+
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Expired);
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Any(e => e.Reason == CancellationReasons.PaymentAfterEnd),
+            "the PAYMENT_AFTER_END answer");
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((10, 0, 0), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    [Fact]
     public async Task A_payment_after_the_seats_were_reclaimed_gives_the_sold_quota_back_and_ends_the_order_expired_for_a_refund()
     {
         var (ticket, plan) = await system.SeatedAsync();

@@ -80,7 +80,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             ["ConnectionStrings:orders"] = OrdersDatabase,
             ["Auth:SigningKey"] = _auth.SigningKey,
             ["Orders:HoldDuration"] = HoldDuration.ToString(),
-            ["Orders:ExpiryGrace"] = "00:00:01",
+            ["Orders:SettleWindow"] = "00:00:03",
             ["Orders:SweepInterval"] = "00:00:01",
             ["Outbox:PollInterval"] = "00:00:00.200",
             ["Outbox:MaxBackoff"] = "00:00:00.500",
@@ -165,15 +165,17 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             $"order {orderId} to become {status}");
 
     /// <summary>A payment of exactly what the order costs, as payment-service publishes it.</summary>
-    public async Task PublishPaymentAsync(string orderId, string messageId)
+    /// <param name="capturedAt">When Stripe captured the money; now when not given.</param>
+    public async Task PublishPaymentAsync(string orderId, string messageId, DateTimeOffset? capturedAt = null)
     {
         var order = await OrderStore.GetAsync(Guid.Parse(orderId), default) ?? throw new InvalidOperationException($"No order {orderId}.");
-        await PublishPaymentAsync(orderId, messageId, order.AmountMinor, order.Currency);
+        await PublishPaymentAsync(orderId, messageId, order.AmountMinor, order.Currency, capturedAt);
     }
 
-    public Task PublishPaymentAsync(string orderId, string messageId, long amountMinor, string currency) =>
+    public Task PublishPaymentAsync(string orderId, string messageId, long amountMinor, string currency, DateTimeOffset? capturedAt = null) =>
         PaymentService.PublishEventAsync(Topics.PubSub, Topics.PaymentSucceeded,
-            new PaymentSucceeded(Guid.Parse(orderId), Guid.CreateVersion7(), "pi_" + Guid.NewGuid().ToString("N"), amountMinor, currency, DateTimeOffset.UtcNow),
+            new PaymentSucceeded(Guid.Parse(orderId), Guid.CreateVersion7(), "pi_" + Guid.NewGuid().ToString("N"), amountMinor, currency,
+                capturedAt ?? DateTimeOffset.UtcNow),
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
 
     public Task PublishExpiryAsync(string orderId, string messageId) =>

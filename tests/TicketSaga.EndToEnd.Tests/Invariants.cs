@@ -13,7 +13,7 @@ namespace TicketSaga.EndToEnd.Tests;
 public static class Invariants
 {
     /// <summary>
-    /// How late past expires_at + Orders:ExpiryGrace an order may still end: the expiry message, the saga
+    /// How late past expires_at + Orders:SettleWindow an order may still end: the expiry message, the saga
     /// and a loaded 2-core machine need a moment. Generous, yet far below the hold itself.
     /// </summary>
     private static readonly TimeSpan Slack = TimeSpan.FromSeconds(15);
@@ -79,7 +79,7 @@ public static class Invariants
 
         foreach (var order in orders)
         {
-            var deadline = order.ExpiresAt + SystemUnderTest.ExpiryGrace + Slack;
+            var deadline = order.ExpiresAt + SystemUnderTest.SettleWindow + Slack;
             if (order.IsLive ? now > deadline : order.EndedAt > deadline)
             {
                 violations.Add($"order {order.OrderId} ({order.Status}) not terminal by expires_at + grace: expires {order.ExpiresAt:O}, ended {order.EndedAt:O}");

@@ -39,7 +39,7 @@ namespace TicketSaga.EndToEnd.Tests;
 public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 {
     /// <summary>The saga's own timer ends an order this long after expires_at, should the expiry message be lost.</summary>
-    public static readonly TimeSpan ExpiryGrace = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan SettleWindow = TimeSpan.FromSeconds(1);
 
     private readonly AuthSettings _auth = new() { SigningKey = DevTokens.NewSigningKey() };
     private readonly List<IAsyncDisposable> _hosts = [];
@@ -98,7 +98,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
             ["ConnectionStrings:orders"] = OrdersDatabase,
             ["Auth:SigningKey"] = _auth.SigningKey,
             ["Orders:HoldDuration"] = HoldDuration.ToString(),
-            ["Orders:ExpiryGrace"] = ExpiryGrace.ToString(),
+            ["Orders:SettleWindow"] = SettleWindow.ToString(),
             ["Orders:SweepInterval"] = "00:00:01",
             ["Outbox:PollInterval"] = "00:00:00.200",
             ["Outbox:MaxBackoff"] = "00:00:00.500",

@@ -31,7 +31,13 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
             return DaprAnswer.Drop(refusal);
         }
 
-        if (order.IsLive)
+        // The deadline rule: only money captured at or before expires_at buys the order. A later capture is
+        // recorded without a signal, and the compensation at the end of the settle window refunds it.
+        if (payment.SucceededAt > order.ExpiresAt)
+        {
+            LogCapturedAfterExpiry(logger, payment.PaymentId, payment.OrderId, payment.SucceededAt, order.ExpiresAt);
+        }
+        else if (order.IsLive)
         {
             // Raised before the inbox row commits: should that commit fail, the redelivery raises again,
             // which the saga ignores once it has moved on.
@@ -72,6 +78,10 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Refused payment {PaymentId} for order {OrderId}: {Refusal}")]
     private static partial void LogPaymentRefused(ILogger logger, Guid paymentId, Guid orderId, string refusal);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Payment {PaymentId} for order {OrderId} was captured at {CapturedAt:O}, after the order expired at {ExpiresAt:O}: it will be refunded")]
+    private static partial void LogCapturedAfterExpiry(ILogger logger, Guid paymentId, Guid orderId, DateTimeOffset capturedAt, DateTimeOffset expiresAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Expiry for unknown order {OrderId}; dropped")]
     private static partial void LogExpiryForUnknownOrder(ILogger logger, Guid orderId);

@@ -4,7 +4,10 @@ namespace TicketSaga.OrderService.Orders;
 
 public sealed record OrderSeat(Guid SeatId, string Label);
 
-/// <summary>An order as stored: the hold it owns (reservation_id) and where the saga left it.</summary>
+/// <summary>
+/// An order as stored: the hold it owns (reservation_id) and where the saga left it.
+/// <see cref="PaidInTime"/>: a payment captured at or before expires_at has been recorded for it.
+/// </summary>
 public sealed record Order(
     Guid OrderId,
     string UserId,
@@ -19,7 +22,7 @@ public sealed record Order(
     string? CancellationReason,
     DateTimeOffset ExpiresAt,
     DateTimeOffset CreatedAt,
-    bool PaymentRecorded = false)
+    bool PaidInTime = false)
 {
     /// <summary>Not yet CONFIRMED, EXPIRED or CANCELLED: its saga still decides.</summary>
     public bool IsLive => Status == OrderStatuses.Pending;

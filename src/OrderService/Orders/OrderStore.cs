@@ -13,7 +13,7 @@ namespace TicketSaga.OrderService.Orders;
 public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxSignal, TimeProvider clock)
 {
     private const string Columns =
-        "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, payment_id IS NOT NULL";
+        "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, coalesce(payment_captured_at <= expires_at, false)";
 
     /// <summary>The order and its orders.order.created event, in one transaction.</summary>
     public async Task CreateAsync(Order order, CancellationToken cancellationToken)
@@ -199,9 +199,13 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         // The row lock orders this against the saga's Confirm/End: either the saga sees the payment
         // (EndAsync answers it) or this sees the ended order (answered here).
         await using var record = new NpgsqlCommand(
-            "UPDATE orders SET payment_id = coalesce(payment_id, @payment) WHERE order_id = @order RETURNING status", connection, transaction);
+            """
+            UPDATE orders SET payment_id = coalesce(payment_id, @payment), payment_captured_at = coalesce(payment_captured_at, @captured)
+            WHERE order_id = @order RETURNING status
+            """, connection, transaction);
         record.Parameters.AddWithValue("order", payment.OrderId);
         record.Parameters.AddWithValue("payment", payment.PaymentId);
+        record.Parameters.AddWithValue("captured", payment.SucceededAt);
         var status = await record.ExecuteScalarAsync(cancellationToken) as string;
         if (status is OrderStatuses.Expired or OrderStatuses.Cancelled)
         {

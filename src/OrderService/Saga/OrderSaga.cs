@@ -3,9 +3,10 @@ using TicketSaga.Contracts;
 
 namespace TicketSaga.OrderService.Saga;
 
-/// <param name="EndBy">expires_at + grace: the saga's own backstop should the expiry message never come.</param>
-/// <param name="Paid">The payment was recorded before this instance started (a re-created saga): finalize at once.</param>
-public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSeats, DateTime EndBy, bool Paid = false);
+/// <param name="EndBy">expires_at + the settle window: the saga's own backstop should the expiry message never come.</param>
+/// <param name="SettleWindow">How long after the expiry a payment captured in time may take to arrive.</param>
+/// <param name="Paid">A payment captured in time was recorded before this instance started (a re-created saga): finalize at once.</param>
+public sealed record OrderSagaInput(Guid OrderId, Guid ReservationId, bool HasSeats, DateTime EndBy, TimeSpan SettleWindow, bool Paid = false);
 
 public sealed record OrderSagaResult(string Status, string? Reason);
 
@@ -17,15 +18,18 @@ public sealed record SagaSignal(string Kind)
 {
     public const string Name = "order-signal";
 
+    /// <summary>A payment captured at or before expires_at (a later capture is never signalled).</summary>
     public const string PaymentSucceeded = "payment-succeeded";
     public const string Expired = "expired";
     public const string CancelledByCustomer = "cancelled-by-customer";
 }
 
 /// <summary>
-/// Phases 4 and 5 of one order (instance id = order id): waits for the payment, the expiry or the
-/// customer's cancel — or for expires_at + grace to pass — then finalizes or compensates.
-/// Whatever comes second finds the order ended: the status change is a conditional UPDATE.
+/// Phases 4 and 5 of one order (instance id = order id): waits for the payment or the customer's
+/// cancel, then finalizes or compensates. The deadline rule: money captured at or before expires_at
+/// always buys the order, so after the expiry the saga still waits a settle window for such a payment
+/// to arrive before it gives the hold back. Whatever comes second finds the order ended: the status
+/// change is a conditional UPDATE.
 /// </summary>
 public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult>
 {
@@ -37,7 +41,19 @@ public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult
     {
         var log = context.CreateReplaySafeLogger<OrderSaga>();
         // A re-created saga of a paid order: the signal went to the lost instance, the recorded payment stands for it.
-        var signal = input.Paid ? SagaSignal.PaymentSucceeded : await WaitForSignalAsync(context, input);
+        var signal = input.Paid ? SagaSignal.PaymentSucceeded : await WaitForSignalAsync(context, input.EndBy);
+        if (signal == SagaSignal.Expired)
+        {
+            // The hold has expired, but a payment captured before that may still be on its way.
+            var settleBy = context.CurrentUtcDateTime + input.SettleWindow;
+            settleBy = settleBy < input.EndBy ? settleBy : input.EndBy;
+            LogSettling(log, input.OrderId, settleBy);
+            while (signal == SagaSignal.Expired)
+            {
+                signal = await WaitForSignalAsync(context, settleBy);
+            }
+        }
+
         if (signal == SagaSignal.PaymentSucceeded)
         {
             if (await FinalizeAsync(context, input))
@@ -61,6 +77,9 @@ public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult
             : await CompensateAsync(context, input, OrderStatuses.Expired, CancellationReasons.Expired);
     }
 
+    /// <summary>What <see cref="WaitForSignalAsync"/> answers when no signal came in time.</summary>
+    private const string Timeout = "timeout";
+
     /// <summary>True when the quota and the seats are both sold to the order; false when either hold was gone.</summary>
     private static async Task<bool> FinalizeAsync(WorkflowContext context, OrderSagaInput input)
     {
@@ -70,17 +89,17 @@ public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult
                 || await context.CallActivityAsync<HoldOutcome>(nameof(FinalizeSeatReservationActivity), hold, Retry) == HoldOutcome.Done);
     }
 
-    private static async Task<string> WaitForSignalAsync(WorkflowContext context, OrderSagaInput input)
+    /// <returns>The signal's kind, or <see cref="Timeout"/> once <paramref name="until"/> has passed.</returns>
+    private static async Task<string> WaitForSignalAsync(WorkflowContext context, DateTime until)
     {
         try
         {
-            // The timeout is the backstop: the order ends at expires_at + grace even if the expiry message is lost.
-            var waitFor = input.EndBy - context.CurrentUtcDateTime;
+            var waitFor = until - context.CurrentUtcDateTime;
             return (await context.WaitForExternalEventAsync<SagaSignal>(SagaSignal.Name, waitFor > TimeSpan.Zero ? waitFor : TimeSpan.Zero)).Kind;
         }
         catch (TaskCanceledException)
         {
-            return SagaSignal.Expired;
+            return Timeout;
         }
     }
 
@@ -101,6 +120,9 @@ public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} paid: CONFIRMED")]
     private static partial void LogOrderConfirmed(ILogger logger, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} expired; waiting until {SettleBy:O} for a payment captured in time")]
+    private static partial void LogSettling(ILogger logger, Guid orderId, DateTime settleBy);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Order {OrderId} was paid after one of its holds was gone; releasing both and refunding")]
     private static partial void LogPaidAfterHoldWasGone(ILogger logger, Guid orderId);

@@ -25,9 +25,10 @@ public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<Or
             await workflows.PurgeInstanceAsync(id, cancellationToken);
         }
 
+        var settleWindow = options.Value.SettleWindow;
         var input = new OrderSagaInput(
-            order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + options.Value.ExpiryGrace).UtcDateTime,
-            Paid: order.PaymentRecorded);
+            order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + settleWindow).UtcDateTime, settleWindow,
+            Paid: order.PaidInTime);
         try
         {
             await workflows.ScheduleNewWorkflowAsync(nameof(OrderSaga), id, input);

@@ -61,7 +61,7 @@ internal static class LoadCommands
             }
 
             var progress = parse.GetValue(json) ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
-            if (up.HoldDuration + up.ExpiryGrace > options.MaxDuration)
+            if (up.HoldDuration + up.SettleWindow > options.MaxDuration)
             {
                 progress.MarkupLineInterpolated(
                     $"[yellow]Holds last {up.HoldDuration} here, longer than --max-duration {options.MaxDuration}: unpaid orders will still be pending at the end. Restart with `ticketsaga up --hold 20s` to see them expire.[/]");
@@ -76,7 +76,7 @@ internal static class LoadCommands
 
             using var tickets = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.TicketService], AppIds.TicketService, up.SidecarApiTokens.GetValueOrDefault(AppIds.TicketService));
             using var venues = AppChannel.ThroughSidecar(up.SidecarGrpcPorts[AppIds.VenueService], AppIds.VenueService, up.SidecarApiTokens.GetValueOrDefault(AppIds.VenueService));
-            var targets = new FlashSaleTargets(tickets.Invoker, venues.Invoker, File.ReadAllText(keyFile).Trim(), up.ExpiryGrace);
+            var targets = new FlashSaleTargets(tickets.Invoker, venues.Invoker, File.ReadAllText(keyFile).Trim(), up.SettleWindow);
             FlashSaleResult result;
             try
             {

@@ -25,7 +25,7 @@ internal static class UpCommand
         var hold = new Option<string?>("--hold")
         {
             Description = "How long an order holds its seats before it expires, e.g. 20s or 2m (order-service's Orders:HoldDuration; default 15m). "
-                + "A hold given here also shortens the expiry grace and the saga sweep to 10 s, so an expiry shows soon after.",
+                + "A hold given here also shortens the settle window after the expiry and the saga sweep to 10 s, so an expiry shows soon after.",
         };
         hold.Validators.Add(result =>
         {

@@ -10,7 +10,7 @@ namespace TicketSaga.Cli.Commands;
 /// <c>.ticketsaga/up.json</c> beside dapr.yaml (readable by its owner only) while `up` runs, deleted when it stops.
 /// </summary>
 internal sealed record UpSession(
-    string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, IReadOnlyDictionary<string, string> SidecarApiTokens, TimeSpan HoldDuration, TimeSpan ExpiryGrace)
+    string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, IReadOnlyDictionary<string, string> SidecarApiTokens, TimeSpan HoldDuration, TimeSpan SettleWindow)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
 
@@ -25,7 +25,7 @@ internal sealed record UpSession(
             session.Runner.Apps.ToDictionary(a => a.Definition.AppId, a => a.Descriptor.GrpcPort),
             session.Runner.Apps.Where(a => a.Descriptor.DaprApiToken is not null).ToDictionary(a => a.Definition.AppId, a => a.Descriptor.DaprApiToken!),
             hold.Duration,
-            hold.Grace);
+            hold.SettleWindow);
     }
 
     public void Write(string runFile)
@@ -51,11 +51,12 @@ internal sealed record UpSession(
 }
 
 /// <summary>
-/// How long order-service holds seats (<c>Orders:HoldDuration</c>) and the saga's backstop after that
-/// (<c>Orders:ExpiryGrace</c>). A short hold (`up --hold 20s`) also gets a short grace and sweep, so an
-/// expiry shows within seconds instead of the production defaults (15 min + 30 s).
+/// How long order-service holds seats (<c>Orders:HoldDuration</c>) and how long after that it waits for
+/// a payment captured in time (<c>Orders:SettleWindow</c>). A short hold (`up --hold 20s`) also gets a
+/// short settle window and sweep, so an expiry shows within seconds instead of the production defaults
+/// (15 min + 30 s).
 /// </summary>
-internal sealed record OrderHold(TimeSpan Duration, TimeSpan Grace, bool Configured)
+internal sealed record OrderHold(TimeSpan Duration, TimeSpan SettleWindow, bool Configured)
 {
     public static readonly OrderHold ServiceDefaults = new(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(30), Configured: false);
 
@@ -66,8 +67,8 @@ internal sealed record OrderHold(TimeSpan Duration, TimeSpan Grace, bool Configu
         ? new Dictionary<string, string>
         {
             ["Orders__HoldDuration"] = Duration.ToString("c"),
-            ["Orders__ExpiryGrace"] = Grace.ToString("c"),
-            ["Orders__SweepInterval"] = Grace.ToString("c"),
+            ["Orders__SettleWindow"] = SettleWindow.ToString("c"),
+            ["Orders__SweepInterval"] = SettleWindow.ToString("c"),
         }
         : new Dictionary<string, string>();
 }

@@ -15,7 +15,7 @@ using TicketSaga.Venue.V1;
 namespace TicketSaga.Cli.Load;
 
 /// <summary>Where the running system is: the services' gRPC (through their sidecars) and the development signing key.</summary>
-internal sealed record FlashSaleTargets(CallInvoker Tickets, CallInvoker Venues, string SigningKey, TimeSpan ExpiryGrace);
+internal sealed record FlashSaleTargets(CallInvoker Tickets, CallInvoker Venues, string SigningKey, TimeSpan SettleWindow);
 
 /// <summary>
 /// A flash sale against a running system: a fresh seated event with K seats, N buyers (each its own
@@ -93,7 +93,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             options, tally, orders,
             new Stock(tickets.Capacity, tickets.Available, tickets.Held, tickets.Sold),
             new Stock(seatMap.Seats.Count, seatMap.Available, seatMap.Held, seatMap.Sold),
-            DateTimeOffset.UtcNow, targets.ExpiryGrace, clock.Elapsed, _lateOrders, _settled, ids);
+            DateTimeOffset.UtcNow, targets.SettleWindow, clock.Elapsed, _lateOrders, _settled, ids);
     }
 
     /// <summary>A seat plan of K seats in one section and its ticket type, max_per_user 1, on sale now.</summary>
@@ -238,7 +238,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
                 var seenAt = DateTimeOffset.UtcNow;
                 foreach (var (orderId, status) in statuses.Where(s => s.Value != OrderStatuses.Pending))
                 {
-                    if (seenAt > live[orderId].ExpiresAt + targets.ExpiryGrace + PollInterval)
+                    if (seenAt > live[orderId].ExpiresAt + targets.SettleWindow + PollInterval)
                     {
                         _lateOrders++;
                     }
