@@ -5,6 +5,7 @@ using Dapr;
 using Dapr.Actors;
 using Dapr.Actors.Runtime;
 using Dapr.Client;
+using Microsoft.Extensions.Options;
 using TicketSaga.Contracts;
 
 namespace TicketSaga.ExpirationService;
@@ -24,7 +25,7 @@ public interface IReservationTimer : IActor
 /// The actor's state remembers how the hold ended, so a duplicate, late or out-of-order event for an
 /// order that is already done schedules nothing; the reminder itself survives restarts of the runtime.
 /// </summary>
-public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, ILogger<ReservationTimer> logger)
+public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IOptions<ExpirationOptions> options, ILogger<ReservationTimer> logger)
     : Actor(host), IReservationTimer, IRemindable
 {
     public const string ExpireHold = "expire-hold";
@@ -66,7 +67,7 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IL
     public async Task EndHoldAsync()
     {
         await UnregisterReminderAsync(ExpireHold);
-        await StateManager.TryAddStateAsync(OutcomeKey, Ended);
+        await StateManager.TryAddStateAsync(OutcomeKey, Ended, options.Value.OutcomeRetention);
     }
 
     public async Task ReceiveReminderAsync(string reminderName, byte[] state, TimeSpan dueTime, TimeSpan period)
@@ -98,7 +99,7 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IL
             return;
         }
 
-        await StateManager.SetStateAsync(OutcomeKey, Expired);
+        await StateManager.SetStateAsync(OutcomeKey, Expired, options.Value.OutcomeRetention);
         await UnregisterReminderAsync(ExpireHold);
     }
 

@@ -7,6 +7,7 @@ using TicketSaga.OrderService.Orders;
 using TicketSaga.OrderService.Saga;
 using TicketSaga.Outbox;
 using TicketSaga.ServiceDefaults;
+using TicketSaga.ServiceDefaults.Retention;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 
@@ -14,7 +15,7 @@ namespace TicketSaga.OrderService;
 
 public static class OrderServiceExtensions
 {
-    /// <summary>order-service's wiring: its options, the Dapr clients, the saga and its workflow, the outbox relay.</summary>
+    /// <summary>order-service's wiring: its options, the Dapr clients, the saga and its workflow, the outbox relay and what its tables keep.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OrderOptions>()
@@ -36,6 +37,8 @@ public static class OrderServiceExtensions
         builder.Services.AddSingleton<OrderStore>();
         builder.Services.AddSingleton<OrderPlacement>();
         builder.AddOutboxRelay();
+        // An inbox row only has to outlive redeliveries of its message, which stop within minutes.
+        builder.AddRetention(new RetentionRule("inbox", "inbox", "received_at", TimeSpan.FromDays(7)));
         builder.Services.AddSingleton<OrderSagas>();
         builder.Services.AddSingleton<OrderSignals>();
         builder.Services.AddHostedService<SagaSweeper>();

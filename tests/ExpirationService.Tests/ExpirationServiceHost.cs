@@ -136,6 +136,17 @@ public sealed class ExpirationServiceHost : IAsyncDisposable
         return logged;
     }
 
+    /// <summary>When the runtime deletes the timer's record of how the order's hold ended; null while it has none.</summary>
+    public async Task<DateTimeOffset?> OutcomeExpiresAtAsync(Guid orderId)
+    {
+        await using var connection = new NpgsqlConnection(_runtimeDatabase);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT expires_at FROM actor_state WHERE actor_type = 'ReservationTimer' AND actor_id = @order AND key = 'outcome'", connection);
+        command.Parameters.AddWithValue("order", orderId.ToString());
+        return await command.ExecuteScalarAsync() as DateTime? is { } expiresAt ? new DateTimeOffset(expiresAt, TimeSpan.Zero) : null;
+    }
+
     /// <summary>When the order's hold reminder was last registered; null when it has none.</summary>
     public async Task<DateTimeOffset?> ReminderRegisteredAtAsync(Guid orderId)
     {

@@ -75,6 +75,9 @@ public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFi
         await Host.CompletedAsync(orderId);
 
         await AssertNeverExpiresAsync(orderId, expiresAt);
+        // The outcome is kept for a week (Expiration:OutcomeRetention), then the runtime's retention deletes it.
+        var outcomeExpiresAt = await ExpirationServiceHost.EventuallyAsync(() => Host.OutcomeExpiresAtAsync(orderId), "the hold's outcome");
+        Assert.InRange(outcomeExpiresAt!.Value, DateTimeOffset.UtcNow.AddDays(6.9), DateTimeOffset.UtcNow.AddDays(7));
     }
 
     [Fact]

@@ -69,6 +69,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         services.AddActorRuntime();
         services.AddRuntimeComponents(options.ResourcesPaths, options.ConfigFilePath);
         services.AddPubSubLog();
+        services.AddRuntimeRetention(options.Retention);
     }
 
     /// <summary>Starts the sidecar of <paramref name="app"/>; the app itself is started by the caller.</summary>

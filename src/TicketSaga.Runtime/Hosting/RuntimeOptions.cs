@@ -1,3 +1,5 @@
+using TicketSaga.ServiceDefaults.Retention;
+
 namespace TicketSaga.Runtime.Hosting;
 
 /// <summary>Settings shared by every sidecar of one embedded runtime.</summary>
@@ -20,4 +22,7 @@ public sealed record RuntimeOptions
     /// accessControl decides who may invoke what. None allows every call, as daprd does without one.
     /// </summary>
     public string? ConfigFilePath { get; init; }
+
+    /// <summary>How long the pub/sub log, the dead letters and expired actor state are kept (<see cref="RuntimeRetention"/>).</summary>
+    public RetentionOptions Retention { get; init; } = new();
 }

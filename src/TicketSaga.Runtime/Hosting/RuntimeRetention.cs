@@ -1,0 +1,36 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using TicketSaga.ServiceDefaults.Retention;
+
+namespace TicketSaga.Runtime.Hosting;
+
+/// <summary>What the runtime's own tables keep, and for how long (periods by rule name in <see cref="RuntimeOptions.Retention"/>).</summary>
+public static class RuntimeRetention
+{
+    /// <summary>
+    /// Published messages, a week as Kafka keeps them by default, unless still owed to a subscriber
+    /// (pending) or audited as a dead letter.
+    /// </summary>
+    public static RetentionRule PubSubLog { get; } = new("pubsub-log", "pubsub_messages", "published_at", TimeSpan.FromDays(7),
+        "NOT EXISTS (SELECT 1 FROM pubsub_pending p WHERE p.seq = t.seq) AND NOT EXISTS (SELECT 1 FROM pubsub_dead_letters d WHERE d.seq = t.seq)");
+
+    /// <summary>The dead-letter audit, a month: long enough for someone to look and replay.</summary>
+    public static RetentionRule DeadLetters { get; } = new("dead-letters", "pubsub_dead_letters", "recorded_at", TimeSpan.FromDays(30));
+
+    /// <summary>Actor state saved with a TTL, once it has expired (reads already ignore it).</summary>
+    public static RetentionRule ExpiredActorState { get; } = new("actor-state", "actor_state", "expires_at", TimeSpan.Zero);
+
+    public static IServiceCollection AddRuntimeRetention(this IServiceCollection services, RetentionOptions retention)
+    {
+        services.AddSingleton(Options.Create(retention));
+        // Dead letters first: a message whose audit has just gone may go in the same pass.
+        foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState })
+        {
+            services.AddSingleton(rule);
+        }
+
+        return services
+            .AddSingleton<RetentionSweeper>()
+            .AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
+    }
+}
