@@ -93,11 +93,13 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         var order = await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 });
         var orderId = order.GetProperty("order_id").GetString()!;
 
-        // The expiry is handled first; the payment Stripe captured in time is still on its way.
+        var expiresAt = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!.ExpiresAt;
+
+        // The expiry is handled first; the payment Stripe captured in time (at expires_at itself) is still on its way.
         var expiryId = NewMessageId();
         await system.PublishExpiryAsync(orderId, expiryId);
         await Eventually.HoldsAsync(async () => await system.OrderStore.HasHandledAsync(expiryId, default), "the expiry handled");
-        await system.PublishPaymentAsync(orderId, NewMessageId());
+        await system.PublishPaymentAsync(orderId, NewMessageId(), capturedAt: expiresAt);
 
         await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
         Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
