@@ -104,25 +104,39 @@ public sealed class ImagesCommandTests : IDisposable
     [Fact]
     public void A_namespaced_registry_is_split_into_the_sdks_registry_host_and_repository()
     {
-        var arguments = new ImageTarget("ghcr.io/ticketsaga", "0.2.0", ArchiveFolder: null).PublishArguments("order-service", "/repo/src/OrderService");
+        var target = new ImageTarget("ghcr.io/ticketsaga", "0.2.0", ArchiveFolder: null);
 
         Assert.Equal(
             ["publish", "/repo/src/OrderService", "-c", "Release", "-t:PublishContainer", "-nologo", "-v", "q",
-             "-p:ContainerRegistry=ghcr.io", "-p:ContainerRepository=ticketsaga/order-service", "-p:ContainerImageTag=0.2.0"],
-            arguments);
+             "-p:ContainerRepository=ticketsaga/order-service", "-p:ContainerImageTag=0.2.0", "-p:ContainerRegistry=ghcr.io"],
+            target.PublishArguments("order-service", "/repo/src/OrderService"));
+        Assert.Equal("ghcr.io/ticketsaga/order-service:0.2.0", target.ImageName("order-service"));
     }
 
     [Fact]
-    public void With_an_archive_folder_each_image_becomes_a_tarball_named_after_its_app_and_tag()
+    public void Without_a_registry_each_image_is_a_tarball_of_app_id_and_tag()
     {
-        var target = new ImageTarget("localhost:5000", "dev", ArchiveFolder: "/out");
+        var target = new ImageTarget(Registry: null, "0.1.0", ArchiveFolder: "/repo/.ticketsaga/images");
 
         var arguments = target.PublishArguments("gateway", "/repo/src/Gateway");
 
-        Assert.Contains("-p:ContainerRegistry=localhost:5000", arguments);
+        Assert.DoesNotContain(arguments, a => a.StartsWith("-p:ContainerRegistry=", StringComparison.Ordinal));
         Assert.Contains("-p:ContainerRepository=gateway", arguments);
-        Assert.Equal("-p:ContainerArchiveOutputPath=/out/gateway-dev.tar.gz", arguments[^1]);
-        Assert.Equal("localhost:5000/gateway:dev", target.ImageName("gateway"));
+        Assert.Equal("-p:ContainerArchiveOutputPath=/repo/.ticketsaga/images/gateway-0.1.0.tar", arguments[^1]);
+        Assert.Equal("gateway:0.1.0", target.ImageName("gateway"));
+    }
+
+    [Fact]
+    public void With_a_registry_and_an_archive_folder_the_tarball_names_the_image_without_the_registry_host()
+    {
+        var target = new ImageTarget("registry.example.com:5000/team", "dev", ArchiveFolder: "/out");
+
+        var arguments = target.PublishArguments("gateway", "/repo/src/Gateway");
+
+        Assert.Contains("-p:ContainerRegistry=registry.example.com:5000", arguments);
+        Assert.Contains("-p:ContainerRepository=team/gateway", arguments);
+        Assert.Equal("-p:ContainerArchiveOutputPath=/out/gateway-dev.tar", arguments[^1]);
+        Assert.Equal("team/gateway:dev", target.ImageName("gateway"));
     }
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);

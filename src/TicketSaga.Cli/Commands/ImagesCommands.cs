@@ -10,18 +10,18 @@ namespace TicketSaga.Cli.Commands;
 /// `ticketsaga images build [--registry R] [--tag T] [--archive DIR]`: the container image of every app
 /// of dapr.yaml, made by the .NET SDK (`dotnet publish -t:PublishContainer`, no Docker engine) from the
 /// container settings of its project and Directory.Build.props. Pushed to R; written as tarballs with
-/// --archive or without a registry.
+/// --archive or without a registry (a tarball names its image without the registry host, as `docker load` shows it).
 /// </summary>
-internal static class ImagesCommands
+internal static partial class ImagesCommands
 {
     public static Command Create()
     {
         var registry = new Option<string?>("--registry")
         {
-            Description = "Push to this registry and namespace, e.g. ghcr.io/ticketsaga or localhost:5000 (the chart's image.registry). Without it: tarballs, named after the chart's default image.registry.",
+            Description = "Push to this registry and namespace, e.g. ghcr.io/ticketsaga or localhost:5000 (the chart's image.registry). Without it: tarballs of <app id>:<tag>.",
         };
         var tag = new Option<string?>("--tag") { Description = "The image tag; default: the chart's appVersion (deploy/helm/ticketsaga/Chart.yaml), which is also the apps' version." };
-        var archive = new Option<string?>("--archive") { Description = "Write each image as <DIR>/<app id>-<tag>.tar.gz instead of pushing; default without --registry: .ticketsaga/images beside dapr.yaml." };
+        var archive = new Option<string?>("--archive") { Description = "Write each image as <DIR>/<app id>-<tag>.tar (for docker load) instead of pushing; default without --registry: .ticketsaga/images beside dapr.yaml." };
         var build = new Command("build", "Build the container image of every app of dapr.yaml with the .NET SDK (no Docker needed) and push it, or write it as a tarball.") { registry, tag, archive };
         build.SetAction((parse, cancellationToken) => BuildAsync(parse.GetValue(registry), parse.GetValue(tag), parse.GetValue(archive), cancellationToken));
         return new Command("images", "Container images of the six apps, as the Helm chart and the compose file deploy them.") { build };
@@ -43,10 +43,9 @@ internal static class ImagesCommands
         }
 
         var root = Path.GetDirectoryName(runFile)!;
-        var chart = Path.Combine(root, "deploy", "helm", "ticketsaga");
         var target = new ImageTarget(
-            registry ?? ChartValue(Path.Combine(chart, "values.yaml"), "image", "registry"),
-            tag ?? ChartValue(Path.Combine(chart, "Chart.yaml"), "appVersion"),
+            registry,
+            tag ?? AppVersion(Path.Combine(root, "deploy", "helm", "ticketsaga", "Chart.yaml")),
             archive is not null ? Path.GetFullPath(archive) : registry is null ? Path.Combine(root, ".ticketsaga", "images") : null);
 
         if (target.ArchiveFolder is { } folder)
@@ -61,10 +60,10 @@ internal static class ImagesCommands
             if (exitCode != 0)
             {
                 Console.Error.WriteLine($"{app.AppId}: the image was not built (dotnet publish exited with {exitCode}):");
-                var errors = output.Where(line => line.Contains(": error ", StringComparison.Ordinal)).Distinct().ToList();
+                var errors = output.Select(ErrorMessage).OfType<string>().Distinct().ToList();
                 foreach (var line in errors.Count > 0 ? errors : output.TakeLast(5))
                 {
-                    Console.Error.WriteLine("  " + line.Trim());
+                    Console.Error.WriteLine("  " + line);
                 }
 
                 return 1;
@@ -77,7 +76,7 @@ internal static class ImagesCommands
 
         Console.WriteLine(target.ArchiveFolder is null
             ? $"Deploy with: helm upgrade --install ticketsaga deploy/helm/ticketsaga --set image.registry={target.Registry} --set image.tag={target.Tag} …"
-            : $"Load the tarballs where Docker runs (docker load -i <file>), or push them with a registry client (skopeo, crane).");
+            : "Load them where Docker runs (docker load -i <file>), or push them with a registry client (crane, skopeo).");
         return 0;
     }
 
@@ -91,29 +90,39 @@ internal static class ImagesCommands
         return (publish.ExitCode, (await output + await error).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
-    private static string ChartValue(string file, params string[] path)
+    /// <summary>
+    /// The message of an MSBuild error line (<c>file(l,c): error CODE: message [project]</c>); null for
+    /// other lines and for the stack frames a failed task adds, one per line.
+    /// </summary>
+    private static string? ErrorMessage(string line) =>
+        MSBuildError().Match(line) is { Success: true } error
+        && error.Groups["message"].Value.TrimStart() is var message
+        && !message.StartsWith("at ", StringComparison.Ordinal) && !message.StartsWith("---", StringComparison.Ordinal)
+            ? $"{error.Groups["code"].Value}: {message}"
+            : null;
+
+    [GeneratedRegex(@": error (?<code>[A-Z]+[0-9]+): (?<message>.*?)(?: \[[^\]]*\])?$")]
+    private static partial Regex MSBuildError();
+
+    /// <summary>The chart's appVersion: the version of the apps, and so the default tag.</summary>
+    private static string AppVersion(string chartFile)
     {
         var stream = new YamlStream();
-        using (var reader = File.OpenText(file))
+        using (var reader = File.OpenText(chartFile))
         {
             stream.Load(reader);
         }
 
-        YamlNode node = stream.Documents[0].RootNode;
-        foreach (var key in path)
-        {
-            node = ((YamlMappingNode)node)[key];
-        }
-
-        return ((YamlScalarNode)node).Value ?? throw new InvalidOperationException($"{file}: {string.Join('.', path)} is empty.");
+        return ((YamlScalarNode)((YamlMappingNode)stream.Documents[0].RootNode)["appVersion"]).Value
+            ?? throw new InvalidOperationException($"{chartFile} has no appVersion.");
     }
 }
 
 /// <summary>
-/// Where the images go: <see cref="Registry"/> is the chart's image.registry form (a host, then an
-/// optional namespace), so every image is <c>&lt;Registry&gt;/&lt;app id&gt;:&lt;Tag&gt;</c>, as the chart deploys it.
+/// Where the images go. <see cref="Registry"/> has the form of the chart's image.registry (a host, then
+/// an optional namespace), so a pushed image is <c>&lt;Registry&gt;/&lt;app id&gt;:&lt;Tag&gt;</c>, as the chart deploys it.
 /// </summary>
-internal sealed partial record ImageTarget(string Registry, string Tag, string? ArchiveFolder)
+internal sealed partial record ImageTarget(string? Registry, string Tag, string? ArchiveFolder)
 {
     /// <summary>What is wrong with the options, in one line; null when they can be used.</summary>
     public static string? Validate(string? registry, string? tag, string? archive)
@@ -141,21 +150,24 @@ internal sealed partial record ImageTarget(string Registry, string Tag, string? 
         return null;
     }
 
-    public string ImageName(string appId) => $"{Registry}/{appId}:{Tag}";
+    /// <summary>The image's name: pushed, with the registry; in a tarball, without its host (what `docker load` shows).</summary>
+    public string ImageName(string appId) => ArchiveFolder is null ? $"{Registry}/{appId}:{Tag}" : $"{Repository(appId)}:{Tag}";
 
-    public string? ArchivePath(string appId) => ArchiveFolder is null ? null : Path.Combine(ArchiveFolder, $"{appId}-{Tag}.tar.gz");
+    public string? ArchivePath(string appId) => ArchiveFolder is null ? null : Path.Combine(ArchiveFolder, $"{appId}-{Tag}.tar");
 
     /// <summary>The `dotnet publish` of one app's image: the SDK takes the registry host and the repository (namespace/app id) apart.</summary>
     public IReadOnlyList<string> PublishArguments(string appId, string projectFolder)
     {
-        var slash = Registry.IndexOf('/', StringComparison.Ordinal);
-        var host = slash < 0 ? Registry : Registry[..slash];
-        var repository = slash < 0 ? appId : $"{Registry[(slash + 1)..]}/{appId}";
         List<string> arguments =
         [
             "publish", projectFolder, "-c", "Release", "-t:PublishContainer", "-nologo", "-v", "q",
-            $"-p:ContainerRegistry={host}", $"-p:ContainerRepository={repository}", $"-p:ContainerImageTag={Tag}",
+            $"-p:ContainerRepository={Repository(appId)}", $"-p:ContainerImageTag={Tag}",
         ];
+        if (Registry is not null)
+        {
+            arguments.Add($"-p:ContainerRegistry={Registry.Split('/')[0]}");
+        }
+
         if (ArchivePath(appId) is { } path)
         {
             arguments.Add($"-p:ContainerArchiveOutputPath={path}");
@@ -163,6 +175,9 @@ internal sealed partial record ImageTarget(string Registry, string Tag, string? 
 
         return arguments;
     }
+
+    private string Repository(string appId) =>
+        Registry?.IndexOf('/', StringComparison.Ordinal) is int slash and >= 0 ? $"{Registry[(slash + 1)..]}/{appId}" : appId;
 
     // The host and path grammar of an OCI image reference (distribution/reference), without tag or digest.
     [GeneratedRegex(@"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]{1,5})?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")]
