@@ -10,6 +10,7 @@ var root = new RootCommand("TicketSaga: run, inspect and measure the ticket rese
     TokenCommand.Create(),
     DlqCommands.Create(),
     LoadCommands.Create(),
+    ImagesCommands.Create(),
 };
 
 // `run` and `up` stop their apps gracefully on Ctrl+C/SIGTERM themselves; no forced exit here.

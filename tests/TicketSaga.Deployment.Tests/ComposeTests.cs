@@ -3,7 +3,7 @@ using TicketSaga.Contracts;
 
 namespace TicketSaga.Deployment.Tests;
 
-/// <summary>deploy/compose.yaml serves exactly what components/local points at.</summary>
+/// <summary>deploy/compose.yaml serves exactly what components/local points at; its `apps` profile runs the chart's images beside their sidecars.</summary>
 public sealed partial class ComposeTests
 {
     private static readonly Map Compose = Yaml.Load(Repository.PathOf("deploy", "compose.yaml"));
@@ -81,6 +81,118 @@ public sealed partial class ComposeTests
         Assert.Equal(["slim"], Compose.Strings("services.placement.profiles"));
         Assert.Equal(["slim"], Compose.Strings("services.scheduler.profiles"));
     }
+
+    public static TheoryData<string> Apps { get; } = [.. AppIds.All];
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void The_apps_profile_runs_the_image_the_chart_deploys(string appId)
+    {
+        var registry = Chart.Values().Text("image.registry");
+        var appVersion = Yaml.Load(Repository.ChartPath("Chart.yaml")).Text("appVersion");
+
+        Assert.Equal(["apps"], Compose.Strings($"services.{appId}.profiles"));
+        Assert.Equal($"${{TICKETSAGA_REGISTRY:-{registry}}}/{appId}:${{TICKETSAGA_TAG:-{appVersion}}}", Compose.Text($"services.{appId}.image"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void Each_app_has_a_daprd_in_its_network_namespace_with_the_charts_port_and_protocol(string appId)
+    {
+        var app = Chart.Values().MapAt($"apps.{appId}");
+        var sidecar = Compose.MapAt($"services.{appId}-dapr");
+        var command = sidecar.Strings("command");
+
+        Assert.Equal(["apps"], sidecar.Strings("profiles"));
+        Assert.Equal($"service:{appId}", sidecar.Text("network_mode"));
+        Assert.Equal(appId, Flag(command, "--app-id"));
+        Assert.Equal(app.Text("port"), Flag(command, "--app-port"));
+        Assert.Equal(app.Text("protocol"), Flag(command, "--app-protocol"));
+        Assert.Equal(app.Text("protocol") == "http" ? "/readyz" : null, Flag(command, "--app-health-check-path"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void Sidecars_load_the_shared_and_the_compose_components_with_the_compose_configuration(string appId)
+    {
+        var command = Compose.Strings($"services.{appId}-dapr.command");
+        var mounts = Compose.Strings($"services.{appId}-dapr.volumes").Select(v => v.Split(':'))
+            .ToDictionary(v => v[1], v => Path.GetFullPath(Path.Combine(Repository.PathOf("deploy"), v[0])));
+
+        Assert.Equal([Repository.PathOf("components"), DaprEnvironment.ResourcesPath("compose")],
+            command.Select((arg, i) => (arg, i)).Where(a => a.arg == "--resources-path").Select(a => mounts[command[a.i + 1]]));
+        Assert.Equal(Repository.PathOf("deploy", "compose", "configuration.yaml"), mounts[Flag(command, "--config")!]);
+        Assert.Equal("dapr-placement:50005", Flag(command, "--placement-host-address"));
+        Assert.Equal("dapr-scheduler:50006", Flag(command, "--scheduler-host-address"));
+        Assert.Equal(["apps"], Compose.Strings("services.dapr-placement.profiles"));
+        Assert.Equal(["apps"], Compose.Strings("services.dapr-scheduler.profiles"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void An_app_and_its_sidecar_take_the_dapr_tokens_from_the_shell_never_from_the_file(string appId)
+    {
+        foreach (var service in new[] { appId, $"{appId}-dapr" })
+        {
+            var environment = Compose.MapAt($"services.{service}.environment");
+            Assert.All(["APP_API_TOKEN", "DAPR_API_TOKEN"], token =>
+            {
+                Assert.True(environment.ContainsKey(token), $"{service} lacks {token}");
+                Assert.Null(environment[token]);
+            });
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public void App_containers_are_locked_down_like_the_charts_pods_and_only_the_gateway_is_published(string appId)
+    {
+        var app = Compose.MapAt($"services.{appId}");
+        var gatewayPort = Chart.Values().Text("apps.gateway.port");
+
+        Assert.Equal("true", app.Text("read_only"));
+        Assert.Equal(["/tmp"], app.Strings("tmpfs"));
+        Assert.Equal(["ALL"], app.Strings("cap_drop"));
+        Assert.Equal("service_healthy", app.Text("depends_on.postgres.condition"));
+        Assert.Equal(appId == AppIds.Gateway ? [$"{gatewayPort}:{gatewayPort}"] : [], app.Strings("ports"));
+    }
+
+    [Fact]
+    public void The_compose_pubsub_reaches_the_brokers_listener_on_the_compose_network()
+    {
+        var brokers = DaprEnvironment.Load("compose").Component(Topics.PubSub).Value("brokers")!;
+
+        Assert.StartsWith("kafka:", brokers, StringComparison.Ordinal);
+        Assert.Contains($"://{brokers}", Compose.Text("services.kafka.environment.KAFKA_ADVERTISED_LISTENERS"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_compose_state_store_connects_to_the_postgres_service_and_a_database_it_creates()
+    {
+        var secrets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(DaprEnvironment.ResourcesPath("compose"), "secrets.json")));
+        var connection = secrets.RootElement.GetProperty("postgres-connection-string").GetString()!;
+        var settings = connection.Split(' ').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+
+        Assert.Equal(("postgres", "5432"), (settings["host"], settings["port"]));
+        Assert.Contains(settings["dbname"], CreatedDatabases());
+        Assert.Equal("/components/compose/secrets.json", DaprEnvironment.Load("compose").Component("secretstore").Value("secretsFile"));
+    }
+
+    [Fact]
+    public void The_compose_configuration_is_the_local_one_with_traces_to_jaeger_and_no_allowlist_without_sentry()
+    {
+        var local = Yaml.Load(Repository.PathOf("components", "local", "configuration.yaml")).MapAt("spec");
+        var compose = Yaml.Load(Repository.PathOf("deploy", "compose", "configuration.yaml")).MapAt("spec");
+
+        Assert.Equal("jaeger:4317", compose.Text("tracing.otel.endpointAddress"));
+        Assert.Null(compose.At("accessControl"));
+        Assert.Null(Compose.At("services.sentry"));
+        Assert.True(Yaml.DeepEquals(local.MapAt("metric"), compose.MapAt("metric")));
+        Assert.True(Yaml.DeepEquals(local.MapAt("logging"), compose.MapAt("logging")));
+    }
+
+    private static string? Flag(IReadOnlyList<string> command, string name) =>
+        command.Select((arg, i) => (arg, i)).Where(a => a.arg == name).Select(a => command[a.i + 1]).SingleOrDefault();
 
     private static HashSet<string> CreatedDatabases()
     {

@@ -12,13 +12,14 @@ internal sealed record DaprComponent(string Name, string Type, string Version, I
 internal sealed record DaprSubscription(string Name, string PubSubName, string Topic, string? DefaultRoute, string? DeadLetterTopic, IReadOnlyList<string> Scopes);
 
 /// <summary>
-/// The Dapr resources one environment gives the apps: `local` (daprd + compose) and `embedded` are
-/// read from components/ as daprd reads its resources paths; `chart` is what the Helm templates
-/// render from values.yaml (ChartTests check that the templates map the values this way).
+/// The Dapr resources one environment gives the apps: `local` (daprd on the host + compose),
+/// `embedded` and `compose` (the daprd containers of compose's `apps` profile) are read from their
+/// resources paths as daprd reads them; `chart` is what the Helm templates render from values.yaml
+/// (ChartTests check that the templates map the values this way).
 /// </summary>
 internal sealed record DaprEnvironment(string Name, IReadOnlyList<DaprComponent> Components, IReadOnlyList<DaprSubscription> Subscriptions, Map Resiliency)
 {
-    public static TheoryData<string> Names { get; } = ["local", "embedded", "chart"];
+    public static TheoryData<string> Names { get; } = ["local", "embedded", "compose", "chart"];
 
     public static DaprEnvironment Load(string name) => name == "chart" ? FromChart() : FromFolders(name);
 
@@ -27,7 +28,7 @@ internal sealed record DaprEnvironment(string Name, IReadOnlyList<DaprComponent>
     private static DaprEnvironment FromFolders(string environment)
     {
         // Like daprd: every *.yaml directly inside each resources path.
-        var documents = new[] { Repository.PathOf("components"), Repository.PathOf("components", environment) }
+        var documents = new[] { Repository.PathOf("components"), ResourcesPath(environment) }
             .SelectMany(folder => Directory.EnumerateFiles(folder, "*.yaml").Order(StringComparer.Ordinal))
             .SelectMany(Yaml.LoadAll)
             .OfType<Map>()
@@ -40,6 +41,10 @@ internal sealed record DaprEnvironment(string Name, IReadOnlyList<DaprComponent>
         var resiliency = Assert.Single(documents, d => d.Text("kind") == "Resiliency");
         return new DaprEnvironment(environment, components, subscriptions, resiliency.MapAt("spec"));
     }
+
+    /// <summary>The environment's own folder beside the shared components/.</summary>
+    public static string ResourcesPath(string environment) =>
+        environment == "compose" ? Repository.PathOf("deploy", "compose", "components") : Repository.PathOf("components", environment);
 
     private static DaprEnvironment FromChart()
     {

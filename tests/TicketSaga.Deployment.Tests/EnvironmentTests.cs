@@ -95,11 +95,13 @@ public sealed class EnvironmentTests
         }
     }
 
-    [Fact]
-    public void The_local_secrets_file_holds_every_secret_the_local_components_reference()
+    [Theory]
+    [InlineData("local")]
+    [InlineData("compose")]
+    public void The_secrets_file_holds_every_secret_the_components_reference(string environment)
     {
-        var secrets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Repository.PathOf("components", "local", "secrets.json")));
-        var references = DaprEnvironment.Load("local").Components.SelectMany(c => c.Metadata).Select(m => m.At("secretKeyRef")).OfType<Map>();
+        var secrets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(DaprEnvironment.ResourcesPath(environment), "secrets.json")));
+        var references = DaprEnvironment.Load(environment).Components.SelectMany(c => c.Metadata).Select(m => m.At("secretKeyRef")).OfType<Map>();
 
         Assert.All(references, reference => Assert.True(secrets.RootElement.TryGetProperty(reference.Text("name")!, out _), $"secrets.json lacks {reference.Text("name")}"));
     }

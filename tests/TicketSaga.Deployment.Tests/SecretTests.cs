@@ -2,8 +2,9 @@ namespace TicketSaga.Deployment.Tests;
 
 public sealed class SecretTests
 {
-    // The compose file's throwaway local database password, repeated in components/local/secrets.json.
-    private static readonly HashSet<string> ComposePlaceholders = ["postgres"];
+    // The compose file's throwaway local database password, repeated in components/local/secrets.json
+    // and in the connection string the `apps` profile gives the apps.
+    private static readonly HashSet<string> ComposePlaceholders = ["postgres", "Host=postgres;Port=5432;Username=postgres;Password=postgres"];
 
     public static TheoryData<string> YamlFiles { get; } = [.. Repository.YamlFiles().Select(Repository.Relative)];
 
@@ -22,7 +23,8 @@ public sealed class SecretTests
     [Fact]
     public void No_real_credential_is_in_the_helm_templates_or_the_local_secrets_file()
     {
-        var files = Repository.HelmTemplates().Append(Repository.PathOf("components", "local", "secrets.json"));
+        var files = Repository.HelmTemplates().Append(Repository.PathOf("components", "local", "secrets.json"))
+            .Append(Repository.PathOf("deploy", "compose", "components", "secrets.json"));
 
         Assert.All(files, file => Assert.Empty(SecretScanner.ScanText(File.ReadAllText(file))));
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace TicketSaga.Deployment.Tests;
@@ -14,7 +15,8 @@ internal static class Yaml
         var stream = new YamlStream();
         using (var reader = new StreamReader(path))
         {
-            stream.Load(reader);
+            // Merge keys (`<<: *anchor`) resolved, as compose reads them.
+            stream.Load(new MergingParser(new Parser(reader)));
         }
 
         return [.. stream.Documents.Select(d => ToPlain(d.RootNode)).Where(d => d is not null)];
