@@ -42,6 +42,9 @@ public static class OrderServiceExtensions
         builder.Services.AddSingleton<OrderSagas>();
         builder.Services.AddSingleton<OrderSignals>();
         builder.Services.AddHostedService<SagaSweeper>();
+        builder.Services.AddSingleton<OrderRefunds>();
+        builder.Services.AddSingleton<PaymentRefunds>();
+        builder.Services.AddHostedService<RefundSweeper>();
 
         builder.Services.AddDaprWorkflow(options =>
         {
@@ -52,6 +55,10 @@ public static class OrderServiceExtensions
             options.RegisterActivity<ReleaseSeatReservationActivity>();
             options.RegisterActivity<ConfirmOrderActivity>();
             options.RegisterActivity<EndOrderActivity>();
+            options.RegisterWorkflow<OrderRefund>();
+            options.RegisterActivity<ReturnSoldReservationActivity>();
+            options.RegisterActivity<ReturnSoldSeatReservationActivity>();
+            options.RegisterActivity<RefundOrderActivity>();
         });
         return builder;
     }

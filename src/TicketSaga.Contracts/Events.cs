@@ -21,6 +21,12 @@ public sealed record OrderCompleted(Guid OrderId, string UserId, DateTimeOffset 
 /// <summary>orders.order.cancelled: the order ended without a sale; any captured money must be refunded.</summary>
 public sealed record OrderCancelled(Guid OrderId, string UserId, string Reason, DateTimeOffset CancelledAt);
 
+/// <summary>
+/// orders.order.refunded: a CONFIRMED order's payment was refunded (payments.payment.refunded) and its
+/// quota and seats are back in stock; the order is REFUNDED. Nothing is left to give back.
+/// </summary>
+public sealed record OrderRefunded(Guid OrderId, string UserId, string RefundId, long AmountMinor, string Currency, DateTimeOffset RefundedAt);
+
 /// <summary>Why an order was cancelled (<see cref="OrderCancelled.Reason"/>).</summary>
 public static class CancellationReasons
 {
@@ -60,4 +66,7 @@ public static class OrderStatuses
     public const string Confirmed = "CONFIRMED";
     public const string Expired = "EXPIRED";
     public const string Cancelled = "CANCELLED";
+
+    /// <summary>Was CONFIRMED; its payment was refunded and its quota and seats went back to stock.</summary>
+    public const string Refunded = "REFUNDED";
 }

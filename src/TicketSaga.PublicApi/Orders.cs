@@ -17,12 +17,14 @@ public sealed record PlaceOrderRequest(
 
 public sealed record ReservedSeat(Guid SeatId, string Label);
 
+/// <param name="Status">PENDING until paid or ended; CONFIRMED (sold), EXPIRED, CANCELLED, or REFUNDED (sold, then the
+/// payment was refunded and the tickets and seats went back on sale).</param>
 /// <param name="ExpiresAt">The hold ends then unless the order is paid.</param>
 /// <param name="Amount">Total in minor units of <paramref name="Currency"/>, at the price locked when the hold was taken.</param>
 /// <param name="CancellationReason">Why an EXPIRED or CANCELLED order ended.</param>
 public sealed record OrderResponse(
     Guid OrderId,
-    [property: AllowedValues(OrderStatuses.Pending, OrderStatuses.Confirmed, OrderStatuses.Expired, OrderStatuses.Cancelled)]
+    [property: AllowedValues(OrderStatuses.Pending, OrderStatuses.Confirmed, OrderStatuses.Expired, OrderStatuses.Cancelled, OrderStatuses.Refunded)]
     string Status,
     Guid TicketId,
     int Qty,

@@ -108,6 +108,18 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, ReserveQuota
         };
     }
 
+    public override async Task<ReturnSoldReservationResponse> ReturnSoldReservation(ReturnSoldReservationRequest request, ServerCallContext context)
+    {
+        var returned = await ledger.ReturnSoldAsync(
+            ParseId(request.ReservationId, "reservation_id"), ParseId(request.OrderId, "order_id"), context.CancellationToken);
+        return new ReturnSoldReservationResponse
+        {
+            ReservationId = returned.ReservationId.ToString(),
+            OrderId = returned.OrderId.ToString(),
+            Qty = returned.Qty,
+        };
+    }
+
     private async IAsyncEnumerable<TicketType> WithAvailabilityAsync(
         IReadOnlyList<TicketTypeDefinition> tickets, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {

@@ -5,7 +5,7 @@ using static TicketSaga.VenueService.SeatReservationRows;
 namespace TicketSaga.VenueService;
 
 /// <summary>
-/// What becomes of a seat hold: sold (finalize) or back on sale (release). Idempotent by reservation_id,
+/// What becomes of a seat hold: sold (finalize) or back on sale (release), and of a sale: back on sale after a refund (return). Idempotent by reservation_id,
 /// one transaction each, in the lock order of <see cref="SeatReservationRows"/>.
 /// </summary>
 public sealed class SeatHoldOutcomeStore(NpgsqlDataSource dataSource)
@@ -25,6 +25,9 @@ public sealed class SeatHoldOutcomeStore(NpgsqlDataSource dataSource)
             case SeatReservationStatus.Released:
                 throw VenueErrors.FailedPrecondition(
                     $"seat reservation {reservationId} was released ({reservation.ReleaseReason}) and can no longer be finalized");
+            case SeatReservationStatus.Returned:
+                throw VenueErrors.FailedPrecondition(
+                    $"seat reservation {reservationId} was sold to order {reservation.OrderId} and returned; it can no longer be finalized");
         }
 
         await LockSeatsAsync(transaction, "reservation_id = @reservation", "reservation", reservationId, cancellationToken);
@@ -50,6 +53,52 @@ public sealed class SeatHoldOutcomeStore(NpgsqlDataSource dataSource)
         return finalized!;
     }
 
+    /// <summary>
+    /// Undoes a sale after the order's payment was refunded: the seats SOLD to <paramref name="orderId"/>
+    /// go back on sale and the reservation becomes RETURNED. A retry answers the first return.
+    /// </summary>
+    public async Task<SeatReservationRecord> ReturnSoldSeatReservationAsync(Guid reservationId, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var reservation = await LockReservationAsync(transaction, reservationId, cancellationToken);
+
+        switch (reservation.Status)
+        {
+            case SeatReservationStatus.Returned when reservation.OrderId == orderId:
+                return reservation;
+            case SeatReservationStatus.Sold when reservation.OrderId == orderId:
+                break;
+            case SeatReservationStatus.Sold or SeatReservationStatus.Returned:
+                throw VenueErrors.FailedPrecondition(
+                    $"seat reservation {reservationId} was sold to order {reservation.OrderId}, not to order {orderId}; nothing was returned");
+            default:
+                throw VenueErrors.FailedPrecondition(
+                    $"seat reservation {reservationId} is {reservation.Status.ToText()}, not sold; nothing was returned");
+        }
+
+        await LockSeatsAsync(transaction, "reservation_id = @reservation", "reservation", reservationId, cancellationToken);
+        await using (var free = new NpgsqlCommand(
+            "UPDATE seats SET status = 'AVAILABLE', reservation_id = NULL WHERE reservation_id = @reservation AND status = 'SOLD'",
+            connection, transaction))
+        {
+            free.Parameters.AddWithValue("reservation", reservationId);
+            // Only this reservation's own sold seats go back on sale; all of them or none.
+            EnsureAllSeats(await free.ExecuteNonQueryAsync(cancellationToken), reservation.Quantity, $"return of seat reservation {reservationId}");
+        }
+
+        await using (var giveBack = new NpgsqlCommand(
+            "UPDATE seat_reservations SET status = 'RETURNED', returned_at = now() WHERE reservation_id = @reservation AND status = 'SOLD'",
+            connection, transaction))
+        {
+            giveBack.Parameters.AddWithValue("reservation", reservationId);
+            await giveBack.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var returned = await ReadAsync(transaction, reservationId, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return returned!;
+    }
 
     public async Task<SeatReservationRecord> ReleaseSeatReservationAsync(Guid reservationId, string reason, Guid? soldTo, CancellationToken cancellationToken)
     {
@@ -73,6 +122,9 @@ public sealed class SeatHoldOutcomeStore(NpgsqlDataSource dataSource)
                 return reservation;
             case SeatReservationStatus.Released:
                 throw VenueErrors.AlreadyExists($"seat reservation {reservationId} was already released ({reservation.ReleaseReason})");
+            case SeatReservationStatus.Returned:
+                throw VenueErrors.FailedPrecondition(
+                    $"seat reservation {reservationId} was sold to order {reservation.OrderId} and returned; there is nothing to release");
         }
 
         await ReleaseSeatsAsync(transaction, [reservationId], reservation.Status, reservation.Quantity, reason, cancellationToken);

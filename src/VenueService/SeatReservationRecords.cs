@@ -1,11 +1,14 @@
 namespace TicketSaga.VenueService;
 
-/// <summary>Stored as HELD, SOLD or RELEASED (the status column; ticket-service uses the same words).</summary>
+/// <summary>Stored as HELD, SOLD, RELEASED or RETURNED (the status column; ticket-service uses the same words).</summary>
 public enum SeatReservationStatus
 {
     Held,
     Sold,
     Released,
+
+    /// <summary>Sold, then given back after the order's payment was refunded; it still names the order.</summary>
+    Returned,
 }
 
 public static class SeatReservationStatuses

@@ -85,6 +85,12 @@ public sealed class VenuesGrpcService(
             string.IsNullOrEmpty(request.OrderId) ? null : RequireUuid(request.OrderId, "order_id"),
             context.CancellationToken));
 
+    public override async Task<SeatReservation> ReturnSoldSeatReservation(ReturnSoldSeatReservationRequest request, ServerCallContext context) =>
+        ToMessage(await outcomes.ReturnSoldSeatReservationAsync(
+            RequireUuid(request.ReservationId, "reservation_id"),
+            RequireUuid(request.OrderId, "order_id"),
+            context.CancellationToken));
+
     private static SeatReservation ToMessage(SeatReservationRecord reservation)
     {
         // Seats are reported as this reservation left them; the seat map has the live status.
@@ -92,6 +98,7 @@ public sealed class VenuesGrpcService(
         {
             SeatReservationStatus.Held => (SeatReservationState.Held, SeatStatus.Held),
             SeatReservationStatus.Sold => (SeatReservationState.Sold, SeatStatus.Sold),
+            SeatReservationStatus.Returned => (SeatReservationState.Returned, SeatStatus.Available),
             _ => (SeatReservationState.Released, SeatStatus.Available),
         };
         var message = new SeatReservation

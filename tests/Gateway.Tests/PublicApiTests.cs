@@ -6,7 +6,7 @@ namespace TicketSaga.Gateway.Tests;
 [Collection(nameof(GatewayTests))]
 public sealed class PublicApiTests(GatewaySystem system)
 {
-    private static readonly string[] OrderStatusValues = ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED"];
+    private static readonly string[] OrderStatusValues = ["PENDING", "CONFIRMED", "EXPIRED", "CANCELLED", "REFUNDED"];
 
     [Fact]
     public async Task The_openapi_document_lists_every_public_endpoint()

@@ -178,6 +178,16 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
                 capturedAt ?? DateTimeOffset.UtcNow),
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
 
+    /// <summary>A refund as payment-service publishes it: the whole amount unless <paramref name="amountMinor"/> says otherwise.</summary>
+    public async Task PublishRefundAsync(string orderId, string messageId, long? amountMinor = null)
+    {
+        var order = await OrderStore.GetAsync(Guid.Parse(orderId), default) ?? throw new InvalidOperationException($"No order {orderId}.");
+        await PaymentService.PublishEventAsync(Topics.PubSub, Topics.PaymentRefunded,
+            new PaymentRefunded(order.OrderId, Guid.CreateVersion7(), "pi_" + Guid.NewGuid().ToString("N"), "re_" + Guid.NewGuid().ToString("N"),
+                amountMinor ?? order.AmountMinor, order.Currency, DateTimeOffset.UtcNow),
+            new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
+    }
+
     public Task PublishExpiryAsync(string orderId, string messageId) =>
         ExpirationService.PublishEventAsync(Topics.PubSub, Topics.ExpirationComplete,
             new ExpirationComplete(Guid.Parse(orderId), DateTimeOffset.UtcNow),

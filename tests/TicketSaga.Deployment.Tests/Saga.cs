@@ -10,6 +10,7 @@ internal static class Saga
         [Topics.OrderCreated] = AppIds.OrderService,
         [Topics.OrderCompleted] = AppIds.OrderService,
         [Topics.OrderCancelled] = AppIds.OrderService,
+        [Topics.OrderRefunded] = AppIds.OrderService,
         [Topics.PaymentSucceeded] = AppIds.PaymentService,
         [Topics.PaymentRefunded] = AppIds.PaymentService,
         [Topics.ExpirationComplete] = AppIds.ExpirationService,
@@ -20,6 +21,8 @@ internal static class Saga
         [Topics.OrderCreated] = [AppIds.ExpirationService, AppIds.PaymentService],
         [Topics.OrderCompleted] = [AppIds.ExpirationService],
         [Topics.OrderCancelled] = [AppIds.ExpirationService, AppIds.PaymentService],
+        // Announced for whoever needs it next (notifications, reporting); nothing in the flow waits for it.
+        [Topics.OrderRefunded] = [],
         [Topics.PaymentSucceeded] = [AppIds.OrderService],
         [Topics.PaymentRefunded] = [AppIds.OrderService],
         [Topics.ExpirationComplete] = [AppIds.OrderService],

@@ -69,7 +69,11 @@ public sealed partial class TrustBoundaryTests
     public void Nobody_may_release_or_create_stock_but_the_apps_whose_job_it_is()
     {
         var allowed = Policies(LocalAccessControl());
-        string[] release = ["/ticketsaga.ticket.v1.Tickets/ReleaseReservation", "/ticketsaga.venue.v1.Venues/ReleaseSeatReservation"];
+        string[] release =
+        [
+            "/ticketsaga.ticket.v1.Tickets/ReleaseReservation", "/ticketsaga.venue.v1.Venues/ReleaseSeatReservation",
+            "/ticketsaga.ticket.v1.Tickets/ReturnSoldReservation", "/ticketsaga.venue.v1.Venues/ReturnSoldSeatReservation",
+        ];
         string[] create = ["/ticketsaga.ticket.v1.Tickets/CreateTicketType", "/ticketsaga.venue.v1.Venues/CreateSeatPlan"];
 
         Assert.Equal([AppIds.OrderService], release.SelectMany(op => allowed.Where(p => p.Value.Any(o => o.Name == op)).Select(p => p.Key)).Distinct());

@@ -13,6 +13,7 @@ public static class EventSubscribers
     {
         var events = app.MapGroup("/events").RequireSidecar();
         events.MapPost(Topics.PaymentSucceeded, PaymentSucceededAsync);
+        events.MapPost(Topics.PaymentRefunded, PaymentRefundedAsync);
         events.MapPost(Topics.ExpirationComplete, ExpirationCompleteAsync);
         return app;
     }
@@ -20,6 +21,11 @@ public static class EventSubscribers
     private static async Task<DaprAnswer> PaymentSucceededAsync(HttpRequest request, OrderSignals signals, CancellationToken cancellationToken) =>
         await CloudEventReader.ReadAsync<PaymentSucceeded>(request, cancellationToken) is { } message
             ? await signals.PaymentSucceededAsync(message.Id, message.Data, cancellationToken)
+            : Malformed;
+
+    private static async Task<DaprAnswer> PaymentRefundedAsync(HttpRequest request, PaymentRefunds refunds, CancellationToken cancellationToken) =>
+        await CloudEventReader.ReadAsync<PaymentRefunded>(request, cancellationToken) is { Data.RefundId: not null } message
+            ? await refunds.HandleAsync(message.Id, message.Data, cancellationToken)
             : Malformed;
 
     private static async Task<DaprAnswer> ExpirationCompleteAsync(HttpRequest request, OrderSignals signals, CancellationToken cancellationToken) =>

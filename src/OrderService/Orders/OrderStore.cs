@@ -164,6 +164,82 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         return status;
     }
 
+    /// <summary>
+    /// Records a refund of the order's payment (the inbox row in the same transaction): a PENDING or
+    /// CONFIRMED order now owes its stock back, kept in refund_id until the order is REFUNDED. Answers the
+    /// order's status when it owes its stock; null when the order had ended otherwise (its money was
+    /// answered already: nothing changes) or another delivery of the message got there first.
+    /// </summary>
+    public async Task<string?> RecordRefundAsync(string messageId, PaymentRefunded refund, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await InsertInboxAsync(transaction, messageId, Topics.PaymentRefunded, refund.OrderId, cancellationToken))
+        {
+            return null;
+        }
+
+        // A PENDING order is recorded too: should its saga confirm it after all, the refund sweeper returns its stock.
+        await using var record = new NpgsqlCommand(
+            """
+            UPDATE orders SET refund_id = coalesce(refund_id, @refund)
+            WHERE order_id = @order AND status IN ('PENDING', 'CONFIRMED')
+            RETURNING status
+            """, connection, transaction);
+        record.Parameters.AddWithValue("order", refund.OrderId);
+        record.Parameters.AddWithValue("refund", refund.RefundId);
+        var status = await record.ExecuteScalarAsync(cancellationToken) as string;
+        await transaction.CommitAsync(cancellationToken);
+        return status;
+    }
+
+    /// <summary>CONFIRMED orders with a refund recorded whose stock is not back yet: what the refund sweeper checks.</summary>
+    public async Task<IReadOnlyList<Order>> ListRefundOwedAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"SELECT {Columns} FROM orders WHERE status = 'CONFIRMED' AND refund_id IS NOT NULL ORDER BY order_id LIMIT @limit");
+        command.Parameters.AddWithValue("limit", limit);
+        return await ReadOrdersAsync(command, cancellationToken);
+    }
+
+    /// <summary>
+    /// A refund's last step, once the order's quota and seats are back in stock: REFUNDED plus
+    /// orders.order.refunded in one transaction. Answers the status the order ends with.
+    /// </summary>
+    public async Task<string> RefundAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Only a CONFIRMED order with a recorded refund becomes REFUNDED, once: a retried activity changes nothing.
+        await using var refund = new NpgsqlCommand(
+            """
+            UPDATE orders SET status = 'REFUNDED', refunded_at = @now
+            WHERE order_id = @order AND status = 'CONFIRMED' AND refund_id IS NOT NULL
+            RETURNING user_id, refund_id, amount_minor, currency
+            """, connection, transaction);
+        refund.Parameters.AddWithValue("order", orderId);
+        refund.Parameters.AddWithValue("now", now);
+        OrderRefunded? refunded = null;
+        await using (var reader = await refund.ExecuteReaderAsync(cancellationToken))
+        {
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                refunded = new OrderRefunded(orderId, reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), now);
+            }
+        }
+
+        if (refunded is null)
+        {
+            return await LockStatusAsync(transaction, orderId, cancellationToken);
+        }
+
+        await OutboxWriter.AddAsync(transaction, orderId, Topics.OrderRefunded, refunded, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        outboxSignal.Notify();
+        return OrderStatuses.Refunded;
+    }
+
     /// <summary>Whether a message (by CloudEvent id) was already handled.</summary>
     public async Task<bool> HasHandledAsync(string messageId, CancellationToken cancellationToken)
     {

@@ -108,7 +108,7 @@ public static partial class OrdersApi
             return Problem(OrderProblem.OrderNotFound(orderId));
         }
 
-        if (order.Status is OrderStatuses.Confirmed or OrderStatuses.Expired)
+        if (order.Status is OrderStatuses.Confirmed or OrderStatuses.Expired or OrderStatuses.Refunded)
         {
             return Problem(OrderProblem.OrderEnded(orderId, order.Status));
         }

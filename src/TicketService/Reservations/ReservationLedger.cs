@@ -6,7 +6,7 @@ using TicketSaga.ServiceDefaults;
 namespace TicketSaga.TicketService.Reservations;
 
 /// <summary>
-/// Finalize and release of holds, and the reclaim of abandoned ones. Each locks the reservation row
+/// Finalize and release of holds, the return of sales after a refund, and the reclaim of abandoned ones. Each locks the reservation row
 /// first (a release, the reservation_id's lock before it), then the user's quota row, then the hold's
 /// slots in slot order (the order every writer uses).
 /// </summary>
@@ -32,6 +32,9 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
             case "RELEASED":
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
                     $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToText()}) and can no longer be finalized."));
+            case "RETURNED":
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} was sold to order {reservation.OrderId} and returned; it can no longer be finalized."));
         }
 
         await using var batch = new NpgsqlBatch(connection);
@@ -70,11 +73,53 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
             case "SOLD" when reservation.OrderId != soldTo:
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
                     $"Reservation {reservationId} was finalized for order {reservation.OrderId} and can no longer be released."));
+            case "RETURNED":
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} was sold to order {reservation.OrderId} and returned; there is nothing to release."));
         }
 
         await ReleaseLockedAsync(connection, reservation, reason, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new ReleasedReservation(reservationId, reservation.Qty, reason);
+    }
+
+    /// <summary>
+    /// Undoes a sale after the order's payment was refunded: SOLD to <paramref name="orderId"/> becomes
+    /// RETURNED and the quota goes back to the slots it came from. A retry answers the first return.
+    /// </summary>
+    public async Task<ReturnedReservation> ReturnSoldAsync(Guid reservationId, Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var reservation = await LockAsync(connection, reservationId, cancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Reservation {reservationId} does not exist."));
+
+        switch (reservation.Status)
+        {
+            case "RETURNED" when reservation.OrderId == orderId:
+                return new ReturnedReservation(reservationId, orderId, reservation.Qty);
+            case "SOLD" when reservation.OrderId == orderId:
+                break;
+            case "SOLD" or "RETURNED":
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} was sold to order {reservation.OrderId}, not to order {orderId}; nothing was returned."));
+            default:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"Reservation {reservationId} is {reservation.Status}, not sold; nothing was returned."));
+        }
+
+        await using var batch = new NpgsqlBatch(connection);
+        // A returned purchase stops counting against the user's max_per_user.
+        AddUncountUserHold(batch, reservation.TicketId, reservation.UserId, reservation.Qty);
+        AddSlotUpdate(batch, reservation, "sold = s.sold - t.qty, available = s.available + t.qty");
+        // Only the SOLD row (locked above) is returned, exactly once; it keeps the order it was sold to.
+        var giveBack = new NpgsqlBatchCommand(
+            "UPDATE reservations SET status = 'RETURNED', updated_at = now() WHERE reservation_id = $1 AND status = 'SOLD'");
+        giveBack.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
+        batch.BatchCommands.Add(giveBack);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return new ReturnedReservation(reservationId, orderId, reservation.Qty);
     }
 
     /// <summary>

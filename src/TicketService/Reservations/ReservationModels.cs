@@ -24,6 +24,8 @@ public sealed record QuotaHold(Guid ReservationId, int Remaining, long UnitPrice
 
 public sealed record FinalizedReservation(Guid ReservationId, Guid OrderId, int Qty);
 
+public sealed record ReturnedReservation(Guid ReservationId, Guid OrderId, int Qty);
+
 /// <summary>Qty 0: the reservation_id held nothing (see <see cref="ReservationLedger.ReleaseAsync"/>).</summary>
 public sealed record ReleasedReservation(Guid ReservationId, int Qty, ReleaseReason Reason);
 
