@@ -34,6 +34,7 @@ public static class OrderServiceExtensions
         builder.Services.AddSingleton(_ => new Venues.VenuesClient(DaprClient.CreateInvocationInvoker(AppIds.VenueService, grpcEndpoint)));
 
         builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<OrderIdempotencyKeys>();
         builder.Services.AddSingleton<OrderPlacement>();
         builder.AddOutboxRelay();
         builder.Services.AddSingleton<OrderSagas>();
