@@ -4,14 +4,14 @@ using TicketSaga.ServiceDefaults;
 namespace TicketSaga.OrderService.Orders;
 
 /// <summary>The ids an attempt places its order under: the same on a retry of an attempt that stopped mid-placement.</summary>
-public sealed record PlacementIds(Guid OrderId, Guid ReservationId, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt)
+internal sealed record PlacementIds(Guid OrderId, Guid ReservationId, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt)
 {
     public static PlacementIds New(DateTimeOffset now, TimeSpan hold) =>
         new(Guid.CreateVersion7(), Guid.CreateVersion7(), PostgresTime.TruncateToMicroseconds(now + hold), PostgresTime.TruncateToMicroseconds(now));
 }
 
 /// <summary>What a keyed POST /orders finds for its (user, Idempotency-Key).</summary>
-public abstract record KeyClaim
+internal abstract record KeyClaim
 {
     /// <summary>The key is this attempt's: place the order under <paramref name="Ids"/>, or give the key back.</summary>
     public sealed record Owned(Guid Attempt, PlacementIds Ids) : KeyClaim;
@@ -26,7 +26,7 @@ public abstract record KeyClaim
 }
 
 /// <summary>order_idempotency_keys: one attempt at a time per (user, key), and the order it placed.</summary>
-public sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
+internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
 {
     /// <summary>
     /// How long an attempt owns its key before a retry may take it over (its process is presumed dead):

@@ -88,11 +88,8 @@ internal sealed partial class OrderPlacement(
             // ticket-service and venue-service reclaim holds nobody finalized or released after
             // expires_at + their grace period (that is their job), so stock comes back on its own.
             // Not the request's token: the holds are taken, so a client that went away must not leave them orphaned.
-            if (!await orders.CreateAsync(order, CancellationToken.None))
-            {
-                // An attempt that took this one's key over stored the same order first.
-                return await orders.GetAsync(order.OrderId, CancellationToken.None) ?? order;
-            }
+            // An attempt that took this one's key over places the very same order (same ids, same holds): stored once.
+            await orders.CreateAsync(order, CancellationToken.None);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {

@@ -16,10 +16,10 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, payment_id IS NOT NULL";
 
     /// <summary>
-    /// The order and its orders.order.created event, in one transaction; false when an order with its
-    /// id is already stored (two attempts of one Idempotency-Key place the same order).
+    /// The order and its orders.order.created event, in one transaction; once only, should two attempts
+    /// of one Idempotency-Key place the same order.
     /// </summary>
-    public async Task<bool> CreateAsync(Order order, CancellationToken cancellationToken)
+    public async Task CreateAsync(Order order, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -44,7 +44,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             insert.Parameters.AddWithValue("created", order.CreatedAt);
             if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
             {
-                return false;
+                return;
             }
         }
 
@@ -53,7 +53,6 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             order.AmountMinor, order.Currency, order.ExpiresAt, order.CreatedAt), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         outboxSignal.Notify();
-        return true;
     }
 
     public async Task<Order?> GetAsync(Guid orderId, CancellationToken cancellationToken)
