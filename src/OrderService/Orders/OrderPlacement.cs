@@ -37,7 +37,18 @@ internal sealed partial class OrderPlacement(
             return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, fresh, KeyOwner: null), cancellationToken), Replayed: false);
         }
 
-        switch (await keys.ClaimAsync(request.UserId, key, RequestHash(request), fresh, cancellationToken))
+        KeyClaim claim;
+        try
+        {
+            claim = await keys.ClaimAsync(request.UserId, key, RequestHash(request), fresh, cancellationToken);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+        {
+            LogKeyNotClaimed(logger, ex, key, request.UserId);
+            throw new OrderProblemException(OrderProblem.Unavailable("The Idempotency-Key could not be checked; nothing was reserved."));
+        }
+
+        switch (claim)
         {
             case KeyClaim.Owned owned:
                 return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, owned.Ids, owned.Attempt), cancellationToken), Replayed: false);
@@ -232,6 +243,9 @@ internal sealed partial class OrderPlacement(
             LogSeatHoldNotReleased(logger, ex, reservationId);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Idempotency-Key {Key} of {UserId} could not be checked")]
+    private static partial void LogKeyNotClaimed(ILogger logger, Exception exception, string key, string userId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency-Key {Key} of {UserId} could not be given back; its holds stay until a retry takes the key over or they are reclaimed")]
     private static partial void LogKeyNotGivenBack(ILogger logger, Exception exception, string key, string userId);

@@ -33,10 +33,10 @@ public static partial class OrdersApi
     }
 
     /// <summary>Idempotency-Key: the header the gateway forwards; the order is derived from (user, key).</summary>
-    public const string IdempotencyKeyHeader = "Idempotency-Key";
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
 
     /// <summary>Marks the answer to a key that had already placed its order (as the gateway marks its replays).</summary>
-    public const string ReplayedHeader = "Idempotent-Replayed";
+    private const string ReplayedHeader = "Idempotent-Replayed";
 
     private const int MaxIdempotencyKeyLength = 255;
 
