@@ -124,6 +124,60 @@ public sealed class IdempotencyTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task After_an_unknown_outcome_the_key_still_refuses_another_body()
+    {
+        var user = GatewaySystem.NewUser();
+        using var client = system.Client(user);
+        var key = Guid.NewGuid().ToString();
+
+        using var failed = await CreateOrderAsync(client, key, status: 502);
+        using var other = await CreateOrderAsync(client, key, """{"ticket_id":"0193a0c0-0000-7000-8000-000000000011","qty":3}""");
+
+        Assert.Equal(HttpStatusCode.BadGateway, failed.StatusCode);
+        await other.AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Single(system.Orders.ReceivedFrom(user));
+    }
+
+    [Fact]
+    public async Task A_timed_out_request_keeps_its_key_and_its_retry_is_forwarded_again()
+    {
+        await using var gateway = await system.StartGatewayAsync("gateway-short-timeout", new Dictionary<string, string?> { ["Gateway:UpstreamTimeout"] = "00:00:01" });
+        var user = GatewaySystem.NewUser();
+        using var client = system.Client(user, gateway.Address);
+        var key = Guid.NewGuid().ToString();
+        var gate = system.Orders.GateFor(key);
+
+        using var timedOut = await CreateOrderAsync(client, key, gate: key);
+        gate.Opened.SetResult();
+        using var other = await CreateOrderAsync(client, key, """{"ticket_id":"0193a0c0-0000-7000-8000-000000000011","qty":3}""");
+        using var retried = await CreateOrderAsync(client, key);
+        using var replayed = await CreateOrderAsync(client, key);
+
+        await timedOut.AssertProblemAsync(HttpStatusCode.GatewayTimeout, "gateway-timeout");
+        await other.AssertProblemAsync(HttpStatusCode.UnprocessableEntity, "idempotency-key-reused");
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal(await retried.Content.ReadAsStringAsync(), await replayed.Content.ReadAsStringAsync());
+        Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(2, system.Orders.ReceivedFrom(user).Count);
+    }
+
+    [Fact]
+    public async Task An_answer_asking_to_be_retried_is_passed_on_but_not_kept()
+    {
+        var user = GatewaySystem.NewUser();
+        using var client = system.Client(user);
+        var key = Guid.NewGuid().ToString();
+
+        using var inProgress = await CreateOrderAsync(client, key, status: 409, retryAfter: 1);
+        using var retried = await CreateOrderAsync(client, key);
+
+        Assert.Equal(HttpStatusCode.Conflict, inProgress.StatusCode);
+        Assert.NotNull(inProgress.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.Equal(2, system.Orders.ReceivedFrom(user).Count);
+    }
+
+    [Fact]
     public async Task A_client_error_is_kept_like_a_success()
     {
         var user = GatewaySystem.NewUser();
@@ -195,7 +249,7 @@ public sealed class IdempotencyTests(GatewaySystem system)
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-idempotency-key");
     }
 
-    private static Task<HttpResponseMessage> CreateOrderAsync(HttpClient client, string? key, string body = OrderBody, int? status = null, string? gate = null)
+    private static Task<HttpResponseMessage> CreateOrderAsync(HttpClient client, string? key, string body = OrderBody, int? status = null, string? gate = null, int? retryAfter = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (key is not null)
@@ -211,6 +265,11 @@ public sealed class IdempotencyTests(GatewaySystem system)
         if (gate is not null)
         {
             request.Headers.Add("X-Test-Gate", gate);
+        }
+
+        if (retryAfter is not null)
+        {
+            request.Headers.Add("X-Test-Retry-After", retryAfter.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return client.SendAsync(request);

@@ -19,7 +19,7 @@ public sealed record ReceivedRequest(string Method, string Path, string Query, I
 /// payment-service), answering everything under its path prefix with an echo and recording it.
 /// POST /orders answers 201 with a new order id and a Location. Test headers steer it:
 /// <c>X-Test-Status</c> (answer that status), <c>X-Test-Gate</c> (hold the answer until the test
-/// opens that gate), <c>X-Test-Abort</c> (drop the connection).
+/// opens that gate), <c>X-Test-Retry-After</c> (answer with that Retry-After), <c>X-Test-Abort</c> (drop the connection).
 /// </summary>
 public sealed class StandIn : IAsyncDisposable
 {
@@ -82,6 +82,11 @@ public sealed class StandIn : IAsyncDisposable
         var creates = context.Request.Method == HttpMethods.Post && context.Request.Path == "/orders";
         context.Response.StatusCode = request.Header("X-Test-Status") is { } status ? int.Parse(status, System.Globalization.CultureInfo.InvariantCulture)
             : creates ? StatusCodes.Status201Created : StatusCodes.Status200OK;
+        if (request.Header("X-Test-Retry-After") is { } retryAfter)
+        {
+            context.Response.Headers.RetryAfter = retryAfter;
+        }
+
         var orderId = Guid.NewGuid();
         if (creates)
         {

@@ -50,6 +50,9 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     /// <summary>How long a hold lasts. Long by default, so that nothing expires unless a test wants it to.</summary>
     public virtual TimeSpan HoldDuration => TimeSpan.FromMinutes(5);
 
+    /// <summary>How long the gateway waits for order-service or payment-service before answering 504.</summary>
+    public virtual TimeSpan GatewayUpstreamTimeout => TimeSpan.FromSeconds(30);
+
     public EmbeddedRuntime Runtime { get; private set; } = null!;
 
     /// <summary>How every service validates tokens (the development signing key of this run).</summary>
@@ -117,6 +120,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         {
             ["ConnectionStrings:gateway"] = await postgres.CreateDatabaseAsync("e2e_gateway"),
             ["Auth:SigningKey"] = _auth.SigningKey,
+            ["Gateway:UpstreamTimeout"] = GatewayUpstreamTimeout.ToString(),
             // The rate limit has tests of its own; here many calls come from few users.
             ["RateLimiting:TokenLimit"] = "100000",
             ["RateLimiting:TokensPerPeriod"] = "100000",

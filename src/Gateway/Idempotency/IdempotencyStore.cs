@@ -11,7 +11,7 @@ public sealed record StoredResponse(int StatusCode, IReadOnlyDictionary<string, 
 /// <summary>What a request finds for its key.</summary>
 public abstract record KeyClaim
 {
-    /// <summary>The key is this request's: forward it, then complete or abandon the key.</summary>
+    /// <summary>The key is this request's: forward it, then complete the key or leave its outcome unknown.</summary>
     public sealed record Owned(Guid Owner) : KeyClaim;
 
     public sealed record Completed(StoredResponse Response) : KeyClaim;
@@ -29,7 +29,7 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<Idemp
 
     public async Task<KeyClaim> ClaimAsync(string userId, string key, byte[] requestHash, CancellationToken cancellationToken)
     {
-        // The row can vanish between the two statements (its owner got a 5xx): then claim again.
+        // The row can vanish between the two statements (it expired and was deleted): then claim again.
         while (true)
         {
             var owner = Guid.CreateVersion7();
@@ -41,9 +41,12 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<Idemp
                     SET request_hash = EXCLUDED.request_hash, owner = EXCLUDED.owner, status_code = NULL,
                         response_headers = NULL, response_body = NULL, locked_until = EXCLUDED.locked_until,
                         expires_at = EXCLUDED.expires_at, created_at = now()
-                    -- One owner per key: only an expired key, or one whose owner stopped answering, is taken over.
+                    -- One owner per key: only an expired key is taken over by any request. A key whose outcome
+                    -- is unknown (its owner had no answer to keep, or stopped answering) is taken over by the same
+                    -- request only: the first may have placed an order, so the key must not change meaning.
                     WHERE idempotency_keys.expires_at < now()
-                       OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until < now())
+                       OR (idempotency_keys.status_code IS NULL AND idempotency_keys.locked_until <= now()
+                           AND idempotency_keys.request_hash = EXCLUDED.request_hash)
                 RETURNING owner
                 """))
             {
@@ -100,14 +103,18 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<Idemp
         await complete.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Gives the key back (no answer worth keeping): the client may retry with it.</summary>
-    public async Task AbandonAsync(string userId, string key, Guid owner, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unlocks the key without an answer (a 5xx, a failed forward, a timeout, "retry later"): the outcome
+    /// is unknown, so the key keeps its request. The same request with it is forwarded again (order-service
+    /// answers the order the first one placed, if it did); another request with it stays 422.
+    /// </summary>
+    public async Task UnlockAsync(string userId, string key, Guid owner, CancellationToken cancellationToken)
     {
-        await using var abandon = dataSource.CreateCommand(
-            "DELETE FROM idempotency_keys WHERE user_id = @user AND idempotency_key = @key AND owner = @owner");
-        AddKey(abandon, userId, key);
-        abandon.Parameters.AddWithValue("owner", owner);
-        await abandon.ExecuteNonQueryAsync(cancellationToken);
+        await using var unlock = dataSource.CreateCommand(
+            "UPDATE idempotency_keys SET locked_until = now() WHERE user_id = @user AND idempotency_key = @key AND owner = @owner AND status_code IS NULL");
+        AddKey(unlock, userId, key);
+        unlock.Parameters.AddWithValue("owner", owner);
+        await unlock.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)

@@ -12,7 +12,10 @@ namespace TicketSaga.Gateway.Idempotency;
 /// <c>Idempotent-Replayed: true</c>) and the request is not forwarded again. A key reused with another
 /// body is 422. A duplicate arriving while the first request is still in flight gets 409 at once
 /// (with Retry-After) instead of waiting: the client retries and then receives the first answer.
-/// Only 2xx and 4xx answers are kept; after a 5xx or a failed forward the key is free again.
+/// Only 2xx and 4xx answers are kept, and not those asking to be retried (Retry-After). Anything else
+/// (a 5xx, a failed forward, a timeout) is an unknown outcome: order-service may have placed the order.
+/// The key then stays bound to its request and the same request is forwarded again, which
+/// order-service answers with the order the key placed (it derives the order from user and key).
 /// Without the header the request passes unchanged.
 /// </summary>
 public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<IdempotentRequests> logger) : IMiddleware
@@ -78,7 +81,9 @@ public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<I
             var status = context.Response.StatusCode;
             // A forwarder error (e.g. the client left mid-answer) means the copy may be incomplete.
             var complete = context.GetForwarderErrorFeature() is null && !capture.Overflowed;
-            if (status is (>= 200 and < 300) or (>= 400 and < 500) && complete)
+            // "Retry later" (order-service's order-in-progress) is not an answer to keep.
+            var final = context.Response.Headers.RetryAfter.Count == 0;
+            if (status is (>= 200 and < 300) or (>= 400 and < 500) && complete && final)
             {
                 var headers = ReplayedHeaders
                     .Where(name => context.Response.Headers.ContainsKey(name))
@@ -93,21 +98,21 @@ public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<I
             context.Response.Body = client;
             if (!kept)
             {
-                await AbandonAsync(userId, key, owner);
+                await UnlockAsync(userId, key, owner);
             }
         }
     }
 
-    private async Task AbandonAsync(string userId, string key, Guid owner)
+    private async Task UnlockAsync(string userId, string key, Guid owner)
     {
         try
         {
-            await store.AbandonAsync(userId, key, owner, CancellationToken.None);
+            await store.UnlockAsync(userId, key, owner, CancellationToken.None);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
-            // The key stays locked until Idempotency:InFlightLock passes; then a retry takes it over.
-            LogKeyNotReleased(logger, ex, key, userId);
+            // The key stays locked until Idempotency:InFlightLock passes; then the same request takes it over.
+            LogKeyNotUnlocked(logger, ex, key, userId);
         }
     }
 
@@ -141,6 +146,6 @@ public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<I
         return hash.GetHashAndReset();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release Idempotency-Key {Key} of {UserId}")]
-    private static partial void LogKeyNotReleased(ILogger logger, Exception exception, string key, string userId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not unlock Idempotency-Key {Key} of {UserId}")]
+    private static partial void LogKeyNotUnlocked(ILogger logger, Exception exception, string key, string userId);
 }

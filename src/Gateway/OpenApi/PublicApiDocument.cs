@@ -131,8 +131,9 @@ public static class PublicApiDocument
     {
         Name = "Idempotency-Key",
         In = ParameterLocation.Header,
-        Description = "Retries with the same key (same user, same body) get the first answer; a different body is 422; " +
-            "a retry while the first is in flight is 409 with Retry-After. Kept 24 h.",
+        Description = "Optional; the key is the user's. A retry with the same key and body never places a second order: it gets " +
+            "the first answer (marked Idempotent-Replayed: true), even after a timeout or 5xx (retry those with the same key). " +
+            "A different body is 422; while the first is still in flight, 409 with Retry-After. Kept 24 h.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
     };
 

@@ -1,75 +1,111 @@
+using System.Security.Cryptography;
+using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TicketSaga.Contracts;
-using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 
 namespace TicketSaga.OrderService.Orders;
 
-public sealed record PlaceOrder(string UserId, Guid TicketId, int Qty, IReadOnlyList<Guid> SeatIds, string? Section);
+public sealed record PlaceOrder(string UserId, Guid TicketId, int Qty, IReadOnlyList<Guid> SeatIds, string? Section, string? IdempotencyKey = null);
+
+/// <summary>What POST /orders answers: the order, and whether an earlier request with its Idempotency-Key placed it.</summary>
+public sealed record PlacedOrder(Order Order, bool Replayed);
 
 /// <summary>
 /// Phase 1: ReserveQuota, then (seated types only) ReserveHeldSeats or AutoAssignAndReserve, then one
 /// transaction for the order and its orders.order.created. A failure after a partial reserve releases
 /// what was reserved (reason FAILED) before the caller answers.
+/// With an Idempotency-Key, (user, key) decides: the order it placed is answered again, an attempt
+/// still placing it is answered 409 (retry shortly), another request under the key is 422. A refused
+/// attempt gives its key back, so a retry with it is a new attempt.
 /// </summary>
 internal sealed partial class OrderPlacement(
-    Tickets.TicketsClient tickets, Venues.VenuesClient venues, OrderStore orders, TimeProvider clock,
+    Tickets.TicketsClient tickets, Venues.VenuesClient venues, OrderStore orders, OrderIdempotencyKeys keys, TimeProvider clock,
     IOptions<OrderOptions> options, ILogger<OrderPlacement> logger)
 {
     public const int MaxQty = 100;
 
-    public async Task<Order> PlaceAsync(PlaceOrder request, CancellationToken cancellationToken)
+    public async Task<PlacedOrder> PlaceAsync(PlaceOrder request, CancellationToken cancellationToken)
     {
         Validate(request);
-        var now = clock.GetUtcNow();
-        var orderId = Guid.CreateVersion7();
-        // One id for the quota hold and the seat hold: both services are idempotent by it.
-        var reservationId = Guid.CreateVersion7();
-        var expiresAt = PostgresTime.TruncateToMicroseconds(now + options.Value.HoldDuration);
+        var fresh = PlacementIds.New(clock.GetUtcNow(), options.Value.HoldDuration);
+        if (request.IdempotencyKey is not { } key)
+        {
+            return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, fresh, KeyOwner: null), cancellationToken), Replayed: false);
+        }
 
+        KeyClaim claim;
+        try
+        {
+            claim = await keys.ClaimAsync(request.UserId, key, RequestHash(request), fresh, cancellationToken);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+        {
+            LogKeyNotClaimed(logger, ex, key, request.UserId);
+            throw new OrderProblemException(OrderProblem.Unavailable("The Idempotency-Key could not be checked; nothing was reserved."));
+        }
+
+        switch (claim)
+        {
+            case KeyClaim.Owned owned:
+                return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, owned.Ids, owned.Attempt), cancellationToken), Replayed: false);
+            case KeyClaim.Placed placed:
+                var order = await orders.GetAsync(placed.OrderId, cancellationToken)
+                    ?? throw new InvalidOperationException($"Order {placed.OrderId} of an Idempotency-Key does not exist.");
+                // The first answer again, i.e. the order as placed; GET /orders/{id} says where it stands now.
+                return new PlacedOrder(order with { Status = OrderStatuses.Pending, CancellationReason = null }, Replayed: true);
+            case KeyClaim.InProgress:
+                throw new OrderProblemException(OrderProblem.PlacementInProgress());
+            default:
+                throw new OrderProblemException(OrderProblem.IdempotencyKeyReused());
+        }
+    }
+
+    private async Task<Order> PlaceUnderAsync(Attempt attempt, CancellationToken cancellationToken)
+    {
+        var (request, ids) = (attempt.Request, attempt.Ids);
         ReserveQuotaResponse quota;
         try
         {
+            // One id for the quota hold and the seat hold: both services are idempotent by it (and by
+            // expires_at), so a retry under the ids of an attempt that stopped gets that attempt's holds.
             quota = await tickets.ReserveQuotaAsync(new ReserveQuotaRequest
             {
                 TicketId = request.TicketId.ToString(),
-                ReservationId = reservationId.ToString(),
+                ReservationId = ids.ReservationId.ToString(),
                 UserId = request.UserId,
                 Qty = request.Qty,
-                ExpiresAt = Timestamp.FromDateTimeOffset(expiresAt),
+                ExpiresAt = Timestamp.FromDateTimeOffset(ids.ExpiresAt),
             }, cancellationToken: cancellationToken);
         }
         catch (RpcException ex)
         {
-            if (OrderProblem.MayHaveReserved(ex))
-            {
-                await ReleaseQuotaAsync(reservationId);
-            }
-
+            await AbandonAsync(attempt, quotaHeld: OrderProblem.MayHaveReserved(ex), seatsHeld: false);
             throw new OrderProblemException(OrderProblem.FromTicketService(ex));
         }
 
-        var seats = await ReserveSeatsAsync(request, reservationId, quota, expiresAt, cancellationToken);
+        var seats = await ReserveSeatsAsync(attempt, quota, cancellationToken);
         var order = new Order(
-            orderId, request.UserId, request.TicketId, reservationId, request.Qty,
+            ids.OrderId, request.UserId, request.TicketId, ids.ReservationId, request.Qty,
             quota.SeatPlanId.Length == 0 ? null : Guid.Parse(quota.SeatPlanId), seats,
             checked(quota.UnitPrice.AmountMinor * request.Qty), quota.UnitPrice.Currency,
-            OrderStatuses.Pending, null, expiresAt, now);
+            OrderStatuses.Pending, null, ids.ExpiresAt, ids.CreatedAt);
         try
         {
             // Should the process die between the holds above and this commit, nothing here knows of them:
             // ticket-service and venue-service reclaim holds nobody finalized or released after
             // expires_at + their grace period (that is their job), so stock comes back on its own.
             // Not the request's token: the holds are taken, so a client that went away must not leave them orphaned.
+            // An attempt that took this one's key over places the very same order (same ids, same holds): stored once.
             await orders.CreateAsync(order, CancellationToken.None);
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
-            LogOrderNotStored(logger, ex, orderId);
-            await ReleaseAsync(reservationId, seated: seats.Count > 0);
+            LogOrderNotStored(logger, ex, order.OrderId);
+            await AbandonAsync(attempt, quotaHeld: true, seatsHeld: seats.Count > 0);
             throw new OrderProblemException(OrderProblem.Unavailable("The order could not be stored; nothing was reserved."));
         }
 
@@ -94,14 +130,14 @@ internal sealed partial class OrderPlacement(
         }
     }
 
-    private async Task<IReadOnlyList<OrderSeat>> ReserveSeatsAsync(
-        PlaceOrder request, Guid reservationId, ReserveQuotaResponse quota, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<OrderSeat>> ReserveSeatsAsync(Attempt attempt, ReserveQuotaResponse quota, CancellationToken cancellationToken)
     {
+        var (request, reservationId, expiresAt) = (attempt.Request, attempt.Ids.ReservationId, attempt.Ids.ExpiresAt);
         if (quota.SeatPlanId.Length == 0)
         {
             if (request.SeatIds.Count > 0 || request.Section is not null)
             {
-                await ReleaseQuotaAsync(reservationId);
+                await AbandonAsync(attempt, quotaHeld: true, seatsHeld: false);
                 throw new OrderProblemException(OrderProblem.Invalid("This ticket type is general admission: it has no seats or sections to choose."));
             }
 
@@ -111,7 +147,7 @@ internal sealed partial class OrderPlacement(
         // A ticket type is priced per section: seats of another section cannot be sold at its price.
         if (request.Section is not null && request.Section != quota.Section)
         {
-            await ReleaseQuotaAsync(reservationId);
+            await AbandonAsync(attempt, quotaHeld: true, seatsHeld: false);
             throw new OrderProblemException(OrderProblem.Invalid($"This ticket type sells section '{quota.Section}', not '{request.Section}'."));
         }
 
@@ -138,20 +174,49 @@ internal sealed partial class OrderPlacement(
         }
         catch (RpcException ex)
         {
-            await ReleaseAsync(reservationId, seated: OrderProblem.MayHaveReserved(ex));
+            await AbandonAsync(attempt, quotaHeld: true, seatsHeld: OrderProblem.MayHaveReserved(ex));
             throw new OrderProblemException(OrderProblem.FromVenueService(ex));
         }
     }
 
-    private async Task ReleaseAsync(Guid reservationId, bool seated)
+    /// <summary>What a refused attempt leaves behind: its key given back first, then its holds released.</summary>
+    private async Task AbandonAsync(Attempt attempt, bool quotaHeld, bool seatsHeld)
     {
-        if (seated)
+        // Once the key is given back a retry starts afresh under new ids. Should the key be another
+        // attempt's by now (it took over), the holds are that attempt's to use: they stay.
+        if (attempt.KeyOwner is { } owner && !await GiveBackKeyAsync(attempt.Request, owner))
         {
-            await ReleaseSeatsAsync(reservationId);
+            return;
         }
 
-        await ReleaseQuotaAsync(reservationId);
+        if (seatsHeld)
+        {
+            await ReleaseSeatsAsync(attempt.Ids.ReservationId);
+        }
+
+        if (quotaHeld)
+        {
+            await ReleaseQuotaAsync(attempt.Ids.ReservationId);
+        }
     }
+
+    private async Task<bool> GiveBackKeyAsync(PlaceOrder request, Guid owner)
+    {
+        try
+        {
+            return await keys.GiveBackAsync(request.UserId, request.IdempotencyKey!, owner, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+        {
+            // Kept, so are the holds: a retry after PlacementLock places the order under them, or they are reclaimed.
+            LogKeyNotGivenBack(logger, ex, request.IdempotencyKey!, request.UserId);
+            return false;
+        }
+    }
+
+    /// <summary>What makes a retry "the same request": the order asked for, however its JSON was written.</summary>
+    private static byte[] RequestHash(PlaceOrder request) => SHA256.HashData(Encoding.UTF8.GetBytes(
+        $"{request.TicketId}\n{request.Qty}\n{string.Join(',', request.SeatIds)}\n{request.Section}"));
 
     // Compensation runs even when the caller went away (no request token): a leaked hold costs stock.
     // Should it fail too, the services reclaim the hold after expires_at + grace.
@@ -179,6 +244,12 @@ internal sealed partial class OrderPlacement(
         }
     }
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Idempotency-Key {Key} of {UserId} could not be checked")]
+    private static partial void LogKeyNotClaimed(ILogger logger, Exception exception, string key, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency-Key {Key} of {UserId} could not be given back; its holds stay until a retry takes the key over or they are reclaimed")]
+    private static partial void LogKeyNotGivenBack(ILogger logger, Exception exception, string key, string userId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderId} could not be stored; releasing its holds")]
     private static partial void LogOrderNotStored(ILogger logger, Exception exception, Guid orderId);
 
@@ -187,4 +258,7 @@ internal sealed partial class OrderPlacement(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Seat hold {ReservationId} could not be released; venue-service reclaims it after it expires")]
     private static partial void LogSeatHoldNotReleased(ILogger logger, Exception exception, Guid reservationId);
+
+    /// <summary>One try at placing an order: the ids it places it under and, with an Idempotency-Key, its claim on the key.</summary>
+    private sealed record Attempt(PlaceOrder Request, PlacementIds Ids, Guid? KeyOwner);
 }

@@ -2,8 +2,11 @@ using Grpc.Core;
 
 namespace TicketSaga.OrderService.Orders;
 
-/// <summary>An error a client sees as ProblemDetails (RFC 9457): stable type, status, text it can show.</summary>
-public sealed record OrderProblem(int Status, string Type, string Title, string Detail)
+/// <summary>
+/// An error a client sees as ProblemDetails (RFC 9457): stable type, status, text it can show, and
+/// when it may simply try again (Retry-After).
+/// </summary>
+public sealed record OrderProblem(int Status, string Type, string Title, string Detail, TimeSpan? RetryAfter = null)
 {
     private const string Base = "https://ticketsaga.dev/problems/";
 
@@ -23,6 +26,15 @@ public sealed record OrderProblem(int Status, string Type, string Title, string 
 
     public static OrderProblem OrderEnded(Guid orderId, string status) =>
         new(409, Base + "order-ended", "The order has ended", $"Order {orderId} is {status} and can no longer be cancelled.");
+
+    public static OrderProblem InvalidIdempotencyKey(string detail) => new(400, Base + "invalid-idempotency-key", "Invalid Idempotency-Key", detail);
+
+    /// <summary>The same type as the gateway's answer: the key was first used with another request.</summary>
+    public static OrderProblem IdempotencyKeyReused() => new(422, Base + "idempotency-key-reused", "Idempotency-Key reused",
+        "This Idempotency-Key was already used with a different request; use a new key for a new order.");
+
+    public static OrderProblem PlacementInProgress() => new(409, Base + "order-in-progress", "Order in progress",
+        "An order with this Idempotency-Key is still being placed; retry shortly to get it.", TimeSpan.FromSeconds(1));
 
     public static OrderProblem Unavailable(string detail) =>
         new(503, Base + "dependency-unavailable", "Try again shortly", detail);

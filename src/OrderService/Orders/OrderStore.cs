@@ -15,7 +15,10 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     private const string Columns =
         "order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, cancellation_reason, expires_at, created_at, coalesce(payment_captured_at <= expires_at, false)";
 
-    /// <summary>The order and its orders.order.created event, in one transaction.</summary>
+    /// <summary>
+    /// The order and its orders.order.created event, in one transaction; once only, should two attempts
+    /// of one Idempotency-Key place the same order.
+    /// </summary>
     public async Task CreateAsync(Order order, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -24,6 +27,7 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             """
             INSERT INTO orders (order_id, user_id, ticket_id, reservation_id, qty, seat_plan_id, seats, amount_minor, currency, status, expires_at, created_at)
             VALUES (@order, @user, @ticket, @reservation, @qty, @plan, @seats, @amount, @currency, @status, @expires, @created)
+            ON CONFLICT (order_id) DO NOTHING
             """, connection, transaction))
         {
             insert.Parameters.AddWithValue("order", order.OrderId);
@@ -38,7 +42,10 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
             insert.Parameters.AddWithValue("status", order.Status);
             insert.Parameters.AddWithValue("expires", order.ExpiresAt);
             insert.Parameters.AddWithValue("created", order.CreatedAt);
-            await insert.ExecuteNonQueryAsync(cancellationToken);
+            if (await insert.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return;
+            }
         }
 
         await OutboxWriter.AddAsync(transaction, order.OrderId, Topics.OrderCreated, new OrderCreated(

@@ -32,10 +32,28 @@ public static partial class OrdersApi
         return app;
     }
 
+    /// <summary>Idempotency-Key: the header the gateway forwards; the order is derived from (user, key).</summary>
+    private const string IdempotencyKeyHeader = "Idempotency-Key";
+
+    /// <summary>Marks the answer to a key that had already placed its order (as the gateway marks its replays).</summary>
+    private const string ReplayedHeader = "Idempotent-Replayed";
+
+    private const int MaxIdempotencyKeyLength = 255;
+
     private static async Task<Results<Created<OrderResponse>, ProblemHttpResult>> PlaceAsync(
-        PlaceOrderRequest body, ClaimsPrincipal user, OrderPlacement placement, OrderSagas sagas, ILogger<OrderPlacement> logger,
+        PlaceOrderRequest body, ClaimsPrincipal user, HttpContext http, OrderPlacement placement, OrderSagas sagas, ILogger<OrderPlacement> logger,
         CancellationToken cancellationToken)
     {
+        string? idempotencyKey = null;
+        if (http.Request.Headers.TryGetValue(IdempotencyKeyHeader, out var keys))
+        {
+            idempotencyKey = keys.ToString();
+            if (keys.Count > 1 || idempotencyKey.Length is 0 or > MaxIdempotencyKeyLength || !idempotencyKey.All(c => c is > ' ' and <= '~'))
+            {
+                return Problem(OrderProblem.InvalidIdempotencyKey($"Idempotency-Key must be one value of 1 to {MaxIdempotencyKeyLength} visible ASCII characters."));
+            }
+        }
+
         if (!Guid.TryParse(body.TicketId, out var ticketId))
         {
             return Problem(OrderProblem.Invalid("ticket_id must be a UUID."));
@@ -52,16 +70,29 @@ public static partial class OrdersApi
             seatIds.Add(id);
         }
 
-        Order order;
+        PlacedOrder placed;
         try
         {
-            order = await placement.PlaceAsync(
-                new PlaceOrder(user.UserId(), ticketId, body.Qty, seatIds, string.IsNullOrWhiteSpace(body.Section) ? null : body.Section),
+            placed = await placement.PlaceAsync(
+                new PlaceOrder(user.UserId(), ticketId, body.Qty, seatIds, string.IsNullOrWhiteSpace(body.Section) ? null : body.Section, idempotencyKey),
                 cancellationToken);
         }
         catch (OrderProblemException ex)
         {
+            if (ex.Problem.RetryAfter is { } retryAfter)
+            {
+                http.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             return Problem(ex.Problem);
+        }
+
+        var order = placed.Order;
+        if (placed.Replayed)
+        {
+            // The same answer as the first request got: its saga was started then (or by the sweeper).
+            http.Response.Headers[ReplayedHeader] = "true";
+            return TypedResults.Created($"/orders/{order.OrderId}", OrderResponse.From(order));
         }
 
         // The saga starts right after the order commits, so it waits for payment or expiry from the
