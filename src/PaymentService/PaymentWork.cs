@@ -134,7 +134,7 @@ public sealed partial class PaymentWorkRunner(
         {
             if (order is null)
             {
-                await RecordAsync(connection, transaction, work.OrderId, "next_attempt_at = now() + @delay", BusyOrderDelay, null, cancellationToken);
+                await PostponeAsync(connection, transaction, work.OrderId, BusyOrderDelay, cancellationToken);
                 return true;
             }
 
@@ -142,14 +142,14 @@ public sealed partial class PaymentWorkRunner(
             try
             {
                 await settlement.SettleEndedOrderAsync(order, work, cancellationToken);
-                await RecordAsync(connection, transaction, work.OrderId, "attempts = attempts + 1, settled_at = now()", TimeSpan.Zero, null, cancellationToken);
+                await RecordAttemptAsync(connection, transaction, work.OrderId, settled: true, error: null, TimeSpan.Zero, cancellationToken);
                 LogSettled(logger, work.OrderId, work.Reason, attempt);
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
             {
                 // Anything short of Stripe's definite answer: try again later, never give up.
                 var wait = settings.BackoffAfter(attempt);
-                await RecordAsync(connection, transaction, work.OrderId, "attempts = attempts + 1, last_error = @error, next_attempt_at = now() + @delay", wait, ex.Message, cancellationToken);
+                await RecordAttemptAsync(connection, transaction, work.OrderId, settled: false, ex.Message, wait, cancellationToken);
                 LogSettlementFailed(logger, work.OrderId, attempt, wait, ex.Message);
             }
         }
@@ -158,13 +158,31 @@ public sealed partial class PaymentWorkRunner(
         return true;
     }
 
-    private static async Task RecordAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid orderId, string assignments, TimeSpan delay, string? error, CancellationToken cancellationToken)
+    private static async Task RecordAttemptAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Guid orderId, bool settled, string? error, TimeSpan wait, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand($"UPDATE payment_work SET {assignments} WHERE order_id = @order", connection, transaction);
+        await using var command = new NpgsqlCommand(
+            """
+            UPDATE payment_work
+            SET attempts = attempts + 1,
+                settled_at = CASE WHEN @settled THEN now() END,
+                last_error = COALESCE(@error, last_error),
+                next_attempt_at = now() + @wait
+            WHERE order_id = @order
+            """, connection, transaction);
         command.Parameters.AddWithValue("order", orderId);
-        command.Parameters.AddWithValue("delay", delay);
+        command.Parameters.AddWithValue("settled", settled);
         command.Parameters.Add(new NpgsqlParameter<string?>("error", NpgsqlDbType.Text) { TypedValue = error });
+        command.Parameters.AddWithValue("wait", wait);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Looks at the row again a little later without counting an attempt.</summary>
+    private static async Task PostponeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid orderId, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("UPDATE payment_work SET next_attempt_at = now() + @wait WHERE order_id = @order", connection, transaction);
+        command.Parameters.AddWithValue("order", orderId);
+        command.Parameters.AddWithValue("wait", wait);
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 

@@ -1,4 +1,7 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using TicketSaga.Contracts;
 
@@ -107,6 +110,52 @@ public sealed class SettlementTests(PaymentWorld world) : IClassFixture<PaymentW
         await ResponseAssert.ProblemAsync(confirm, HttpStatusCode.Conflict, "order-not-payable");
         Assert.Empty(world.IntentsOf(order.OrderId));
         await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) == "CANCELLED", "the payment cancelled");
+    }
+
+    [Fact]
+    public async Task Runners_of_several_replicas_never_work_one_order_twice()
+    {
+        var services = world.Payments.Services;
+        var replicas = Enumerable.Range(0, 2).Select(_ => new PaymentWorkRunner(
+            services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<PaymentSettlement>(), new PaymentWorkSignal(),
+            services.GetRequiredService<IOptions<PaymentWorkOptions>>(), NullLogger<PaymentWorkRunner>.Instance)).ToList();
+        foreach (var replica in replicas)
+        {
+            await replica.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            var orders = new List<OrderCreated>();
+            for (var i = 0; i < 8; i++)
+            {
+                var user = PaymentWorld.NewUser();
+                var order = await world.CreateOrderAsync(user, amountMinor: 1000 + i);
+                using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+                Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+                orders.Add(order);
+            }
+
+            await Task.WhenAll(orders.Select(order => world.CancelOrderAsync(order, CancellationReasons.PaymentAfterEnd)));
+
+            foreach (var order in orders)
+            {
+                await PaymentWorld.EventuallyAsync(async () => await world.ScalarAsync<bool>("SELECT settled_at IS NOT NULL FROM payment_work WHERE order_id = @order", order.OrderId),
+                    "the work of every order settled");
+                Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
+                Assert.Equal(1, await world.ScalarAsync<int>("SELECT attempts FROM payment_work WHERE order_id = @order", order.OrderId));
+                var intent = Assert.Single(world.IntentsOf(order.OrderId));
+                Assert.Single(world.Stub.Ledger.Refunds, r => r.PaymentIntent == intent.Id);
+            }
+        }
+        finally
+        {
+            foreach (var replica in replicas)
+            {
+                await replica.StopAsync(CancellationToken.None);
+                replica.Dispose();
+            }
+        }
     }
 
     private async Task<bool> WaitingForALockAsync()
