@@ -99,6 +99,7 @@ public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stri
             case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund refund)
                 when payment.Status == PaymentStatuses.Succeeded && refund.Status == "succeeded"
                     && refund.PaymentIntentId == payment.PaymentIntentId && refund.Amount == payment.AmountMinor:
+                // One refund of the whole amount (a partial one leaves the sale standing until charge.refunded says it is all back).
                 await settlement.RecordRefundAsync(order, payment, new PaymentRefunded(payment.OrderId, payment.PaymentId, refund.PaymentIntentId,
                     refund.Id, refund.Amount, refund.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow), RefundedAtStripe, inbox, cancellationToken);
                 return;
