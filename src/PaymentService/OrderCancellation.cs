@@ -1,60 +1,43 @@
-using Stripe;
 using TicketSaga.Contracts;
 
 namespace TicketSaga.PaymentService;
 
 /// <summary>
-/// orders.order.cancelled: the order ended without a sale. A PaymentIntent not yet captured is
-/// cancelled; captured money (the payment raced the expiry) is refunded in full. Money and tickets agree.
-/// Before touching a payment it asks order-service whether the order really ended: a cancellation of
-/// a live or confirmed order (forged) is refused.
+/// orders.order.cancelled: the order ended without a sale, so its money must not stay captured. The
+/// handler only records that (the payment takes no attempt any more, and a payment_work row, with the
+/// inbox row, in one transaction); <see cref="PaymentWorkRunner"/> then cancels the PaymentIntent or
+/// refunds the capture at Stripe, however long Stripe takes to answer. Before that it asks
+/// order-service whether the order really ended: a cancellation of a live or confirmed order (forged)
+/// is refused.
 /// </summary>
-public sealed partial class OrderCancellation(
-    PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<OrderCancellation> logger)
+public sealed partial class OrderCancellation(PaymentStore store, OrderDirectory orders, PaymentWorkSignal work, ILogger<OrderCancellation> logger)
 {
     /// <returns>null when handled; otherwise why the cancellation was refused (nothing changed).</returns>
     public async Task<string?> HandleAsync(string cloudEventId, OrderCancelled cancelled, CancellationToken cancellationToken)
     {
+        // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
         await using var order = await OrderLock.AcquireAsync(store.DataSource, cancelled.OrderId, cancellationToken);
-        var inbox = new InboxEntry(PaymentStore.PubSubInbox, cloudEventId);
-        if (await PaymentStore.SeenAsync(order.Connection, inbox.Source, inbox.MessageId, cancellationToken))
+        if (await PaymentStore.SeenAsync(order.Connection, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
         {
             return null;
         }
 
-        var payment = await PaymentStore.FindAsync(order.Connection, cancelled.OrderId, cancellationToken);
         if (await RefusalAsync(cancelled, cancellationToken) is { } refusal)
         {
             LogCancellationRefused(logger, cancelled.OrderId, refusal);
             return refusal;
         }
 
-        if (payment?.Status == PaymentStatuses.Succeeded)
-        {
-            await settlement.RefundAsync(order, payment, payment.PaymentIntentId!, cancelled.Reason, inbox, cancellationToken);
-            return null;
-        }
-
-        if (payment is { PaymentIntentId: not null } && PaymentStatuses.IsPayable(payment.Status)
-            && await CancelIntentAsync(payment, cancellationToken) is { } captured)
-        {
-            await settlement.RefundAsync(order, payment, captured.Id, cancelled.Reason, inbox, cancellationToken);
-            return null;
-        }
-
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
-        await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, inbox.Source, inbox.MessageId, cancellationToken);
-        if (payment is null)
+        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
         {
-            await PaymentStore.AddCancelledOrderAsync(order.Connection, transaction, cancelled, cancellationToken);
-        }
-        else
-        {
-            await PaymentStore.MarkCancelledAsync(order.Connection, transaction, payment.PaymentId, cancelled.Reason, cancellationToken);
+            await PaymentStore.EndAsync(order.Connection, transaction, cancelled, cancellationToken);
+            await PaymentWorkRunner.AddAsync(order.Connection, transaction, cancelled.OrderId, cancelled.Reason, capturedIntentId: null, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
-        LogEndedWithoutCapture(logger, cancelled.OrderId, cancelled.Reason);
+        work.Notify();
+        LogOrderEnded(logger, cancelled.OrderId, cancelled.Reason);
         return null;
     }
 
@@ -74,21 +57,6 @@ public sealed partial class OrderCancellation(
     [LoggerMessage(Level = LogLevel.Error, Message = "Refused cancellation of order {OrderId}: {Refusal}")]
     private static partial void LogCancellationRefused(ILogger logger, Guid orderId, string refusal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}) without a captured payment")]
-    private static partial void LogEndedWithoutCapture(ILogger logger, Guid orderId, string reason);
-
-    /// <returns>The PaymentIntent when Stripe had captured it after all (then it must be refunded), else null.</returns>
-    private async Task<PaymentIntent?> CancelIntentAsync(Payment payment, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await stripe.CancelAsync(payment, cancellationToken);
-            return null;
-        }
-        catch (StripeException ex) when (ex.StripeError?.Code == "payment_intent_unexpected_state")
-        {
-            var intent = await stripe.RetrieveAsync(payment.PaymentIntentId!, cancellationToken);
-            return intent.Status == "succeeded" ? intent : null;
-        }
-    }
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}); its payment is settled by payment_work")]
+    private static partial void LogOrderEnded(ILogger logger, Guid orderId, string reason);
 }

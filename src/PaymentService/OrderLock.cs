@@ -41,6 +41,29 @@ public sealed class OrderLock : IAsyncDisposable
         }
     }
 
+    /// <returns>The lock, or null at once when someone else holds it.</returns>
+    public static async Task<OrderLock?> TryAcquireAsync(NpgsqlDataSource dataSource, Guid orderId, CancellationToken cancellationToken)
+    {
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            await using var command = new NpgsqlCommand($"SELECT pg_try_advisory_lock({KeySql})", connection);
+            command.Parameters.AddWithValue("order", orderId);
+            if ((bool)(await command.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return new OrderLock(connection, orderId);
+            }
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+
+        await connection.DisposeAsync();
+        return null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         try

@@ -19,7 +19,10 @@ public static class PaymentStatuses
     public static bool IsPayable(string status) => status is Pending or RequiresAction;
 }
 
-/// <summary>One row of <c>payments</c>; <see cref="Expired"/> is computed by PostgreSQL's clock.</summary>
+/// <summary>
+/// One row of <c>payments</c>; <see cref="Expired"/> is computed by PostgreSQL's clock. <see cref="Ended"/>:
+/// the order has ended, no attempt starts any more and payment_work settles its money.
+/// </summary>
 public sealed record Payment(
     Guid PaymentId,
     Guid OrderId,
@@ -33,4 +36,5 @@ public sealed record Payment(
     string? AttemptPaymentMethod,
     bool AttemptInFlight,
     string? LastDeclineCode,
-    bool Expired);
+    bool Expired,
+    bool Ended);

@@ -16,6 +16,9 @@ public abstract record ConfirmOutcome
 
     public sealed record InvalidPaymentMethod(string Message) : ConfirmOutcome;
 
+    /// <summary>Stripe refused the payment request itself (e.g. an amount below its minimum); retrying cannot help.</summary>
+    public sealed record RejectedByProvider(string? Code, string? Param, string Message) : ConfirmOutcome;
+
     public sealed record UnknownOrder : ConfirmOutcome;
 
     public sealed record NotYetPayable : ConfirmOutcome;
@@ -53,12 +56,12 @@ public sealed partial class PaymentConfirmation(
             return new ConfirmOutcome.UnknownOrder();
         }
 
-        if (payment.Status == PaymentStatuses.Succeeded)
+        if (payment.Status == PaymentStatuses.Succeeded && !payment.Ended)
         {
             return new ConfirmOutcome.Paid(PaymentView.Of(payment));
         }
 
-        if (!PaymentStatuses.IsPayable(payment.Status) || payment.AmountMinor is null)
+        if (!PaymentStatuses.IsPayable(payment.Status) || payment.AmountMinor is null || payment.Ended)
         {
             return new ConfirmOutcome.OrderEnded("The order has ended; it can no longer be paid.");
         }
@@ -130,6 +133,13 @@ public sealed partial class PaymentConfirmation(
         {
             return await ReconcileAsync(order, payment, paymentMethod, cancellationToken);
         }
+        catch (StripeException ex) when (StripeGateway.IsRefusal(ex))
+        {
+            // Stripe's definite "no" to the request: nothing happened there, so the attempt ends (a replay would get the same answer).
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null, null, cancellationToken);
+            LogAttemptRefused(logger, attempt, payment.OrderId, ex.StripeError.Code, ex.StripeError.Message);
+            return new ConfirmOutcome.RejectedByProvider(ex.StripeError.Code, ex.StripeError.Param, ex.StripeError.Message ?? "The payment provider refused the request.");
+        }
         catch (Exception ex) when (ex is StripeException or HttpRequestException or TaskCanceledException)
         {
             // No answer we can trust: the attempt stays in flight and the next request replays it.
@@ -175,6 +185,9 @@ public sealed partial class PaymentConfirmation(
         var attempt = await PaymentStore.BeginAttemptAsync(order.Connection, payment.PaymentId, paymentMethod, cancellationToken);
         return await AttemptAsync(order, payment with { PaymentIntentId = null }, paymentMethod, attempt, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe refused attempt {Attempt} of order {OrderId} ({Code}): {Error}")]
+    private static partial void LogAttemptRefused(ILogger logger, int attempt, Guid orderId, string? code, string? error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not complete attempt {Attempt} of order {OrderId}: {Error}")]
     private static partial void LogAttemptUnanswered(ILogger logger, int attempt, Guid orderId, string error);

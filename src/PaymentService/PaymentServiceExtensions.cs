@@ -11,7 +11,7 @@ namespace TicketSaga.PaymentService;
 
 public static class PaymentServiceExtensions
 {
-    /// <summary>payment-service's wiring: public JSON in snake_case, Stripe.net, the payment flows and the outbox relay.</summary>
+    /// <summary>payment-service's wiring: public JSON in snake_case, Stripe.net, the payment flows, the payment work runner and the outbox relay.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -46,6 +46,14 @@ public static class PaymentServiceExtensions
         builder.Services.AddSingleton<PaymentConfirmation>();
         builder.Services.AddSingleton<OrderCancellation>();
         builder.Services.AddSingleton<StripeWebhook>();
+        builder.Services.AddOptions<PaymentWorkOptions>()
+            .BindConfiguration(PaymentWorkOptions.SectionName)
+            .Validate(o => o.PollInterval > TimeSpan.Zero, "PaymentWork:PollInterval must be positive")
+            .Validate(o => o.InitialBackoff > TimeSpan.Zero, "PaymentWork:InitialBackoff must be positive")
+            .Validate(o => o.MaxBackoff >= o.InitialBackoff, "PaymentWork:MaxBackoff must be at least PaymentWork:InitialBackoff")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PaymentWorkSignal>();
+        builder.Services.AddHostedService<PaymentWorkRunner>();
         builder.AddOutboxRelay();
         return builder;
     }

@@ -7,31 +7,35 @@ namespace TicketSaga.PaymentService;
 public readonly record struct InboxEntry(string Source, string MessageId);
 
 /// <summary>
-/// What follows a capture or an order's end, shared by confirm, the webhook and the cancellation:
-/// money for a live order makes the payment SUCCEEDED; money for an ended order is refunded at once.
+/// What follows a capture or an order's end, shared by confirm, the webhook and payment_work: money
+/// for a live order makes the payment SUCCEEDED; money for an ended order becomes work that refunds it;
+/// an ended order's PaymentIntent is cancelled or its capture refunded, only on Stripe's own word.
 /// Callers hold the order's <see cref="OrderLock"/>.
 /// </summary>
-public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore store, ILogger<PaymentSettlement> logger)
+public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore store, PaymentWorkSignal work, ILogger<PaymentSettlement> logger)
 {
     /// <summary>Stripe captured <paramref name="intent"/> for the payment.</summary>
     public async Task SettleCapturedAsync(OrderLock order, Payment payment, PaymentIntent intent, InboxEntry? inbox, CancellationToken cancellationToken)
     {
-        if (payment.Status == PaymentStatuses.Cancelled)
+        await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
+        if (inbox is { } entry && !await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, entry.Source, entry.MessageId, cancellationToken))
+        {
+            return;
+        }
+
+        if (payment.Ended || payment.Status == PaymentStatuses.Cancelled)
         {
             // The order ended before the money arrived (e.g. 3D Secure finished after expiry): give it back.
-            await RefundAsync(order, payment, intent.Id, CancellationReasons.PaymentAfterEnd, inbox, cancellationToken);
+            await PaymentWorkRunner.AddAsync(order.Connection, transaction, payment.OrderId, CancellationReasons.PaymentAfterEnd, intent.Id, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            work.Notify();
+            LogCaptureAfterEnd(logger, intent.Id, payment.OrderId);
             return;
         }
 
         if (intent.AmountReceived != payment.AmountMinor || !string.Equals(intent.Currency, payment.Currency, StringComparison.OrdinalIgnoreCase))
         {
             LogCaptureMismatch(logger, intent.Id, payment.OrderId, intent.AmountReceived, intent.Currency, payment.AmountMinor, payment.Currency);
-        }
-
-        await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
-        if (inbox is { } entry && !await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, entry.Source, entry.MessageId, cancellationToken))
-        {
-            return;
         }
 
         var succeeded = await PaymentStore.MarkSucceededAsync(order.Connection, transaction, payment, intent.Id, intent.AmountReceived, intent.Currency, cancellationToken);
@@ -43,11 +47,102 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
         }
     }
 
-    /// <summary>Refunds the whole captured amount, records it and announces payments.payment.refunded.</summary>
-    public async Task RefundAsync(OrderLock order, Payment payment, string paymentIntentId, string reason, InboxEntry? inbox, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt at the money of an ended order: returns once Stripe has said that nothing is captured
+    /// (the payment is CANCELLED) or the capture is refunded (REFUNDED); throws while Stripe has not.
+    /// </summary>
+    public async Task SettleEndedOrderAsync(OrderLock order, SettlementWork work, CancellationToken cancellationToken)
     {
-        var refund = await stripe.RefundAsync(payment, paymentIntentId, cancellationToken);
-        var refunded = new PaymentRefunded(payment.OrderId, payment.PaymentId, paymentIntentId, refund.Id, refund.Amount, refund.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
+        var payment = await PaymentStore.FindAsync(order.Connection, work.OrderId, cancellationToken)
+            ?? throw new InvalidOperationException($"Order {work.OrderId} has work but no payment row.");
+        if (payment.Status == PaymentStatuses.Refunded)
+        {
+            return;
+        }
+
+        if (work.CapturedIntentId is { } captured)
+        {
+            await RefundAsync(order, payment, await stripe.RetrieveAsync(captured, cancellationToken), work.Reason, cancellationToken);
+            return;
+        }
+
+        var intent = await ReconcileAsync(order, payment, cancellationToken);
+        if (intent?.Status is null or "canceled")
+        {
+            await PaymentStore.MarkCancelledAsync(order.Connection, payment.PaymentId, work.Reason, cancellationToken);
+            LogEndedWithoutCapture(logger, payment.OrderId, work.Reason);
+            return;
+        }
+
+        if (intent.Status != "succeeded")
+        {
+            // Not captured: cancel it. An intent that moved on meanwhile (captured after all) is read again at the next attempt.
+            await stripe.CancelAsync(payment with { PaymentIntentId = intent.Id }, cancellationToken);
+            await PaymentStore.MarkCancelledAsync(order.Connection, payment.PaymentId, work.Reason, cancellationToken);
+            LogEndedWithoutCapture(logger, payment.OrderId, work.Reason);
+            return;
+        }
+
+        await RefundAsync(order, payment, intent, work.Reason, cancellationToken);
+    }
+
+    /// <summary>
+    /// The order's PaymentIntent as Stripe has it, or null when nothing of this order ever reached
+    /// Stripe. An attempt left in flight (its answer lost) is replayed with its own idempotency key,
+    /// so Stripe answers with what that attempt did instead of this service guessing.
+    /// </summary>
+    private async Task<PaymentIntent?> ReconcileAsync(OrderLock order, Payment payment, CancellationToken cancellationToken)
+    {
+        if (payment is not { AttemptInFlight: true, PaymentIntentId: null, AttemptPaymentMethod: { } method })
+        {
+            return payment.PaymentIntentId is { } known ? await stripe.RetrieveAsync(known, cancellationToken) : null;
+        }
+
+        PaymentIntent? intent;
+        try
+        {
+            intent = await stripe.CreateAndConfirmAsync(payment, method, payment.Attempt, cancellationToken);
+        }
+        catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
+        {
+            intent = ex.StripeError.PaymentIntent;
+        }
+        catch (StripeException ex) when (StripeGateway.IsRefusal(ex))
+        {
+            // Stripe refused the request itself: no PaymentIntent was made.
+            intent = null;
+        }
+
+        await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent?.Id, null, null, cancellationToken);
+        return intent;
+    }
+
+    /// <summary>Refunds the whole captured amount (one stable idempotency key per order), records it and announces payments.payment.refunded.</summary>
+    private async Task RefundAsync(OrderLock order, Payment payment, PaymentIntent intent, string reason, CancellationToken cancellationToken)
+    {
+        if (intent.Status != "succeeded")
+        {
+            throw new InvalidOperationException($"PaymentIntent {intent.Id} of order {payment.OrderId} is {intent.Status}, not captured; nothing to refund yet.");
+        }
+
+        Refund refund;
+        try
+        {
+            refund = await stripe.RefundAsync(payment, intent.Id, cancellationToken);
+        }
+        catch (StripeException ex) when (ex.StripeError?.Code == "charge_already_refunded")
+        {
+            // Refunded in full outside this service (the dashboard): the money is back all the same.
+            refund = new Refund { Id = intent.LatestChargeId, Amount = intent.AmountReceived, Currency = intent.Currency };
+        }
+
+        var refunded = new PaymentRefunded(payment.OrderId, payment.PaymentId, intent.Id, refund.Id, refund.Amount, refund.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
+        await RecordRefundAsync(order, payment, refunded, reason, inbox: null, cancellationToken);
+    }
+
+    /// <summary>Records a full refund once: REFUNDED, the refunds row and payments.payment.refunded through the outbox.</summary>
+    public async Task RecordRefundAsync(OrderLock order, Payment payment, PaymentRefunded refunded, string reason, InboxEntry? inbox, CancellationToken cancellationToken)
+    {
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
         if (inbox is { } entry && !await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, entry.Source, entry.MessageId, cancellationToken))
         {
@@ -76,6 +171,12 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payment {PaymentId} of order {OrderId} succeeded ({PaymentIntent})")]
     private static partial void LogPaymentSucceeded(ILogger logger, Guid paymentId, Guid orderId, string paymentIntent);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "PaymentIntent {PaymentIntent} captured money for order {OrderId} after it ended; refunding it")]
+    private static partial void LogCaptureAfterEnd(ILogger logger, string paymentIntent, Guid orderId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}) without a captured payment")]
+    private static partial void LogEndedWithoutCapture(ILogger logger, Guid orderId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Refunded {Amount} {Currency} of order {OrderId} ({Reason})")]
     private static partial void LogRefunded(ILogger logger, long amount, string currency, Guid orderId, string reason);

@@ -14,7 +14,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
 
     private const string PaymentColumns = """
         payment_id, order_id, user_id, amount_minor, currency, expires_at, status, payment_intent_id,
-        attempt, attempt_payment_method, attempt_in_flight, last_decline_code, expires_at <= now()
+        attempt, attempt_payment_method, attempt_in_flight, last_decline_code, expires_at <= now(), ended_at IS NOT NULL
         """;
 
     public NpgsqlDataSource DataSource => dataSource;
@@ -71,20 +71,28 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         await transaction.CommitAsync(cancellationToken);
     }
 
-    /// <summary>An order cancelled before its creation event arrived: a row that can never be paid.</summary>
-    public static async Task AddCancelledOrderAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCancelled order, CancellationToken cancellationToken)
+    /// <summary>
+    /// orders.order.cancelled: the payment takes no attempt any more. Without a row nothing can have
+    /// reached Stripe, so the new row is CANCELLED at once; a row already there (possibly committed by
+    /// orders.order.created a moment ago) keeps its status until payment_work has asked Stripe.
+    /// </summary>
+    public static async Task EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCancelled order, CancellationToken cancellationToken)
     {
-        await using var insert = new NpgsqlCommand(
+        // An upsert, not read-then-insert: a creation committing meanwhile is updated, never left payable.
+        await using var upsert = new NpgsqlCommand(
             """
-            INSERT INTO payments (payment_id, order_id, idempotency_key, user_id, status, cancellation_reason)
-            VALUES (@payment, @order, @order::text, @user, 'CANCELLED', @reason)
-            ON CONFLICT (order_id) DO NOTHING
+            INSERT INTO payments (payment_id, order_id, idempotency_key, user_id, status, cancellation_reason, ended_at)
+            VALUES (@payment, @order, @order::text, @user, 'CANCELLED', @reason, now())
+            ON CONFLICT (order_id) DO UPDATE
+                SET ended_at = COALESCE(payments.ended_at, now()),
+                    cancellation_reason = COALESCE(payments.cancellation_reason, EXCLUDED.cancellation_reason),
+                    updated_at = now()
             """, connection, transaction);
-        insert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
-        insert.Parameters.AddWithValue("order", order.OrderId);
-        insert.Parameters.AddWithValue("user", order.UserId);
-        insert.Parameters.AddWithValue("reason", order.Reason);
-        await insert.ExecuteNonQueryAsync(cancellationToken);
+        upsert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
+        upsert.Parameters.AddWithValue("order", order.OrderId);
+        upsert.Parameters.AddWithValue("user", order.UserId);
+        upsert.Parameters.AddWithValue("reason", order.Reason);
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Records the next attempt (and its payment method) before Stripe is called, so a retry replays it.</summary>
@@ -139,11 +147,12 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     public static async Task<PaymentSucceeded?> MarkSucceededAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, string paymentIntentId, long amountMinor, string currency, CancellationToken cancellationToken)
     {
-        // The status guard makes success happen once, whichever of confirm and webhook comes first.
+        // The status guard makes success happen once, whichever of confirm and webhook comes first;
+        // money for an ended order is never a sale.
         await using var update = new NpgsqlCommand(
             """
             UPDATE payments SET status = 'SUCCEEDED', payment_intent_id = @intent, attempt_in_flight = false, updated_at = now()
-            WHERE payment_id = @payment AND status IN ('PENDING', 'REQUIRES_ACTION')
+            WHERE payment_id = @payment AND status IN ('PENDING', 'REQUIRES_ACTION') AND ended_at IS NULL
             """, connection, transaction);
         update.Parameters.AddWithValue("payment", payment.PaymentId);
         update.Parameters.AddWithValue("intent", paymentIntentId);
@@ -153,7 +162,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         }
 
         var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
-        await InsertPaymentRecordAsync(connection, transaction, succeeded, cancellationToken);
+        await InsertPaymentRecordAsync(connection, transaction, payment, paymentIntentId, amountMinor, succeeded.Currency, succeeded.SucceededAt, cancellationToken);
         await OutboxWriter.AddAsync(transaction, payment.OrderId, Topics.PaymentSucceeded, succeeded, cancellationToken);
         return succeeded;
     }
@@ -162,9 +171,9 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     public static async Task<bool> MarkRefundedAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, PaymentRefunded refunded, string reason, CancellationToken cancellationToken)
     {
-        // Captured money appears in payment_records even when the order had ended before the capture.
-        await InsertPaymentRecordAsync(connection, transaction,
-            new PaymentSucceeded(payment.OrderId, payment.PaymentId, refunded.PaymentIntentId, refunded.AmountMinor, refunded.Currency, refunded.RefundedAt), cancellationToken);
+        // Captured money appears in payment_records even when the order had ended before the capture
+        // (recorded here, never announced: only payments.payment.refunded is published).
+        await InsertPaymentRecordAsync(connection, transaction, payment, refunded.PaymentIntentId, refunded.AmountMinor, refunded.Currency, refunded.RefundedAt, cancellationToken);
 
         // One refund per payment: the unique payment_id makes a second one a no-op.
         await using var insert = new NpgsqlCommand(
@@ -200,15 +209,15 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         return true;
     }
 
-    /// <summary>The order ended before money was captured: never payable again.</summary>
-    public static async Task MarkCancelledAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid paymentId, string reason, CancellationToken cancellationToken)
+    /// <summary>Stripe has said that the ended order's money was not captured: never payable again.</summary>
+    public static async Task MarkCancelledAsync(NpgsqlConnection connection, Guid paymentId, string reason, CancellationToken cancellationToken)
     {
         // A captured payment is refunded, never merely cancelled.
         await using var update = new NpgsqlCommand(
             """
-            UPDATE payments SET status = 'CANCELLED', cancellation_reason = @reason, attempt_in_flight = false, updated_at = now()
+            UPDATE payments SET status = 'CANCELLED', cancellation_reason = COALESCE(cancellation_reason, @reason), attempt_in_flight = false, updated_at = now()
             WHERE payment_id = @payment AND status IN ('PENDING', 'REQUIRES_ACTION')
-            """, connection, transaction);
+            """, connection);
         update.Parameters.AddWithValue("payment", paymentId);
         update.Parameters.AddWithValue("reason", reason);
         await update.ExecuteNonQueryAsync(cancellationToken);
@@ -235,7 +244,8 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     /// <summary>Wakes the relay once the transaction that wrote outbox rows has committed.</summary>
     public void WakeOutboxRelay() => outboxSignal.Notify();
 
-    private static async Task InsertPaymentRecordAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, PaymentSucceeded succeeded, CancellationToken cancellationToken)
+    private static async Task InsertPaymentRecordAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, string paymentIntentId, long amountMinor, string currency, DateTimeOffset capturedAt, CancellationToken cancellationToken)
     {
         await using var insert = new NpgsqlCommand(
             """
@@ -243,15 +253,14 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
             VALUES (@payment, @order, @intent, @amount, @currency, @at)
             ON CONFLICT DO NOTHING
             """, connection, transaction);
-        insert.Parameters.AddWithValue("payment", succeeded.PaymentId);
-        insert.Parameters.AddWithValue("order", succeeded.OrderId);
-        insert.Parameters.AddWithValue("intent", succeeded.PaymentIntentId);
-        insert.Parameters.AddWithValue("amount", succeeded.AmountMinor);
-        insert.Parameters.AddWithValue("currency", succeeded.Currency);
-        insert.Parameters.AddWithValue("at", succeeded.SucceededAt);
+        insert.Parameters.AddWithValue("payment", payment.PaymentId);
+        insert.Parameters.AddWithValue("order", payment.OrderId);
+        insert.Parameters.AddWithValue("intent", paymentIntentId);
+        insert.Parameters.AddWithValue("amount", amountMinor);
+        insert.Parameters.AddWithValue("currency", currency);
+        insert.Parameters.AddWithValue("at", capturedAt);
         await insert.ExecuteNonQueryAsync(cancellationToken);
     }
-
 
     private static Payment Read(NpgsqlDataReader reader) => new(
         reader.GetGuid(0),
@@ -266,5 +275,6 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         reader.IsDBNull(9) ? null : reader.GetString(9),
         reader.GetBoolean(10),
         reader.IsDBNull(11) ? null : reader.GetString(11),
-        !reader.IsDBNull(12) && reader.GetBoolean(12));
+        !reader.IsDBNull(12) && reader.GetBoolean(12),
+        reader.GetBoolean(13));
 }

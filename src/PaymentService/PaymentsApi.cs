@@ -69,6 +69,7 @@ public static class PaymentsApi
             ConfirmOutcome.Processing processing => TypedResults.Accepted($"/payments/{orderId}", processing.Payment),
             ConfirmOutcome.Declined declined => PaymentProblems.Declined(declined),
             ConfirmOutcome.InvalidPaymentMethod invalid => PaymentProblems.InvalidPaymentMethod(invalid.Message),
+            ConfirmOutcome.RejectedByProvider rejected => PaymentProblems.RejectedByProvider(rejected),
             ConfirmOutcome.UnknownOrder => PaymentProblems.UnknownOrder(),
             ConfirmOutcome.NotYetPayable => PaymentProblems.NotYetPayable(),
             ConfirmOutcome.OrderEnded ended => PaymentProblems.OrderNotPayable(ended.Detail),
@@ -104,6 +105,13 @@ public static class PaymentProblems
         title: "The payment was declined",
         type: Base + "payment-declined",
         extensions: new Dictionary<string, object?> { ["code"] = declined.Code, ["decline_code"] = declined.DeclineCode });
+
+    public static ProblemHttpResult RejectedByProvider(ConfirmOutcome.RejectedByProvider rejected) => TypedResults.Problem(
+        detail: rejected.Message + " Retrying the same payment will not help.",
+        statusCode: 422,
+        title: "The payment provider refused the payment",
+        type: Base + "payment-request-rejected",
+        extensions: new Dictionary<string, object?> { ["code"] = rejected.Code, ["param"] = rejected.Param });
 
     private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(detail: detail, statusCode: status, title: title, type: Base + type);

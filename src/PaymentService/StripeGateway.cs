@@ -70,5 +70,14 @@ public sealed class StripeGateway(StripeClient client, IOptions<StripeOptions> o
             new RequestOptions { IdempotencyKey = $"order-{payment.OrderId}-refund" },
             cancellationToken);
 
+    /// <summary>
+    /// Stripe refused the request itself (a parameter it will not accept): nothing happened at Stripe, and
+    /// sending the same request again gets the same answer. Not a card's decline, not a state conflict.
+    /// </summary>
+    public static bool IsRefusal(StripeException exception) =>
+        exception.StripeError is { Type: "invalid_request_error" } error
+        && error.Code != "payment_intent_unexpected_state"
+        && (int)exception.HttpStatusCode is >= 400 and < 500 and not 401 and not 403 and not 409 and not 429;
+
     private static string? NullIfEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Stripe;
+using TicketSaga.Contracts;
 
 namespace TicketSaga.PaymentService;
 
@@ -10,6 +11,9 @@ namespace TicketSaga.PaymentService;
 /// </summary>
 public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, IOptions<StripeOptions> options, ILogger<StripeWebhook> logger)
 {
+    /// <summary>The reason recorded for a refund made at Stripe rather than by this service.</summary>
+    public const string RefundedAtStripe = "REFUNDED_AT_STRIPE";
+
     private const long ToleranceSeconds = 300;
 
     /// <returns>null when accepted; otherwise why the event was rejected.</returns>
@@ -35,6 +39,7 @@ public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stri
         {
             PaymentIntent intent => (intent.Id, intent.Metadata),
             Charge charge => (charge.PaymentIntentId, charge.Metadata),
+            Refund refund => (refund.PaymentIntentId, refund.Metadata),
             _ => (null, null),
         };
         var orderId = intentId is null ? null : await store.OrderOfIntentAsync(intentId, cancellationToken);
@@ -86,28 +91,21 @@ public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stri
                 break;
             case (EventTypes.ChargeRefunded, Charge charge)
                 when payment.Status == PaymentStatuses.Succeeded && charge.Refunded && charge.PaymentIntentId == payment.PaymentIntentId:
-                // Refunded outside this service (e.g. the dashboard): record it and tell order-service.
-                await RecordExternalRefundAsync(order, payment, charge, inbox, cancellationToken);
+                // Refunded in full outside this service (the dashboard, a dispute): record it and tell order-service.
+                await settlement.RecordRefundAsync(order, payment, new PaymentRefunded(payment.OrderId, payment.PaymentId, charge.PaymentIntentId,
+                    charge.Refunds?.Data?.LastOrDefault()?.Id ?? charge.Id, charge.AmountRefunded, charge.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow),
+                    RefundedAtStripe, inbox, cancellationToken);
+                return;
+            case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund refund)
+                when payment.Status == PaymentStatuses.Succeeded && refund.Status == "succeeded"
+                    && refund.PaymentIntentId == payment.PaymentIntentId && refund.Amount == payment.AmountMinor:
+                // One refund of the whole amount (a partial one leaves the sale standing until charge.refunded says it is all back).
+                await settlement.RecordRefundAsync(order, payment, new PaymentRefunded(payment.OrderId, payment.PaymentId, refund.PaymentIntentId,
+                    refund.Id, refund.Amount, refund.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow), RefundedAtStripe, inbox, cancellationToken);
                 return;
         }
 
         await PaymentSettlement.RecordHandledAsync(order, inbox, cancellationToken);
-    }
-
-    private async Task RecordExternalRefundAsync(OrderLock order, Payment payment, Charge charge, InboxEntry inbox, CancellationToken cancellationToken)
-    {
-        var refunded = new TicketSaga.Contracts.PaymentRefunded(payment.OrderId, payment.PaymentId, charge.PaymentIntentId, charge.Refunds?.Data?.LastOrDefault()?.Id ?? charge.Id,
-            charge.AmountRefunded, charge.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
-        await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
-        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, inbox.Source, inbox.MessageId, cancellationToken)
-            && await PaymentStore.MarkRefundedAsync(order.Connection, transaction, payment, refunded, "REFUNDED_AT_STRIPE", cancellationToken))
-        {
-            await transaction.CommitAsync(cancellationToken);
-            store.WakeOutboxRelay();
-            return;
-        }
-
-        await transaction.CommitAsync(cancellationToken);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a webhook: {Reason}")]

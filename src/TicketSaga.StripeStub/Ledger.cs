@@ -181,8 +181,7 @@ public sealed class Ledger(EventLog events)
             intent.AmountRefunded += refunded;
             var refund = new RefundSnapshot(NewId("re"), intent.Id, refunded, intent.Currency);
             _refunds.Add(refund);
-            events.Raise("charge.refunded", intent.ChargeJson());
-            return StubResult.Ok(new JsonObject
+            var refundJson = new JsonObject
             {
                 ["id"] = refund.Id,
                 ["object"] = "refund",
@@ -194,7 +193,11 @@ public sealed class Ledger(EventLog events)
                 ["payment_intent"] = intent.Id,
                 ["reason"] = reason,
                 ["status"] = "succeeded",
-            });
+            };
+            intent.Refunds.Add(refundJson);
+            events.Raise("refund.created", (JsonObject)refundJson.DeepClone());
+            events.Raise("charge.refunded", intent.ChargeJson());
+            return StubResult.Ok((JsonObject)refundJson.DeepClone());
         }
     }
 
@@ -303,6 +306,8 @@ public sealed class Ledger(EventLog events)
 
         public JsonObject? NextAction { get; set; }
 
+        public List<JsonObject> Refunds { get; } = [];
+
         public PaymentIntentSnapshot Snapshot() =>
             new(Id, Status, Amount, Currency, AmountReceived, AmountRefunded, PaymentMethod, new Dictionary<string, string>(Metadata));
 
@@ -357,6 +362,13 @@ public sealed class Ledger(EventLog events)
             ["payment_intent"] = Id,
             ["payment_method"] = PaymentMethod,
             ["refunded"] = AmountRefunded == AmountReceived,
+            ["refunds"] = new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = new JsonArray([.. Refunds.Select(r => r.DeepClone())]),
+                ["has_more"] = false,
+                ["url"] = $"/v1/charges/{LatestCharge}/refunds",
+            },
             ["status"] = "succeeded",
         };
     }

@@ -22,13 +22,26 @@ internal static class StripeApi
     private static readonly string[] CancelParameters = ["cancellation_reason", "expand"];
     private static readonly string[] RefundParameters = ["payment_intent", "amount", "reason", "metadata", "expand"];
     private static readonly string[] CompleteParameters = ["outcome"];
+    private static readonly string[] DashboardRefundParameters = ["amount"];
 
-    public static void MapStripeApi(this IEndpointRouteBuilder app, StripeStubOptions options, Ledger ledger, IdempotencyStore idempotency)
+    public static void MapStripeApi(this IEndpointRouteBuilder app, StripeStubOptions options, Ledger ledger, IdempotencyStore idempotency, StubFaults faults)
     {
         var v1 = app.MapGroup("/v1").AddEndpointFilter(async (context, next) =>
-            Authorized(context.HttpContext.Request, options.ApiKey)
-                ? await next(context)
-                : Answer(context.HttpContext, StripeErrors.Authentication("Invalid API Key provided."), options));
+        {
+            var http = context.HttpContext;
+            if (!Authorized(http.Request, options.ApiKey))
+            {
+                return Answer(http, StripeErrors.Authentication("Invalid API Key provided."), options);
+            }
+
+            if (faults.Down)
+            {
+                return Answer(http, StripeErrors.Api(503, "Stripe is temporarily unavailable (test-mode outage)."), options);
+            }
+
+            var answer = await next(context);
+            return faults.LosingResponses ? Answer(http, StripeErrors.Api(500, "The answer was lost (test-mode fault)."), options) : answer;
+        });
 
         v1.MapPost("/payment_intents", (HttpRequest request) => Execute(request, CreateParameters, options, idempotency, form =>
         {
@@ -75,6 +88,12 @@ internal static class StripeApi
             form => form["outcome"] is { Count: > 0 } outcome && outcome != "succeed" && outcome != "fail"
                 ? StripeErrors.InvalidRequest("outcome must be succeed or fail.", "outcome")
                 : ledger.CompleteAuthentication(id, form["outcome"] != "fail")));
+
+        // Test mode only: a refund made outside the integration (the dashboard, a dispute), like `stripe trigger`; Stripe announces it by webhook.
+        v1.MapPost("/payment_intents/{id}/test_refund", (HttpRequest request, string id) => Execute(request, DashboardRefundParameters, options, idempotency,
+            form => long.TryParse(form["amount"], out var amount) || StringValues.IsNullOrEmpty(form["amount"])
+                ? ledger.Refund(id, StringValues.IsNullOrEmpty(form["amount"]) ? null : amount, "requested_by_customer", [])
+                : StripeErrors.InvalidRequest("Invalid positive integer", "amount", "parameter_invalid_integer")));
 
         v1.MapPost("/refunds", (HttpRequest request) => Execute(request, RefundParameters, options, idempotency, form =>
         {
@@ -124,8 +143,8 @@ internal static class StripeApi
         http.Response.Headers["Stripe-Version"] = options.ApiVersion;
         if (result.Status != 200)
         {
-            // Stripe.net retries 409s unless told otherwise; other client errors are final.
-            http.Response.Headers["Stripe-Should-Retry"] = result.Status == 409 ? "true" : "false";
+            // Stripe.net retries 409s and server errors unless told otherwise; other client errors are final.
+            http.Response.Headers["Stripe-Should-Retry"] = result.Status is 409 or >= 500 ? "true" : "false";
         }
 
         return Results.Content(result.Body.ToJsonString(), "application/json", Encoding.UTF8, result.Status);

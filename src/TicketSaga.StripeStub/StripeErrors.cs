@@ -24,6 +24,8 @@ internal static class StripeErrors
 
     public static StubResult Idempotency(string message, int status = 400) => Error(status, "idempotency_error", message, null, null);
 
+    public static StubResult Api(int status, string message) => Error(status, "api_error", message, null, null);
+
     public static StubResult Authentication(string message) => Error(401, "invalid_request_error", message, null, null);
 
     public static JsonObject ErrorObject(string type, string message, string? code, string? param, string? declineCode = null)

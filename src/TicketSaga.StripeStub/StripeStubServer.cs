@@ -18,8 +18,9 @@ public sealed class StripeStubServer : IAsyncDisposable
 {
     private readonly WebApplication _web;
 
-    private StripeStubServer(WebApplication web, StripeStubOptions options, Ledger ledger, EventLog events)
+    private StripeStubServer(WebApplication web, StripeStubOptions options, Ledger ledger, EventLog events, StubFaults faults)
     {
+        Faults = faults;
         _web = web;
         Options = options;
         Ledger = ledger;
@@ -36,6 +37,9 @@ public sealed class StripeStubServer : IAsyncDisposable
     public Ledger Ledger { get; }
 
     public EventLog Events { get; }
+
+    /// <summary>Outages and lost answers a test switches on (off by default).</summary>
+    public StubFaults Faults { get; }
 
     public static async Task<StripeStubServer> StartAsync(StripeStubOptions options, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
@@ -58,9 +62,10 @@ public sealed class StripeStubServer : IAsyncDisposable
 
         var events = new EventLog(options, loggerFactory.CreateLogger<EventLog>());
         var ledger = new Ledger(events);
-        web.MapStripeApi(options, ledger, new IdempotencyStore());
+        var faults = new StubFaults();
+        web.MapStripeApi(options, ledger, new IdempotencyStore(), faults);
         await web.StartAsync(cancellationToken);
-        return new StripeStubServer(web, options, ledger, events);
+        return new StripeStubServer(web, options, ledger, events, faults);
     }
 
     public async ValueTask DisposeAsync()

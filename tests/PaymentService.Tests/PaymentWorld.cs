@@ -54,6 +54,9 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
             ["Stripe:WebhookSecret"] = Stripe.Server.Options.WebhookSecret,
             ["Stripe:ApiBase"] = Stripe.Server.ApiBase,
             ["Logging:LogLevel:Default"] = "Warning",
+            // Tests sit through outages of seconds: back off briefly.
+            ["PaymentWork:InitialBackoff"] = "00:00:00.250",
+            ["PaymentWork:MaxBackoff"] = "00:00:02",
         });
         Stripe.Server.Events.WebhookUrl = new Uri(Payments.Address, "/payments/webhook");
     }

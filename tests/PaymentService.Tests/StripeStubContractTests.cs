@@ -28,6 +28,48 @@ public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<Stu
     private static RequestOptions Key(string? key = null) => new() { IdempotencyKey = key ?? Guid.NewGuid().ToString() };
 
     [Fact]
+    public async Task An_outage_changes_nothing_and_a_lost_answer_is_replayed_once_the_network_is_back()
+    {
+        var charge = Charge("pm_card_visa", 1500);
+        var key = Key();
+        var ofThisOrder = () => stub.Server.Ledger.PaymentIntents.Where(i => i.Metadata["order_id"] == charge.Metadata["order_id"]).ToList();
+
+        stub.Server.Faults.Down = true;
+        var outage = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(charge, key));
+        stub.Server.Faults.Down = false;
+        Assert.Equal((HttpStatusCode.ServiceUnavailable, "api_error"), (outage.HttpStatusCode, outage.StripeError.Type));
+        Assert.Empty(ofThisOrder());
+
+        stub.Server.Faults.LosingResponses = true;
+        var lost = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(charge, key));
+        stub.Server.Faults.LosingResponses = false;
+        Assert.Equal(HttpStatusCode.InternalServerError, lost.HttpStatusCode);
+        var taken = Assert.Single(ofThisOrder());
+        Assert.Equal("succeeded", taken.Status);
+
+        var replayed = await Intents.CreateAsync(charge, key);
+        Assert.Equal(taken.Id, replayed.Id);
+        Assert.Single(ofThisOrder());
+    }
+
+    [Fact]
+    public async Task A_refund_from_the_dashboard_is_announced_as_refund_created_and_charge_refunded()
+    {
+        var intent = await Intents.CreateAsync(Charge("pm_card_visa", 2700), Key());
+
+        await StubServer.RefundFromDashboardAsync(stub.Server, intent.Id);
+
+        var refund = Assert.Single(stub.Server.Ledger.Refunds, r => r.PaymentIntent == intent.Id);
+        var created = EventUtility.ParseEvent(stub.Server.Events.Events.Single(e => e.Type == "refund.created" && e.Json.Contains(intent.Id, StringComparison.Ordinal)).Json);
+        var announced = Assert.IsType<Refund>(created.Data.Object);
+        Assert.Equal((refund.Id, 2700L, "succeeded"), (announced.Id, announced.Amount, announced.Status));
+        var refunded = EventUtility.ParseEvent(stub.Server.Events.Events.Single(e => e.Type == "charge.refunded" && e.Json.Contains(intent.Id, StringComparison.Ordinal)).Json);
+        var charge = Assert.IsType<Charge>(refunded.Data.Object);
+        Assert.True(charge.Refunded);
+        Assert.Equal(refund.Id, Assert.Single(charge.Refunds.Data).Id);
+    }
+
+    [Fact]
     public async Task A_visa_payment_intent_created_and_confirmed_in_one_call_succeeds()
     {
         var intent = await Intents.CreateAsync(Charge("pm_card_visa", 4200), Key());

@@ -38,5 +38,14 @@ public sealed class StubServer : IAsyncLifetime
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>A refund made outside payment-service (the dashboard), through the stub's test-mode endpoint.</summary>
+    public static async Task RefundFromDashboardAsync(StripeStubServer server, string paymentIntentId)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", server.Options.ApiKey);
+        using var response = await http.PostAsync(new Uri($"{server.ApiBase}/v1/payment_intents/{paymentIntentId}/test_refund"), new FormUrlEncodedContent([]));
+        response.EnsureSuccessStatusCode();
+    }
+
     public ValueTask DisposeAsync() => Server.DisposeAsync();
 }

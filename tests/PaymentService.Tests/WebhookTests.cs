@@ -78,6 +78,30 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
         Assert.Equal("REQUIRES_ACTION", await world.PaymentStatusAsync(order.OrderId));
     }
 
+    [Fact]
+    public async Task A_refund_made_at_Stripe_refunds_the_payment_and_announces_it_once()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 8800);
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+        var intentId = (await PaymentWorld.BodyAsync(paid)).GetProperty("payment_intent_id").GetString()!;
+
+        await StubServer.RefundFromDashboardAsync(world.Stub, intentId);
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded).Count > 0, "payments.payment.refunded");
+        foreach (var refundEvent in world.Stub.Events.Events.Where(e => e.Type is "charge.refunded" or "refund.created" && e.Json.Contains(intentId, StringComparison.Ordinal)))
+        {
+            world.Stub.Events.Resend(refundEvent.Id);
+        }
+
+        await world.QuiesceAsync();
+        var refund = Assert.Single(world.Stub.Ledger.Refunds, r => r.PaymentIntent == intentId);
+        var refunded = Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
+        Assert.Equal((refund.Id, 8800L, "EUR"), (refunded.Data.GetProperty("refundId").GetString(), refunded.Data.GetProperty("amountMinor").GetInt64(), refunded.Data.GetProperty("currency").GetString()));
+        Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
+        Assert.Equal(1L, await world.ScalarAsync<long>("SELECT count(*) FROM refunds WHERE order_id = @order AND amount_minor = 8800", order.OrderId));
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+    }
+
     private async Task<(OrderCreated Order, string IntentId)> PayThroughAuthenticationAsync()
     {
         var user = PaymentWorld.NewUser();

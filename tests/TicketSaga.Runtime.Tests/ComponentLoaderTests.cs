@@ -9,6 +9,17 @@ public sealed class ComponentLoaderTests : IDisposable
     private readonly string _folder = Directory.CreateTempSubdirectory("ticketsaga-components-").FullName;
 
     [Fact]
+    public void The_shared_delivery_policy_retries_after_2_8_and_30_seconds_as_resiliency_yaml_says()
+    {
+        var resources = ResourceLoader.Load(Repository.EmbeddedResources);
+
+        var delivery = resources.InboundFor("payment-service", "pubsub").Retry!;
+
+        Assert.Equal((RetryKind.Exponential, 3), (delivery.Kind, delivery.MaxRetries));
+        Assert.Equal([2.0, 8.0, 30.0], Enumerable.Range(1, 3).Select(r => delivery.DelayBeforeRetry(r).TotalSeconds));
+    }
+
+    [Fact]
     public void Malformed_yaml_names_the_file_and_line()
     {
         Write("pubsub.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: pubsub\nspec:\n  type: [pubsub.kafka\n");

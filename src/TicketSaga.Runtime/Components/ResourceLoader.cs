@@ -295,7 +295,8 @@ public static partial class ResourceLoader
                 var other => throw Error(node, $"retry policy '{name}' has policy '{other}' (expected constant or exponential)"),
             };
 
-            // Dapr's exponential policy starts at initialInterval; duration is accepted too, as our YAML uses it.
+            // An exponential policy starts at initialInterval and grows by multiplier (dapr/kit's retry
+            // settings; defaults 500 ms and 1.5); duration is accepted for its start too.
             var intervalNode = Child(node, "initialInterval") ?? Child(node, "duration");
             var interval = intervalNode is null ? (kind == RetryKind.Constant ? TimeSpan.FromSeconds(5) : TimeSpan.FromMilliseconds(500)) : Duration(intervalNode);
             var maxInterval = Child(node, "maxInterval") is { } max ? Duration(max) : TimeSpan.FromSeconds(60);
@@ -305,7 +306,14 @@ public static partial class ResourceLoader
                 throw Error(retriesNode, $"retry policy '{name}': maxRetries must be an integer");
             }
 
-            return new RetryPolicy(name, kind, interval, maxInterval, maxRetries);
+            var multiplier = RetryPolicy.DefaultMultiplier;
+            if (Child(node, "multiplier") is { } multiplierNode
+                && (!double.TryParse(Scalar(multiplierNode), NumberStyles.Float, CultureInfo.InvariantCulture, out multiplier) || multiplier < 1))
+            {
+                throw Error(multiplierNode, $"retry policy '{name}': multiplier must be a number of at least 1");
+            }
+
+            return new RetryPolicy(name, kind, interval, maxInterval, maxRetries, multiplier);
         }
 
         private ResiliencyTarget ReadTarget(YamlMappingNode node, Dictionary<string, RetryPolicy> retries, Dictionary<string, TimeSpan> timeouts, HashSet<string> breakers)

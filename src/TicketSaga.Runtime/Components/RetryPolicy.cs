@@ -8,12 +8,13 @@ public enum RetryKind
 
 /// <summary>
 /// A resiliency retry policy. Exponential back-off starts at <see cref="Interval"/> and grows by
-/// <see cref="Multiplier"/> (Dapr's 1.5) up to <see cref="MaxInterval"/>, without Dapr's random
+/// <see cref="Multiplier"/> (Dapr's default 1.5) up to <see cref="MaxInterval"/>, without Dapr's random
 /// jitter so that delays always grow. <see cref="MaxRetries"/> -1 retries forever.
 /// </summary>
-public sealed record RetryPolicy(string Name, RetryKind Kind, TimeSpan Interval, TimeSpan MaxInterval, int MaxRetries)
+public sealed record RetryPolicy(string Name, RetryKind Kind, TimeSpan Interval, TimeSpan MaxInterval, int MaxRetries, double Multiplier = RetryPolicy.DefaultMultiplier)
 {
-    public const double Multiplier = 1.5;
+    /// <summary>dapr/kit's default growth of an exponential back-off.</summary>
+    public const double DefaultMultiplier = 1.5;
 
     /// <summary>Our components' default: exponential, 500 ms initial, 3 retries (4 attempts).</summary>
     public static RetryPolicy Default { get; } = new("default", RetryKind.Exponential, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(60), 3);
