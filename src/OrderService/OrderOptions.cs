@@ -11,9 +11,10 @@ public sealed class OrderOptions
     /// <summary>
     /// How long after the expiry a payment captured at or before expires_at may take to arrive: the saga
     /// compensates only then. Also its own backstop: it ends the order at expires_at + this should the
-    /// expiry message be lost. Must stay well below the services' AbandonedHoldGrace (2 min).
+    /// expiry message be lost. Covers the outbox relay and the three delivery retries (2 s, 8 s, 30 s);
+    /// must stay well below the services' AbandonedHoldGrace (2 min).
     /// </summary>
-    public TimeSpan SettleWindow { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan SettleWindow { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>How often the sweeper looks for live orders whose saga is missing.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);

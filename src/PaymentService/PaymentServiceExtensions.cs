@@ -6,6 +6,7 @@ using Stripe;
 using TicketSaga.Contracts;
 using TicketSaga.Outbox;
 using TicketSaga.ServiceDefaults;
+using TicketSaga.ServiceDefaults.Retention;
 
 namespace TicketSaga.PaymentService;
 
@@ -55,6 +56,10 @@ public static class PaymentServiceExtensions
         builder.Services.AddSingleton<PaymentWorkSignal>();
         builder.Services.AddHostedService<PaymentWorkRunner>();
         builder.AddOutboxRelay();
+        builder.AddRetention(
+            // Stripe retries a webhook for up to 3 days and the sidecar for minutes: a week outlives both.
+            new RetentionRule("inbox", "inbox", "received_at", TimeSpan.FromDays(7)),
+            new RetentionRule("payment-work", "payment_work", "settled_at", TimeSpan.FromDays(30)));
         return builder;
     }
 }

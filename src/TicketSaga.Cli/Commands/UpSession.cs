@@ -54,11 +54,11 @@ internal sealed record UpSession(
 /// How long order-service holds seats (<c>Orders:HoldDuration</c>) and how long after that it waits for
 /// a payment captured in time (<c>Orders:SettleWindow</c>). A short hold (`up --hold 20s`) also gets a
 /// short settle window and sweep, so an expiry shows within seconds instead of the production defaults
-/// (15 min + 30 s).
+/// (15 min + 60 s).
 /// </summary>
 internal sealed record OrderHold(TimeSpan Duration, TimeSpan SettleWindow, bool Configured)
 {
-    public static readonly OrderHold ServiceDefaults = new(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(30), Configured: false);
+    public static readonly OrderHold ServiceDefaults = new(TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(60), Configured: false);
 
     public static OrderHold Short(TimeSpan duration) => new(duration, TimeSpan.FromSeconds(10), Configured: true);
 
