@@ -1,7 +1,7 @@
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.PaymentService;
 
@@ -26,28 +26,8 @@ public sealed class PaymentWorkOptions
 /// <summary>One row of <c>payment_work</c>: an ended order whose money still has to be settled at Stripe.</summary>
 public sealed record SettlementWork(Guid OrderId, string Reason, int Attempts, string? CapturedIntentId);
 
-/// <summary>Wakes the runner right after a commit that wrote work (other replicas' rows are found by polling).</summary>
-public sealed class PaymentWorkSignal
-{
-    // One pending wake-up is enough: the runner works everything due when it wakes.
-    private readonly Channel<bool> _pending = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
-
-    public void Notify() => _pending.Writer.TryWrite(true);
-
-    /// <summary>Returns when notified or after <paramref name="timeout"/>.</summary>
-    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
-    {
-        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeoutSource.CancelAfter(timeout);
-        try
-        {
-            await _pending.Reader.ReadAsync(timeoutSource.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-}
+/// <summary>Wakes the runner right after a commit that wrote work.</summary>
+public sealed class PaymentWorkSignal : WakeUpSignal;
 
 /// <summary>
 /// Works due <c>payment_work</c> rows one at a time until Stripe gives a definite answer: a failed

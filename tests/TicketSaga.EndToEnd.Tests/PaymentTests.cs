@@ -106,4 +106,25 @@ public sealed class PaymentTests(SystemUnderTest system)
         Assert.Equal(0, Assert.Single(system.IntentsOf(orderId)).AmountReceived);
         await Invariants.HoldAsync(system);
     }
+
+    [Fact]
+    public async Task A_refund_made_at_Stripe_ends_the_confirmed_order_refunded_and_puts_its_seats_back_on_sale()
+    {
+        var seeded = await system.SeedEventAsync();
+        using var anonymous = system.Client();
+        using var customer = system.NewCustomer();
+        var seats = (await CatalogView.ReadAsync(anonymous, seeded)).SeatsWith("available").Take(2).ToArray();
+        var orderId = (await customer.PlaceOrderAsync(new { ticket_id = seeded.SeatedTicketId, qty = 2, seat_ids = seats })).GetProperty("order_id").GetString()!;
+        var payment = await customer.PayAsync(orderId, "pm_card_visa");
+        await customer.WaitForStatusAsync(orderId, OrderStatuses.Confirmed);
+
+        await system.RefundFromDashboardAsync(payment.GetProperty("payment_intent_id").GetString()!);
+
+        await customer.WaitForStatusAsync(orderId, OrderStatuses.Refunded);
+        Assert.Equal("REFUNDED", (await customer.PaymentAsync(orderId)).GetProperty("status").GetString());
+        Assert.Contains(system.Stripe.Events.Deliveries, d => d.Type is "refund.created" or "charge.refunded" && d.StatusCode == 200);
+        var catalog = await CatalogView.ReadAsync(anonymous, seeded);
+        Assert.Subset(catalog.SeatsWith("available").ToHashSet(), seats.ToHashSet());
+        await Invariants.HoldAsync(system);
+    }
 }

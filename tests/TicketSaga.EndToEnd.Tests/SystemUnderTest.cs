@@ -183,6 +183,15 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         await Expect.StatusAsync(response, System.Net.HttpStatusCode.OK);
     }
 
+    /// <summary>A refund made at Stripe, not by payment-service (the dashboard, a dispute): the stub's test-mode endpoint.</summary>
+    public async Task RefundFromDashboardAsync(string paymentIntentId)
+    {
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Stripe.Options.ApiKey);
+        using var response = await http.PostAsync(new Uri($"{Stripe.ApiBase}/v1/payment_intents/{paymentIntentId}/test_refund"), new FormUrlEncodedContent([]));
+        await Expect.StatusAsync(response, System.Net.HttpStatusCode.OK);
+    }
+
     /// <summary>The same, whatever Stripe answers (it refuses for an intent that was cancelled).</summary>
     public async Task<HttpResponseMessage> TryCompleteAuthenticationAsync(string paymentIntentId)
     {

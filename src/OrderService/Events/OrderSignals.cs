@@ -23,7 +23,7 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
         }
 
         // Defence in depth behind the sidecar's scopes: only money the order asked for confirms it.
-        if (payment.AmountMinor != order.AmountMinor || !string.Equals(payment.Currency, order.Currency, StringComparison.OrdinalIgnoreCase))
+        if (!order.Costs(payment.AmountMinor, payment.Currency))
         {
             var refusal = $"payment {payment.PaymentId} of {payment.AmountMinor} {payment.Currency} does not match order {order.OrderId}, "
                 + $"which costs {order.AmountMinor} {order.Currency}; the order is not confirmed by it";

@@ -27,7 +27,7 @@ public sealed partial class PaymentRefunds(OrderStore orders, OrderRefunds refun
         }
 
         // Defence in depth behind the sidecar's scopes: only the whole amount the order was paid ends it.
-        if (refund.AmountMinor != order.AmountMinor || !string.Equals(refund.Currency, order.Currency, StringComparison.OrdinalIgnoreCase))
+        if (!order.Costs(refund.AmountMinor, refund.Currency))
         {
             var refusal = $"refund {refund.RefundId} of {refund.AmountMinor} {refund.Currency} does not match order {order.OrderId}, "
                 + $"which costs {order.AmountMinor} {order.Currency}; the order is not refunded by it";

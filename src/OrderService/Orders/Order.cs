@@ -26,4 +26,8 @@ public sealed record Order(
 {
     /// <summary>Not yet CONFIRMED, EXPIRED or CANCELLED: its saga still decides.</summary>
     public bool IsLive => Status == OrderStatuses.Pending;
+
+    /// <summary>Whether money of this amount and currency (payment or refund) is exactly what the order costs.</summary>
+    public bool Costs(long amountMinor, string currency) =>
+        amountMinor == AmountMinor && string.Equals(currency, Currency, StringComparison.OrdinalIgnoreCase);
 }

@@ -5,11 +5,43 @@ namespace TicketSaga.Runtime.Hosting;
 
 public static class PortAllocator
 {
-    /// <summary>A loopback port that was free a moment ago (the OS picks it).</summary>
+    // Below the ephemeral ranges (Linux 32768–60999, Windows and macOS 49152–65535): the OS never gives
+    // a port from here to an outgoing connection, which could otherwise take it before the app binds it.
+    private const int First = 20_000;
+    private const int Last = 32_000;
+
+    private static readonly HashSet<int> Given = [];
+
+    /// <summary>A loopback port that was free a moment ago and that this process has not handed out before.</summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (Given)
+        {
+            for (var attempt = 0; attempt < 1_000; attempt++)
+            {
+                var port = Random.Shared.Next(First, Last);
+                if (!Given.Contains(port) && IsFree(port))
+                {
+                    Given.Add(port);
+                    return port;
+                }
+            }
+        }
+
+        throw new InvalidOperationException($"No free loopback port between {First} and {Last}.");
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
     }
 }
