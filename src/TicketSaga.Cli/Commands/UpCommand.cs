@@ -122,7 +122,7 @@ internal static class UpCommand
         AnsiConsole.WriteLine();
         AnsiConsole.MarkupLineInterpolated($"[bold green]Gateway: {gateway}[/]   API docs: {gateway}/docs");
         AnsiConsole.MarkupLineInterpolated(
-            $"Holds last {Describe(hold.Duration)}{(hold.Configured ? "" : " (`up --hold 20s` for a quick expiry)")}; an unpaid order is EXPIRED soon after.");
+            $"Holds last {Describe(hold.Duration)}{(hold.Configured ? "" : " (`up --hold 20s` for a quick expiry)")}; an unpaid order is EXPIRED {Describe(hold.SettleWindow)} after that (the settle window for a payment captured in time).");
         AnsiConsole.WriteLine();
         AnsiConsole.MarkupLine("[bold]Buy a ticket[/] (another terminal, in this folder; jq reads the order id):");
         foreach (var line in new[]
@@ -138,7 +138,7 @@ internal static class UpCommand
             Console.WriteLine("  " + line);
         }
 
-        Console.WriteLine($"Let one expire: POST another order, do not pay, GET it after {Describe(hold.Duration)}: EXPIRED, its seats free again in");
+        Console.WriteLine($"Let one expire: POST another order, do not pay, GET it after {Describe(hold.Duration + hold.SettleWindow)}: EXPIRED, its seats free again in");
         Console.WriteLine($"  curl -s {gateway}/events/{DemoEvent.EventId}/seats | jq -c '.seats[] | select(.status != \"available\")'");
         Console.WriteLine($"Load test: {cli} load flash-sale --buyers 500 --seats 100");
         AnsiConsole.WriteLine();
