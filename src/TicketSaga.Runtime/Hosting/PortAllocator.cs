@@ -1,5 +1,4 @@
-using System.Net;
-using System.Net.Sockets;
+using TicketSaga.Runtime.Runner;
 
 namespace TicketSaga.Runtime.Hosting;
 
@@ -20,7 +19,7 @@ public static class PortAllocator
             for (var attempt = 0; attempt < 1_000; attempt++)
             {
                 var port = Random.Shared.Next(First, Last);
-                if (!Given.Contains(port) && IsFree(port))
+                if (!Given.Contains(port) && PortCheck.IsFree(port))
                 {
                     Given.Add(port);
                     return port;
@@ -29,19 +28,5 @@ public static class PortAllocator
         }
 
         throw new InvalidOperationException($"No free loopback port between {First} and {Last}.");
-    }
-
-    private static bool IsFree(int port)
-    {
-        try
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, port);
-            listener.Start();
-            return true;
-        }
-        catch (SocketException)
-        {
-            return false;
-        }
     }
 }
