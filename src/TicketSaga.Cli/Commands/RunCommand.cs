@@ -147,7 +147,14 @@ internal static class RunCommand
             AnsiConsole.MarkupLine("[grey]Press Ctrl+C to stop.[/]");
             var signalled = new TaskCompletionSource();
             await using var signal = shutdown.Token.Register(() => signalled.TrySetResult());
-            if (await Task.WhenAny(runner.AppExited, signalled.Task) == runner.AppExited)
+            var ended = await Task.WhenAny(runner.AppExited, runner.AllFinished, signalled.Task);
+            if (ended == runner.AllFinished)
+            {
+                AnsiConsole.MarkupLine("[grey]Every app has finished; stopping the sidecars and the runtime...[/]");
+                return 0;
+            }
+
+            if (ended == runner.AppExited)
             {
                 var died = await runner.AppExited;
                 AnsiConsole.MarkupLineInterpolated($"[red bold]App '{died.Definition.AppId}' stopped unexpectedly (exit code {died.ExitCode}); stopping everything. Its last output ({died.Log.FilePath}):[/]");

@@ -18,9 +18,9 @@ internal sealed partial class ActorDiscovery(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         placement.BeginDiscovery(app.AppId);
-        if (app.Protocol != AppChannelProtocol.Http)
+        if (app.Protocol != AppChannelProtocol.Http || !app.HasAppChannel)
         {
-            // The Dapr actor SDK serves its actor API over HTTP only.
+            // The Dapr actor SDK serves its actor API over HTTP only, and only an app with a port can host actors.
             placement.Place(app, new Dictionary<string, ActorTypeSettings>());
             return;
         }

@@ -30,6 +30,9 @@ public sealed record AppDescriptor(string AppId, int AppPort, AppChannelProtocol
 
     public Uri AppAddress => new($"http://127.0.0.1:{AppPort}");
 
+    /// <summary>An app run without an app port (a client) is never called by its sidecar, as daprd without <c>--app-port</c>.</summary>
+    public bool HasAppChannel => AppPort > 0;
+
     /// <summary>The same app with a fresh random app API token and Dapr API token, as the runner gives each app per run.</summary>
     public AppDescriptor WithNewTokens() => this with { AppApiToken = NewToken(), DaprApiToken = NewToken() };
 

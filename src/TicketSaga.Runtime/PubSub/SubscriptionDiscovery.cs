@@ -15,7 +15,7 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
     public async Task<IReadOnlyList<SubscriptionDefinition>> DiscoverAsync(CancellationToken cancellationToken)
     {
         var all = resources.DeclarativeSubscriptionsFor(app.AppId).ToList();
-        if (app.Protocol == AppChannelProtocol.Http)
+        if (app.Protocol == AppChannelProtocol.Http && app.HasAppChannel)
         {
             all.AddRange(await AskAppAsync(cancellationToken));
         }

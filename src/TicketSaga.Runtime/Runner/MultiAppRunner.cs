@@ -51,6 +51,9 @@ public enum AppStatus
     Healthy,
     Restarting,
     Exited,
+
+    /// <summary>Ended by itself with exit code 0 (a one-shot client): done, neither restarted nor a reason to stop the others.</summary>
+    Finished,
     Stopped,
 }
 
@@ -92,6 +95,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly List<RunningApp> _apps = [];
     private readonly TaskCompletionSource<RunningApp> _appExited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _allFinished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _watchers = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly Lock _gate = new();
@@ -124,6 +128,9 @@ public sealed class MultiAppRunner : IAsyncDisposable
     /// <see cref="RunnerOptions.RestartPolicy"/> brings it back.
     /// </summary>
     public Task<RunningApp> AppExited => _appExited.Task;
+
+    /// <summary>Completes when every app with a command has finished (exit code 0), as `dapr run -f` ends when all its apps have.</summary>
+    public Task AllFinished => _allFinished.Task;
 
     /// <summary>The fixed ports a run file asks for (app ports, sidecar ports named in it); the others are picked free.</summary>
     public static IEnumerable<PortUse> PortsOf(RunFile runFile) => runFile.Apps.SelectMany(app => new[]
@@ -189,10 +196,12 @@ public sealed class MultiAppRunner : IAsyncDisposable
 
         await WaitUntilHealthyAsync(cancellationToken);
         // Watched only from here: an app that fails during start-up fails the start, with its log.
-        foreach (var app in _apps.Where(a => a.Process is not null))
+        foreach (var app in _apps.Where(a => a.Process is not null && a.Status != AppStatus.Finished))
         {
             _watchers.Add(WatchAsync(app));
         }
+
+        NoteFinished();
     }
 
     private async Task AddSidecarAsync(AppDescriptor descriptor, CancellationToken cancellationToken)
@@ -262,6 +271,13 @@ public sealed class MultiAppRunner : IAsyncDisposable
             if (IsStopping())
             {
                 app.Status = AppStatus.Stopped;
+                return;
+            }
+
+            if (exitCode == 0)
+            {
+                Finish(app);
+                NoteFinished();
                 return;
             }
 
@@ -374,6 +390,12 @@ public sealed class MultiAppRunner : IAsyncDisposable
 
             var exitCode = await app.Process!.Exited;
             app.ExitCode = exitCode;
+            if (exitCode == 0)
+            {
+                Finish(app);
+                return null;
+            }
+
             app.Status = AppStatus.Exited;
             return $"App '{app.Definition.AppId}' exited with code {exitCode} before it became healthy. Its last output ({app.Log.FilePath}):{Environment.NewLine}{app.Log.Tail()}";
         }
@@ -384,6 +406,21 @@ public sealed class MultiAppRunner : IAsyncDisposable
                 : app.Definition.AppHealthCheckPath is { } path ? $"GET {path} did not answer 2xx" : "the port did not accept connections";
             return $"App '{app.Definition.AppId}' did not become healthy within {_options.HealthTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s " +
                 $"(port {app.Descriptor.AppPort}: {what}). Its last output ({app.Log.FilePath}):{Environment.NewLine}{app.Log.Tail()}";
+        }
+    }
+
+    private void Finish(RunningApp app)
+    {
+        app.Status = AppStatus.Finished;
+        _options.Console.WriteLine($"== {app.Definition.AppId} finished (exit code 0); the other apps keep running == (log: {app.Log.FilePath})");
+    }
+
+    private void NoteFinished()
+    {
+        var started = _apps.Where(a => a.Definition.Command.Count > 0).ToList();
+        if (started.Count > 0 && started.All(a => a.Status == AppStatus.Finished))
+        {
+            _allFinished.TrySetResult();
         }
     }
 
@@ -422,7 +459,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
         await _shutdownRegistration.DisposeAsync();
         await Task.WhenAll(_apps.Where(a => a.Process is not null).Select(a => a.Process!.StopAsync(_options.StopGracePeriod)));
         await Task.WhenAll(_watchers);
-        foreach (var app in _apps.Where(a => a.Status != AppStatus.Exited))
+        foreach (var app in _apps.Where(a => a.Status is not (AppStatus.Exited or AppStatus.Finished)))
         {
             app.Status = AppStatus.Stopped;
         }

@@ -304,6 +304,77 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
         Assert.Contains("== fragile exited with code 137 ==", _console.ToString());
     }
 
+    [Fact]
+    public async Task A_one_shot_client_that_finishes_stops_only_itself()
+    {
+        var runFile = WriteRunFile("""
+            version: 1
+            apps:
+              - appID: server
+                command: ["sh", "-c", "exec sleep 600"]
+              - appID: quick-client
+                command: ["sh", "-c", "echo done"]
+              - appID: slow-client
+                command: ["sh", "-c", "sleep 1; echo done"]
+            """);
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync() with { RestartPolicy = null }, TestContext.Current.CancellationToken);
+        var (server, quick, slow) = (runner.Apps[0], runner.Apps[1], runner.Apps[2]);
+        await WaitUntilAsync(() => slow.Status == AppStatus.Finished);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+
+        Assert.Equal(AppStatus.Finished, quick.Status);
+        Assert.Equal(0, slow.ExitCode);
+        Assert.Equal(AppStatus.Healthy, server.Status);
+        Assert.True(IsAlive(server.Process!.Id));
+        Assert.False(runner.AppExited.IsCompleted);
+        Assert.False(runner.AllFinished.IsCompleted);
+        Assert.Contains("== slow-client finished (exit code 0); the other apps keep running ==", _console.ToString());
+    }
+
+    [Fact]
+    public async Task The_run_ends_when_every_app_has_finished()
+    {
+        var runFile = WriteRunFile("""
+            version: 1
+            apps:
+              - appID: first
+                command: ["sh", "-c", "echo done"]
+              - appID: second
+                command: ["sh", "-c", "sleep 1; echo done"]
+            """);
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken);
+        await runner.AllFinished.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+
+        Assert.All(runner.Apps, app => Assert.Equal(AppStatus.Finished, app.Status));
+        Assert.False(runner.AppExited.IsCompleted);
+        Assert.Equal(0, runner.Apps.Sum(app => app.Restarts));
+    }
+
+    [Fact]
+    public async Task The_sidecar_of_an_app_without_a_port_never_calls_the_app()
+    {
+        var runFile = WriteRunFile("""
+            version: 1
+            apps:
+              - appID: client
+                command: ["sh", "-c", "exec sleep 600"]
+            """);
+
+        await using var runner = await MultiAppRunner.StartAsync(runFile, await OptionsAsync(), TestContext.Current.CancellationToken);
+        var sidecar = runner.Apps[0].Descriptor;
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{sidecar.HttpPort}/v1.0/metadata");
+        request.Headers.Add(AppDescriptor.TokenHeader, sidecar.DaprApiToken);
+        using var metadata = await _http.SendAsync(request, TestContext.Current.CancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.OK, metadata.StatusCode);
+        var log = await File.ReadAllTextAsync(Path.Combine(runner.LogDirectory, "runtime.log"), TestContext.Current.CancellationToken);
+        Assert.DoesNotContain("127.0.0.1:0", log);
+        Assert.DoesNotContain("   at ", log);
+    }
+
     private async Task<AppReport> ReportAsync(RunningApp app) =>
         (await _http.GetFromJsonAsync<AppReport>(app.Descriptor.AppAddress, TestContext.Current.CancellationToken))!;
 
