@@ -5,15 +5,16 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using TicketSaga.Runtime.PubSub;
+using TicketSaga.Runtime.State;
 
 namespace TicketSaga.Runtime.Api;
 
 /// <summary>
 /// The Dapr gRPC API (<c>dapr.proto.runtime.v1.Dapr</c>) without .proto files: methods are bound from
-/// Dapr.Protos' message classes. Only what the services use is bound; every other Dapr method
+/// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded runtime serves"); every other Dapr method
 /// answers Unimplemented.
 /// </summary>
-public sealed class DaprGrpcApi(Publisher publisher, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
+public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
 {
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
@@ -35,6 +36,99 @@ public sealed class DaprGrpcApi(Publisher publisher, SidecarMetadata metadata, I
         }
     }
 
+    private Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        var response = new GetStateResponse();
+        if (await state.GetAsync(request.StoreName, request.Key, context.CancellationToken) is { } value)
+        {
+            response.Data = ByteString.CopyFrom(value.Value);
+            response.Etag = value.ETag;
+            response.Metadata.Add(value.Metadata);
+        }
+
+        return response;
+    });
+
+    private Task<GetBulkStateResponse> GetBulkState(GetBulkStateRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        var response = new GetBulkStateResponse();
+        foreach (var (key, value) in await state.GetBulkAsync(request.StoreName, request.Keys, context.CancellationToken))
+        {
+            var item = new BulkStateItem { Key = key };
+            if (value is not null)
+            {
+                item.Data = ByteString.CopyFrom(value.Value);
+                item.Etag = value.ETag;
+                item.Metadata.Add(value.Metadata);
+            }
+
+            response.Items.Add(item);
+        }
+
+        return response;
+    });
+
+    private Task<Empty> SaveState(SaveStateRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        await state.ApplyAsync(request.StoreName, [.. request.States.Select(s => Operation(StateOperationKind.Upsert, s))], context.CancellationToken);
+        return new Empty();
+    });
+
+    private Task<Empty> DeleteState(DeleteStateRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        var item = new StateItem { Key = request.Key, Etag = request.Etag, Options = request.Options };
+        item.Metadata.Add(request.Metadata);
+        await state.ApplyAsync(request.StoreName, [Operation(StateOperationKind.Delete, item)], context.CancellationToken);
+        return new Empty();
+    });
+
+    private Task<Empty> DeleteBulkState(DeleteBulkStateRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        await state.ApplyAsync(request.StoreName, [.. request.States.Select(s => Operation(StateOperationKind.Delete, s))], context.CancellationToken);
+        return new Empty();
+    });
+
+    private Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) => StateCall(async () =>
+    {
+        var operations = request.Operations.Select(o => Operation(o.OperationType switch
+        {
+            "upsert" => StateOperationKind.Upsert,
+            "delete" => StateOperationKind.Delete,
+            var other => throw new InvalidStateRequestException($"operation type {other} not supported"),
+        }, o.Request ?? throw new InvalidStateRequestException("each operation needs a request")));
+        await state.ApplyAsync(request.StoreName, [.. operations], context.CancellationToken);
+        return new Empty();
+    });
+
+    private static StateOperation Operation(StateOperationKind kind, StateItem item) => new(
+        kind,
+        item.Key,
+        kind == StateOperationKind.Upsert ? item.Value.ToByteArray() : null,
+        item.Etag is { Value.Length: > 0 } etag ? etag.Value : null,
+        item.Options?.Concurrency == StateOptions.Types.StateConcurrency.ConcurrencyFirstWrite,
+        item.Metadata);
+
+    /// <summary>daprd's gRPC answers: InvalidArgument for an unknown store or bad input, Aborted for an ETag mismatch (the SDK's Try… methods read it as false).</summary>
+    private static async Task<T> StateCall<T>(Func<Task<T>> call)
+    {
+        try
+        {
+            return await call();
+        }
+        catch (StateStoreNotFoundException ex)
+        {
+            throw new RpcException(new Status(ex.NoneConfigured ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument, ex.Message));
+        }
+        catch (InvalidStateRequestException ex)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
+        }
+        catch (StateETagMismatchException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Aborted, ex.Message));
+        }
+    }
+
     private Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) => Task.FromResult(metadata.ToGrpc());
 
     private Task<Empty> Shutdown(ShutdownRequest request, ServerCallContext context)
@@ -52,6 +146,12 @@ public sealed class DaprGrpcApi(Publisher publisher, SidecarMetadata metadata, I
         public void OnServiceMethodDiscovery(ServiceMethodProviderContext<DaprGrpcApi> context)
         {
             Bind<PublishEventRequest, Empty>(context, "PublishEvent", PublishEventRequest.Parser, (api, request, call) => api.PublishEvent(request, call));
+            Bind<GetStateRequest, GetStateResponse>(context, "GetState", GetStateRequest.Parser, (api, request, call) => api.GetState(request, call));
+            Bind<GetBulkStateRequest, GetBulkStateResponse>(context, "GetBulkState", GetBulkStateRequest.Parser, (api, request, call) => api.GetBulkState(request, call));
+            Bind<SaveStateRequest, Empty>(context, "SaveState", SaveStateRequest.Parser, (api, request, call) => api.SaveState(request, call));
+            Bind<DeleteStateRequest, Empty>(context, "DeleteState", DeleteStateRequest.Parser, (api, request, call) => api.DeleteState(request, call));
+            Bind<DeleteBulkStateRequest, Empty>(context, "DeleteBulkState", DeleteBulkStateRequest.Parser, (api, request, call) => api.DeleteBulkState(request, call));
+            Bind<ExecuteStateTransactionRequest, Empty>(context, "ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, (api, request, call) => api.ExecuteStateTransaction(request, call));
             Bind<GetMetadataRequest, GetMetadataResponse>(context, "GetMetadata", GetMetadataRequest.Parser, (api, request, call) => api.GetMetadata(request, call));
             Bind<ShutdownRequest, Empty>(context, "Shutdown", ShutdownRequest.Parser, (api, request, call) => api.Shutdown(request, call));
         }
