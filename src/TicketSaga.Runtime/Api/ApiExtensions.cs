@@ -3,27 +3,30 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using TicketSaga.Runtime.Secrets;
 using TicketSaga.Runtime.State;
 
 namespace TicketSaga.Runtime.Api;
 
 public static class ApiExtensions
 {
-    /// <summary>The Dapr gRPC API service, the state API and the metadata reported by both APIs.</summary>
+    /// <summary>The Dapr gRPC API service, the state and secrets APIs and the metadata reported by both APIs.</summary>
     public static IServiceCollection AddDaprApi(this IServiceCollection services)
     {
         services.AddGrpc();
         return services
             .AddSingleton<SidecarMetadata>()
             .AddSingleton<StateStores>()
+            .AddSingleton<SecretStores>()
             .AddSingleton<IServiceMethodProvider<DaprGrpcApi>, DaprGrpcApi.MethodProvider>();
     }
 
-    /// <summary>gRPC <c>dapr.proto.runtime.v1.Dapr</c>, the HTTP state API, HTTP metadata and graceful shutdown.</summary>
+    /// <summary>gRPC <c>dapr.proto.runtime.v1.Dapr</c>, the HTTP state and secrets APIs, HTTP metadata and graceful shutdown.</summary>
     public static WebApplication MapDaprApi(this WebApplication web)
     {
         web.MapGrpcService<DaprGrpcApi>();
         web.MapStateApi();
+        web.MapSecretsApi();
         web.MapGet("/v1.0/metadata", (SidecarMetadata metadata) => Results.Json(metadata.ToJson()));
         web.MapPost("/v1.0/shutdown", (HttpContext context, IHostApplicationLifetime lifetime) =>
         {

@@ -5,6 +5,7 @@ using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using TicketSaga.Runtime.PubSub;
+using TicketSaga.Runtime.Secrets;
 using TicketSaga.Runtime.State;
 
 namespace TicketSaga.Runtime.Api;
@@ -14,7 +15,7 @@ namespace TicketSaga.Runtime.Api;
 /// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded runtime serves"); every other Dapr method
 /// answers Unimplemented.
 /// </summary>
-public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
+public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretStores secrets, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
 {
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
@@ -36,7 +37,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         }
     }
 
-    private Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<GetStateResponse> GetState(GetStateRequest request, ServerCallContext context) => StateCall("", async () =>
     {
         var response = new GetStateResponse();
         if (await state.GetAsync(request.StoreName, request.Key, context.CancellationToken) is { } value)
@@ -49,7 +50,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         return response;
     });
 
-    private Task<GetBulkStateResponse> GetBulkState(GetBulkStateRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<GetBulkStateResponse> GetBulkState(GetBulkStateRequest request, ServerCallContext context) => StateCall("", async () =>
     {
         var response = new GetBulkStateResponse();
         foreach (var (key, value) in await state.GetBulkAsync(request.StoreName, request.Keys, context.CancellationToken))
@@ -68,13 +69,13 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         return response;
     });
 
-    private Task<Empty> SaveState(SaveStateRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<Empty> SaveState(SaveStateRequest request, ServerCallContext context) => StateCall($"failed saving state in state store {request.StoreName}: ", async () =>
     {
         await state.ApplyAsync(request.StoreName, [.. request.States.Select(s => Operation(StateOperationKind.Upsert, s))], context.CancellationToken);
         return new Empty();
     });
 
-    private Task<Empty> DeleteState(DeleteStateRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<Empty> DeleteState(DeleteStateRequest request, ServerCallContext context) => StateCall($"failed deleting state with key {request.Key}: ", async () =>
     {
         var item = new StateItem { Key = request.Key, Etag = request.Etag, Options = request.Options };
         item.Metadata.Add(request.Metadata);
@@ -82,13 +83,13 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         return new Empty();
     });
 
-    private Task<Empty> DeleteBulkState(DeleteBulkStateRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<Empty> DeleteBulkState(DeleteBulkStateRequest request, ServerCallContext context) => StateCall($"failed deleting state in state store {request.StoreName}: ", async () =>
     {
         await state.ApplyAsync(request.StoreName, [.. request.States.Select(s => Operation(StateOperationKind.Delete, s))], context.CancellationToken);
         return new Empty();
     });
 
-    private Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) => StateCall(async () =>
+    private Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) => StateCall("error while executing state transaction: ", async () =>
     {
         var operations = request.Operations.Select(o => Operation(o.OperationType switch
         {
@@ -109,7 +110,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         item.Metadata);
 
     /// <summary>daprd's gRPC answers: InvalidArgument for an unknown store or bad input, Aborted for an ETag mismatch (the SDK's Try… methods read it as false).</summary>
-    private static async Task<T> StateCall<T>(Func<Task<T>> call)
+    private static async Task<T> StateCall<T>(string conflictPrefix, Func<Task<T>> call)
     {
         try
         {
@@ -125,7 +126,48 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
         }
         catch (StateETagMismatchException ex)
         {
-            throw new RpcException(new Status(StatusCode.Aborted, ex.Message));
+            throw new RpcException(new Status(StatusCode.Aborted, conflictPrefix + ex.Message));
+        }
+    }
+
+    private Task<GetSecretResponse> GetSecret(GetSecretRequest request, ServerCallContext context) => SecretCall(() =>
+    {
+        var response = new GetSecretResponse();
+        response.Data.Add(secrets.Get(request.StoreName, request.Key).ToDictionary());
+        return response;
+    });
+
+    private Task<GetBulkSecretResponse> GetBulkSecret(GetBulkSecretRequest request, ServerCallContext context) => SecretCall(() =>
+    {
+        var response = new GetBulkSecretResponse();
+        foreach (var (key, values) in secrets.GetBulk(request.StoreName))
+        {
+            var secret = new SecretResponse();
+            secret.Secrets.Add(values.ToDictionary());
+            response.Data.Add(key, secret);
+        }
+
+        return response;
+    });
+
+    /// <summary>daprd's gRPC answers: FailedPrecondition no store, InvalidArgument unknown store, PermissionDenied by scopes, Internal not readable.</summary>
+    private static Task<T> SecretCall<T>(Func<T> call)
+    {
+        try
+        {
+            return Task.FromResult(call());
+        }
+        catch (SecretStoreNotFoundException ex)
+        {
+            throw new RpcException(new Status(ex.NoneConfigured ? StatusCode.FailedPrecondition : StatusCode.InvalidArgument, ex.Message));
+        }
+        catch (SecretAccessDeniedException ex)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, ex.Message));
+        }
+        catch (SecretUnavailableException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, ex.Message));
         }
     }
 
@@ -152,6 +194,8 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SidecarM
             Bind<DeleteStateRequest, Empty>(context, "DeleteState", DeleteStateRequest.Parser, (api, request, call) => api.DeleteState(request, call));
             Bind<DeleteBulkStateRequest, Empty>(context, "DeleteBulkState", DeleteBulkStateRequest.Parser, (api, request, call) => api.DeleteBulkState(request, call));
             Bind<ExecuteStateTransactionRequest, Empty>(context, "ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, (api, request, call) => api.ExecuteStateTransaction(request, call));
+            Bind<GetSecretRequest, GetSecretResponse>(context, "GetSecret", GetSecretRequest.Parser, (api, request, call) => api.GetSecret(request, call));
+            Bind<GetBulkSecretRequest, GetBulkSecretResponse>(context, "GetBulkSecret", GetBulkSecretRequest.Parser, (api, request, call) => api.GetBulkSecret(request, call));
             Bind<GetMetadataRequest, GetMetadataResponse>(context, "GetMetadata", GetMetadataRequest.Parser, (api, request, call) => api.GetMetadata(request, call));
             Bind<ShutdownRequest, Empty>(context, "Shutdown", ShutdownRequest.Parser, (api, request, call) => api.Shutdown(request, call));
         }

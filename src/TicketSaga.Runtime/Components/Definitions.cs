@@ -16,6 +16,9 @@ public sealed record ComponentDefinition(
 {
     public bool IsVisibleTo(string appId) => Scopes.Count == 0 || Scopes.Contains(appId, StringComparer.Ordinal);
 
+    /// <summary>The secret store its <c>secretKeyRef</c> items are read from (<c>auth.secretStore</c>).</summary>
+    public string? AuthSecretStore { get; init; }
+
     public string? MetadataValue(string name) =>
         Metadata.FirstOrDefault(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase))?.Value;
 
@@ -87,3 +90,6 @@ public sealed record SubscriptionDefinition(
 {
     public bool IsVisibleTo(string appId) => Scopes.Count == 0 || Scopes.Contains(appId, StringComparer.Ordinal);
 }
+
+/// <summary>A Configuration's <c>secrets.scopes</c> entry: which secrets of one store the app may read.</summary>
+public sealed record SecretScope(string StoreName, AccessAction DefaultAccess, IReadOnlyList<string> AllowedSecrets, IReadOnlyList<string> DeniedSecrets);

@@ -32,10 +32,10 @@ public static partial class ResourceLoader
     /// </summary>
     public static RuntimeResources Load(IReadOnlyList<string> resourcesPaths, string? configFilePath = null)
     {
-        var accessControl = configFilePath is null ? null : LoadAccessControl(configFilePath);
+        var (accessControl, secretScopes) = configFilePath is null ? (null, []) : LoadConfiguration(configFilePath);
         if (resourcesPaths.Count == 0)
         {
-            return new RuntimeResources(BuiltInDefaults().Components, [], []) { AccessControl = accessControl };
+            return new RuntimeResources(BuiltInDefaults().Components, [], []) { AccessControl = accessControl, SecretScopes = secretScopes };
         }
 
         var missing = resourcesPaths.FirstOrDefault(path => !Directory.Exists(path));
@@ -65,10 +65,10 @@ public static partial class ResourceLoader
                 $"Component '{duplicate.Key}' is defined more than once: {string.Join(", ", duplicate.Select(c => c.SourceFile))}.");
         }
 
-        return new RuntimeResources(components, resiliencies, subscriptions) { AccessControl = accessControl };
+        return new RuntimeResources(components, resiliencies, subscriptions) { AccessControl = accessControl, SecretScopes = secretScopes };
     }
 
-    private static AccessControl? LoadAccessControl(string configFilePath)
+    private static (AccessControl?, IReadOnlyList<SecretScope>) LoadConfiguration(string configFilePath)
     {
         if (!File.Exists(configFilePath))
         {
@@ -81,7 +81,8 @@ public static partial class ResourceLoader
             throw new ComponentLoadException($"{configFilePath}: expected one Configuration resource, found {documents.Count} documents.");
         }
 
-        return new DocumentReader(configFilePath, documents[0]).ReadAccessControl();
+        var reader = new DocumentReader(configFilePath, documents[0]);
+        return (reader.ReadAccessControl(), reader.ReadSecretScopes());
     }
 
     private static List<YamlMappingNode> ReadDocuments(string file)
@@ -210,6 +211,22 @@ public static partial class ResourceLoader
             return new AccessControl(Action(accessControl, "defaultAction") ?? AccessAction.Allow, policies, file);
         }
 
+        /// <summary>The <c>spec.secrets.scopes</c> of a Configuration: per secret store, which secrets the app may read.</summary>
+        public IReadOnlyList<SecretScope> ReadSecretScopes()
+        {
+            if (Mapping(root, "spec") is not { } spec || Mapping(spec, "secrets") is not { } secrets)
+            {
+                return [];
+            }
+
+            return [.. Sequence(secrets, "scopes").Select(item =>
+            {
+                var scope = item as YamlMappingNode ?? throw Error(item, "each secrets scope is a mapping with storeName, defaultAccess, allowedSecrets and deniedSecrets");
+                return new SecretScope(RequiredString(scope, "storeName"), Action(scope, "defaultAccess") ?? AccessAction.Allow,
+                    Strings(scope, "allowedSecrets"), Strings(scope, "deniedSecrets"));
+            })];
+        }
+
         private AccessAction? Action(YamlMappingNode node, string key) => OptionalString(node, key)?.ToLowerInvariant() switch
         {
             null => null,
@@ -243,7 +260,10 @@ public static partial class ResourceLoader
                 metadata.Add(new ComponentMetadataItem(itemName, OptionalString(entry, "value"), secret));
             }
 
-            return new ComponentDefinition(name, type, OptionalString(spec, "version") ?? "v1", metadata, scopes, file);
+            return new ComponentDefinition(name, type, OptionalString(spec, "version") ?? "v1", metadata, scopes, file)
+            {
+                AuthSecretStore = Mapping(root, "auth") is { } auth ? OptionalString(auth, "secretStore") : null,
+            };
         }
 
         private ResiliencyDocument ReadResiliency(string name, IReadOnlyList<string> scopes)

@@ -22,6 +22,9 @@ public sealed class RuntimeResources(
     /// <summary>The Configuration's accessControl (daprd's --config); null allows every call, as daprd does without one.</summary>
     public AccessControl? AccessControl { get; init; }
 
+    /// <summary>The Configuration's <c>secrets.scopes</c>; none lets the app read every secret of its stores, as daprd does.</summary>
+    public IReadOnlyList<SecretScope> SecretScopes { get; init; } = [];
+
     public IReadOnlyList<SubscriptionDefinition> Subscriptions => subscriptions;
 
     /// <summary>The components an app can see (a component scoped to other apps is invisible to it).</summary>

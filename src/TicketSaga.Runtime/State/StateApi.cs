@@ -18,7 +18,7 @@ public static class StateApi
     {
         var state = web.MapGroup("/v1.0/state/{store}");
         state.MapGet("/{key}", async (string store, string key, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_GET", async () =>
+            await Answer("ERR_STATE_GET", "", async () =>
             {
                 if (await stores.GetAsync(store, key, cancellationToken) is not { } value)
                 {
@@ -34,7 +34,7 @@ public static class StateApi
                 return Results.Bytes(value.Value, IsJson(value.Value) ? "application/json" : "application/octet-stream");
             }));
         state.MapPost("/", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_SAVE", async () =>
+            await Answer("ERR_STATE_SAVE", $"failed saving state in state store {store}: ", async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
                 if (body.RootElement.ValueKind != JsonValueKind.Array)
@@ -46,7 +46,7 @@ public static class StateApi
                 return Results.NoContent();
             }));
         state.MapDelete("/{key}", async (string store, string key, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_DELETE", async () =>
+            await Answer("ERR_STATE_DELETE", $"failed deleting state with key {key}: ", async () =>
             {
                 var etag = request.Headers.IfMatch.ToString() is { Length: > 0 } ifMatch ? ifMatch : null;
                 var firstWrite = request.Query["concurrency"] == "first-write";
@@ -54,7 +54,7 @@ public static class StateApi
                 return Results.NoContent();
             }));
         state.MapPost("/bulk", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_BULK_GET", async () =>
+            await Answer("ERR_STATE_BULK_GET", "", async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
                 if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("keys", out var keys) || keys.ValueKind != JsonValueKind.Array)
@@ -68,7 +68,7 @@ public static class StateApi
                     : new BulkStateItem(v.Key, null, null, null)), OmitNulls);
             }));
         state.MapPost("/transaction", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_TRANSACTION", async () =>
+            await Answer("ERR_STATE_TRANSACTION", "error while executing state transaction: ", async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
                 if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("operations", out var operations) || operations.ValueKind != JsonValueKind.Array)
@@ -99,7 +99,7 @@ public static class StateApi
     private sealed record BulkStateItem(string Key, JsonElement? Data, string? Etag, IReadOnlyDictionary<string, string>? Metadata);
 
     /// <summary>daprd's answers: 400 for an unknown store or a malformed request, 409 for an ETag mismatch.</summary>
-    private static async Task<IResult> Answer(string errorCode, Func<Task<IResult>> handle)
+    private static async Task<IResult> Answer(string errorCode, string conflictPrefix, Func<Task<IResult>> handle)
     {
         try
         {
@@ -117,7 +117,7 @@ public static class StateApi
         }
         catch (StateETagMismatchException ex)
         {
-            return Results.Json(new DaprError(errorCode, ex.Message), statusCode: StatusCodes.Status409Conflict);
+            return Results.Json(new DaprError(errorCode, conflictPrefix + ex.Message), statusCode: StatusCodes.Status409Conflict);
         }
     }
 
