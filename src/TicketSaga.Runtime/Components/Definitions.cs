@@ -89,7 +89,16 @@ public sealed record SubscriptionDefinition(
     string Origin)
 {
     public bool IsVisibleTo(string appId) => Scopes.Count == 0 || Scopes.Contains(appId, StringComparer.Ordinal);
+
+    /// <summary>Metadata <c>rawPayload: "true"</c>: every message arrives as a CloudEvent whose <c>data_base64</c> is the message as published.</summary>
+    public bool RawPayload { get; init; }
+
+    /// <summary><c>bulkSubscribe</c>: messages arrive in batches, answered per entry; null delivers one at a time.</summary>
+    public BulkSubscribeOptions? BulkSubscribe { get; init; }
 }
+
+/// <summary>Dapr's <c>bulkSubscribe</c> settings (daprd's defaults: 100 messages, 1000 ms).</summary>
+public sealed record BulkSubscribeOptions(int MaxMessagesCount = 100, int MaxAwaitDurationMs = 1000);
 
 /// <summary>A Configuration's <c>secrets.scopes</c> entry: which secrets of one store the app may read.</summary>
 public sealed record SecretScope(string StoreName, AccessAction DefaultAccess, IReadOnlyList<string> AllowedSecrets, IReadOnlyList<string> DeniedSecrets);

@@ -21,7 +21,9 @@ public static partial class ResourceLoader
 
     /// <summary>No resources folder: a pub/sub named <c>pubsub</c> and the default retry policy.</summary>
     public static RuntimeResources BuiltInDefaults() => new(
-        [new ComponentDefinition("pubsub", "pubsub.kafka", "v1", [], [], "(built-in)")],
+        // Unlike Kafka's default, the built-in pub/sub starts a new consumer group from the oldest message:
+        // with no component file to say so, a subscriber that starts after a publisher loses nothing.
+        [new ComponentDefinition("pubsub", "pubsub.kafka", "v1", [new ComponentMetadataItem("initialOffset", "oldest", null)], [], "(built-in)")],
         [],
         []);
 
@@ -397,9 +399,24 @@ public static partial class ResourceLoader
                 throw Error(spec, $"subscription '{name}' has no route (spec.routes.default, spec.routes.rules or spec.route)");
             }
 
+            var metadata = Mapping(spec, "metadata");
+            var bulk = Mapping(spec, "bulkSubscribe");
             return new SubscriptionDefinition(pubsub, topic, defaultRoute, rules, OptionalString(spec, "deadLetterTopic"), scopes,
-                SubscriptionSource.Declarative, $"{file} ({name})");
+                SubscriptionSource.Declarative, $"{file} ({name})")
+            {
+                RawPayload = metadata is not null && string.Equals(OptionalString(metadata, "rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
+                BulkSubscribe = bulk is not null && string.Equals(OptionalString(bulk, "enabled"), "true", StringComparison.OrdinalIgnoreCase)
+                    ? new BulkSubscribeOptions(PositiveInt(bulk, "maxMessagesCount") ?? 100, PositiveInt(bulk, "maxAwaitDurationMs") ?? 1000)
+                    : null,
+            };
         }
+
+        private int? PositiveInt(YamlMappingNode node, string key) => OptionalString(node, key) switch
+        {
+            null => null,
+            var text when int.TryParse(text, CultureInfo.InvariantCulture, out var value) && value > 0 => value,
+            var text => throw Error(node, $"'{key}' is '{text}' (expected a positive whole number)"),
+        };
 
         private ComponentLoadException Error(YamlNode node, string message) => new($"{file}:{node.Start.Line}: {message}");
 

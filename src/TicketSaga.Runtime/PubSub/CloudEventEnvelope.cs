@@ -23,14 +23,30 @@ public sealed record CloudEventMessage(string Id, string PartitionKey, string Cl
 /// text becomes a string, anything else <c>data_base64</c>; a body that already is a CloudEvent
 /// (<c>application/cloudevents+json</c>) keeps its own attributes. Metadata <c>cloudevent.id</c>,
 /// <c>cloudevent.source</c>, <c>cloudevent.type</c> and <c>cloudevent.traceparent</c> override
-/// attributes; <c>partitionKey</c> orders messages (default: the id).
+/// attributes; <c>partitionKey</c> orders messages (default: the id). With <c>rawPayload=true</c> the
+/// data is the message itself, no envelope.
 /// </summary>
 public static class CloudEventEnvelope
 {
     public const string ContentType = "application/cloudevents+json";
 
+    /// <summary>
+    /// Marks a message published with <c>rawPayload</c>: the log keeps it as the CloudEvent daprd makes of
+    /// a raw message for a subscriber (<c>data_base64</c>), and this attribute, removed before delivery,
+    /// says its data is the whole message.
+    /// </summary>
+    private const string RawPayloadMarker = "ticketsagarawpayload";
+
     public static CloudEventMessage Create(PublishRequest request)
     {
+        if (IsRawPayload(request.Metadata))
+        {
+            var rawId = Guid.NewGuid().ToString();
+            var raw = RawPayloadEvent(rawId, request.Data.Span, request.Topic, request.PubsubName);
+            raw[RawPayloadMarker] = true;
+            return new CloudEventMessage(rawId, request.Metadata.GetValueOrDefault("partitionKey") is { Length: > 0 } rawKey ? rawKey : rawId, raw.ToJsonString());
+        }
+
         var contentType = string.IsNullOrEmpty(request.DataContentType) ? "application/json" : request.DataContentType;
         var cloudEvent = IsCloudEvent(contentType) ? ParseCloudEvent(request.Data) : [];
         if (!IsCloudEvent(contentType))
@@ -57,6 +73,48 @@ public static class CloudEventEnvelope
         var partitionKey = metadata.GetValueOrDefault("partitionKey") is { Length: > 0 } key ? key : id;
         return new CloudEventMessage(id, partitionKey, cloudEvent.ToJsonString());
     }
+
+    /// <summary>
+    /// What a subscription receives for a logged message: the CloudEvent as published; for a
+    /// <c>rawPayload</c> subscription, a CloudEvent whose <c>data_base64</c> is the message as published
+    /// (the CloudEvent itself, unless it was published raw), as daprd wraps raw messages for the SDKs.
+    /// </summary>
+    public static string ForSubscriber(string loggedJson, JsonElement logged, bool rawSubscription)
+    {
+        if (logged.TryGetProperty(RawPayloadMarker, out _))
+        {
+            var cloudEvent = JsonNode.Parse(loggedJson)!.AsObject();
+            cloudEvent.Remove(RawPayloadMarker);
+            return cloudEvent.ToJsonString();
+        }
+
+        return rawSubscription
+            ? RawPayloadEvent(logged.GetProperty("id").GetString()!, Encoding.UTF8.GetBytes(loggedJson), logged.GetProperty("topic").GetString()!,
+                logged.GetProperty("pubsubname").GetString()!).ToJsonString()
+            : loggedJson;
+    }
+
+    /// <summary>Publish metadata <c>rawPayload</c> (a Go boolean, as daprd parses it).</summary>
+    private static bool IsRawPayload(IReadOnlyDictionary<string, string> metadata) => metadata.GetValueOrDefault("rawPayload") switch
+    {
+        null or "" => false,
+        "1" or "t" or "T" or "true" or "TRUE" or "True" => true,
+        "0" or "f" or "F" or "false" or "FALSE" or "False" => false,
+        var other => throw new InvalidPublishException($"rawPayload value must be a valid boolean: actual is '{other}'"),
+    };
+
+    /// <summary>daprd's CloudEvent for a raw message: the bytes as <c>data_base64</c>, source Dapr.</summary>
+    private static JsonObject RawPayloadEvent(string id, ReadOnlySpan<byte> data, string topic, string pubsubName) => new()
+    {
+        ["specversion"] = "1.0",
+        ["id"] = id,
+        ["datacontenttype"] = "application/octet-stream",
+        ["source"] = "Dapr",
+        ["type"] = "com.dapr.event.sent",
+        ["topic"] = topic,
+        ["pubsubname"] = pubsubName,
+        ["data_base64"] = Convert.ToBase64String(data),
+    };
 
     private static bool IsCloudEvent(string contentType) => contentType.StartsWith(ContentType, StringComparison.OrdinalIgnoreCase);
 

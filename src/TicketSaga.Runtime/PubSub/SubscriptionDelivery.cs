@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -49,7 +51,8 @@ internal sealed partial class SubscriptionDelivery(
 
         foreach (var subscription in discovered)
         {
-            var fromOldest = resources.PubSubFor(app.AppId, subscription.PubsubName)?.MetadataValue("initialOffset") != "newest";
+            // As Dapr's Kafka component: a new consumer group starts at the newest message unless the component says oldest.
+            var fromOldest = string.Equals(resources.PubSubFor(app.AppId, subscription.PubsubName)?.MetadataValue("initialOffset"), "oldest", StringComparison.OrdinalIgnoreCase);
             await _queue.JoinAsync(subscription.PubsubName, subscription.Topic, fromOldest, stoppingToken);
         }
 
@@ -87,7 +90,11 @@ internal sealed partial class SubscriptionDelivery(
                 foreach (var delivery in due)
                 {
                     _inFlight[delivery.Seq] = 0;
-                    _ = DeliverAndReleaseAsync(delivery, stoppingToken);
+                }
+
+                foreach (var batch in Batches(due))
+                {
+                    _ = DeliverAndReleaseAsync(batch, stoppingToken);
                 }
 
                 if (unavailableFor > TimeSpan.Zero)
@@ -162,11 +169,28 @@ internal sealed partial class SubscriptionDelivery(
         base.Dispose();
     }
 
-    private async Task DeliverAndReleaseAsync(PendingDelivery delivery, CancellationToken stoppingToken)
+    /// <summary>
+    /// One message per request; for a <c>bulkSubscribe</c> subscription up to its maxMessagesCount of the
+    /// due heads together (each is the head of its partition key, so a batch keeps every key's order).
+    /// </summary>
+    private IEnumerable<PendingDelivery[]> Batches(List<PendingDelivery> due) =>
+        due.GroupBy(d => (d.PubsubName, d.Topic)).SelectMany(topic => _subscriptions[topic.Key].Subscription.BulkSubscribe is { } bulk
+            ? topic.Chunk(bulk.MaxMessagesCount)
+            : topic.Select(d => new[] { d }));
+
+    private async Task DeliverAndReleaseAsync(PendingDelivery[] batch, CancellationToken stoppingToken)
     {
+        var delivery = batch[0];
         try
         {
-            await DeliverAsync(delivery, stoppingToken);
+            if (_subscriptions[(delivery.PubsubName, delivery.Topic)].Subscription.BulkSubscribe is null)
+            {
+                await DeliverAsync(delivery, stoppingToken);
+            }
+            else
+            {
+                await DeliverBulkAsync(batch, stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
@@ -179,7 +203,11 @@ internal sealed partial class SubscriptionDelivery(
         }
         finally
         {
-            _inFlight.TryRemove(delivery.Seq, out _);
+            foreach (var released in batch)
+            {
+                _inFlight.TryRemove(released.Seq, out _);
+            }
+
             _completed.Notify();
         }
     }
@@ -201,16 +229,121 @@ internal sealed partial class SubscriptionDelivery(
         Outcome outcome;
         try
         {
-            outcome = await PostAsync(route, delivery, cloudEvent.RootElement, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+            var body = CloudEventEnvelope.ForSubscriber(delivery.CloudEventJson, cloudEvent.RootElement, subscription.RawPayload);
+            var traceParent = cloudEvent.RootElement.TryGetProperty("traceparent", out var trace) ? trace.GetString() : null;
+            var (posted, answer) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+            outcome = answer is null ? posted : StatusOf(answer);
         }
         catch (HttpRequestException ex) when (ex.StatusCode is null)
         {
-            // The app is not listening (restarting): not an attempt; the message waits for it.
-            Interlocked.Exchange(ref _appUnavailableUntilTicks, DateTime.UtcNow.AddMilliseconds(250).Ticks);
-            LogAppUnreachable(logger, app.AppId, ex.Message);
+            AppUnreachable(ex);
             return;
         }
 
+        await RecordAsync(delivery, subscription, inbound, attemptedAt, outcome, stoppingToken);
+    }
+
+    /// <summary>
+    /// Dapr's bulk format: one POST of <c>{id, entries: [{entryId, event, contentType, metadata}], topic,
+    /// pubsubname, type}</c> per route, answered <c>{statuses: [{entryId, status}]}</c>; each entry's
+    /// SUCCESS / RETRY / DROP then counts as that message's own answer (an entry left out is retried).
+    /// </summary>
+    private async Task DeliverBulkAsync(PendingDelivery[] batch, CancellationToken stoppingToken)
+    {
+        var (subscription, rules) = _subscriptions[(batch[0].PubsubName, batch[0].Topic)];
+        var inbound = resources.InboundFor(app.AppId, subscription.PubsubName);
+        var attemptedAt = DateTimeOffset.UtcNow;
+        var routed = new List<(PendingDelivery Delivery, string Route, JsonNode Event)>();
+        foreach (var delivery in batch)
+        {
+            using var cloudEvent = JsonDocument.Parse(delivery.CloudEventJson);
+            if ((rules.FirstOrDefault(r => r.Match.Matches(cloudEvent.RootElement)).Path ?? subscription.DefaultRoute) is not { } route)
+            {
+                await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound,
+                    "no routing rule matched the event and the subscription has no default route", subscription.DeadLetterTopic, stoppingToken);
+                continue;
+            }
+
+            routed.Add((delivery, route, JsonNode.Parse(CloudEventEnvelope.ForSubscriber(delivery.CloudEventJson, cloudEvent.RootElement, subscription.RawPayload))!));
+        }
+
+        foreach (var group in routed.GroupBy(r => r.Route))
+        {
+            var request = new JsonObject
+            {
+                ["id"] = Guid.NewGuid().ToString(),
+                ["entries"] = new JsonArray([.. group.Select(e => (JsonNode)new JsonObject
+                {
+                    ["entryId"] = EntryId(e.Delivery),
+                    ["event"] = e.Event,
+                    ["contentType"] = CloudEventEnvelope.ContentType,
+                    ["metadata"] = new JsonObject(),
+                })]),
+                ["metadata"] = new JsonObject(),
+                ["pubsubname"] = subscription.PubsubName,
+                ["topic"] = subscription.Topic,
+                ["type"] = "com.dapr.event.sent.bulk",
+            };
+            (Outcome Outcome, string? Body) posted;
+            try
+            {
+                posted = await PostAsync(group.Key, request.ToJsonString(), "application/json", null, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+            }
+            catch (HttpRequestException ex) when (ex.StatusCode is null)
+            {
+                AppUnreachable(ex);
+                return;
+            }
+
+            var statuses = posted.Body is null ? [] : EntryStatuses(posted.Body);
+            foreach (var (delivery, _, _) in group)
+            {
+                var outcome = posted.Body is null ? posted.Outcome
+                    : statuses.GetValueOrDefault(EntryId(delivery), new Outcome(OutcomeKind.Retry, "the app's bulk answer has no status for this entry"));
+                await RecordAsync(delivery, subscription, inbound, attemptedAt, outcome, stoppingToken);
+            }
+        }
+    }
+
+    private static string EntryId(PendingDelivery delivery) => delivery.Seq.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The app's per-entry answers; an unreadable answer leaves every entry to be retried.</summary>
+    private static Dictionary<string, Outcome> EntryStatuses(string body)
+    {
+        var statuses = new Dictionary<string, Outcome>(StringComparer.Ordinal);
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            foreach (var entry in document.RootElement.GetProperty("statuses").EnumerateArray())
+            {
+                var status = entry.GetProperty("status").GetString()?.ToUpperInvariant();
+                statuses[entry.GetProperty("entryId").GetString()!] = status switch
+                {
+                    "SUCCESS" => new Outcome(OutcomeKind.Ack, ""),
+                    "DROP" => new Outcome(OutcomeKind.Drop, "the app answered DROP for this entry"),
+                    "RETRY" => new Outcome(OutcomeKind.Retry, "the app answered RETRY for this entry"),
+                    var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}' for this entry"),
+                };
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or KeyNotFoundException)
+        {
+            return [];
+        }
+
+        return statuses;
+    }
+
+    private void AppUnreachable(HttpRequestException ex)
+    {
+        // The app is not listening (restarting): not an attempt; the message waits for it.
+        Interlocked.Exchange(ref _appUnavailableUntilTicks, DateTime.UtcNow.AddMilliseconds(250).Ticks);
+        LogAppUnreachable(logger, app.AppId, ex.Message);
+    }
+
+    /// <summary>What the app's answer means for the message: acked, dead-lettered now, or retried by the policy then dead-lettered.</summary>
+    private async Task RecordAsync(PendingDelivery delivery, SubscriptionDefinition subscription, ResiliencyTarget inbound, DateTimeOffset attemptedAt, Outcome outcome, CancellationToken stoppingToken)
+    {
         switch (outcome.Kind)
         {
             case OutcomeKind.Ack:
@@ -223,7 +356,7 @@ internal sealed partial class SubscriptionDelivery(
                 await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.DroppedByApp, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 break;
             case OutcomeKind.RouteNotFound:
-                LogNoRoute(logger, app.AppId, route, delivery.Topic, outcome.Error);
+                LogNoRoute(logger, app.AppId, delivery.Topic, outcome.Error);
                 await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound, outcome.Error, subscription.DeadLetterTopic, stoppingToken);
                 break;
             default:
@@ -243,17 +376,18 @@ internal sealed partial class SubscriptionDelivery(
         }
     }
 
-    private async Task<Outcome> PostAsync(string route, PendingDelivery delivery, JsonElement cloudEvent, TimeSpan timeout, CancellationToken stoppingToken)
+    /// <summary>POSTs to the app: a failed status is the outcome; a 2xx answers with its body, for the caller to read.</summary>
+    private async Task<(Outcome Outcome, string? Body)> PostAsync(string route, string body, string contentType, string? traceParent, TimeSpan timeout, CancellationToken stoppingToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(app.AppAddress, route.StartsWith('/') ? route : "/" + route))
         {
-            Content = new StringContent(delivery.CloudEventJson, Encoding.UTF8, CloudEventEnvelope.ContentType),
+            Content = new StringContent(body, Encoding.UTF8, contentType),
         };
         request.Content.Headers.ContentType!.CharSet = null;
         app.Authenticate(request);
-        if (cloudEvent.TryGetProperty("traceparent", out var traceParent) && traceParent.GetString() is { Length: > 0 } trace)
+        if (traceParent is { Length: > 0 })
         {
-            request.Headers.TryAddWithoutValidation("traceparent", trace);
+            request.Headers.TryAddWithoutValidation("traceparent", traceParent);
         }
 
         using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -261,22 +395,22 @@ internal sealed partial class SubscriptionDelivery(
         try
         {
             using var response = await _http.SendAsync(request, timeoutSource.Token);
-            var body = await response.Content.ReadAsStringAsync(timeoutSource.Token);
+            var answer = await response.Content.ReadAsStringAsync(timeoutSource.Token);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return new Outcome(OutcomeKind.RouteNotFound, $"POST {request.RequestUri!.AbsolutePath} answered 404 Not Found");
+                return (new Outcome(OutcomeKind.RouteNotFound, $"POST {request.RequestUri!.AbsolutePath} answered 404 Not Found"), null);
             }
 
             if (!response.IsSuccessStatusCode)
             {
-                return new Outcome(OutcomeKind.Retry, $"POST {request.RequestUri!.AbsolutePath} answered {(int)response.StatusCode} {response.ReasonPhrase}: {Truncate(body)}");
+                return (new Outcome(OutcomeKind.Retry, $"POST {request.RequestUri!.AbsolutePath} answered {(int)response.StatusCode} {response.ReasonPhrase}: {Truncate(answer)}"), null);
             }
 
-            return StatusOf(body);
+            return (new Outcome(OutcomeKind.Ack, ""), answer);
         }
         catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
         {
-            return new Outcome(OutcomeKind.Retry, $"POST {route} did not answer within {timeout.TotalMilliseconds} ms");
+            return (new Outcome(OutcomeKind.Retry, $"POST {route} did not answer within {timeout.TotalMilliseconds} ms"), null);
         }
     }
 
@@ -337,8 +471,8 @@ internal sealed partial class SubscriptionDelivery(
     [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} dropped message {Seq} of {Topic}: {Error}")]
     private static partial void LogDropped(ILogger logger, string appId, long seq, string topic, string? error);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} has no route {Route} for topic {Topic}: {Error}")]
-    private static partial void LogNoRoute(ILogger logger, string appId, string route, string topic, string? error);
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} has no route for topic {Topic}: {Error}")]
+    private static partial void LogNoRoute(ILogger logger, string appId, string topic, string? error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Message {Seq} of {Topic} failed {Attempts} times for {AppId}; dead-lettered to {DeadLetterTopic}: {Error}")]
     private static partial void LogDeadLettered(ILogger logger, long seq, string topic, int attempts, string appId, string deadLetterTopic, string? error);

@@ -96,9 +96,17 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
                 }
 
                 var defaultRoute = (routes is { ValueKind: JsonValueKind.Object } ? String(routes.Value, "default") : null) ?? String(item, "route");
+                var metadata = Property(item, "metadata");
+                var bulk = Property(item, "bulkSubscribe");
                 subscriptions.Add(new SubscriptionDefinition(
                     String(item, "pubsubName") ?? "", String(item, "topic") ?? "", defaultRoute, rules, String(item, "deadLetterTopic"), [],
-                    SubscriptionSource.Programmatic, $"GET /dapr/subscribe of {app.AppId}"));
+                    SubscriptionSource.Programmatic, $"GET /dapr/subscribe of {app.AppId}")
+                {
+                    RawPayload = metadata is { ValueKind: JsonValueKind.Object } && string.Equals(String(metadata.Value, "rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
+                    BulkSubscribe = bulk is { ValueKind: JsonValueKind.Object } && Property(bulk.Value, "enabled") is { ValueKind: JsonValueKind.True }
+                        ? new BulkSubscribeOptions(PositiveInt(bulk.Value, "maxMessagesCount") ?? 100, PositiveInt(bulk.Value, "maxAwaitDurationMs") ?? 1000)
+                        : null,
+                });
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
@@ -137,6 +145,9 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
 
         return null;
     }
+
+    private static int? PositiveInt(JsonElement element, string name) =>
+        Property(element, name) is { ValueKind: JsonValueKind.Number } value && value.TryGetInt32(out var number) && number > 0 ? number : null;
 
     private static string? String(JsonElement element, string name) =>
         Property(element, name) is { ValueKind: JsonValueKind.String } value && value.GetString() is { Length: > 0 } text ? text : null;
