@@ -20,11 +20,14 @@ public static class RuntimeRetention
     /// <summary>Actor state saved with a TTL, once it has expired (reads already ignore it).</summary>
     public static RetentionRule ExpiredActorState { get; } = new("actor-state", "actor_state", "expires_at", TimeSpan.Zero);
 
+    /// <summary>State API values saved with a TTL, once expired (reads already ignore them).</summary>
+    public static RetentionRule ExpiredState { get; } = new("state", "state", "expires_at", TimeSpan.Zero);
+
     public static IServiceCollection AddRuntimeRetention(this IServiceCollection services, RetentionOptions retention)
     {
         services.AddSingleton(Options.Create(retention));
         // Dead letters first: a message whose audit has just gone may go in the same pass.
-        foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState })
+        foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState, ExpiredState })
         {
             services.AddSingleton(rule);
         }
