@@ -110,8 +110,10 @@ public sealed class PubSubOptionsTests(PubSubOptionsFixture dapr) : IClassFixtur
         await dapr.Client.PublishEventAsync("pubsub", "raw-topic", new Order(id), new Dictionary<string, string> { ["rawPayload"] = "true" }, Cancel);
 
         await TestSupport.EventuallyAsync(() => dapr.Raw.Any(r => Encoding.UTF8.GetString(r.Body).Contains(id, StringComparison.Ordinal)), "the raw message");
-        var (_, body) = dapr.Raw.Single(r => Encoding.UTF8.GetString(r.Body).Contains(id, StringComparison.Ordinal));
+        var (contentType, body) = dapr.Raw.Single(r => Encoding.UTF8.GetString(r.Body).Contains(id, StringComparison.Ordinal));
         Assert.Equal(JsonSerializer.SerializeToUtf8Bytes(new Order(id), JsonSerializerOptions.Web), body);
+        // What daprd makes of a raw message: its bytes as data_base64, typed application/octet-stream (not the publisher's JSON envelope).
+        Assert.Equal("application/octet-stream", contentType);
     }
 
     [Fact]
