@@ -12,8 +12,8 @@ namespace TicketSaga.Runtime.Api;
 
 /// <summary>
 /// The Dapr gRPC API (<c>dapr.proto.runtime.v1.Dapr</c>) without .proto files: methods are bound from
-/// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded runtime serves"); every other Dapr method
-/// answers Unimplemented.
+/// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded
+/// runtime serves"); every other Dapr method answers Unimplemented.
 /// </summary>
 public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretStores secrets, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
 {
