@@ -11,15 +11,21 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Npgsql;
+using Dapr.Client;
+using Microsoft.Extensions.Logging.Abstractions;
+using TicketSaga.Contracts;
+using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.Postgres;
 using TicketSaga.Ticket.V1;
 
 namespace TicketSaga.Cli.Bench;
 
 /// <summary>
-/// Sells one hot ticket type through ticket-service as fast as the callers can, then runs the naive
-/// baseline — one row, one conditional decrement per transaction — on the same PostgreSQL, and checks
-/// nothing was oversold.
+/// Sells one hot ticket type through ticket-service as fast as the callers can — called directly on
+/// its gRPC endpoint, then through the embedded runtime's sidecars as order-service calls it (the
+/// Dapr tax) — then runs the naive baseline — one row, one conditional decrement per transaction —
+/// on the same PostgreSQL, and checks nothing was oversold. All three in one run, so their ratios
+/// hold however busy the machine is.
 /// </summary>
 public static class InventoryBenchmark
 {
@@ -27,24 +33,33 @@ public static class InventoryBenchmark
 
     public sealed record Options(TimeSpan Duration, TimeSpan Warmup, int Concurrency, string? Postgres);
 
+    /// <param name="Ratio">Direct gRPC reserves per raw row update: ticket-service against the database's naive limit.</param>
+    /// <param name="SidecarRatio">Reserves through the sidecars per direct reserve: 1 − this is the Dapr tax on throughput.</param>
     public sealed record Result(
         double GrpcReservesPerS,
+        double SidecarReservesPerS,
         double RawRowUpdatesPerS,
         double Ratio,
+        double SidecarRatio,
         double GrpcP50Ms,
         double GrpcP99Ms,
+        double SidecarP50Ms,
+        double SidecarP99Ms,
         double RawP50Ms,
         double RawP99Ms,
         long Oversold,
         bool ConservationHolds,
         long GrpcReserves,
         long GrpcErrors,
+        long SidecarReserves,
+        long SidecarErrors,
         long Held,
         long RawRowUpdates,
         int RawConnections,
         int Concurrency,
         double DurationS,
-        string Postgres);
+        string Postgres,
+        string LoadAverage);
 
     private sealed record Phase(long Calls, long Errors, LongHistogram Latencies, TimeSpan Measured)
     {
@@ -65,16 +80,18 @@ public static class InventoryBenchmark
         try
         {
             progress?.WriteLine($"ticket-service on {source}; {options.Concurrency} callers, {options.Warmup.TotalSeconds} s warm-up + {options.Duration.TotalSeconds} s per phase");
-            var (grpc, ticketId, granted) = await RunGrpcPhaseAsync(database, options, cancellationToken);
+            var (grpc, sidecar, ticketId, granted) = await RunGrpcPhasesAsync(server, database, options, progress, cancellationToken);
             var (held, oversold, conserved) = await CheckQuotaAsync(database, ticketId, cancellationToken);
-            progress?.WriteLine($"gRPC: {grpc.PerSecond:N0} reserves/s; raw single-row UPDATE next");
+            progress?.WriteLine($"gRPC: {grpc.PerSecond:N0} reserves/s direct, {sidecar.PerSecond:N0} through the sidecars; raw single-row UPDATE next");
             var (raw, connections) = await RunRawPhaseAsync(database, options, cancellationToken);
 
             return new Result(
-                Math.Round(grpc.PerSecond, 1), Math.Round(raw.PerSecond, 1), Math.Round(grpc.PerSecond / raw.PerSecond, 3),
-                grpc.Percentile(50), grpc.Percentile(99), raw.Percentile(50), raw.Percentile(99),
-                oversold, conserved && held == granted, grpc.Calls, grpc.Errors, held,
-                raw.Calls, connections, options.Concurrency, options.Duration.TotalSeconds, source);
+                Math.Round(grpc.PerSecond, 1), Math.Round(sidecar.PerSecond, 1), Math.Round(raw.PerSecond, 1),
+                Math.Round(grpc.PerSecond / raw.PerSecond, 3), Math.Round(sidecar.PerSecond / grpc.PerSecond, 3),
+                grpc.Percentile(50), grpc.Percentile(99), sidecar.Percentile(50), sidecar.Percentile(99), raw.Percentile(50), raw.Percentile(99),
+                oversold, conserved && held == granted, grpc.Calls, grpc.Errors, sidecar.Calls, sidecar.Errors, held,
+                raw.Calls, connections, options.Concurrency, options.Duration.TotalSeconds, source,
+                File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown");
         }
         finally
         {
@@ -108,8 +125,13 @@ public static class InventoryBenchmark
         return $"{builder.Host}:{builder.Port}";
     }
 
-    /// <summary>Also returns every hold granted, warm-up included: the table must hold exactly those.</summary>
-    private static async Task<(Phase Phase, Guid TicketId, long Granted)> RunGrpcPhaseAsync(string database, Options options, CancellationToken cancellationToken)
+    /// <summary>
+    /// ticket-service on real Kestrel, called directly and then through two sidecars of the embedded
+    /// runtime (the caller's, as order-service's, and ticket-service's own). Also returns every hold
+    /// granted, warm-ups included: the table must hold exactly those.
+    /// </summary>
+    private static async Task<(Phase Direct, Phase Sidecar, Guid TicketId, long Granted)> RunGrpcPhasesAsync(
+        string server, string database, Options options, TextWriter? progress, CancellationToken cancellationToken)
     {
         var port = FreeLoopbackPort();
         // This tool stands in for the sidecar, so it holds the app's API token.
@@ -144,19 +166,40 @@ public static class InventoryBenchmark
         }, cancellationToken: cancellationToken);
 
         long granted = 0;
-        var phase = await MeasureAsync(options, async (caller, call, ct) =>
+        Func<int, long, CancellationToken, Task> Reserve(Tickets.TicketsClient tickets, string phase) => async (caller, call, ct) =>
         {
-            await client.ReserveQuotaAsync(new ReserveQuotaRequest
+            await tickets.ReserveQuotaAsync(new ReserveQuotaRequest
             {
                 TicketId = ticket.TicketId,
                 ReservationId = Guid.CreateVersion7().ToString(),
-                UserId = $"bench-{caller}-{call}",
+                UserId = $"bench-{phase}-{caller}-{call}",
                 Qty = 1,
                 ExpiresAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(15)),
             }, cancellationToken: ct);
             Interlocked.Increment(ref granted);
-        }, cancellationToken);
-        return (phase, Guid.Parse(ticket.TicketId), granted);
+        };
+        var direct = await MeasureAsync(options, Reserve(client, "direct"), cancellationToken);
+
+        progress?.WriteLine("Through the sidecars next: the embedded runtime on its own database");
+        var runtimeDatabase = new NpgsqlConnectionStringBuilder(database).Database + "_rt";
+        try
+        {
+            await using var runtime = await EmbeddedRuntime.StartAsync(
+                new RuntimeOptions { PostgresConnectionString = server, Database = runtimeDatabase }, NullLoggerFactory.Instance, cancellationToken);
+            await runtime.AddSidecarAsync(
+                new AppDescriptor(AppIds.TicketService, port, AppChannelProtocol.Grpc, PortAllocator.FreePort(), PortAllocator.FreePort()) { AppApiToken = appApiToken },
+                cancellationToken);
+            var caller = await runtime.AddSidecarAsync(
+                new AppDescriptor(AppIds.OrderService, PortAllocator.FreePort(), AppChannelProtocol.Grpc, PortAllocator.FreePort(), PortAllocator.FreePort()),
+                cancellationToken);
+            var throughSidecars = new Tickets.TicketsClient(DaprClient.CreateInvocationInvoker(AppIds.TicketService, $"http://127.0.0.1:{caller.App.GrpcPort}"));
+            var sidecar = await MeasureAsync(options, Reserve(throughSidecars, "sidecar"), cancellationToken);
+            return (direct, sidecar, Guid.Parse(ticket.TicketId), granted);
+        }
+        finally
+        {
+            await DropDatabaseAsync(server, runtimeDatabase);
+        }
     }
 
     private static async Task<(Phase Phase, int Connections)> RunRawPhaseAsync(string database, Options options, CancellationToken cancellationToken)

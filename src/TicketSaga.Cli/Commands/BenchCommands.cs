@@ -20,7 +20,7 @@ public static class BenchCommands
         };
 
         var inventory = new Command("inventory",
-            "ReserveQuota through ticket-service (real Kestrel, HTTP/2 gRPC) on one hot ticket type, against the raw single-row conditional UPDATE on the same PostgreSQL.")
+            "ReserveQuota through ticket-service (real Kestrel, HTTP/2 gRPC) on one hot ticket type, called directly and through the embedded runtime's sidecars, against the raw single-row conditional UPDATE on the same PostgreSQL.")
         {
             json, duration, warmup, concurrency, postgres,
         };
@@ -116,11 +116,12 @@ public static class BenchCommands
     private static void Print(InventoryBenchmark.Result result)
     {
         var table = new Table().AddColumns("", "per second", "p50 ms", "p99 ms", "calls");
-        table.AddRow("ReserveQuota via gRPC", $"{result.GrpcReservesPerS:N0}", $"{result.GrpcP50Ms:N2}", $"{result.GrpcP99Ms:N2}", $"{result.GrpcReserves:N0}");
+        table.AddRow("ReserveQuota via gRPC, direct", $"{result.GrpcReservesPerS:N0}", $"{result.GrpcP50Ms:N2}", $"{result.GrpcP99Ms:N2}", $"{result.GrpcReserves:N0}");
+        table.AddRow("ReserveQuota through the sidecars", $"{result.SidecarReservesPerS:N0}", $"{result.SidecarP50Ms:N2}", $"{result.SidecarP99Ms:N2}", $"{result.SidecarReserves:N0}");
         table.AddRow("raw single-row UPDATE", $"{result.RawRowUpdatesPerS:N0}", $"{result.RawP50Ms:N2}", $"{result.RawP99Ms:N2}", $"{result.RawRowUpdates:N0}");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated(
-            $"ratio {result.Ratio:N2} · oversold {result.Oversold} · conservation {(result.ConservationHolds ? "holds" : "BROKEN")} · {result.Concurrency} callers · {result.DurationS} s · PostgreSQL: {result.Postgres}");
+            $"direct / raw row {result.Ratio:N2} · sidecars / direct {result.SidecarRatio:N2} · load average {result.LoadAverage} · oversold {result.Oversold} · conservation {(result.ConservationHolds ? "holds" : "BROKEN")} · {result.Concurrency} callers · {result.DurationS} s · PostgreSQL: {result.Postgres}");
     }
 
     private static void Print(RuntimeBenchmark.Result result)

@@ -15,13 +15,16 @@ using TicketSaga.Venue.V1;
 namespace TicketSaga.Cli.Load;
 
 /// <summary>Where the running system is: the services' gRPC (through their sidecars) and the development signing key.</summary>
-internal sealed record FlashSaleTargets(CallInvoker Tickets, CallInvoker Venues, string SigningKey, TimeSpan SettleWindow);
+/// <param name="UpProcess">The `ticketsaga up` process whose tree's CPU time is read from /proc; none: CPU is not measured.</param>
+internal sealed record FlashSaleTargets(CallInvoker Tickets, CallInvoker Venues, string SigningKey, TimeSpan SettleWindow, int? UpProcess = null);
 
 /// <summary>
 /// A flash sale against a running system: a fresh seated event with K seats, N buyers (each its own
-/// user and JWT) who all POST /orders at once through the gateway, a share of the lucky ones paying
-/// through POST /payments/confirm, the rest letting their holds expire. The verdict comes from the
-/// services' data: the stock from ticket-service and venue-service, the orders from order-service.
+/// user and JWT) who POST /orders through the gateway — all at once (a closed burst), or arriving at a
+/// fixed rate whatever the answers (open loop) — a share of the lucky ones paying through
+/// POST /payments/confirm, the rest letting their holds expire. Buyers sent to the waiting room come
+/// back when it says. The verdict comes from the services' data: the stock from ticket-service and
+/// venue-service, the orders from order-service; CPU time from /proc.
 /// </summary>
 internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targets, IAnsiConsole console)
 {
@@ -33,8 +36,13 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     /// <summary>Reading the verdict gets its own time, so a run cut short by --max-duration still reports.</summary>
     private static readonly TimeSpan VerdictTimeout = TimeSpan.FromMinutes(1);
 
+    /// <summary>Sold-out answers asked for after the rush, to price one in CPU.</summary>
+    private const int SoldOutProbeBuyers = 400;
+
     private readonly string _runId = Guid.CreateVersion7().ToString("N")[^8..];
     private readonly ConcurrentBag<double> _latenciesMs = [];
+    private readonly LatencyHistogram _admissions = new();
+    private int _queued;
     private readonly ConcurrentDictionary<string, int> _reserveErrors = new();
     private readonly ConcurrentDictionary<Guid, Hold> _holds = new();
     private readonly Progress _progress = new();
@@ -51,21 +59,41 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         var clock = Stopwatch.StartNew();
         using var capped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         capped.CancelAfter(options.MaxDuration);
-        using var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-        {
-            BaseAddress = options.Gateway,
-            Timeout = TimeSpan.FromSeconds(60),
-        };
+        using var http = CreateClient(options);
 
-        var ids = await CreateEventAsync(cancellationToken);
+        var ids = await CreateEventAsync(options.Seats, cancellationToken);
         TimeSpan buyPhase = default;
+        OpenLoopSummary? openLoop = null;
+        CpuUse? cpu = null;
         await console.Status().StartAsync("Flash sale", async status =>
         {
             var work = Task.Run(async () =>
             {
+                var before = ProcessCpu.Sample(targets.UpProcess);
                 var buying = Stopwatch.StartNew();
-                await BuyAsync(http, ids.Ticket, capped.Token);
+                if (options.OpenLoop is { } rate)
+                {
+                    var scheduler = new OpenLoopScheduler(rate.Rate, rate.Duration, options.MaxInFlight);
+                    var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(Token).ToArray();
+                    before = ProcessCpu.Sample(targets.UpProcess);
+                    buying.Restart();
+                    var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ids.Ticket, pay: true, ct), capped.Token);
+                    openLoop = OpenLoopSummary.Of(rate.Rate, rate.Duration, records);
+                    _latenciesMs.Clear();
+                    foreach (var record in records.Where(r => r.HasAnswer))
+                    {
+                        _latenciesMs.Add(record.Latency.TotalMilliseconds);
+                    }
+                }
+                else
+                {
+                    await BuyAsync(http, ids.Ticket, capped.Token);
+                }
+
                 buyPhase = buying.Elapsed;
+                var rush = ProcessCpu.Sample(targets.UpProcess).Since(before);
+                var probe = await ProbeSoldOutAsync(http, ids.Ticket, capped.Token);
+                cpu = CpuUse.Of(targets.UpProcess is not null, rush, _successes, _progress.SoldOut, probe.Cpu, probe.SoldOut);
                 await WatchUntilEndedAsync(http, clock, capped.Token);
             }, CancellationToken.None);
             while (!work.IsCompleted)
@@ -81,8 +109,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         using var verdictTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         verdictTimeout.CancelAfter(VerdictTimeout);
         var orders = await ReadOrdersAsync(http, ids.Ticket, verdictTimeout.Token);
-        var tickets = (await new Tickets.TicketsClient(targets.Tickets).GetTicketTypeAsync(
-            new GetTicketTypeRequest { TicketId = ids.Ticket }, cancellationToken: verdictTimeout.Token)).Availability;
+        var tickets = await AvailabilityAsync(ids.Ticket, verdictTimeout.Token);
         var seatMap = await new Venues.VenuesClient(targets.Venues).GetSeatMapAsync(
             new GetSeatMapRequest { PlanId = ids.SeatPlan }, cancellationToken: verdictTimeout.Token);
 
@@ -93,16 +120,77 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             options, tally, orders,
             new Stock(tickets.Capacity, tickets.Available, tickets.Held, tickets.Sold),
             new Stock(seatMap.Seats.Count, seatMap.Available, seatMap.Held, seatMap.Sold),
-            DateTimeOffset.UtcNow, targets.SettleWindow, clock.Elapsed, _lateOrders, _settled, ids);
+            DateTimeOffset.UtcNow, targets.SettleWindow, clock.Elapsed, _lateOrders, _settled, ids) with
+        {
+            Queued = _queued,
+            TimeToAdmission = LatencySummary.Of(_admissions),
+            OpenLoop = openLoop,
+            Cpu = cpu,
+        };
+    }
+
+    /// <summary>
+    /// One open-loop step of --find-max: a fresh event with a seat for every arrival, buyers arriving
+    /// at <paramref name="rate"/> who only reserve (no payments), nothing waited for afterwards.
+    /// </summary>
+    public async Task<OpenLoopSummary> RunStepAsync(OpenLoopOptions rate, CancellationToken cancellationToken)
+    {
+        using var http = CreateClient(options);
+        var scheduler = new OpenLoopScheduler(rate.Rate, rate.Duration, options.MaxInFlight);
+        var ids = await CreateEventAsync(scheduler.Arrivals, cancellationToken);
+        var step = _runId + "-" + rate.Rate.ToString("0", System.Globalization.CultureInfo.InvariantCulture);
+        var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(buyer => Token($"flash-{step}-{buyer:D6}")).ToArray();
+        var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ids.Ticket, pay: false, ct), cancellationToken);
+        return OpenLoopSummary.Of(rate.Rate, rate.Duration, records);
+    }
+
+    /// <summary>
+    /// Connections reused as a browser does (a bounded pool per server, kept alive), so the tool never
+    /// runs out of handles before the system under test does; requests beyond the pool wait for a
+    /// connection, and that wait counts in their latency.
+    /// </summary>
+    internal static HttpClient CreateClient(FlashSaleOptions options) => new(new SocketsHttpHandler
+    {
+        MaxConnectionsPerServer = options.Connections,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        EnableMultipleHttp2Connections = true,
+    })
+    {
+        BaseAddress = options.Gateway,
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    private async Task<Availability> AvailabilityAsync(string ticketId, CancellationToken cancellationToken) =>
+        (await new Tickets.TicketsClient(targets.Tickets).GetTicketTypeAsync(
+            new GetTicketTypeRequest { TicketId = ticketId }, cancellationToken: cancellationToken)).Availability;
+
+    /// <summary>
+    /// Once nothing is left to sell, more buyers ask (new users, at the run's rate or 200/s): the CPU
+    /// they cost, over the answers they got, prices one sold-out answer. Skipped when seats are left.
+    /// </summary>
+    private async Task<(CpuSample Cpu, int SoldOut)> ProbeSoldOutAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
+    {
+        if (targets.UpProcess is null || (await AvailabilityAsync(ticketId, cancellationToken)).Available > 0)
+        {
+            return (CpuSample.None, 0);
+        }
+
+        var rate = options.OpenLoop?.Rate ?? 200;
+        var scheduler = new OpenLoopScheduler(rate, TimeSpan.FromSeconds(SoldOutProbeBuyers / rate), options.MaxInFlight);
+        var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(buyer => Token($"flash-{_runId}-probe-{buyer:D5}")).ToArray();
+        var before = ProcessCpu.Sample(targets.UpProcess);
+        var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ticketId, pay: false, ct, tally: false), cancellationToken);
+        return (ProcessCpu.Sample(targets.UpProcess).Since(before), records.Count(r => r.Kind == AnswerKind.SoldOut));
     }
 
     /// <summary>A seat plan of K seats in one section and its ticket type, max_per_user 1, on sale now.</summary>
-    private async Task<(string Event, string Ticket, string SeatPlan)> CreateEventAsync(CancellationToken cancellationToken)
+    private async Task<(string Event, string Ticket, string SeatPlan)> CreateEventAsync(int seats, CancellationToken cancellationToken)
     {
         var eventId = Guid.CreateVersion7().ToString();
         var plan = new CreateSeatPlanRequest { PlanId = Guid.CreateVersion7().ToString(), EventId = eventId, Name = $"Flash sale {_runId}" };
         var layout = new SectionLayout { Name = Section };
-        layout.Rows.AddRange(FlashSaleReport.SeatRows(options.Seats).Select((seats, row) => new RowLayout { Label = $"R{row + 1}", Seats = seats }));
+        layout.Rows.AddRange(FlashSaleReport.SeatRows(seats).Select((seats, row) => new RowLayout { Label = $"R{row + 1}", Seats = seats }));
         plan.Sections.Add(layout);
         await new Venues.VenuesClient(targets.Venues).CreateSeatPlanAsync(plan, cancellationToken: cancellationToken);
 
@@ -111,7 +199,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             TicketId = Guid.CreateVersion7().ToString(),
             EventId = eventId,
             Name = $"Flash sale {_runId} - {Section}",
-            Capacity = options.Seats,
+            Capacity = seats,
             UnitPrice = new Money { AmountMinor = 5000, Currency = "EUR" },
             MaxPerUser = 1,
             SaleStartsAt = Timestamp.FromDateTime(DateTime.UtcNow.AddHours(-1)),
@@ -119,14 +207,16 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             SeatPlanId = plan.PlanId,
             Section = Section,
         }, cancellationToken: cancellationToken);
-        console.MarkupLineInterpolated($"[grey]Event[/] {eventId}: {options.Seats} seats (ticket type {ticket.TicketId}, seat plan {plan.PlanId}), {options.Buyers} buyers");
+        console.MarkupLineInterpolated($"[grey]Event[/] {eventId}: {seats} seats (ticket type {ticket.TicketId}, seat plan {plan.PlanId})");
         return (eventId, ticket.TicketId, plan.PlanId);
     }
 
-    private string Token(int buyer) => DevTokens.Create(
-        new AuthSettings { SigningKey = targets.SigningKey }, BuyerId(buyer), options.MaxDuration + TimeSpan.FromMinutes(10));
+    private string Token(int buyer) => Token(BuyerId(buyer));
 
-    private string BuyerId(int buyer) => $"flash-{_runId}-{buyer:D5}";
+    private string Token(string userId) => DevTokens.Create(
+        new AuthSettings { SigningKey = targets.SigningKey }, userId, options.MaxDuration + TimeSpan.FromMinutes(10));
+
+    private string BuyerId(int buyer) => $"flash-{_runId}-{buyer:D6}";
 
     /// <summary>Every buyer starts at the same moment; each reserves one seat, and pays if chosen.</summary>
     private async Task BuyAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
@@ -136,52 +226,106 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         {
             var token = Token(buyer);
             await start.Task;
-            try
+            var sent = Stopwatch.GetTimestamp();
+            var answer = await BuyOneAsync(http, token, ticketId, pay: true, cancellationToken);
+            if (answer.Kind != AnswerKind.Failed)
             {
-                await BuyOneAsync(http, token, ticketId, cancellationToken);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
-            {
-                _reserveErrors.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
-                Interlocked.Increment(ref _progress.Errors);
+                _latenciesMs.Add(Stopwatch.GetElapsedTime(sent, answer.FirstAnswerAt).TotalMilliseconds);
             }
         }, CancellationToken.None)).ToList();
         start.SetResult();
         await Task.WhenAll(buyers);
     }
 
-    private async Task BuyOneAsync(HttpClient http, string token, string ticketId, CancellationToken cancellationToken)
+    /// <summary>
+    /// One buyer's POST /orders (coming back from the waiting room as told), then the payment if this
+    /// success is one of the paying share. <paramref name="tally"/> false: a probe, not counted in the sale.
+    /// </summary>
+    private async Task<BuyerAnswer> BuyOneAsync(HttpClient http, string token, string ticketId, bool pay, CancellationToken cancellationToken, bool tally = true)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "orders") { Content = JsonContent.Create(new { ticket_id = ticketId, qty = 1 }) };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        var sent = Stopwatch.GetTimestamp();
-        using var response = await http.SendAsync(request, cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        _latenciesMs.Add(Stopwatch.GetElapsedTime(sent).TotalMilliseconds);
-
-        if (response.StatusCode == HttpStatusCode.Created)
+        ReserveAnswer answer;
+        try
         {
-            using var order = JsonDocument.Parse(body);
-            var orderId = order.RootElement.GetProperty("order_id").GetGuid();
-            var expiresAt = order.RootElement.GetProperty("expires_at").GetDateTimeOffset();
-            _holds[orderId] = new Hold(token, expiresAt);
-            Interlocked.Increment(ref _progress.Reserved);
-            if (FlashSaleReport.ShouldPay(Interlocked.Increment(ref _successes) - 1, options.PayShare))
+            answer = await WaitingRoomClient.SendAsync(http, () =>
+            {
+                var request = new HttpRequestMessage(HttpMethod.Post, "orders") { Content = JsonContent.Create(new { ticket_id = ticketId, qty = 1 }) };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+                return request;
+            }, options.QueueWait > TimeSpan.Zero ? options.QueueWait : options.MaxDuration, cancellationToken);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            if (tally)
+            {
+                _reserveErrors.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
+                Interlocked.Increment(ref _progress.Errors);
+            }
+
+            return new BuyerAnswer(AnswerKind.Failed, Stopwatch.GetTimestamp(), Detail: ex.GetType().Name);
+        }
+
+        if (tally && answer.Queued)
+        {
+            Interlocked.Increment(ref _queued);
+            if (!answer.StillQueued)
+            {
+                _admissions.Record(Stopwatch.GetElapsedTime(answer.FirstAnswerAt, answer.AnsweredAt));
+            }
+        }
+
+        long? admittedAt = answer.Queued && !answer.StillQueued ? answer.AnsweredAt : null;
+        if (answer.Status == HttpStatusCode.Created)
+        {
+            if (tally)
+            {
+                await ReservedAsync(http, token, answer.Body, pay, cancellationToken);
+            }
+
+            return new BuyerAnswer(AnswerKind.Reserved, answer.FirstAnswerAt, answer.Queued, admittedAt);
+        }
+
+        if (answer.Status == HttpStatusCode.Conflict && answer.ProblemType == SoldOutType)
+        {
+            if (tally)
+            {
+                Interlocked.Increment(ref _progress.SoldOut);
+            }
+
+            return new BuyerAnswer(AnswerKind.SoldOut, answer.FirstAnswerAt, answer.Queued, admittedAt);
+        }
+
+        var error = $"{(int)answer.Status} {answer.ProblemType ?? answer.Status.ToString()}";
+        if (tally)
+        {
+            _reserveErrors.AddOrUpdate(error, 1, (_, n) => n + 1);
+            Interlocked.Increment(ref _progress.Errors);
+        }
+
+        return new BuyerAnswer(answer.StillQueued ? AnswerKind.StillQueued : AnswerKind.Refused, answer.FirstAnswerAt, answer.Queued, admittedAt, error);
+    }
+
+    private async Task ReservedAsync(HttpClient http, string token, string body, bool pay, CancellationToken cancellationToken)
+    {
+        using var order = JsonDocument.Parse(body);
+        var orderId = order.RootElement.GetProperty("order_id").GetGuid();
+        var expiresAt = order.RootElement.GetProperty("expires_at").GetDateTimeOffset();
+        _holds[orderId] = new Hold(token, expiresAt);
+        Interlocked.Increment(ref _progress.Reserved);
+        if (pay && FlashSaleReport.ShouldPay(Interlocked.Increment(ref _successes) - 1, options.PayShare))
+        {
+            try
             {
                 await PayAsync(http, token, orderId, expiresAt, cancellationToken);
             }
-
-            return;
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
+            {
+                Interlocked.Increment(ref _paymentErrors);
+            }
         }
-
-        if (response.StatusCode == HttpStatusCode.Conflict && ProblemType(body) == SoldOutType)
+        else if (!pay)
         {
-            Interlocked.Increment(ref _progress.SoldOut);
-            return;
+            Interlocked.Increment(ref _successes);
         }
-
-        _reserveErrors.AddOrUpdate($"{(int)response.StatusCode} {ProblemType(body) ?? response.ReasonPhrase}", 1, (_, n) => n + 1);
-        Interlocked.Increment(ref _progress.Errors);
     }
 
     /// <summary>Pays with the test card; "not payable yet" (the payment row is on its way), 429 and 503 are waited out until the hold ends.</summary>

@@ -2,11 +2,19 @@ using TicketSaga.Contracts;
 
 namespace TicketSaga.Cli.Load;
 
-/// <summary>What `load flash-sale` is asked to do.</summary>
-internal sealed record FlashSaleOptions(int Buyers, int Seats, double PayShare, Uri Gateway, TimeSpan MaxDuration)
+/// <summary>Open loop: buyers arrive at <paramref name="Rate"/> per second for <paramref name="Duration"/>, whatever the answers.</summary>
+internal sealed record OpenLoopOptions(double Rate, TimeSpan Duration);
+
+/// <summary>What `load flash-sale` is asked to do: a closed burst of <paramref name="Buyers"/>, or the open loop (Buyers = its arrivals).</summary>
+/// <param name="Connections">The tool's HTTP connections to the gateway at most (reused, as a browser does).</param>
+/// <param name="MaxInFlight">Requests the tool keeps in flight at most; past it an arrival is counted as not sent.</param>
+/// <param name="QueueWait">How long a buyer stays in the waiting room at most.</param>
+internal sealed record FlashSaleOptions(
+    int Buyers, int Seats, double PayShare, Uri Gateway, TimeSpan MaxDuration,
+    OpenLoopOptions? OpenLoop = null, int Connections = 64, int MaxInFlight = 20_000, TimeSpan QueueWait = default)
 {
-    public const int MaxBuyers = 20_000;
-    public const int MaxSeats = 10_000;
+    public const int MaxBuyers = 100_000;
+    public const int MaxSeats = 100_000;
 
     /// <summary>Every reason the options cannot run; empty when they can.</summary>
     public IReadOnlyList<string> Validate()
@@ -35,6 +43,16 @@ internal sealed record FlashSaleOptions(int Buyers, int Seats, double PayShare, 
         if (MaxDuration <= TimeSpan.Zero)
         {
             errors.Add("--max-duration must be positive, e.g. 5m.");
+        }
+
+        if (OpenLoop is { } rate && (double.IsNaN(rate.Rate) || rate.Rate <= 0 || rate.Duration <= TimeSpan.Zero))
+        {
+            errors.Add("--rate and --duration must be positive, e.g. --rate 200 --duration 30s.");
+        }
+
+        if (Connections < 1 || MaxInFlight < 1)
+        {
+            errors.Add("--connections must be positive.");
         }
 
         return errors;
@@ -94,6 +112,17 @@ internal sealed record FlashSaleResult(
 {
     /// <summary>The run passed: nothing oversold, stock conserved and agreeing, every order ended by expires_at + grace.</summary>
     public bool Healthy => Oversold == 0 && ConservationOk && StuckOrders == 0 && LateOrders == 0;
+
+    /// <summary>Buyers the waiting room answered with a queue place before their final answer.</summary>
+    public int Queued { get; init; }
+
+    /// <summary>From a queued buyer's first answer (their place) to being let in.</summary>
+    public LatencySummary? TimeToAdmission { get; init; }
+
+    /// <summary>The open loop's figures (latency from the scheduled send, per second); none for a closed burst.</summary>
+    public OpenLoopSummary? OpenLoop { get; init; }
+
+    public CpuUse? Cpu { get; init; }
 }
 
 /// <summary>The figures and the invariants of shared/DESIGN.md, from the services' own data.</summary>

@@ -1,0 +1,34 @@
+using System.Diagnostics;
+using TicketSaga.Cli.Load;
+
+namespace TicketSaga.Cli.Tests.Load;
+
+public sealed class ProcessCpuTests
+{
+    [Fact]
+    public void A_busy_process_tree_shows_the_cpu_it_spent_under_its_root()
+    {
+        Assert.SkipUnless(ProcessCpu.Available, "/proc is Linux only");
+        var before = ProcessCpu.Sample(Environment.ProcessId);
+
+        var spinning = Stopwatch.StartNew();
+        var spins = 0L;
+        while (spinning.ElapsedMilliseconds < 300)
+        {
+            spins++;
+        }
+
+        var spent = ProcessCpu.Sample(Environment.ProcessId).Since(before);
+
+        Assert.True(spins > 0);
+        Assert.True(spent.MsByProcess[ProcessCpu.Runtime] >= 200, $"spent {spent.MsByProcess[ProcessCpu.Runtime]} ms");
+        Assert.Equal(0, spent.PostgresMs);
+    }
+
+    [Fact]
+    public void No_up_process_means_no_cpu_figures()
+    {
+        Assert.Equal(0, ProcessCpu.Sample(null).TotalMs);
+        Assert.Null(ProcessCpu.FindUp(Path.Combine(Path.GetTempPath(), "no-such-repository-" + Guid.NewGuid().ToString("N"))));
+    }
+}
