@@ -9,10 +9,10 @@ public sealed class GatewayOptions
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Connections to the sidecar, at most, per app behind it. Requests are HTTP/2 streams multiplexed
-    /// over them (up to the sidecar's streams per connection each); beyond that they wait for a stream.
+    /// Kept-alive connections to the sidecar, at most, per app behind it; a request beyond them waits for
+    /// one to be free instead of opening another (one per request ran the machine out of file handles).
     /// </summary>
-    public int SidecarConnections { get; set; } = 4;
+    public int SidecarConnections { get; set; } = 64;
 
     /// <summary>
     /// POST /orders forwarded at once, at most. Beyond it a buyer is queued in the waiting room (when

@@ -26,8 +26,13 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
 
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
-        if (context.GetReverseProxyFeature().Route.Config.RouteId != RouteId
-            || await TicketIdAsync(context.Request) is not { } ticketId
+        if (context.GetReverseProxyFeature().Route.Config.RouteId != RouteId)
+        {
+            await next(context);
+            return;
+        }
+
+        if (await TicketIdAsync(context.Request) is not { } ticketId
             || await availability.FindAsync(ticketId, context.RequestAborted) is not { } ticket)
         {
             // Nothing to go by (no such type, a malformed body): order-service answers it.

@@ -65,7 +65,7 @@ public sealed class WaitingRoom(IOptions<WaitingRoomOptions> options, QueueToken
             }
         }
 
-        var room = _rooms.GetOrAdd(eventId, _ => new Room(clock.GetTimestamp(), rate));
+        var room = _rooms.GetOrAdd(eventId, _ => new Room(clock.GetTimestamp(), mode, rate));
         lock (room)
         {
             return room.Enter(new Entry(eventId, userId, mode, rate, ordersInFlightFull, clock.GetTimestamp()), options.Value, tokens, clock);
@@ -83,7 +83,7 @@ public sealed class WaitingRoom(IOptions<WaitingRoomOptions> options, QueueToken
 
     private sealed record Entry(string EventId, string UserId, WaitingRoomMode Mode, double ConfiguredRate, bool OrdersInFlightFull, long Now);
 
-    private sealed class Room(long now, double rate)
+    private sealed class Room(long now, WaitingRoomMode mode, double rate)
     {
         private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
         private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(10);
@@ -91,7 +91,8 @@ public sealed class WaitingRoom(IOptions<WaitingRoomOptions> options, QueueToken
 
         private readonly Dictionary<string, (long Number, long TakenAt)> _places = new(StringComparer.Ordinal);
         private long _tail;
-        private double _frontier;
+        // A fixed-rate room opens with a second's worth of buyers let straight in.
+        private double _frontier = mode == WaitingRoomMode.Fixed ? Math.Max(1, rate) : 0;
         private long _advancedAt = now;
         private long _tickAt = now;
         private long _sweptAt = now;

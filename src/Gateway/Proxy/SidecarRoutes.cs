@@ -29,8 +29,9 @@ public static class SidecarRoutes
     ];
 
     /// <summary>
-    /// One cluster per app id, each the local sidecar's HTTP endpoint over HTTP/2 (prior knowledge,
-    /// which the sidecar's HTTP port speaks like daprd's): a few multiplexed connections, never one per request.
+    /// One cluster per app id, each the local sidecar's HTTP endpoint (HTTP/1.1: the Dapr HTTP port
+    /// speaks no cleartext HTTP/2) over a bounded pool of kept-alive connections: requests beyond it wait
+    /// for a connection instead of opening one each (Gateway:MaxOrdersInFlight bounds how many wait).
     /// </summary>
     public static IReadOnlyList<ClusterConfig> Clusters(string sidecar, GatewayOptions options) =>
     [
@@ -41,10 +42,10 @@ public static class SidecarRoutes
             HttpRequest = new ForwarderRequestConfig
             {
                 ActivityTimeout = options.UpstreamTimeout,
-                Version = HttpVersion.Version20,
-                VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+                Version = HttpVersion.Version11,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
             },
-            HttpClient = new HttpClientConfig { MaxConnectionsPerServer = options.SidecarConnections, EnableMultipleHttp2Connections = true },
+            HttpClient = new HttpClientConfig { MaxConnectionsPerServer = options.SidecarConnections },
         }),
     ];
 
