@@ -93,6 +93,38 @@ public sealed class WaitingRoomTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task In_automatic_mode_buyers_queue_only_while_the_orders_in_flight_are_at_their_limit()
+    {
+        var (_, ticketId) = await SeedAsync(capacity: 100);
+        await using var gateway = await system.StartGatewayAsync("gateway-waiting-room-automatic", new Dictionary<string, string?>
+        {
+            ["WaitingRoom:Mode"] = "Automatic",
+            ["Gateway:MaxOrdersInFlight"] = "1",
+        });
+        var order = new { ticket_id = ticketId, qty = 1 };
+        var first = GatewaySystem.NewUser();
+        using var firstClient = system.Client(first, gateway.Address);
+        using var held = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = JsonContent.Create(order) };
+        held.Headers.Add("X-Test-Gate", "automatic-room");
+        var firstAnswer = firstClient.SendAsync(held);
+        await system.Orders.GateFor("automatic-room").Arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var second = GatewaySystem.NewUser();
+        using var queued = await PostAsync(gateway.Address, second, order);
+        var (position, token) = await QueuedAsync(queued);
+        Assert.Equal(1, position);
+
+        system.Orders.GateFor("automatic-room").Opened.TrySetResult();
+        using (var answer = await firstAnswer)
+        {
+            Assert.Equal(HttpStatusCode.Created, answer.StatusCode);
+        }
+
+        Assert.Equal(HttpStatusCode.Created, await ComeBackUntilAdmittedAsync(gateway.Address, second, order, token));
+        Assert.Single(system.Orders.ReceivedFrom(second));
+    }
+
+    [Fact]
     public async Task An_event_with_its_room_off_is_not_queued()
     {
         var (eventId, ticketId) = await SeedAsync(capacity: 100);
