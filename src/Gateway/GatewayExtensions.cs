@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using TicketSaga.Contracts;
+using TicketSaga.Gateway.Admission;
 using TicketSaga.Gateway.Catalog;
 using TicketSaga.Gateway.Idempotency;
 using TicketSaga.Gateway.OpenApi;
@@ -26,6 +27,9 @@ public static class GatewayExtensions
         services.AddOptions<GatewayOptions>()
             .BindConfiguration(GatewayOptions.SectionName)
             .Validate(o => o.UpstreamTimeout > TimeSpan.Zero, "Gateway:UpstreamTimeout must be positive")
+            .Validate(o => o.SidecarConnections > 0, "Gateway:SidecarConnections must be positive")
+            .Validate(o => o.MaxOrdersInFlight > 0, "Gateway:MaxOrdersInFlight must be positive")
+            .Validate(o => o.OverloadRetryAfter >= TimeSpan.FromSeconds(1), "Gateway:OverloadRetryAfter must be at least 1 s")
             .ValidateOnStart();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>
@@ -50,13 +54,14 @@ public static class GatewayExtensions
         var sidecar = DaprSidecar.HttpEndpoint(builder.Configuration);
         services.AddReverseProxy().AddTransforms(UpstreamTransforms.Apply);
         services.AddSingleton<IProxyConfigProvider>(sp => new InMemoryConfigProvider(
-            SidecarRoutes.Routes, SidecarRoutes.Clusters(sidecar, sp.GetRequiredService<IOptions<GatewayOptions>>().Value.UpstreamTimeout)));
+            SidecarRoutes.Routes, SidecarRoutes.Clusters(sidecar, sp.GetRequiredService<IOptions<GatewayOptions>>().Value)));
 
         // The catalog reads the services that own the data through the sidecar's gRPC invocation proxy.
         var grpcEndpoint = DaprSidecar.GrpcEndpoint(builder.Configuration);
         services.AddSingleton(_ => new Tickets.TicketsClient(DaprClient.CreateInvocationInvoker(AppIds.TicketService, grpcEndpoint)));
         services.AddSingleton(_ => new Venues.VenuesClient(DaprClient.CreateInvocationInvoker(AppIds.VenueService, grpcEndpoint)));
 
+        services.AddOrderAdmission();
         services.AddPublicApiDocument();
         return builder;
     }
@@ -84,6 +89,7 @@ public static class GatewayExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
+            proxy.UseMiddleware<OrderAdmission>();
             proxy.UseMiddleware<IdempotentRequests>();
             proxy.UseLoadBalancing();
         }).ConfigureEndpoints((endpoint, route) =>

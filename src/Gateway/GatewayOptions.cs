@@ -7,4 +7,19 @@ public sealed class GatewayOptions
 
     /// <summary>How long the proxy waits for order-service or payment-service before answering 504.</summary>
     public TimeSpan UpstreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Kept-alive connections to the sidecar, at most, per app behind it; a request beyond them waits for
+    /// one to be free instead of opening another (one per request ran the machine out of file handles).
+    /// </summary>
+    public int SidecarConnections { get; set; } = 64;
+
+    /// <summary>
+    /// POST /orders forwarded at once, at most. Beyond it a buyer is queued in the waiting room (when
+    /// on for the event) or answered 503 with Retry-After at once: overload costs nothing held.
+    /// </summary>
+    public int MaxOrdersInFlight { get; set; } = 128;
+
+    /// <summary>The Retry-After of an overload answer.</summary>
+    public TimeSpan OverloadRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 }

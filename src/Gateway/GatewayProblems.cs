@@ -18,6 +18,12 @@ public static class GatewayProblems
     public const string BadGateway = Base + "bad-gateway";
     public const string ServiceUnavailable = Base + "service-unavailable";
     public const string GatewayTimeout = Base + "gateway-timeout";
+    public const string Overloaded = Base + "overloaded";
+    public const string WaitingRoom = Base + "waiting-room";
+    public const string InvalidQueueToken = Base + "invalid-queue-token";
+
+    /// <summary>The same type as order-service's answer: the fast path says what the slow one would.</summary>
+    public const string SoldOut = Base + "sold-out";
 
     public static ProblemDetails Create(int status, string type, string title, string detail) =>
         new() { Status = status, Type = type, Title = title, Detail = detail };

@@ -12,7 +12,11 @@ using Microsoft.Extensions.Options;
 
 namespace TicketSaga.ServiceDefaults;
 
-/// <summary>Settings under <c>RequestLimits</c>: the largest request body an app accepts.</summary>
+/// <summary>
+/// Settings under <c>RequestLimits</c>: the largest request body an app accepts, and how many
+/// connections and HTTP/2 streams its Kestrel serves at once, so that overload is refused at the door
+/// instead of exhausting file handles, threads or memory.
+/// </summary>
 public sealed class RequestLimits
 {
     public const string SectionName = "RequestLimits";
@@ -22,6 +26,15 @@ public sealed class RequestLimits
 
     /// <summary>Every JSON request of the API is a few hundred bytes; 64 KiB leaves room and nothing more.</summary>
     public long MaxBodyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Open connections at most; beyond it Kestrel closes new ones at once (a browser or the sidecar reuses its connections).</summary>
+    public long MaxConcurrentConnections { get; set; } = 4096;
+
+    /// <summary>Upgraded (WebSocket) connections at most; the API has none, so few.</summary>
+    public long MaxConcurrentUpgradedConnections { get; set; } = 64;
+
+    /// <summary>Requests multiplexed on one HTTP/2 connection (a sidecar's) at once; more wait for a stream.</summary>
+    public int MaxStreamsPerConnection { get; set; } = 100;
 }
 
 /// <summary>
@@ -42,9 +55,18 @@ public static partial class RequestSafetyExtensions
         builder.Services.AddOptions<RequestLimits>()
             .BindConfiguration(RequestLimits.SectionName)
             .Validate(limits => limits.MaxBodyBytes > 0, "RequestLimits:MaxBodyBytes must be positive")
+            .Validate(limits => limits.MaxConcurrentConnections > 0, "RequestLimits:MaxConcurrentConnections must be positive")
+            .Validate(limits => limits.MaxConcurrentUpgradedConnections > 0, "RequestLimits:MaxConcurrentUpgradedConnections must be positive")
+            .Validate(limits => limits.MaxStreamsPerConnection > 0, "RequestLimits:MaxStreamsPerConnection must be positive")
             .ValidateOnStart();
         builder.Services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>().Configure<IOptions<RequestLimits>>(
-            (kestrel, limits) => kestrel.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes);
+            (kestrel, limits) =>
+            {
+                kestrel.Limits.MaxRequestBodySize = limits.Value.MaxBodyBytes;
+                kestrel.Limits.MaxConcurrentConnections = limits.Value.MaxConcurrentConnections;
+                kestrel.Limits.MaxConcurrentUpgradedConnections = limits.Value.MaxConcurrentUpgradedConnections;
+                kestrel.Limits.Http2.MaxStreamsPerConnection = limits.Value.MaxStreamsPerConnection;
+            });
         // Malformed bodies throw in every environment (not only Development), so the handler below answers them.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<SafeExceptionHandler>();

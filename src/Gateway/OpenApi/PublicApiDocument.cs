@@ -59,7 +59,8 @@ public static class PublicApiDocument
 
         api.Add("/orders", HttpMethod.Post, "PlaceOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
             request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
-            problems: [400, 401, 404, 409, 415, 422], parameters: [IdempotencyKey()]);
+            problems: [400, 401, 403, 404, 409, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
+            unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()));
         api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
             success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [401, 422],
             parameters:
@@ -137,6 +138,48 @@ public static class PublicApiDocument
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
     };
 
+    private static OpenApiParameter QueueToken() => new()
+    {
+        Name = "Queue-Token",
+        In = ParameterLocation.Header,
+        Description = "The queueToken of a waiting-room answer, sent with the same request after its Retry-After (docs/waiting-room.md). " +
+            "Bound to the user; a forged or another user's token is 403 invalid-queue-token.",
+        Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 1024 },
+    };
+
+    /// <summary>503 of POST /orders: the waiting room (a place and a token to come back with) or overloaded; Retry-After either way.</summary>
+    private static OpenApiResponse WaitingRoomAnswer(IOpenApiSchema problem) => new()
+    {
+        Description = "In the waiting room (type .../waiting-room: position, 1 is next, and queueToken to send back as Queue-Token " +
+            "after Retry-After), or overloaded / a service unavailable (retry after Retry-After)",
+        Headers = new Dictionary<string, IOpenApiHeader>
+        {
+            ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before sending the request again.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" } },
+        },
+        Content = new Dictionary<string, OpenApiMediaType>
+        {
+            [ProblemJson] = new()
+            {
+                Schema = new OpenApiSchema
+                {
+                    AllOf =
+                    [
+                        problem,
+                        new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Object,
+                            Properties = new Dictionary<string, IOpenApiSchema>
+                            {
+                                ["position"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" },
+                                ["queueToken"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                            },
+                        },
+                    ],
+                },
+            },
+        },
+    };
+
     /// <summary>Component schemas generated from C# types with the API's JSON options (snake_case).</summary>
     private sealed class Schemas(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -157,7 +200,7 @@ public static class PublicApiDocument
         public void Add(
             string path, HttpMethod method, string operationId, string tag, string summary,
             (int Status, IOpenApiSchema? Schema)[] success, int[] problems, IOpenApiSchema? request = null,
-            OpenApiParameter[]? parameters = null, bool anonymous = false)
+            OpenApiParameter[]? parameters = null, bool anonymous = false, OpenApiResponse? unavailable = null)
         {
             var operation = new OpenApiOperation
             {
@@ -181,6 +224,11 @@ public static class PublicApiDocument
             foreach (var status in problems.Concat(GatewayStatuses).Order())
             {
                 operation.Responses[Code(status)] = new OpenApiResponse { Description = ReasonPhrase(status), Content = Body(ProblemJson, problem) };
+            }
+
+            if (unavailable is not null)
+            {
+                operation.Responses[Code(StatusCodes.Status503ServiceUnavailable)] = unavailable;
             }
 
             document.Paths ??= [];

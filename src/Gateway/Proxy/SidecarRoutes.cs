@@ -28,8 +28,12 @@ public static class SidecarRoutes
         Route("payments", AppIds.PaymentService, "/payments/{**rest}"),
     ];
 
-    /// <summary>One cluster per app id, each the local sidecar's HTTP endpoint.</summary>
-    public static IReadOnlyList<ClusterConfig> Clusters(string sidecar, TimeSpan timeout) =>
+    /// <summary>
+    /// One cluster per app id, each the local sidecar's HTTP endpoint (HTTP/1.1: the Dapr HTTP port
+    /// speaks no cleartext HTTP/2) over a bounded pool of kept-alive connections: requests beyond it wait
+    /// for a connection instead of opening one each (Gateway:MaxOrdersInFlight bounds how many wait).
+    /// </summary>
+    public static IReadOnlyList<ClusterConfig> Clusters(string sidecar, GatewayOptions options) =>
     [
         .. new[] { AppIds.OrderService, AppIds.PaymentService }.Select(appId => new ClusterConfig
         {
@@ -37,10 +41,11 @@ public static class SidecarRoutes
             Destinations = new Dictionary<string, DestinationConfig> { ["sidecar"] = new() { Address = sidecar } },
             HttpRequest = new ForwarderRequestConfig
             {
-                ActivityTimeout = timeout,
+                ActivityTimeout = options.UpstreamTimeout,
                 Version = HttpVersion.Version11,
                 VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
             },
+            HttpClient = new HttpClientConfig { MaxConnectionsPerServer = options.SidecarConnections },
         }),
     ];
 

@@ -18,6 +18,9 @@ namespace TicketSaga.Runtime.Hosting;
 /// </summary>
 public sealed class Sidecar : IAsyncDisposable
 {
+    /// <summary>Connections one sidecar accepts at once: its app's, and other sidecars' calls to that app.</summary>
+    private const long MaxConnections = 4096;
+
     private readonly WebApplication _web;
     private readonly Lazy<Task> _stopped;
 
@@ -43,6 +46,9 @@ public sealed class Sidecar : IAsyncDisposable
         builder.Services.AddSingleton(runtime.Services.GetRequiredService<ILoggerFactory>());
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Bounded like the apps' (RequestLimits): overload is refused at the door, never exhausts handles.
+            kestrel.Limits.MaxConcurrentConnections = MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
             kestrel.Listen(IPAddress.Loopback, app.HttpPort, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
             kestrel.Listen(IPAddress.Loopback, app.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
         });

@@ -32,6 +32,12 @@ public static class InvocationExtensions
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
     };
 
+    /// <summary>
+    /// Connections to one app at most. gRPC apps multiplex HTTP/2 streams over them; HTTP/1.1 apps get
+    /// a request per connection, and requests beyond wait for one instead of opening a connection each.
+    /// </summary>
+    public const int MaxConnectionsPerApp = 64;
+
     public static IServiceCollection AddServiceInvocation(this IServiceCollection services)
     {
         services.AddHttpForwarder();
@@ -42,6 +48,7 @@ public static class InvocationExtensions
             AutomaticDecompression = DecompressionMethods.None,
             UseCookies = false,
             EnableMultipleHttp2Connections = true,
+            MaxConnectionsPerServer = MaxConnectionsPerApp,
             ActivityHeadersPropagator = new ReverseProxyPropagator(DistributedContextPropagator.Current),
             ConnectTimeout = TimeSpan.FromSeconds(15),
         }));

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using TicketSaga.Ticket.V1;
+
+namespace TicketSaga.Gateway.Admission;
+
+/// <summary>
+/// What the gateway knows of a ticket type, read from ticket-service (GetTicketType): its event, and
+/// whether it is sold out. A type is only suspected sold out after order-service answered 409 for it;
+/// a suspected type is then read afresh for every buyer, so a released hold (expiry, cancel, refund) is
+/// seen by the next buyer: no sold-out answer ever rests on a read older than the request. Reads of one
+/// type are coalesced: buyers arriving while a read runs share the next one, which starts after they
+/// arrived, so a rush costs one read at a time per type.
+/// </summary>
+internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, ILogger<TicketAvailability> logger)
+{
+    /// <summary>Bounds memory against made-up ticket ids: only types that exist are kept, and no more than this.</summary>
+    private const int MaxTypes = 10_000;
+
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly ConcurrentDictionary<Guid, TicketFacts> _known = new();
+    private readonly ConcurrentDictionary<Guid, CoalescedRead> _reads = new();
+
+    /// <summary>The type's event and availability; null when it does not exist or ticket-service did not answer (order-service decides then).</summary>
+    public async Task<TicketFacts?> FindAsync(Guid ticketId, CancellationToken cancellationToken)
+    {
+        if (_known.TryGetValue(ticketId, out var known))
+        {
+            return known;
+        }
+
+        var read = await ReadAsync(ticketId, cancellationToken);
+        if (read is null)
+        {
+            return null;
+        }
+
+        if (_known.Count >= MaxTypes)
+        {
+            _known.Clear();
+        }
+
+        return _known.GetOrAdd(ticketId, new TicketFacts(read.EventId));
+    }
+
+    /// <summary>Whether a buyer may be told "sold out" without trying: suspected, and a read made after they arrived finds nothing available.</summary>
+    public async Task<bool> IsSoldOutAsync(TicketFacts facts, Guid ticketId, CancellationToken cancellationToken)
+    {
+        if (!facts.SuspectedSoldOut)
+        {
+            return false;
+        }
+
+        var read = await ReadAsync(ticketId, cancellationToken);
+        if (read?.Availability is not { } availability)
+        {
+            return false;
+        }
+
+        if (availability.Available > 0)
+        {
+            facts.SuspectedSoldOut = false;
+            return false;
+        }
+
+        return true;
+    }
+
+    private Task<TicketType?> ReadAsync(Guid ticketId, CancellationToken cancellationToken) =>
+        _reads.GetOrAdd(ticketId, id => new CoalescedRead(() => GetAsync(id))).NextAsync().WaitAsync(cancellationToken);
+
+    private async Task<TicketType?> GetAsync(Guid ticketId)
+    {
+        try
+        {
+            return await tickets.GetTicketTypeAsync(new GetTicketTypeRequest { TicketId = ticketId.ToString() }, deadline: DateTime.UtcNow.Add(ReadTimeout));
+        }
+        catch (RpcException ex)
+        {
+            if (ex.StatusCode != StatusCode.NotFound)
+            {
+                LogAvailabilityNotRead(logger, ex.StatusCode, ticketId);
+            }
+
+            _reads.TryRemove(ticketId, out _);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Availability of ticket type {TicketId} not read ({Status}); order-service decides")]
+    private static partial void LogAvailabilityNotRead(ILogger logger, StatusCode status, Guid ticketId);
+
+    /// <summary>One read in flight at a time; callers arriving meanwhile share the one after it.</summary>
+    private sealed class CoalescedRead(Func<Task<TicketType?>> read)
+    {
+        private readonly Lock _gate = new();
+        private TaskCompletionSource<TicketType?>? _next;
+        private bool _running;
+
+        public Task<TicketType?> NextAsync()
+        {
+            lock (_gate)
+            {
+                _next ??= new TaskCompletionSource<TicketType?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                var waiting = _next.Task;
+                if (!_running)
+                {
+                    _running = true;
+                    _ = RunAsync();
+                }
+
+                return waiting;
+            }
+        }
+
+        private async Task RunAsync()
+        {
+            while (true)
+            {
+                TaskCompletionSource<TicketType?> current;
+                lock (_gate)
+                {
+                    if (_next is null)
+                    {
+                        _running = false;
+                        return;
+                    }
+
+                    current = _next;
+                    _next = null;
+                }
+
+                try
+                {
+                    current.SetResult(await read());
+                }
+                catch (Exception ex)
+                {
+                    current.SetException(ex);
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A ticket type as the gateway keeps it: its event (never changes) and whether it is suspected sold out.</summary>
+internal sealed class TicketFacts(string eventId)
+{
+    private volatile bool _suspectedSoldOut;
+
+    public string EventId { get; } = eventId;
+
+    public bool SuspectedSoldOut
+    {
+        get => _suspectedSoldOut;
+        set => _suspectedSoldOut = value;
+    }
+}
