@@ -255,7 +255,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     {
         var command = new NpgsqlBatchCommand(
             $"""
-            WITH created AS ({UpsertInstanceSql} WHERE workflow_instances.completed_at IS NOT NULL RETURNING app_id, instance_id)
+            WITH created AS ({UpsertInstanceSql} WHERE w.completed_at IS NOT NULL RETURNING w.app_id, w.instance_id)
             INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT app_id, instance_id, $7, $8 FROM created
             """);
         AddInstanceParameters(command.Parameters, message, started);
