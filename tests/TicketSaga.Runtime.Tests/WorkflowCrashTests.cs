@@ -68,7 +68,7 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
     public async Task An_event_raised_but_not_yet_processed_survives_a_crash()
     {
         var id = await Workflows.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), NewId(), "ada");
-        await _journal.WaitForAsync("greet:ada");
+        await Eventually.HoldsAsync(() => HistoryHasAsync(id, "TimerFiredEvent"), "the greeting and the timer behind the workflow");
 
         // With the app gone nothing can process the event before the crash.
         await _web!.DisposeAsync();
@@ -107,6 +107,14 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         var state = await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: timeout.Token);
         Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
         return state;
+    }
+
+    private async Task<bool> HistoryHasAsync(string id, string eventType)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_database);
+        await connection.OpenAsync(Cancellation);
+        await using var read = new Npgsql.NpgsqlCommand("SELECT history FROM workflow_instances WHERE instance_id = $1", connection) { Parameters = { new() { Value = id } } };
+        return await read.ExecuteScalarAsync(Cancellation) is string history && history.Contains(eventType, StringComparison.Ordinal);
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
