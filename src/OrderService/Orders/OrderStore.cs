@@ -73,12 +73,21 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
         return await ReadOrdersAsync(command, cancellationToken);
     }
 
-    /// <summary>Live orders, the ones that expire first first: what the sweeper checks.</summary>
-    public async Task<IReadOnlyList<Order>> ListLiveAsync(TimeSpan olderThan, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// One page of live orders, the ones that expire first first, after <paramref name="after"/> (the
+    /// last order of the previous page): what the sweeper checks, page by page.
+    /// </summary>
+    public async Task<IReadOnlyList<Order>> ListLiveAsync(TimeSpan olderThan, Order? after, int limit, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(
-            $"SELECT {Columns} FROM orders WHERE status = 'PENDING' AND created_at < @cutoff ORDER BY expires_at LIMIT @limit");
+            $"""
+            SELECT {Columns} FROM orders
+            WHERE status = 'PENDING' AND created_at < @cutoff AND (@after::uuid IS NULL OR (expires_at, order_id) > (@after_expires, @after))
+            ORDER BY expires_at, order_id LIMIT @limit
+            """);
         command.Parameters.AddWithValue("cutoff", clock.GetUtcNow() - olderThan);
+        command.Parameters.Add(new NpgsqlParameter("after", NpgsqlDbType.Uuid) { Value = (object?)after?.OrderId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("after_expires", NpgsqlDbType.TimestampTz) { Value = (object?)after?.ExpiresAt ?? DBNull.Value });
         command.Parameters.AddWithValue("limit", limit);
         return await ReadOrdersAsync(command, cancellationToken);
     }

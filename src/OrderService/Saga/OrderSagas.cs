@@ -5,8 +5,9 @@ using TicketSaga.OrderService.Orders;
 namespace TicketSaga.OrderService.Saga;
 
 /// <summary>
-/// Starts and signals order sagas. The embedded runtime keeps workflows in memory, so an instance may
-/// be missing after a restart: every signal first makes sure the live order's saga runs.
+/// Starts and signals order sagas. Sagas are durable (they survive a runtime crash), but the start of
+/// one may have failed after its order committed: every signal first makes sure the live order's saga
+/// runs, so that a signal never waits for the sweeper.
 /// </summary>
 public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptions> options, ILogger<OrderSagas> logger)
 {

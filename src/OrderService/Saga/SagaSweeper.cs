@@ -4,15 +4,20 @@ using TicketSaga.OrderService.Orders;
 namespace TicketSaga.OrderService.Saga;
 
 /// <summary>
-/// At start-up and every SweepInterval: every live order gets its saga back if it is missing (runtime
-/// restarted, process died between the order's commit and the saga's start). A re-created saga whose
-/// expires_at + grace has passed ends the order at once through its own timer.
+/// A safety net, not how orders end: the saga (a durable workflow) is the source of truth for that.
+/// At start-up and every SweepInterval, every live order, however many, gets its saga if it has none:
+/// the order commits in order-service's database and its saga starts in the runtime's, so a process
+/// that dies between the two (or a runtime that is down at that moment) leaves an order without a
+/// saga. A saga started late whose expires_at + grace has passed ends the order at once through its
+/// own timer.
 /// </summary>
 public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
     : BackgroundService
 {
     /// <summary>Younger orders are still being started by the request that created them.</summary>
     private static readonly TimeSpan StartingGrace = TimeSpan.FromSeconds(2);
+
+    private const int PageSize = 500;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -21,10 +26,19 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOp
         {
             try
             {
-                foreach (var order in await orders.ListLiveAsync(StartingGrace, limit: 500, stoppingToken))
+                // Page after page: no live order waits for a later pass because there were many.
+                IReadOnlyList<Order> page;
+                Order? last = null;
+                do
                 {
-                    await sagas.EnsureRunningAsync(order, stoppingToken);
+                    page = await orders.ListLiveAsync(StartingGrace, last, PageSize, stoppingToken);
+                    foreach (var order in page)
+                    {
+                        await sagas.EnsureRunningAsync(order, stoppingToken);
+                        last = order;
+                    }
                 }
+                while (page.Count == PageSize);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {

@@ -1,3 +1,4 @@
+using TicketSaga.Runtime.Workflow;
 using TicketSaga.ServiceDefaults.Retention;
 
 namespace TicketSaga.Runtime.Hosting;
@@ -5,7 +6,7 @@ namespace TicketSaga.Runtime.Hosting;
 /// <summary>Settings shared by every sidecar of one embedded runtime.</summary>
 public sealed record RuntimeOptions
 {
-    /// <summary>PostgreSQL for the runtime's own durable state (pub/sub log, reminders, actor state).</summary>
+    /// <summary>PostgreSQL for the runtime's own durable state (pub/sub log, reminders, actor state, workflows).</summary>
     public required string PostgresConnectionString { get; init; }
 
     /// <summary>The runtime's database inside that server.</summary>
@@ -25,4 +26,7 @@ public sealed record RuntimeOptions
 
     /// <summary>How long the pub/sub log, the dead letters and expired actor state are kept (<see cref="RuntimeRetention"/>).</summary>
     public RetentionOptions Retention { get; init; } = new();
+
+    /// <summary>The workflow engine's locks and polling (<see cref="WorkflowStore"/>).</summary>
+    public WorkflowOptions Workflows { get; init; } = new();
 }

@@ -23,11 +23,17 @@ public static class RuntimeRetention
     /// <summary>State API values saved with a TTL, once expired (reads already ignore them).</summary>
     public static RetentionRule ExpiredState { get; } = new("state", "state", "expires_at", TimeSpan.Zero);
 
+    /// <summary>
+    /// Workflow instances that have completed, failed or been terminated, with their history, a week
+    /// after they ended (at once by the SDK's purge); active ones are never purged.
+    /// </summary>
+    public static RetentionRule EndedWorkflows { get; } = new("workflows", "workflow_instances", "completed_at", TimeSpan.FromDays(7));
+
     public static IServiceCollection AddRuntimeRetention(this IServiceCollection services, RetentionOptions retention)
     {
         services.AddSingleton(Options.Create(retention));
         // Dead letters first: a message whose audit has just gone may go in the same pass.
-        foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState, ExpiredState })
+        foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState, ExpiredState, EndedWorkflows })
         {
             services.AddSingleton(rule);
         }

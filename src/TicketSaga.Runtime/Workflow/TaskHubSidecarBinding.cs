@@ -3,13 +3,13 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.DurableTask.Protobuf;
+using DaprProtocol = Dapr.DurableTask.Protobuf;
 
 namespace TicketSaga.Runtime.Workflow;
 
 /// <summary>
 /// Binds the <c>TaskHubSidecarService</c> methods Dapr.Workflow 1.18.7 calls to the app's
-/// <see cref="WorkflowEngine"/>. Methods the in-memory engine lacks (ListInstanceIDs,
-/// GetInstanceHistory, RerunWorkflowFromEvent) stay unbound and answer Unimplemented.
+/// <see cref="WorkflowEngine"/>. RerunWorkflowFromEvent stays unbound and answers Unimplemented.
 /// </summary>
 internal sealed class TaskHubSidecarBinding : IServiceMethodProvider<WorkflowEngine>
 {
@@ -18,16 +18,18 @@ internal sealed class TaskHubSidecarBinding : IServiceMethodProvider<WorkflowEng
     public void OnServiceMethodDiscovery(ServiceMethodProviderContext<WorkflowEngine> context)
     {
         Unary<Empty, Empty>(context, "Hello", (engine, request, call) => engine.Server.Hello(request, call));
-        Unary<CreateInstanceRequest, CreateInstanceResponse>(context, "StartInstance", (engine, request, call) => engine.StartInstance(request, call));
-        Unary<GetInstanceRequest, GetInstanceResponse>(context, "GetInstance", (engine, request, call) => engine.GetInstance(request, call));
+        Unary<CreateInstanceRequest, CreateInstanceResponse>(context, "StartInstance", (engine, request, call) => engine.Server.StartInstance(request, call));
+        Unary<GetInstanceRequest, GetInstanceResponse>(context, "GetInstance", (engine, request, call) => engine.Server.GetInstance(request, call));
         Unary<GetInstanceRequest, GetInstanceResponse>(context, "WaitForInstanceStart", (engine, request, call) => engine.Server.WaitForInstanceStart(request, call));
         Unary<GetInstanceRequest, GetInstanceResponse>(context, "WaitForInstanceCompletion", (engine, request, call) => engine.Server.WaitForInstanceCompletion(request, call));
         Unary<RaiseEventRequest, RaiseEventResponse>(context, "RaiseEvent", (engine, request, call) => engine.Server.RaiseEvent(request, call));
         Unary<TerminateRequest, TerminateResponse>(context, "TerminateInstance", (engine, request, call) => engine.Server.TerminateInstance(request, call));
         Unary<SuspendRequest, SuspendResponse>(context, "SuspendInstance", (engine, request, call) => engine.Server.SuspendInstance(request, call));
         Unary<ResumeRequest, ResumeResponse>(context, "ResumeInstance", (engine, request, call) => engine.Server.ResumeInstance(request, call));
-        Unary<PurgeInstancesRequest, PurgeInstancesResponse>(context, "PurgeInstances", (engine, request, call) => engine.PurgeInstances(request, call));
-        Unary<ActivityResponse, CompleteTaskResponse>(context, "CompleteActivityTask", (engine, request, call) => engine.Server.CompleteActivityTask(request, call));
+        Unary<PurgeInstancesRequest, PurgeInstancesResponse>(context, "PurgeInstances", (engine, request, call) => engine.Server.PurgeInstances(request, call));
+        Unary<ActivityResponse, CompleteTaskResponse>(context, "CompleteActivityTask", (engine, request, call) => engine.CompleteActivityTask(request, call));
+        Unary<DaprProtocol.ListInstanceIDsRequest, DaprProtocol.ListInstanceIDsResponse>(context, "ListInstanceIDs", (engine, request, call) => engine.ListInstanceIds(request, call));
+        Unary<DaprProtocol.GetInstanceHistoryRequest, DaprProtocol.GetInstanceHistoryResponse>(context, "GetInstanceHistory", (engine, request, call) => engine.GetInstanceHistory(request, call));
 
         // Dapr's workflow responses need translating; both method names carry them.
         var daprWorkflowResponse = Marshallers.Create(

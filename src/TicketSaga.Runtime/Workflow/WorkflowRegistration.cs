@@ -7,7 +7,7 @@ namespace TicketSaga.Runtime.Workflow;
 
 public static class WorkflowRegistration
 {
-    /// <summary>Per sidecar: the app's own in-memory workflow engine (task hub).</summary>
+    /// <summary>Per sidecar: the app's own workflow engine (task hub), kept in the runtime's database.</summary>
     public static IServiceCollection AddSidecarWorkflows(this IServiceCollection services)
     {
         services.AddGrpc();

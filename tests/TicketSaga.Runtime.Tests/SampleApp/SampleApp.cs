@@ -41,12 +41,22 @@ public sealed class SampleApp : IAsyncDisposable
     {
         var descriptor = new AppDescriptor(appId, PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
         var sidecar = await runtime.AddSidecarAsync(descriptor);
+        var web = await StartWebAsync(descriptor, actorIdleTimeout);
+        await runtime.Services.GetRequiredService<ActorPlacement>().WhenDiscoveredAsync(appId).WaitAsync(TimeSpan.FromSeconds(30));
+        return new SampleApp(web, sidecar);
+    }
 
+    /// <summary>The app alone, for a sidecar in another process (one that a test kills).</summary>
+    public static async Task<IAsyncDisposable> StartWebAsync(AppDescriptor descriptor, Journal journal) =>
+        await StartWebAsync(descriptor, actorIdleTimeout: null, journal);
+
+    private static async Task<WebApplication> StartWebAsync(AppDescriptor descriptor, TimeSpan? actorIdleTimeout, Journal? journal = null)
+    {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(descriptor.AppEnvironment.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value)));
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, descriptor.AppPort));
-        builder.Services.AddSingleton<Journal>();
+        builder.Services.AddSingleton(journal ?? new Journal());
         builder.Services.AddActors(options =>
         {
             options.Actors.RegisterActor<CounterActor>();
@@ -63,15 +73,17 @@ public sealed class SampleApp : IAsyncDisposable
             options.RegisterWorkflow<RetryingWorkflow>();
             options.RegisterWorkflow<ParentWorkflow>();
             options.RegisterWorkflow<ChildWorkflow>();
+            options.RegisterWorkflow<SlowWorkflow>();
+            options.RegisterWorkflow<ParentOfDeadlineWorkflow>();
             options.RegisterActivity<GreetActivity>();
             options.RegisterActivity<FlakyActivity>();
+            options.RegisterActivity<SlowActivity>();
         });
 
         var web = builder.Build();
         web.MapActorsHandlers();
         await web.StartAsync();
-        await runtime.Services.GetRequiredService<ActorPlacement>().WhenDiscoveredAsync(appId).WaitAsync(TimeSpan.FromSeconds(30));
-        return new SampleApp(web, sidecar);
+        return web;
     }
 
     public async ValueTask DisposeAsync()

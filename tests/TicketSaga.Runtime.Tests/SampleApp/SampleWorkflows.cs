@@ -50,6 +50,30 @@ public sealed class ChildWorkflow : Workflow<string, string>
         "child(" + await context.CallActivityAsync<string>(nameof(GreetActivity), input) + ")";
 }
 
+/// <summary>Runs one activity that takes a while, long enough for a test to kill the runtime under it.</summary>
+public sealed class SlowWorkflow : Workflow<string, string>
+{
+    public override Task<string> RunAsync(WorkflowContext context, string key) => context.CallActivityAsync<string>(nameof(SlowActivity), key);
+}
+
+/// <summary>Waits on a child workflow that itself waits on a timer.</summary>
+public sealed class ParentOfDeadlineWorkflow : Workflow<int, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, int childTimeoutMilliseconds) =>
+        "parent(" + await context.CallChildWorkflowAsync<string>(nameof(DeadlineWorkflow), childTimeoutMilliseconds) + ")";
+}
+
+/// <summary>Records each start, then takes two seconds.</summary>
+public sealed class SlowActivity(Journal journal) : WorkflowActivity<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowActivityContext context, string key)
+    {
+        journal.Record("slow:" + key);
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        return "done " + key;
+    }
+}
+
 public sealed class GreetActivity(Journal journal) : WorkflowActivity<string, string>
 {
     public override Task<string> RunAsync(WorkflowActivityContext context, string name)

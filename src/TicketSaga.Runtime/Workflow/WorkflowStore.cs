@@ -1,0 +1,668 @@
+using System.Collections.Concurrent;
+using DurableTask.Core;
+using DurableTask.Core.Exceptions;
+using DurableTask.Core.History;
+using DurableTask.Core.Query;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+using TicketSaga.ServiceDefaults;
+
+namespace TicketSaga.Runtime.Workflow;
+
+/// <summary>
+/// One app's task hub in PostgreSQL: instances with their history, new events (a timer is an event
+/// visible at its fire time) and scheduled activities. A work item is claimed by writing a lock token
+/// with an expiry, so that two dispatchers (two runtimes, or a restart racing the old process) never
+/// run one work item at the same time, and a dead process's work item is run again once its lock has
+/// expired. Every change of an episode (history, consumed events, new activities, timers and messages
+/// to other instances) commits in one transaction, so a crash replays the episode or none of it.
+/// </summary>
+internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrchestrationServicePurgeClient, IDisposable
+{
+    private static readonly OrchestrationStatus[] Ended = [OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated, OrchestrationStatus.Canceled];
+
+    /// <summary>Scheduling an id that is still active fails, as Dapr's does; an ended one is replaced.</summary>
+    private static readonly OrchestrationStatus[] ActiveStatuses = [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.Suspended, OrchestrationStatus.ContinuedAsNew];
+
+    private readonly NpgsqlDataSource _db;
+    private readonly string _appId;
+    private readonly WorkflowOptions _options;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<WorkflowWorkerSession, bool> _sessions = new();
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _endings = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposed = new();
+
+    public WorkflowStore(NpgsqlDataSource db, string appId, WorkflowOptions options, ILogger logger)
+    {
+        _db = db;
+        _appId = appId;
+        _options = options;
+        _logger = logger;
+        _ = RenewLocksAsync(_disposed.Token);
+    }
+
+    /// <summary>Wakes this process's orchestration dispatchers (another process finds the work on its next poll).</summary>
+    internal WakeUp OrchestrationsDue { get; } = new();
+
+    internal WakeUp ActivitiesDue { get; } = new();
+
+    internal WorkflowWorkerSession OpenSession()
+    {
+        var session = new WorkflowWorkerSession(this);
+        _sessions[session] = true;
+        return session;
+    }
+
+    /// <summary>Releases the locks a worker connection held, so that its work items go to the next worker at once.</summary>
+    internal async Task CloseSessionAsync(WorkflowWorkerSession session)
+    {
+        _sessions.TryRemove(session, out _);
+        var tokens = session.CloseAndTakeLockTokens();
+        if (tokens.Length == 0)
+        {
+            return;
+        }
+
+        await using var batch = _db.CreateBatch();
+        batch.BatchCommands.Add(Command("UPDATE workflow_instances SET lock_token = NULL, locked_until = NULL WHERE lock_token = ANY($1)", tokens));
+        batch.BatchCommands.Add(Command("UPDATE workflow_activities SET lock_token = NULL, locked_until = NULL WHERE lock_token = ANY($1)", tokens));
+        await batch.ExecuteNonQueryAsync();
+        OrchestrationsDue.Notify();
+        ActivitiesDue.Notify();
+    }
+
+    // ---- Orchestration work items -------------------------------------------------------------
+
+    internal async Task<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)?> LockNextOrchestrationAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var giveUpAt = receiveTimeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + receiveTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var token = Guid.NewGuid();
+            await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+
+            // SKIP LOCKED: concurrent dispatchers each take a different instance, never the same one.
+            await using var claim = new NpgsqlCommand(
+                """
+                WITH next AS (
+                    SELECT i.instance_id FROM workflow_events e
+                    JOIN workflow_instances i ON i.app_id = e.app_id AND i.instance_id = e.instance_id
+                    WHERE e.app_id = $1 AND e.visible_at <= now() AND i.completed_at IS NULL
+                      AND (i.locked_until IS NULL OR i.locked_until < now())
+                    ORDER BY e.visible_at
+                    LIMIT 1
+                    FOR UPDATE OF i SKIP LOCKED)
+                UPDATE workflow_instances i SET lock_token = $2, locked_until = now() + $3
+                FROM next WHERE i.app_id = $1 AND i.instance_id = next.instance_id
+                RETURNING i.instance_id, i.history, i.locked_until
+                """, connection)
+            {
+                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout } },
+            };
+            string? instanceId = null, history = null;
+            DateTime lockedUntil = default;
+            await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    instanceId = reader.GetString(0);
+                    history = reader.GetString(1);
+                    lockedUntil = reader.GetDateTime(2);
+                }
+            }
+
+            if (instanceId is not null)
+            {
+                await using var read = new NpgsqlCommand(
+                    "SELECT seq, message FROM workflow_events WHERE app_id = $1 AND instance_id = $2 AND visible_at <= now() ORDER BY seq", connection)
+                {
+                    Parameters = { new() { Value = _appId }, new() { Value = instanceId } },
+                };
+                var seqs = new List<long>();
+                var messages = new List<TaskMessage>();
+                await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
+                {
+                    while (await reader.ReadAsync(cancellationToken))
+                    {
+                        seqs.Add(reader.GetInt64(0));
+                        messages.Add(WorkflowJson.ReadMessage(reader.GetString(1)));
+                    }
+                }
+
+                var workItem = new TaskOrchestrationWorkItem
+                {
+                    InstanceId = instanceId,
+                    OrchestrationRuntimeState = new OrchestrationRuntimeState(WorkflowJson.ReadHistory(history!)),
+                    NewMessages = messages,
+                    LockedUntilUtc = lockedUntil,
+                };
+                return (workItem, new OrchestrationLock(token, [.. seqs]));
+            }
+
+            // Nothing due: sleep until the next timer, a wake-up from this process, or the next poll.
+            await using var nextDue = new NpgsqlCommand("SELECT min(visible_at) FROM workflow_events WHERE app_id = $1 AND visible_at > now()", connection)
+            {
+                Parameters = { new() { Value = _appId } },
+            };
+            var next = await nextDue.ExecuteScalarAsync(cancellationToken) as DateTime?;
+            await connection.CloseAsync();
+            var wait = _options.IdlePollInterval;
+            if (next is { } due && due - DateTime.UtcNow < wait)
+            {
+                wait = due - DateTime.UtcNow;
+            }
+
+            if (giveUpAt - DateTime.UtcNow < wait)
+            {
+                wait = giveUpAt - DateTime.UtcNow;
+            }
+
+            if (wait <= TimeSpan.Zero && giveUpAt <= DateTime.UtcNow)
+            {
+                return null;
+            }
+
+            await OrchestrationsDue.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken);
+        }
+    }
+
+    internal async Task CompleteOrchestrationAsync(
+        TaskOrchestrationWorkItem workItem, OrchestrationLock held, OrchestrationRuntimeState runtimeState, IList<TaskMessage> activityMessages,
+        IList<TaskMessage> orchestratorMessages, IList<TaskMessage> timerMessages, OrchestrationState? status)
+    {
+        status ??= StateOf(runtimeState);
+        var ended = Ended.Contains(status.OrchestrationStatus);
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+
+        // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
+        // dispatcher took over) fails here, and its episode is dropped.
+        await using (var save = new NpgsqlCommand(
+            """
+            UPDATE workflow_instances
+            SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
+                completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
+            WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
+            """, connection, transaction)
+        {
+            Parameters =
+            {
+                new() { Value = _appId }, new() { Value = workItem.InstanceId },
+                new() { Value = runtimeState.OrchestrationInstance?.ExecutionId ?? "" }, new() { Value = runtimeState.Name ?? "" },
+                new() { Value = (int)status.OrchestrationStatus }, new() { Value = WorkflowJson.Write(status) },
+                new() { Value = WorkflowJson.Write(runtimeState.Events) }, new() { Value = ended }, new() { Value = held.Token },
+            },
+        })
+        {
+            if (await save.ExecuteNonQueryAsync() == 0)
+            {
+                throw new LockLostException(workItem.InstanceId);
+            }
+        }
+
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE seq = ANY($1)", held.EventSeqs));
+        if (ended)
+        {
+            // An ended instance runs nothing more: its pending timers, events and activities go.
+            batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE app_id = $1 AND instance_id = $2", _appId, workItem.InstanceId));
+            batch.BatchCommands.Add(Command("DELETE FROM workflow_activities WHERE app_id = $1 AND instance_id = $2", _appId, workItem.InstanceId));
+        }
+        else
+        {
+            if (activityMessages.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    "INSERT INTO workflow_activities (app_id, instance_id, message) SELECT $1, $2, m FROM unnest($3::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n",
+                    _appId, workItem.InstanceId, activityMessages.Select(WorkflowJson.Write).ToArray()));
+            }
+
+            if (timerMessages.Count > 0)
+            {
+                batch.BatchCommands.Add(Command(
+                    "INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT $1, $2, v, m FROM unnest($3::timestamptz[], $4::text[]) AS t(v, m)",
+                    _appId, workItem.InstanceId, timerMessages.Select(VisibleAt).ToArray(), timerMessages.Select(WorkflowJson.Write).ToArray()));
+            }
+        }
+
+        foreach (var message in orchestratorMessages)
+        {
+            batch.BatchCommands.Add(message.Event is ExecutionStartedEvent started
+                ? StartChild(message, started)
+                : Command(SendEventSql, _appId, message.OrchestrationInstance.InstanceId, VisibleAt(message), WorkflowJson.Write(message)));
+        }
+
+        await batch.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+
+        // The instance may have more events waiting (they came while it ran), and its messages may have woken others.
+        OrchestrationsDue.Notify();
+        if (activityMessages.Count > 0)
+        {
+            ActivitiesDue.Notify();
+        }
+
+        if (ended && _endings.TryRemove(workItem.InstanceId, out var ending))
+        {
+            ending.TrySetResult();
+        }
+    }
+
+    /// <summary>A child workflow starts unless one with its id is still running (a replayed episode never starts it twice: episodes commit whole).</summary>
+    private NpgsqlBatchCommand StartChild(TaskMessage message, ExecutionStartedEvent started)
+    {
+        var command = new NpgsqlBatchCommand(
+            $"""
+            WITH created AS ({UpsertInstanceSql} WHERE w.completed_at IS NOT NULL RETURNING w.app_id, w.instance_id)
+            INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT app_id, instance_id, $7, $8 FROM created
+            """);
+        AddInstanceParameters(command.Parameters, message, started);
+        command.Parameters.Add(new() { Value = VisibleAt(message) });
+        command.Parameters.Add(new() { Value = WorkflowJson.Write(message) });
+        return command;
+    }
+
+    internal async Task ReleaseOrchestrationAsync(TaskOrchestrationWorkItem workItem, OrchestrationLock held, TimeSpan retryAfter)
+    {
+        await using var release = _db.CreateCommand(
+            "UPDATE workflow_instances SET lock_token = NULL, locked_until = now() + $4 WHERE app_id = $1 AND instance_id = $2 AND lock_token = $3");
+        release.Parameters.Add(new() { Value = _appId });
+        release.Parameters.Add(new() { Value = workItem.InstanceId });
+        release.Parameters.Add(new() { Value = held.Token });
+        release.Parameters.Add(new() { Value = retryAfter });
+        if (await release.ExecuteNonQueryAsync() > 0)
+        {
+            OrchestrationsDue.Notify();
+        }
+    }
+
+    // ---- Activity work items ------------------------------------------------------------------
+
+    internal async Task<(TaskActivityWorkItem WorkItem, Guid Token)?> LockNextActivityAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var giveUpAt = receiveTimeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + receiveTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var token = Guid.NewGuid();
+
+            // SKIP LOCKED: concurrent dispatchers each take a different activity; an expired lock is taken over.
+            await using var claim = _db.CreateCommand(
+                """
+                UPDATE workflow_activities SET lock_token = $2, locked_until = now() + $3
+                WHERE seq = (
+                    SELECT seq FROM workflow_activities
+                    WHERE app_id = $1 AND (locked_until IS NULL OR locked_until < now())
+                    ORDER BY seq
+                    LIMIT 1
+                    FOR UPDATE SKIP LOCKED)
+                RETURNING seq, message, locked_until
+                """);
+            claim.Parameters.Add(new() { Value = _appId });
+            claim.Parameters.Add(new() { Value = token });
+            claim.Parameters.Add(new() { Value = _options.LockTimeout });
+            await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
+            {
+                if (await reader.ReadAsync(cancellationToken))
+                {
+                    var workItem = new TaskActivityWorkItem
+                    {
+                        Id = reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                        TaskMessage = WorkflowJson.ReadMessage(reader.GetString(1)),
+                        LockedUntilUtc = reader.GetDateTime(2),
+                    };
+                    return (workItem, token);
+                }
+            }
+
+            var wait = giveUpAt - DateTime.UtcNow < _options.IdlePollInterval ? giveUpAt - DateTime.UtcNow : _options.IdlePollInterval;
+            if (wait <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            await ActivitiesDue.WaitAsync(wait, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Hands an activity's result to its instance, once: the activity row goes in the same statement,
+    /// and only if this worker still holds it (an activity runs at least once; its effects must be idempotent).
+    /// </summary>
+    internal async Task CompleteActivityAsync(TaskActivityWorkItem workItem, Guid token, TaskMessage response)
+    {
+        await using var complete = _db.CreateCommand(
+            """
+            WITH done AS (DELETE FROM workflow_activities WHERE seq = $1 AND lock_token = $2 RETURNING app_id, instance_id)
+            INSERT INTO workflow_events (app_id, instance_id, message)
+            SELECT d.app_id, d.instance_id, $3 FROM done d
+            JOIN workflow_instances i ON i.app_id = d.app_id AND i.instance_id = d.instance_id
+            WHERE i.completed_at IS NULL
+            """);
+        complete.Parameters.Add(new() { Value = long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture) });
+        complete.Parameters.Add(new() { Value = token });
+        complete.Parameters.Add(new() { Value = WorkflowJson.Write(response) });
+        if (await complete.ExecuteNonQueryAsync() > 0)
+        {
+            OrchestrationsDue.Notify();
+        }
+    }
+
+    internal async Task ReleaseActivityAsync(TaskActivityWorkItem workItem, Guid token, TimeSpan retryAfter)
+    {
+        await using var release = _db.CreateCommand("UPDATE workflow_activities SET lock_token = NULL, locked_until = now() + $3 WHERE seq = $1 AND lock_token = $2");
+        release.Parameters.Add(new() { Value = long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture) });
+        release.Parameters.Add(new() { Value = token });
+        release.Parameters.Add(new() { Value = retryAfter });
+        await release.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Keeps the locks of live worker connections from expiring while the app runs their work items.</summary>
+    private async Task RenewLocksAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.LockTimeout / 3);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var tokens = _sessions.Keys.SelectMany(session => session.LockTokens()).ToArray();
+                if (tokens.Length == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    await RenewAsync(tokens, cancellationToken);
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    LogLockRenewalFailed(_logger, _appId, exception);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    internal async Task RenewAsync(Guid[] tokens, CancellationToken cancellationToken = default)
+    {
+        await using var batch = _db.CreateBatch();
+        batch.BatchCommands.Add(Command("UPDATE workflow_instances SET locked_until = now() + $2 WHERE lock_token = ANY($1)", tokens, _options.LockTimeout));
+        batch.BatchCommands.Add(Command("UPDATE workflow_activities SET locked_until = now() + $2 WHERE lock_token = ANY($1)", tokens, _options.LockTimeout));
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    // ---- Client -------------------------------------------------------------------------------
+
+    private const string UpsertInstanceSql =
+        """
+        INSERT INTO workflow_instances AS w (app_id, instance_id, execution_id, name, status, state)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (app_id, instance_id) DO UPDATE
+        SET execution_id = excluded.execution_id, name = excluded.name, status = excluded.status, state = excluded.state,
+            history = '[]', created_at = now(), updated_at = now(), completed_at = NULL, lock_token = NULL, locked_until = NULL
+        """;
+
+    /// <summary>An event for an instance that has ended, or never existed, is dropped.</summary>
+    private const string SendEventSql =
+        """
+        INSERT INTO workflow_events (app_id, instance_id, visible_at, message)
+        SELECT $1, $2, $3, $4
+        WHERE EXISTS (SELECT 1 FROM workflow_instances WHERE app_id = $1 AND instance_id = $2 AND completed_at IS NULL)
+        """;
+
+    private void AddInstanceParameters(NpgsqlParameterCollection parameters, TaskMessage message, ExecutionStartedEvent started)
+    {
+        var now = DateTime.UtcNow;
+        var state = new OrchestrationState
+        {
+            OrchestrationInstance = message.OrchestrationInstance,
+            ParentInstance = started.ParentInstance,
+            Name = started.Name,
+            Version = started.Version,
+            Input = started.Input,
+            Tags = started.Tags,
+            OrchestrationStatus = OrchestrationStatus.Pending,
+            CreatedTime = now,
+            LastUpdatedTime = now,
+            ScheduledStartTime = started.ScheduledStartTime,
+        };
+        parameters.Add(new() { Value = _appId });
+        parameters.Add(new() { Value = message.OrchestrationInstance.InstanceId });
+        parameters.Add(new() { Value = message.OrchestrationInstance.ExecutionId ?? "" });
+        parameters.Add(new() { Value = started.Name ?? "" });
+        parameters.Add(new() { Value = (int)OrchestrationStatus.Pending });
+        parameters.Add(new() { Value = WorkflowJson.Write(state) });
+    }
+
+    public Task CreateTaskOrchestrationAsync(TaskMessage creationMessage) => CreateTaskOrchestrationAsync(creationMessage, ActiveStatuses);
+
+    public async Task CreateTaskOrchestrationAsync(TaskMessage creationMessage, OrchestrationStatus[]? dedupeStatuses)
+    {
+        var started = (ExecutionStartedEvent)creationMessage.Event;
+        var instanceId = creationMessage.OrchestrationInstance.InstanceId;
+        await using var connection = await _db.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var upsert = new NpgsqlCommand($"{UpsertInstanceSql} WHERE NOT (w.status = ANY($7)) RETURNING 1", connection, transaction))
+        {
+            AddInstanceParameters(upsert.Parameters, creationMessage, started);
+            upsert.Parameters.Add(new() { Value = (dedupeStatuses ?? ActiveStatuses).Select(s => (int)s).ToArray() });
+            if (await upsert.ExecuteScalarAsync() is null)
+            {
+                throw new OrchestrationAlreadyExistsException($"An active workflow with ID '{instanceId}' already exists.");
+            }
+        }
+
+        // A replaced instance takes nothing of its previous execution with it.
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE app_id = $1 AND instance_id = $2", _appId, instanceId));
+        batch.BatchCommands.Add(Command("DELETE FROM workflow_activities WHERE app_id = $1 AND instance_id = $2", _appId, instanceId));
+        batch.BatchCommands.Add(Command(
+            "INSERT INTO workflow_events (app_id, instance_id, visible_at, message) VALUES ($1, $2, $3, $4)",
+            _appId, instanceId, VisibleAt(creationMessage), WorkflowJson.Write(creationMessage)));
+        await batch.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+        OrchestrationsDue.Notify();
+    }
+
+    public async Task SendTaskOrchestrationMessageAsync(TaskMessage message)
+    {
+        await using var send = _db.CreateCommand(SendEventSql);
+        foreach (var value in new object[] { _appId, message.OrchestrationInstance.InstanceId, VisibleAt(message), WorkflowJson.Write(message) })
+        {
+            send.Parameters.Add(new() { Value = value });
+        }
+
+        if (await send.ExecuteNonQueryAsync() > 0)
+        {
+            OrchestrationsDue.Notify();
+        }
+    }
+
+    public async Task SendTaskOrchestrationMessageBatchAsync(params TaskMessage[] messages)
+    {
+        foreach (var message in messages)
+        {
+            await SendTaskOrchestrationMessageAsync(message);
+        }
+    }
+
+    public Task ForceTerminateTaskOrchestrationAsync(string instanceId, string reason) =>
+        SendTaskOrchestrationMessageAsync(new TaskMessage
+        {
+            OrchestrationInstance = new OrchestrationInstance { InstanceId = instanceId },
+            Event = new ExecutionTerminatedEvent(-1, reason),
+        });
+
+    public async Task<OrchestrationState> GetOrchestrationStateAsync(string instanceId, string? executionId)
+    {
+        await using var read = _db.CreateCommand("SELECT state FROM workflow_instances WHERE app_id = $1 AND instance_id = $2");
+        read.Parameters.Add(new() { Value = _appId });
+        read.Parameters.Add(new() { Value = instanceId });
+        if (await read.ExecuteScalarAsync() is not string json)
+        {
+            return null!;
+        }
+
+        var state = WorkflowJson.ReadState(json);
+        return executionId is null || executionId == state.OrchestrationInstance.ExecutionId ? state : null!;
+    }
+
+    public async Task<IList<OrchestrationState>> GetOrchestrationStateAsync(string instanceId, bool allExecutions) =>
+        await GetOrchestrationStateAsync(instanceId, executionId: null) is { } state ? [state] : [];
+
+    public async Task<string> GetOrchestrationHistoryAsync(string instanceId, string? executionId)
+    {
+        await using var read = _db.CreateCommand("SELECT history FROM workflow_instances WHERE app_id = $1 AND instance_id = $2");
+        read.Parameters.Add(new() { Value = _appId });
+        read.Parameters.Add(new() { Value = instanceId });
+        return await read.ExecuteScalarAsync() as string ?? "[]";
+    }
+
+    internal async Task<IList<HistoryEvent>?> GetHistoryAsync(string instanceId) =>
+        await GetOrchestrationStateAsync(instanceId, executionId: null) is null ? null : WorkflowJson.ReadHistory(await GetOrchestrationHistoryAsync(instanceId, null));
+
+    /// <summary>One page of this app's instance ids, in id order, after <paramref name="after"/>.</summary>
+    internal async Task<IReadOnlyList<string>> ListInstanceIdsAsync(string? after, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var list = _db.CreateCommand("SELECT instance_id FROM workflow_instances WHERE app_id = $1 AND instance_id > $2 ORDER BY instance_id LIMIT $3");
+        list.Parameters.Add(new() { Value = _appId });
+        list.Parameters.Add(new() { Value = after ?? "" });
+        list.Parameters.Add(new() { Value = pageSize });
+        var ids = new List<string>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
+    public async Task<OrchestrationState> WaitForOrchestrationAsync(string instanceId, string executionId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (timeout > TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            deadline.CancelAfter(timeout);
+        }
+
+        while (true)
+        {
+            // Registered before reading, so that an ending between the read and the wait is not missed.
+            var ending = _endings.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            if (await GetOrchestrationStateAsync(instanceId, executionId: null) is { } state && Ended.Contains(state.OrchestrationStatus))
+            {
+                return state;
+            }
+
+            try
+            {
+                await ending.Task.WaitAsync(_options.IdlePollInterval, deadline.Token);
+            }
+            catch (TimeoutException)
+            {
+            }
+        }
+    }
+
+    // ---- Purge --------------------------------------------------------------------------------
+
+    public async Task<PurgeResult> PurgeInstanceStateAsync(string instanceId)
+    {
+        await using var purge = _db.CreateCommand("DELETE FROM workflow_instances WHERE app_id = $1 AND instance_id = $2 AND completed_at IS NOT NULL");
+        purge.Parameters.Add(new() { Value = _appId });
+        purge.Parameters.Add(new() { Value = instanceId });
+        return new PurgeResult(await purge.ExecuteNonQueryAsync());
+    }
+
+    public async Task<PurgeResult> PurgeInstanceStateAsync(PurgeInstanceFilter purgeInstanceFilter)
+    {
+        var statuses = (purgeInstanceFilter.RuntimeStatus?.Any() == true ? purgeInstanceFilter.RuntimeStatus : Ended).Select(s => (int)s).ToArray();
+        await using var purge = _db.CreateCommand(
+            """
+            DELETE FROM workflow_instances
+            WHERE app_id = $1 AND completed_at IS NOT NULL AND created_at >= $2 AND ($3::timestamptz IS NULL OR created_at <= $3) AND status = ANY($4)
+            """);
+        purge.Parameters.Add(new() { Value = _appId });
+        purge.Parameters.Add(new() { Value = DateTime.SpecifyKind(purgeInstanceFilter.CreatedTimeFrom, DateTimeKind.Utc) });
+        purge.Parameters.Add(new() { Value = purgeInstanceFilter.CreatedTimeTo is { } to ? DateTime.SpecifyKind(to, DateTimeKind.Utc) : DBNull.Value, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        purge.Parameters.Add(new() { Value = statuses });
+        return new PurgeResult(await purge.ExecuteNonQueryAsync());
+    }
+
+    public async Task PurgeOrchestrationHistoryAsync(DateTime thresholdDateTimeUtc, OrchestrationStateTimeRangeFilterType timeRangeFilterType)
+    {
+        var column = timeRangeFilterType switch
+        {
+            OrchestrationStateTimeRangeFilterType.OrchestrationCreatedTimeFilter => "created_at",
+            OrchestrationStateTimeRangeFilterType.OrchestrationLastUpdatedTimeFilter => "updated_at",
+            _ => "completed_at",
+        };
+        await using var purge = _db.CreateCommand($"DELETE FROM workflow_instances WHERE app_id = $1 AND completed_at IS NOT NULL AND {column} < $2");
+        purge.Parameters.Add(new() { Value = _appId });
+        purge.Parameters.Add(new() { Value = DateTime.SpecifyKind(thresholdDateTimeUtc, DateTimeKind.Utc) });
+        await purge.ExecuteNonQueryAsync();
+    }
+
+    // ---- Helpers ------------------------------------------------------------------------------
+
+    private static DateTime VisibleAt(TaskMessage message)
+    {
+        var at = message.Event switch
+        {
+            TimerFiredEvent timer => timer.FireAt,
+            ExecutionStartedEvent { ScheduledStartTime: { } scheduled } => scheduled,
+            _ => DateTime.UtcNow,
+        };
+        return at.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(at, DateTimeKind.Utc) : at.ToUniversalTime();
+    }
+
+    private static OrchestrationState StateOf(OrchestrationRuntimeState runtimeState) => new()
+    {
+        OrchestrationInstance = runtimeState.OrchestrationInstance,
+        ParentInstance = runtimeState.ParentInstance,
+        Name = runtimeState.Name,
+        Version = runtimeState.Version,
+        Status = runtimeState.Status,
+        Tags = runtimeState.Tags,
+        OrchestrationStatus = runtimeState.OrchestrationStatus,
+        CreatedTime = runtimeState.CreatedTime,
+        CompletedTime = runtimeState.CompletedTime,
+        LastUpdatedTime = DateTime.UtcNow,
+        Input = runtimeState.Input,
+        Output = runtimeState.Output,
+    };
+
+    private static NpgsqlBatchCommand Command(string sql, params object[] values)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value });
+        }
+
+        return command;
+    }
+
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _disposed.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing the workflow locks of {AppId} failed; they are renewed again at the next tick")]
+    private static partial void LogLockRenewalFailed(ILogger logger, string appId, Exception exception);
+
+    internal sealed class WakeUp : WakeUpSignal;
+}
+
+/// <summary>An orchestration work item's claim: its lock token and the events it consumes.</summary>
+internal sealed record OrchestrationLock(Guid Token, long[] EventSeqs);
+
+/// <summary>The work item's lock expired and another dispatcher took the instance over: this episode is not saved.</summary>
+internal sealed class LockLostException(string instanceId) : Exception($"The lock on workflow instance '{instanceId}' was lost; its episode is not saved.");

@@ -1,0 +1,136 @@
+using Dapr.Workflow;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.Tests.SampleApp;
+using TicketSaga.Testing;
+
+namespace TicketSaga.Runtime.Tests;
+
+/// <summary>
+/// The runtime is killed (SIGKILL, in its own process) under a running workflow and started again on
+/// the same database: the workflow ends exactly as it would have without the kill.
+/// </summary>
+public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
+{
+    /// <summary>Short, so that the work a killed runtime held is taken over quickly.</summary>
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly Journal _journal = new();
+    private readonly AppDescriptor _app = new("crash-app", PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
+    private string _database = "";
+    private RuntimeProcess? _runtime;
+    private IAsyncDisposable? _web;
+    private ServiceProvider? _client;
+
+    private DaprWorkflowClient Workflows => _client!.GetRequiredService<DaprWorkflowClient>();
+
+    private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _database = await postgres.CreateDatabaseAsync("runtime");
+        _runtime = await RuntimeProcess.StartAsync(_database, _app, LockTimeout);
+        _web = await SampleApp.SampleApp.StartWebAsync(_app, _journal);
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(_app.AppEnvironment.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))).Build());
+        services.AddLogging();
+        // The SDK's worker is a hosted service, not started in a bare container: this is a client only.
+        services.AddDaprWorkflow(_ => { });
+        _client = services.BuildServiceProvider();
+    }
+
+    [Fact]
+    public async Task A_workflow_waiting_on_a_timer_ends_when_the_timer_fires_after_a_crash()
+    {
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), NewId(), 3_000);
+        await Workflows.WaitForWorkflowStartAsync(id, cancellation: Cancellation);
+
+        await KillAndRestartRuntimeAsync();
+
+        Assert.Equal("timed out", (await CompletionAsync(id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
+    public async Task An_activity_cut_off_by_a_crash_runs_again_and_its_workflow_completes()
+    {
+        var key = NewId();
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(SlowWorkflow), NewId(), key);
+        await _journal.WaitForAsync("slow:" + key);
+
+        await KillAndRestartRuntimeAsync();
+
+        Assert.Equal("done " + key, (await CompletionAsync(id)).ReadOutputAs<string>());
+        Assert.True(_journal.Count("slow:" + key) >= 2, "the activity runs again: its first result went to the killed runtime");
+    }
+
+    [Fact]
+    public async Task An_event_raised_but_not_yet_processed_survives_a_crash()
+    {
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), NewId(), "ada");
+        await Eventually.HoldsAsync(() => HistoryHasAsync(id, "TimerFiredEvent"), "the greeting and the timer behind the workflow");
+
+        // With the app gone nothing can process the event before the crash.
+        await _web!.DisposeAsync();
+        await Workflows.RaiseEventAsync(id, "approval", "approved", Cancellation);
+        await KillAndRestartRuntimeAsync();
+        _web = await SampleApp.SampleApp.StartWebAsync(_app, _journal);
+
+        var state = await CompletionAsync(id);
+        Assert.Equal("hello ada|approved", state.ReadOutputAs<string>());
+        Assert.Equal(1, _journal.Count("greet:ada"));
+    }
+
+    [Fact]
+    public async Task A_workflow_waiting_for_a_child_workflow_gets_its_output_after_a_crash()
+    {
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(ParentOfDeadlineWorkflow), NewId(), 3_000);
+        await Workflows.WaitForWorkflowStartAsync(id, cancellation: Cancellation);
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Cancellation);
+
+        await KillAndRestartRuntimeAsync();
+
+        Assert.Equal("parent(timed out)", (await CompletionAsync(id)).ReadOutputAs<string>());
+    }
+
+    private async Task KillAndRestartRuntimeAsync()
+    {
+        _runtime!.Kill();
+        _runtime.Dispose();
+        _runtime = await RuntimeProcess.StartAsync(_database, _app, LockTimeout);
+    }
+
+    private async Task<WorkflowState> CompletionAsync(string id)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        var state = await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: timeout.Token);
+        Assert.Equal(WorkflowRuntimeStatus.Completed, state.RuntimeStatus);
+        return state;
+    }
+
+    private async Task<bool> HistoryHasAsync(string id, string eventType)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(_database);
+        await connection.OpenAsync(Cancellation);
+        await using var read = new Npgsql.NpgsqlCommand("SELECT history FROM workflow_instances WHERE instance_id = $1", connection) { Parameters = { new() { Value = id } } };
+        return await read.ExecuteScalarAsync(Cancellation) is string history && history.Contains(eventType, StringComparison.Ordinal);
+    }
+
+    private static string NewId() => Guid.NewGuid().ToString("N");
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_web is not null)
+        {
+            await _web.DisposeAsync();
+        }
+
+        if (_client is not null)
+        {
+            await _client.DisposeAsync();
+        }
+
+        _runtime?.Dispose();
+    }
+}
