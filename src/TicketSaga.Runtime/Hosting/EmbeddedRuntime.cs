@@ -7,6 +7,8 @@ using TicketSaga.Runtime.Components;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults;
 
+using TicketSaga.Runtime.Workflow;
+
 namespace TicketSaga.Runtime.Hosting;
 
 /// <summary>
@@ -54,6 +56,8 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
+        builder.Services.AddKeyedSingleton(WorkflowStore.TransitionsKey, (_, _) => new NpgsqlDataSourceBuilder(
+            new NpgsqlConnectionStringBuilder(connectionString) { Options = "-c synchronous_commit=off" }.ConnectionString).Build());
         ConfigureRuntimeServices(builder.Services, options);
 
         var host = builder.Build();

@@ -29,7 +29,7 @@ public sealed class WorkflowEngine : IDisposable
         _lifetime = lifetime;
         _loggerFactory = loggerFactory;
         Store = new WorkflowStore(
-            runtime.Services.GetRequiredService<NpgsqlDataSource>(), app.AppId, runtime.Options.Workflows, loggerFactory.CreateLogger<WorkflowEngine>());
+            runtime.Services.GetRequiredService<NpgsqlDataSource>(), runtime.Services.GetRequiredKeyedService<NpgsqlDataSource>(WorkflowStore.TransitionsKey), app.AppId, runtime.Options.Workflows, loggerFactory.CreateLogger<WorkflowEngine>());
         Server = new TaskHubGrpcServer(
             lifetime, loggerFactory, Store.OpenSession(), Store, Options.Create(new TaskHubGrpcServerOptions { Mode = TaskHubGrpcServerMode.ApiServerOnly }));
     }

@@ -25,7 +25,18 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>Scheduling an id that is still active fails, as Dapr's does; an ended one is replaced.</summary>
     private static readonly OrchestrationStatus[] ActiveStatuses = [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.Suspended, OrchestrationStatus.ContinuedAsNew];
 
+    /// <summary>The service key of the data source for <see cref="_transitions"/>.</summary>
+    internal const string TransitionsKey = "workflow-transitions";
+
     private readonly NpgsqlDataSource _db;
+
+    /// <summary>
+    /// The engine's own steps (claims, episodes, activity results, lock renewals) commit without waiting
+    /// for the WAL flush: a crash loses at most the last fraction of a second of them, always a suffix
+    /// of the WAL, and the engine replays from the state before it (activities run at least once
+    /// anyway). What a client is told (a start, a raised event, a terminate, a purge) is flushed first.
+    /// </summary>
+    private readonly NpgsqlDataSource _transitions;
     private readonly string _appId;
     private readonly WorkflowOptions _options;
     private readonly ILogger _logger;
@@ -33,9 +44,10 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _endings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
 
-    public WorkflowStore(NpgsqlDataSource db, string appId, WorkflowOptions options, ILogger logger)
+    public WorkflowStore(NpgsqlDataSource db, NpgsqlDataSource transitions, string appId, WorkflowOptions options, ILogger logger)
     {
         _db = db;
+        _transitions = transitions;
         _appId = appId;
         _options = options;
         _logger = logger;
@@ -64,7 +76,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             return;
         }
 
-        await using var batch = _db.CreateBatch();
+        await using var batch = _transitions.CreateBatch();
         batch.BatchCommands.Add(Command("UPDATE workflow_instances SET lock_token = NULL, locked_until = NULL WHERE lock_token = ANY($1)", tokens));
         batch.BatchCommands.Add(Command("UPDATE workflow_activities SET lock_token = NULL, locked_until = NULL WHERE lock_token = ANY($1)", tokens));
         await batch.ExecuteNonQueryAsync();
@@ -81,7 +93,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         {
             cancellationToken.ThrowIfCancellationRequested();
             var token = Guid.NewGuid();
-            await using var connection = await _db.OpenConnectionAsync(cancellationToken);
+            await using var connection = await _transitions.OpenConnectionAsync(cancellationToken);
 
             // SKIP LOCKED: concurrent dispatchers each take a different instance, never the same one.
             await using var claim = new NpgsqlCommand(
@@ -174,7 +186,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     {
         status ??= StateOf(runtimeState);
         var ended = Ended.Contains(status.OrchestrationStatus);
-        await using var connection = await _db.OpenConnectionAsync();
+        await using var connection = await _transitions.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
 
         // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
@@ -266,7 +278,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     internal async Task ReleaseOrchestrationAsync(TaskOrchestrationWorkItem workItem, OrchestrationLock held, TimeSpan retryAfter)
     {
-        await using var release = _db.CreateCommand(
+        await using var release = _transitions.CreateCommand(
             "UPDATE workflow_instances SET lock_token = NULL, locked_until = now() + $4 WHERE app_id = $1 AND instance_id = $2 AND lock_token = $3");
         release.Parameters.Add(new() { Value = _appId });
         release.Parameters.Add(new() { Value = workItem.InstanceId });
@@ -289,7 +301,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             var token = Guid.NewGuid();
 
             // SKIP LOCKED: concurrent dispatchers each take a different activity; an expired lock is taken over.
-            await using var claim = _db.CreateCommand(
+            await using var claim = _transitions.CreateCommand(
                 """
                 UPDATE workflow_activities SET lock_token = $2, locked_until = now() + $3
                 WHERE seq = (
@@ -333,7 +345,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// </summary>
     internal async Task CompleteActivityAsync(TaskActivityWorkItem workItem, Guid token, TaskMessage response)
     {
-        await using var complete = _db.CreateCommand(
+        await using var complete = _transitions.CreateCommand(
             """
             WITH done AS (DELETE FROM workflow_activities WHERE seq = $1 AND lock_token = $2 RETURNING app_id, instance_id)
             INSERT INTO workflow_events (app_id, instance_id, message)
@@ -352,7 +364,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     internal async Task ReleaseActivityAsync(TaskActivityWorkItem workItem, Guid token, TimeSpan retryAfter)
     {
-        await using var release = _db.CreateCommand("UPDATE workflow_activities SET lock_token = NULL, locked_until = now() + $3 WHERE seq = $1 AND lock_token = $2");
+        await using var release = _transitions.CreateCommand("UPDATE workflow_activities SET lock_token = NULL, locked_until = now() + $3 WHERE seq = $1 AND lock_token = $2");
         release.Parameters.Add(new() { Value = long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture) });
         release.Parameters.Add(new() { Value = token });
         release.Parameters.Add(new() { Value = retryAfter });
@@ -390,7 +402,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     internal async Task RenewAsync(Guid[] tokens, CancellationToken cancellationToken = default)
     {
-        await using var batch = _db.CreateBatch();
+        await using var batch = _transitions.CreateBatch();
         batch.BatchCommands.Add(Command("UPDATE workflow_instances SET locked_until = now() + $2 WHERE lock_token = ANY($1)", tokens, _options.LockTimeout));
         batch.BatchCommands.Add(Command("UPDATE workflow_activities SET locked_until = now() + $2 WHERE lock_token = ANY($1)", tokens, _options.LockTimeout));
         await batch.ExecuteNonQueryAsync(cancellationToken);

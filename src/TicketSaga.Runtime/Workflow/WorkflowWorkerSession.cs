@@ -24,9 +24,9 @@ internal sealed class WorkflowWorkerSession(WorkflowStore store) : IOrchestratio
 
     public int MaxConcurrentTaskActivityWorkItems => ConcurrentWorkItems;
 
-    public int TaskOrchestrationDispatcherCount => 1;
+    public int TaskOrchestrationDispatcherCount => 4;
 
-    public int TaskActivityDispatcherCount => 1;
+    public int TaskActivityDispatcherCount => 4;
 
     public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => BehaviorOnContinueAsNew.Carryover;
 
