@@ -1,3 +1,4 @@
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults.Retention;
 
 namespace TicketSaga.Runtime.Hosting;
@@ -25,4 +26,7 @@ public sealed record RuntimeOptions
 
     /// <summary>How long the pub/sub log, the dead letters and expired actor state are kept (<see cref="RuntimeRetention"/>).</summary>
     public RetentionOptions Retention { get; init; } = new();
+
+    /// <summary>Duplicate or reordered deliveries for chaos runs; none by default.</summary>
+    public DeliveryFaults DeliveryFaults { get; init; } = DeliveryFaults.None;
 }

@@ -23,6 +23,7 @@ internal sealed partial class SubscriptionDelivery(
     NpgsqlDataSource dataSource,
     DeliverySignal published,
     SidecarSubscriptions registry,
+    DeliveryFaults faults,
     ILogger<SubscriptionDelivery> logger) : BackgroundService
 {
     private const int MaxConcurrentDeliveries = 32;
@@ -198,10 +199,21 @@ internal sealed partial class SubscriptionDelivery(
             return;
         }
 
+        if (faults.MaxReorderDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(Random.Shared.NextDouble() * faults.MaxReorderDelay, stoppingToken);
+        }
+
         Outcome outcome;
         try
         {
             outcome = await PostAsync(route, delivery, cloudEvent.RootElement, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+            if (faults.DeliverTwice && outcome.Kind == OutcomeKind.Ack)
+            {
+                // As after a lost ack: the handler must recognise the message and change nothing.
+                var again = await PostAsync(route, delivery, cloudEvent.RootElement, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+                LogDeliveredTwice(logger, app.AppId, delivery.Seq, again.Kind.ToString());
+            }
         }
         catch (HttpRequestException ex) when (ex.StatusCode is null)
         {
@@ -318,6 +330,9 @@ internal sealed partial class SubscriptionDelivery(
     }
 
     private readonly record struct Outcome(OutcomeKind Kind, string Error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivered message {Seq} to {AppId} again (fault DeliverTwice): {Outcome}")]
+    private static partial void LogDeliveredTwice(ILogger logger, string appId, long seq, string outcome);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "App {AppId} subscribed to {Topics}")]
     private static partial void LogSubscribed(ILogger logger, string appId, string topics);
