@@ -5,6 +5,7 @@ using TicketSaga.Cli.Commands;
 var root = new RootCommand("TicketSaga: run, inspect and measure the ticket reservation saga.")
 {
     UpCommand.Create(),
+    ChaosCommand.Create(),
     RunCommand.Create(),
     BenchCommands.Create(),
     TokenCommand.Create(),
