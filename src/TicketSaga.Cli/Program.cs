@@ -6,6 +6,7 @@ var root = new RootCommand("TicketSaga: run, inspect and measure the ticket rese
 {
     UpCommand.Create(),
     ChaosCommand.Create(),
+    ChaosCommand.CreateSoak(),
     RunCommand.Create(),
     BenchCommands.Create(),
     TokenCommand.Create(),

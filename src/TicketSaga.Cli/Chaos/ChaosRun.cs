@@ -39,7 +39,7 @@ internal sealed class ChaosRun(ChaosOptions options, string runFile, string post
         bounded.CancelAfter(options.Timeout);
         var runId = Guid.CreateVersion7().ToString("N")[^8..];
         var stateFolder = Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga", "chaos", runId);
-        await using var system = new ChaosSystem(runFile, postgres, options.Hold, options.PubSubFaults, stateFolder);
+        await using var system = new ChaosSystem(runFile, postgres, options.Hold, [.. options.PubSubFaults.SelectMany(f => new[] { "--pubsub-fault", f })], stateFolder);
         say($"Chaos run {runId} (seed {options.Seed}): logs and the Stripe journal in {Path.GetRelativePath(Directory.GetCurrentDirectory(), stateFolder)}");
         var session = await system.StartAsync(StartTimeout, bounded.Token);
         var since = DateTimeOffset.UtcNow;

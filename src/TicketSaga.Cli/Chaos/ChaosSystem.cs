@@ -38,7 +38,8 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     private Process? _up;
     private int _upStarts;
 
-    public ChaosSystem(string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> pubsubFaults, string stateFolder)
+    /// <param name="upOptions">More options for `up`, e.g. --retention for a soak.</param>
+    public ChaosSystem(string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder)
     {
         _runFile = runFile;
         _postgres = postgres;
@@ -53,7 +54,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
             JournalPath = Path.Combine(stateFolder, "stripe-journal.jsonl"),
         };
         _upArguments = ["up", "--no-build", "--hold", $"{hold.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s", "--postgres", postgres,
-            .. pubsubFaults.SelectMany(f => new[] { "--pubsub-fault", f })];
+            .. upOptions];
     }
 
     public string StripeJournal => _stripe.JournalPath!;
@@ -63,6 +64,25 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     public string StripeApiKey => _stripe.ApiKey;
 
     public string Postgres => _postgres;
+
+    /// <summary>Runs this CLI with the arguments (e.g. `load flash-sale`) beside the system and returns its exit code and standard output.</summary>
+    public async Task<(int ExitCode, string Output)> RunCliAsync(IReadOnlyList<string> arguments, string logName, CancellationToken cancellationToken)
+    {
+        var (command, prefix) = SelfCommand();
+        var info = new ProcessStartInfo(command, [.. prefix, .. arguments])
+        {
+            WorkingDirectory = Path.GetDirectoryName(_runFile)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(info)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var errors = process.StandardError.ReadToEndAsync(cancellationToken);
+        await process.WaitForExitAsync(cancellationToken);
+        await File.WriteAllTextAsync(Path.Combine(_logFolder, logName + ".log"), await errors, cancellationToken);
+        return (process.ExitCode, await output);
+    }
 
     /// <summary>Starts the stub, then `up`, and waits until `up` has seeded and written its session (every app healthy).</summary>
     public async Task<UpSession> StartAsync(TimeSpan timeout, CancellationToken cancellationToken)

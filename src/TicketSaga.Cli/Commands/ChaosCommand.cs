@@ -105,6 +105,47 @@ internal static class ChaosCommand
         return command;
     }
 
+    /// <summary>`ticketsaga soak`: rows of the growing tables and each process's RSS across rounds of `load flash-sale` with a short retention.</summary>
+    public static Command CreateSoak()
+    {
+        var orders = new Option<int>("--orders") { Description = "How many orders in all.", DefaultValueFactory = _ => 5000 };
+        var round = new Option<int>("--round") { Description = "Orders per `load flash-sale` round (buyers = seats).", DefaultValueFactory = _ => 1000 };
+        var retention = new Option<string>("--retention") { Description = "up --retention for the run.", DefaultValueFactory = _ => "1m" };
+        var hold = new Option<string>("--hold") { Description = "up --hold for the run.", DefaultValueFactory = _ => "20s" };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL to use (or TICKETSAGA_POSTGRES); default: the local cluster in .ticketsaga/postgres." };
+        var command = new Command("soak", "Run rounds of `load flash-sale` against the whole system with a short retention, reporting table rows and per-process RSS (JSON).")
+        {
+            orders, round, retention, hold, postgres,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var runFile = UpCommand.FindRepositoryRunFile(Directory.GetCurrentDirectory());
+            if (runFile is null || DurationText.Parse(parse.GetValue(retention)!) is not { } period || DurationText.Parse(parse.GetValue(hold)!) is not { } holdFor
+                || parse.GetValue(orders) <= 0 || parse.GetValue(round) <= 0)
+            {
+                RunCommand.Fail("Run inside the repository, with positive --orders, --round, --retention and --hold.");
+                return 2;
+            }
+
+            try
+            {
+                await using var database = await RunnerPostgres.ResolveAsync(
+                    parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"),
+                    Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga"), cancellationToken);
+                var result = await new SoakRun(new SoakOptions(parse.GetValue(orders), parse.GetValue(round), period, holdFor), runFile, database.ConnectionString, Console.Error.WriteLine)
+                    .RunAsync(cancellationToken);
+                Console.WriteLine(JsonSerializer.Serialize(result, Json));
+                return result.LoadFailures.Count == 0 ? 0 : 1;
+            }
+            catch (Exception ex) when (ex is RunnerException or InvalidOperationException or TimeoutException or IOException)
+            {
+                RunCommand.Fail($"The soak could not be made: {ex.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
     private static void Print(ChaosResult result)
     {
         AnsiConsole.MarkupLineInterpolated($"[bold]{result.Options.Purchases} purchases, {result.Kills.Count} kills, seed {result.Options.Seed}, {result.DurationSeconds:0} s[/]");
