@@ -26,7 +26,7 @@ internal sealed record ChaosResult(
 /// </summary>
 internal sealed class ChaosRun(ChaosOptions options, string runFile, string postgres, Action<string> say)
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(3);
 
     private readonly Random _random = new(options.Seed);

@@ -53,7 +53,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
             WebhookUrl = new Uri("http://127.0.0.1:5100/payments/webhook"),
             JournalPath = Path.Combine(stateFolder, "stripe-journal.jsonl"),
         };
-        _upArguments = ["up", "--no-build", "--hold", $"{hold.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s", "--postgres", postgres,
+        _upArguments = ["up", "--no-build", "--health-timeout", "600", "--hold", $"{hold.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s", "--postgres", postgres,
             .. upOptions];
     }
 

@@ -31,7 +31,7 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
         var retention = $"{options.Retention.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s";
         await using var system = new ChaosSystem(runFile, postgres, options.Hold, ["--retention", retention], stateFolder);
         say($"Soak {runId}: {options.Orders} orders in rounds of {options.Round}, retention {retention}; logs in {stateFolder}");
-        await system.StartAsync(TimeSpan.FromMinutes(5), cancellationToken);
+        await system.StartAsync(TimeSpan.FromMinutes(15), cancellationToken);
         var samples = new List<SoakSample> { await SampleAsync(system, "start", 0, cancellationToken) };
         var failures = new List<string>();
         for (var made = 0; made < options.Orders;)
