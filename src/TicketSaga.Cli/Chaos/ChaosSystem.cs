@@ -30,7 +30,6 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     };
 
     private readonly string _runFile;
-    private readonly string _postgres;
     private readonly IReadOnlyList<string> _upArguments;
     private readonly StripeStubOptions _stripe;
     private readonly string _logFolder;
@@ -42,7 +41,6 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     public ChaosSystem(string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder)
     {
         _runFile = runFile;
-        _postgres = postgres;
         _logFolder = Path.Combine(stateFolder, "logs");
         Directory.CreateDirectory(_logFolder);
         _stripe = new StripeStubOptions
@@ -62,8 +60,6 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     public string StripeApiBase => $"http://127.0.0.1:{_stripe.Port}";
 
     public string StripeApiKey => _stripe.ApiKey;
-
-    public string Postgres => _postgres;
 
     /// <summary>Runs this CLI with the arguments (e.g. `load flash-sale`) beside the system and returns its exit code and standard output.</summary>
     public async Task<(int ExitCode, string Output)> RunCliAsync(IReadOnlyList<string> arguments, string logName, CancellationToken cancellationToken)
@@ -143,9 +139,6 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         return await StartUpAsync(timeout, cancellationToken);
     }
 
-    /// <summary>The session of the `up` now running (its sidecars' ports change with each start).</summary>
-    public UpSession? Session => UpSession.Read(_runFile);
-
     /// <summary>Resident set sizes (kB) of `up` and each app process now, from /proc.</summary>
     public IReadOnlyDictionary<string, long> ResidentKilobytes()
     {
@@ -187,7 +180,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         _up = Process.Start(Launch(command, [.. prefix, .. _upArguments], $"up-{++_upStarts}", environment))!;
         var deadline = DateTimeOffset.UtcNow + timeout;
         UpSession? session;
-        while ((session = UpSession.Read(_runFile)) is null)
+        while ((session = ReadSession()) is null)
         {
             if (_up.HasExited)
             {
@@ -203,6 +196,19 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         }
 
         return session;
+    }
+
+    /// <summary>The session `up` writes once every app is healthy; none while it is still being written.</summary>
+    private UpSession? ReadSession()
+    {
+        try
+        {
+            return UpSession.Read(_runFile);
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 
     private ProcessStartInfo Launch(string command, IEnumerable<string> arguments, string logName, Dictionary<string, string> environment)
