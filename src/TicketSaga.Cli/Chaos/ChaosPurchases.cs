@@ -25,12 +25,13 @@ internal enum Scenario
 /// The customers of a chaos run: each places one order (one seat) and then pays, is declined and pays,
 /// pays through 3D Secure, cancels, or lets the hold expire. Every call is retried while the system
 /// is being killed (POST /orders under one Idempotency-Key, so a retry never buys twice) until the
-/// customer's own deadline: the hold's end.
+/// customer's own deadline: the hold's end (placing: 10 minutes more).
 /// </summary>
 internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stripeApiBase, string stripeApiKey) : IDisposable
 {
     private const string Section = "Chaos";
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan PlacePatience = TimeSpan.FromMinutes(10);
 
     private readonly HttpClient _http = new() { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(15) };
     private readonly ConcurrentDictionary<string, int> _outcomes = new();
@@ -80,7 +81,8 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
     private async Task BuyOrStopAsync(string customer, Scenario scenario, ChaosEvent chaosEvent, TimeSpan hold, CancellationToken cancellationToken)
     {
         var token = DevTokens.Create(new AuthSettings { SigningKey = signingKey }, customer, TimeSpan.FromHours(2));
-        var placeDeadline = DateTimeOffset.UtcNow + hold;
+        // A restarting runtime takes minutes on a loaded machine: the customer keeps trying that long.
+        var placeDeadline = DateTimeOffset.UtcNow + hold + PlacePatience;
         (Guid Id, DateTimeOffset ExpiresAt)? order = null;
         while (order is null && DateTimeOffset.UtcNow < placeDeadline)
         {
