@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using TicketSaga.Cli.Commands;
+using TicketSaga.Runtime.Runner;
 using TicketSaga.StripeStub;
 
 namespace TicketSaga.Cli.Chaos;
@@ -94,8 +95,36 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         _stub.Dispose();
     }
 
+    /// <summary>Starts the stub and waits until it listens: a port still taken (e.g. by another program) is tried again, then fails here, not in a payment later.</summary>
     public void StartStub()
     {
+        for (var attempt = 1; attempt <= 20; attempt++)
+        {
+            RunStub();
+            for (var wait = 0; wait < 300 && !_stub!.HasExited; wait++)
+            {
+                if (!PortCheck.IsFree(_stripe.Port))
+                {
+                    // Taken: by the stub unless it exits right after, failing to bind.
+                    Thread.Sleep(300);
+                    if (!_stub.HasExited)
+                    {
+                        return;
+                    }
+                }
+
+                Thread.Sleep(100);
+            }
+
+            Thread.Sleep(500);
+        }
+
+        throw new InvalidOperationException($"The Stripe stub did not start on port {_stripe.Port}; see {Path.Combine(_logFolder, "stripe-stub.log")}");
+    }
+
+    private void RunStub()
+    {
+        _stub?.Dispose();
         _stub = Process.Start(Launch(Path.Combine(AppContext.BaseDirectory, "TicketSaga.StripeStub" + (OperatingSystem.IsWindows() ? ".exe" : "")),
         [
             $"--StripeStub:Port={_stripe.Port}", $"--StripeStub:ApiKey={_stripe.ApiKey}", $"--StripeStub:WebhookSecret={_stripe.WebhookSecret}",

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Spectre.Console;
 using TicketSaga.Cli.Chaos;
@@ -52,8 +53,19 @@ internal static class ChaosCommand
         {
             purchases, kills, seed, timeout, hold, faults, postgres, json,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, _) =>
         {
+            // Ctrl+C and SIGTERM stop the run and, through its disposal, `up` and the stub it started.
+            using var stopping = new CancellationTokenSource();
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+            var cancellationToken = stopping.Token;
+            void Stop(PosixSignalContext context)
+            {
+                context.Cancel = true;
+                stopping.Cancel();
+            }
+
             var runFile = UpCommand.FindRepositoryRunFile(Directory.GetCurrentDirectory());
             if (runFile is null)
             {
@@ -89,6 +101,11 @@ internal static class ChaosCommand
             {
                 RunCommand.Fail($"The chaos run could not be made: {ex.Message}");
                 return 2;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                RunCommand.Fail("Stopped.");
+                return 130;
             }
 
             if (asJson)
