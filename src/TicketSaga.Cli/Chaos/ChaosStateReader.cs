@@ -52,21 +52,27 @@ internal sealed class ChaosStateReader(string postgres, string stripeJournal, st
         return new ChaosState(orders, quotaHolds, seatHolds, charges, tickets, seats, deadLetters, DateTimeOffset.UtcNow, settleWindow);
     }
 
-    /// <summary>What is still moving: orders not ended, payment work not settled, messages not delivered or not published.</summary>
+    /// <summary>
+    /// What is still moving for this run's orders (earlier runs' leftovers in the same databases do not
+    /// count): orders not ended, outbox rows not published, payment work not settled, messages not delivered.
+    /// </summary>
     public async Task<string?> UnsettledAsync(ChaosEvent chaosEvent, CancellationToken cancellationToken)
     {
-        var pending = await ScalarAsync("orders", "SELECT count(*) FROM orders WHERE ticket_id = @ticket AND status = 'PENDING'", chaosEvent, cancellationToken);
-        var ordersOutbox = await ScalarAsync("orders", "SELECT count(*) FROM outbox WHERE published_at IS NULL", chaosEvent, cancellationToken);
-        var paymentsOutbox = await ScalarAsync("payments", "SELECT count(*) FROM outbox WHERE published_at IS NULL", chaosEvent, cancellationToken);
-        var work = await ScalarAsync("payments", "SELECT count(*) FROM payment_work WHERE settled_at IS NULL", chaosEvent, cancellationToken);
-        var undelivered = await ScalarAsync(runtimeDatabase, "SELECT count(*) FROM pubsub_pending", chaosEvent, cancellationToken);
-        return pending + ordersOutbox + paymentsOutbox + work + undelivered == 0
+        var orders = await QueryAsync("orders", "SELECT order_id FROM orders WHERE ticket_id = @ticket", r => r.GetGuid(0), ("ticket", chaosEvent.TicketId), cancellationToken);
+        var ids = orders.ToArray();
+        var pending = await ScalarAsync("orders", "SELECT count(*) FROM orders WHERE order_id = ANY(@ids) AND status = 'PENDING'", ids, cancellationToken);
+        var outbox = await ScalarAsync("orders", "SELECT count(*) FROM outbox WHERE order_id = ANY(@ids) AND published_at IS NULL", ids, cancellationToken)
+            + await ScalarAsync("payments", "SELECT count(*) FROM outbox WHERE order_id = ANY(@ids) AND published_at IS NULL", ids, cancellationToken);
+        var work = await ScalarAsync("payments", "SELECT count(*) FROM payment_work WHERE order_id = ANY(@ids) AND settled_at IS NULL", ids, cancellationToken);
+        // The partition key of every event is its order id.
+        var undelivered = await ScalarAsync(runtimeDatabase, "SELECT count(*) FROM pubsub_pending WHERE partition_key = ANY(@keys)", ids.Select(i => i.ToString()).ToArray(), cancellationToken);
+        return pending + outbox + work + undelivered == 0
             ? null
-            : $"{pending} orders PENDING, {ordersOutbox + paymentsOutbox} outbox rows unpublished, {work} payment work rows open, {undelivered} deliveries pending";
+            : $"{pending} orders PENDING, {outbox} outbox rows unpublished, {work} payment work rows open, {undelivered} deliveries pending";
     }
 
-    private async Task<long> ScalarAsync(string database, string sql, ChaosEvent chaosEvent, CancellationToken cancellationToken) =>
-        (await QueryAsync(database, sql, r => r.GetInt64(0), ("ticket", chaosEvent.TicketId), cancellationToken)).Single();
+    private async Task<long> ScalarAsync(string database, string sql, object ids, CancellationToken cancellationToken) =>
+        (await QueryAsync(database, sql, r => r.GetInt64(0), (sql.Contains("@keys", StringComparison.Ordinal) ? "keys" : "ids", ids), cancellationToken)).Single();
 
     private async Task<List<T>> QueryAsync<T>(string database, string sql, Func<NpgsqlDataReader, T> read, (string Name, object Value) parameter, CancellationToken cancellationToken)
     {
