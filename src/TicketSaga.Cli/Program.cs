@@ -5,6 +5,8 @@ using TicketSaga.Cli.Commands;
 var root = new RootCommand("TicketSaga: run, inspect and measure the ticket reservation saga.")
 {
     UpCommand.Create(),
+    ChaosCommand.Create(),
+    ChaosCommand.CreateSoak(),
     RunCommand.Create(),
     BenchCommands.Create(),
     TokenCommand.Create(),

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
 
 namespace TicketSaga.StripeStub;
 
@@ -12,6 +13,20 @@ namespace TicketSaga.StripeStub;
 public sealed class IdempotencyStore
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    private readonly StubJournal _journal;
+
+    /// <param name="journal">Kept answers survive a restart: a client retrying after one must not buy twice.</param>
+    public IdempotencyStore(StubJournal journal)
+    {
+        _journal = journal;
+        foreach (var saved in journal.Records.Select(r => r["idempotency"]).OfType<JsonObject>())
+        {
+            _entries[saved["key"]!.GetValue<string>()] = new Entry(saved["fingerprint"]!.GetValue<string>())
+            {
+                Result = new StubResult(saved["status"]!.GetValue<int>(), saved["body"]!.DeepClone().AsObject()),
+            };
+        }
+    }
 
     public (StubResult Result, bool Replayed) Execute(string? key, string fingerprint, Func<StubResult> action)
     {
@@ -38,6 +53,7 @@ public sealed class IdempotencyStore
         var result = action();
         if (result.Status is 200 or 402)
         {
+            _journal.Append("idempotency", new JsonObject { ["key"] = key, ["fingerprint"] = fingerprint, ["status"] = result.Status, ["body"] = result.Body.DeepClone() });
             entry.Result = result;
         }
         else

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace TicketSaga.StripeStub;
@@ -11,17 +12,30 @@ public sealed record PaymentIntentSnapshot(
 public sealed record RefundSnapshot(string Id, string PaymentIntent, long Amount, string Currency);
 
 /// <summary>
-/// The stub's whole state, in memory (it is gone when the process stops): PaymentIntents, their single
-/// charge, refunds. One lock guards it; every change that Stripe announces is handed to the event log.
+/// The stub's whole state: PaymentIntents, their single charge, refunds. One lock guards it; every
+/// change is written to the journal (kept across restarts when it has a file) before the events it
+/// raises are handed to the event log and before the request is answered.
 /// </summary>
-public sealed class Ledger(EventLog events)
+public sealed class Ledger
 {
     private static readonly string[] CancelableStatuses = ["requires_payment_method", "requires_capture", "requires_confirmation", "requires_action", "processing"];
     private static readonly string[] ConfirmableStatuses = ["requires_payment_method", "requires_confirmation", "requires_action"];
+    private static readonly JsonSerializerOptions JournalJson = new(JsonSerializerDefaults.Web);
 
     private readonly Lock _gate = new();
-    private readonly Dictionary<string, Intent> _intents = new(StringComparer.Ordinal);
-    private readonly List<RefundSnapshot> _refunds = [];
+    private readonly EventLog _events;
+    private readonly StubJournal _journal;
+    private readonly Dictionary<string, Intent> _intents;
+    private readonly List<RefundSnapshot> _refunds;
+    private readonly List<(string Type, JsonObject Data)> _raised = [];
+
+    public Ledger(EventLog events, StubJournal journal)
+    {
+        _events = events;
+        _journal = journal;
+        _intents = IntentsIn(journal.Records);
+        _refunds = [.. journal.Records.Where(r => r["refund"] is not null).Select(r => r["refund"].Deserialize<RefundSnapshot>(JournalJson)!)];
+    }
 
     public IReadOnlyList<PaymentIntentSnapshot> PaymentIntents
     {
@@ -69,8 +83,10 @@ public sealed class Ledger(EventLog events)
                 Status = paymentMethod is null ? "requires_payment_method" : "requires_confirmation",
             };
             _intents[id] = intent;
-            events.Raise("payment_intent.created", intent.ToJson());
-            return confirm ? ConfirmLocked(intent, paymentMethod, returnUrl) : StubResult.Ok(intent.ToJson());
+            Raise("payment_intent.created", intent.ToJson());
+            var created = confirm ? ConfirmLocked(intent, paymentMethod, returnUrl) : StubResult.Ok(intent.ToJson());
+            Commit(intent);
+            return created;
         }
     }
 
@@ -91,9 +107,11 @@ public sealed class Ledger(EventLog events)
                 return StripeErrors.NoSuch("payment_intent", id, "intent");
             }
 
-            return ConfirmableStatuses.Contains(intent.Status)
+            var confirmed = ConfirmableStatuses.Contains(intent.Status)
                 ? ConfirmLocked(intent, paymentMethod ?? intent.PaymentMethod, returnUrl)
                 : StripeErrors.UnexpectedState("confirm", intent.Status, ConfirmableStatuses);
+            Commit(intent);
+            return confirmed;
         }
     }
 
@@ -115,7 +133,8 @@ public sealed class Ledger(EventLog events)
             intent.CancellationReason = reason;
             intent.CanceledAt = Now();
             intent.NextAction = null;
-            events.Raise("payment_intent.canceled", intent.ToJson());
+            Raise("payment_intent.canceled", intent.ToJson());
+            Commit(intent);
             return StubResult.Ok(intent.ToJson());
         }
     }
@@ -146,6 +165,7 @@ public sealed class Ledger(EventLog events)
                     "payment_intent_authentication_failure", null));
             }
 
+            Commit(intent);
             return StubResult.Ok(intent.ToJson());
         }
     }
@@ -181,6 +201,7 @@ public sealed class Ledger(EventLog events)
             intent.AmountRefunded += refunded;
             var refund = new RefundSnapshot(NewId("re"), intent.Id, refunded, intent.Currency);
             _refunds.Add(refund);
+            _journal.Append("refund", JsonSerializer.SerializeToNode(refund, JournalJson)!);
             var refundJson = new JsonObject
             {
                 ["id"] = refund.Id,
@@ -195,8 +216,9 @@ public sealed class Ledger(EventLog events)
                 ["status"] = "succeeded",
             };
             intent.Refunds.Add(refundJson);
-            events.Raise("refund.created", (JsonObject)refundJson.DeepClone());
-            events.Raise("charge.refunded", intent.ChargeJson());
+            Raise("refund.created", (JsonObject)refundJson.DeepClone());
+            Raise("charge.refunded", intent.ChargeJson());
+            Commit(intent);
             return StubResult.Ok((JsonObject)refundJson.DeepClone());
         }
     }
@@ -232,7 +254,7 @@ public sealed class Ledger(EventLog events)
                         ["type"] = "redirect_to_url",
                         ["redirect_to_url"] = new JsonObject { ["url"] = $"https://hooks.stripe.com/3d_secure_2/hosted?payment_intent={intent.Id}", ["return_url"] = returnUrl },
                     };
-                events.Raise("payment_intent.requires_action", intent.ToJson());
+                Raise("payment_intent.requires_action", intent.ToJson());
                 return StubResult.Ok(intent.ToJson());
             default:
                 var error = StripeErrors.ErrorObject("card_error", card.Message!, card.Code, null, card.DeclineCode);
@@ -249,14 +271,43 @@ public sealed class Ledger(EventLog events)
         intent.Status = "succeeded";
         intent.AmountReceived = intent.Amount;
         intent.LatestCharge = NewId("ch");
-        events.Raise("payment_intent.succeeded", intent.ToJson());
+        Raise("payment_intent.succeeded", intent.ToJson());
     }
 
     private void Fail(Intent intent, JsonObject error)
     {
         intent.Status = "requires_payment_method";
         intent.LastPaymentError = error;
-        events.Raise("payment_intent.payment_failed", intent.ToJson());
+        Raise("payment_intent.payment_failed", intent.ToJson());
+    }
+
+    /// <summary>The intent's new state is on disk before anyone hears of it: events go out only after.</summary>
+    private void Commit(Intent intent)
+    {
+        _journal.Append("intent", intent.JournalJson());
+        foreach (var (type, data) in _raised)
+        {
+            _events.Raise(type, data);
+        }
+
+        _raised.Clear();
+    }
+
+    private void Raise(string type, JsonObject data) => _raised.Add((type, data));
+
+    internal static Dictionary<string, Intent> IntentsIn(IEnumerable<JsonObject> records)
+    {
+        var intents = new Dictionary<string, Intent>(StringComparer.Ordinal);
+        foreach (var record in records)
+        {
+            if (record["intent"] is JsonObject saved)
+            {
+                var intent = Intent.FromJournal(saved);
+                intents[intent.Id] = intent;
+            }
+        }
+
+        return intents;
     }
 
     internal static long Now() => DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -272,7 +323,7 @@ public sealed class Ledger(EventLog events)
     private static JsonObject Metadata(Dictionary<string, string> metadata) =>
         new(metadata.Select(pair => KeyValuePair.Create(pair.Key, (JsonNode?)JsonValue.Create(pair.Value))));
 
-    private sealed class Intent
+    internal sealed class Intent
     {
         public required string Id { get; init; }
 
@@ -307,6 +358,40 @@ public sealed class Ledger(EventLog events)
         public JsonObject? NextAction { get; set; }
 
         public List<JsonObject> Refunds { get; } = [];
+
+        /// <summary>The API shape plus what it leaves out (the refunds and their sum).</summary>
+        public JsonObject JournalJson()
+        {
+            var json = ToJson();
+            json["amount_refunded"] = AmountRefunded;
+            json["refunds"] = new JsonArray([.. Refunds.Select(r => r.DeepClone())]);
+            return json;
+        }
+
+        public static Intent FromJournal(JsonObject json)
+        {
+            var intent = new Intent
+            {
+                Id = json["id"]!.GetValue<string>(),
+                ClientSecret = json["client_secret"]!.GetValue<string>(),
+                Amount = json["amount"]!.GetValue<long>(),
+                Currency = json["currency"]!.GetValue<string>(),
+                Created = json["created"]!.GetValue<long>(),
+                Description = json["description"]?.GetValue<string>(),
+                Metadata = json["metadata"]!.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<string>(), StringComparer.Ordinal),
+                Status = json["status"]!.GetValue<string>(),
+                PaymentMethod = json["payment_method"]?.GetValue<string>(),
+                LatestCharge = json["latest_charge"]?.GetValue<string>(),
+                AmountReceived = json["amount_received"]!.GetValue<long>(),
+                AmountRefunded = json["amount_refunded"]!.GetValue<long>(),
+                CancellationReason = json["cancellation_reason"]?.GetValue<string>(),
+                CanceledAt = json["canceled_at"]?.GetValue<long>(),
+                LastPaymentError = json["last_payment_error"]?.DeepClone().AsObject(),
+                NextAction = json["next_action"]?.DeepClone().AsObject(),
+            };
+            intent.Refunds.AddRange(json["refunds"]!.AsArray().Select(r => r!.DeepClone().AsObject()));
+            return intent;
+        }
 
         public PaymentIntentSnapshot Snapshot() =>
             new(Id, Status, Amount, Currency, AmountReceived, AmountRefunded, PaymentMethod, new Dictionary<string, string>(Metadata));

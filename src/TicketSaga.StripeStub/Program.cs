@@ -1,10 +1,11 @@
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Configuration;
 
 namespace TicketSaga.StripeStub;
 
 /// <summary>
 /// Standalone: <c>dotnet run --project src/TicketSaga.StripeStub</c>, configured from section
-/// <c>StripeStub</c> (Port, ApiKey, WebhookSecret, WebhookUrl; environment <c>StripeStub__ApiKey</c>...).
+/// <c>StripeStub</c> (Port, ApiKey, WebhookSecret, WebhookUrl, JournalPath; environment <c>StripeStub__ApiKey</c>...).
 /// A key or secret left unset is generated and printed once, so a client can be pointed at it.
 /// </summary>
 internal static class Program
@@ -32,7 +33,7 @@ internal static class Program
         }
 
         await using var server = started;
-        Console.WriteLine($"Stripe-compatible stub on {server.ApiBase} (state in memory)");
+        Console.WriteLine($"Stripe-compatible stub on {server.ApiBase} (state {(options.JournalPath is null ? "in memory" : "in " + options.JournalPath)})");
         Console.WriteLine($"  Stripe__ApiBase={server.ApiBase}");
         Console.WriteLine($"  Stripe__ApiKey={options.ApiKey}");
         Console.WriteLine($"  Stripe__WebhookSecret={options.WebhookSecret}");
@@ -44,6 +45,11 @@ internal static class Program
             e.Cancel = true;
             stopped.TrySetResult();
         };
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stopped.TrySetResult();
+        });
         await stopped.Task;
         return 0;
     }

@@ -18,6 +18,12 @@ public sealed record StripeStubOptions
     /// <summary>Where events are POSTed; none: events are only recorded.</summary>
     public Uri? WebhookUrl { get; init; }
 
+    /// <summary>
+    /// A file that keeps PaymentIntents, refunds, events and idempotent answers across restarts (even a
+    /// SIGKILL: every change is fsynced before it is answered); none: state in memory only.
+    /// </summary>
+    public string? JournalPath { get; init; }
+
     /// <summary>The api_version stamped on events (Stripe.net 53.1.0 accepts only its own, ending in <c>.endive</c>).</summary>
     public string ApiVersion { get; init; } = "2026-10-28.endive";
 

@@ -12,14 +12,17 @@ namespace TicketSaga.StripeStub;
 /// <summary>
 /// A Stripe-compatible server for development and tests, started in-process on a loopback port:
 /// point Stripe.net at <see cref="ApiBase"/> (<c>new StripeClient(key, apiBase: ...)</c>). Its state
-/// lives in memory and is gone when it stops.
+/// lives in memory and is gone when it stops, unless <see cref="StripeStubOptions.JournalPath"/> keeps it.
 /// </summary>
 public sealed class StripeStubServer : IAsyncDisposable
 {
     private readonly WebApplication _web;
 
-    private StripeStubServer(WebApplication web, StripeStubOptions options, Ledger ledger, EventLog events, StubFaults faults)
+    private readonly StubJournal _journal;
+
+    private StripeStubServer(WebApplication web, StripeStubOptions options, Ledger ledger, EventLog events, StubFaults faults, StubJournal journal)
     {
+        _journal = journal;
         Faults = faults;
         _web = web;
         Options = options;
@@ -60,12 +63,13 @@ public sealed class StripeStubServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
         var web = builder.Build();
 
-        var events = new EventLog(options, loggerFactory.CreateLogger<EventLog>());
-        var ledger = new Ledger(events);
+        var journal = options.JournalPath is { } path ? StubJournal.Open(path) : StubJournal.InMemory();
+        var events = new EventLog(options, loggerFactory.CreateLogger<EventLog>(), journal);
+        var ledger = new Ledger(events, journal);
         var faults = new StubFaults();
-        web.MapStripeApi(options, ledger, new IdempotencyStore(), faults);
+        web.MapStripeApi(options, ledger, new IdempotencyStore(journal), faults);
         await web.StartAsync(cancellationToken);
-        return new StripeStubServer(web, options, ledger, events, faults);
+        return new StripeStubServer(web, options, ledger, events, faults, journal);
     }
 
     public async ValueTask DisposeAsync()
@@ -73,5 +77,6 @@ public sealed class StripeStubServer : IAsyncDisposable
         await _web.StopAsync();
         await _web.DisposeAsync();
         await Events.DisposeAsync();
+        _journal.Dispose();
     }
 }

@@ -35,6 +35,7 @@ public sealed partial class EventLog : IAsyncDisposable
 {
     private readonly StripeStubOptions _options;
     private readonly ILogger _logger;
+    private readonly StubJournal _journal;
     private readonly Channel<StubEvent> _outbox = Channel.CreateUnbounded<StubEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ConcurrentQueue<StubEvent> _events = new();
     private readonly ConcurrentQueue<WebhookDelivery> _deliveries = new();
@@ -46,11 +47,24 @@ public sealed partial class EventLog : IAsyncDisposable
     private readonly Task _sender;
     private bool _holding;
 
-    public EventLog(StripeStubOptions options, ILogger logger)
+    /// <param name="journal">Events it holds are known again; those not yet delivered are sent again, as Stripe retries them.</param>
+    public EventLog(StripeStubOptions options, ILogger logger, StubJournal journal)
     {
         _options = options;
         _logger = logger;
+        _journal = journal;
         WebhookUrl = options.WebhookUrl;
+        var delivered = journal.Records.Select(r => r["delivered"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        foreach (var saved in journal.Records.Select(r => r["event"]).OfType<JsonObject>())
+        {
+            var stubEvent = new StubEvent(saved["id"]!.GetValue<string>(), saved["type"]!.GetValue<string>(), saved["json"]!.GetValue<string>());
+            _events.Enqueue(stubEvent);
+            if (!delivered.Contains(stubEvent.Id))
+            {
+                _outbox.Writer.TryWrite(stubEvent);
+            }
+        }
+
         _sender = Task.Run(SendAsync);
     }
 
@@ -76,6 +90,7 @@ public sealed partial class EventLog : IAsyncDisposable
             ["type"] = type,
         };
         var stubEvent = new StubEvent(json["id"]!.GetValue<string>(), type, json.ToJsonString());
+        _journal.Append("event", new JsonObject { ["id"] = stubEvent.Id, ["type"] = type, ["json"] = stubEvent.Json });
         _events.Enqueue(stubEvent);
         lock (_holdGate)
         {
@@ -166,7 +181,13 @@ public sealed partial class EventLog : IAsyncDisposable
         }
 
         _deliveries.Enqueue(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status));
-        return status is >= 200 and < 300;
+        var accepted = status is >= 200 and < 300;
+        if (accepted)
+        {
+            _journal.Append("delivered", stubEvent.Id);
+        }
+
+        return accepted;
     }
 
     public async ValueTask DisposeAsync()

@@ -3,7 +3,9 @@ using System.Globalization;
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Spectre.Console;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Runtime.Runner;
+using TicketSaga.ServiceDefaults.Retention;
 
 namespace TicketSaga.Cli.Commands;
 
@@ -14,6 +16,13 @@ internal sealed record RunSettings(
     /// <summary>Extra environment per app id for this run (see <see cref="RunnerOptions.AppEnvironment"/>).</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>> AppEnvironment { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, string>>();
+
+    /// <summary>Environment for every app of this run (e.g. short retention periods).</summary>
+    public IReadOnlyDictionary<string, string> CommonEnvironment { get; init; } = new Dictionary<string, string>();
+
+    public RetentionOptions RuntimeRetention { get; init; } = new();
+
+    public DeliveryFaults DeliveryFaults { get; init; } = DeliveryFaults.None;
 }
 
 /// <summary>The command-line options of `run` and `up`, read into <see cref="RunSettings"/>.</summary>
@@ -127,7 +136,9 @@ internal static class RunCommand
                 PostgresConnectionString = postgres.ConnectionString,
                 ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
                 HealthTimeout = settings.HealthTimeout,
-                DefaultEnvironment = DevelopmentAuthEnvironment(runFile),
+                DefaultEnvironment = DevelopmentAuthEnvironment(runFile).Concat(settings.CommonEnvironment).ToDictionary(),
+                RuntimeRetention = settings.RuntimeRetention,
+                DeliveryFaults = settings.DeliveryFaults,
                 AppEnvironment = settings.AppEnvironment,
                 VerboseAppLogs = settings.Verbose,
                 RestartPolicy = settings.StopOnAppExit ? null : AppRestartPolicy.Default,

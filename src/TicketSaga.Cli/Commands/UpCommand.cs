@@ -3,9 +3,11 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Spectre.Console;
+using TicketSaga.Cli.Chaos;
 using TicketSaga.Contracts;
 using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.Invocation;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Runtime.Runner;
 
 namespace TicketSaga.Cli.Commands;
@@ -34,7 +36,24 @@ internal static class UpCommand
                 result.AddError("--hold must be a positive duration of at most 24h, e.g. 20s, 2m or 00:01:30.");
             }
         });
-        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.") { hold };
+        var retention = new Option<string?>("--retention")
+        {
+            Description = "Keep outbox, inbox, pub/sub log, dead letters, payment work, idempotency keys and expired actor state only this long, e.g. 2m (a soak); default: the README's retention table.",
+        };
+        retention.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } text && !(DurationText.Parse(text) > TimeSpan.Zero))
+            {
+                result.AddError("--retention must be a positive duration, e.g. 2m.");
+            }
+        });
+        var faults = new Option<string[]>("--pubsub-fault")
+        {
+            Description = "Chaos testing only: `twice` delivers every acked pub/sub message once more; `reorder` waits a random 0-500 ms before each delivery. Repeatable.",
+            Hidden = true,
+        };
+        faults.AcceptOnlyFromAmong("twice", "reorder");
+        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.") { hold, retention, faults };
         options.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
@@ -57,7 +76,24 @@ internal static class UpCommand
                     environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
                 }
 
-                var settings = options.Read(parse, runFile) with { AppEnvironment = environment };
+                var settings = options.Read(parse, runFile) with
+                {
+                    AppEnvironment = environment,
+                    DeliveryFaults = new DeliveryFaults
+                    {
+                        DeliverTwice = parse.GetValue(faults)?.Contains("twice") == true,
+                        MaxReorderDelay = parse.GetValue(faults)?.Contains("reorder") == true ? TimeSpan.FromMilliseconds(500) : TimeSpan.Zero,
+                    },
+                };
+                if (parse.GetValue(retention) is { } period)
+                {
+                    settings = settings with
+                    {
+                        CommonEnvironment = ShortRetention.AppEnvironment(DurationText.Parse(period)!.Value),
+                        RuntimeRetention = ShortRetention.Runtime(DurationText.Parse(period)!.Value),
+                    };
+                }
+
                 try
                 {
                     return await RunCommand.RunAsync(settings, (session, cancellationToken) => SeedAndGreetAsync(session, orderHold, cancellationToken));

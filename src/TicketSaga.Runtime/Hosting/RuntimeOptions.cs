@@ -1,3 +1,4 @@
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Runtime.Workflow;
 using TicketSaga.ServiceDefaults.Retention;
 
@@ -29,4 +30,7 @@ public sealed record RuntimeOptions
 
     /// <summary>The workflow engine's locks and polling (<see cref="WorkflowStore"/>).</summary>
     public WorkflowOptions Workflows { get; init; } = new();
+
+    /// <summary>Duplicate or reordered deliveries for chaos runs; none by default.</summary>
+    public DeliveryFaults DeliveryFaults { get; init; } = DeliveryFaults.None;
 }

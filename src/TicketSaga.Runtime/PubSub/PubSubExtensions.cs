@@ -20,6 +20,7 @@ public static class PubSubExtensions
         .AddSingleton(runtime.Services.GetRequiredService<NpgsqlDataSource>())
         .AddSingleton(runtime.Services.GetRequiredService<DeliverySignal>())
         .AddSingleton(runtime.Services.GetRequiredService<PubSubLog>())
+        .AddSingleton(runtime.Options.DeliveryFaults)
         .AddSingleton<Publisher>()
         .AddSingleton<SidecarSubscriptions>()
         .AddHostedService<SubscriptionDelivery>();

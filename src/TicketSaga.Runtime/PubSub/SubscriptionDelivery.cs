@@ -25,6 +25,7 @@ internal sealed partial class SubscriptionDelivery(
     NpgsqlDataSource dataSource,
     DeliverySignal published,
     SidecarSubscriptions registry,
+    DeliveryFaults faults,
     ILogger<SubscriptionDelivery> logger) : BackgroundService
 {
     private const int MaxConcurrentDeliveries = 32;
@@ -226,6 +227,11 @@ internal sealed partial class SubscriptionDelivery(
             return;
         }
 
+        if (faults.MaxReorderDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(Random.Shared.NextDouble() * faults.MaxReorderDelay, stoppingToken);
+        }
+
         Outcome outcome;
         try
         {
@@ -233,6 +239,12 @@ internal sealed partial class SubscriptionDelivery(
             var traceParent = cloudEvent.RootElement.TryGetProperty("traceparent", out var trace) ? trace.GetString() : null;
             var (posted, answer) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
             outcome = answer is null ? posted : StatusOf(answer);
+            if (faults.DeliverTwice && outcome.Kind == OutcomeKind.Ack)
+            {
+                // As after a lost ack: the handler must recognise the message and change nothing.
+                var (again, _) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+                LogDeliveredTwice(logger, app.AppId, delivery.Seq, again.Kind.ToString());
+            }
         }
         catch (HttpRequestException ex) when (ex.StatusCode is null)
         {
@@ -452,6 +464,9 @@ internal sealed partial class SubscriptionDelivery(
     }
 
     private readonly record struct Outcome(OutcomeKind Kind, string Error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Delivered message {Seq} to {AppId} again (fault DeliverTwice): {Outcome}")]
+    private static partial void LogDeliveredTwice(ILogger logger, string appId, long seq, string outcome);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "App {AppId} subscribed to {Topics}")]
     private static partial void LogSubscribed(ILogger logger, string appId, string topics);

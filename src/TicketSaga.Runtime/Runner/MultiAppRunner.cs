@@ -1,6 +1,8 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.PubSub;
+using TicketSaga.ServiceDefaults.Retention;
 
 namespace TicketSaga.Runtime.Runner;
 
@@ -40,6 +42,12 @@ public sealed record RunnerOptions
     /// the apps' own lines stay readable.
     /// </summary>
     public bool VerboseAppLogs { get; init; }
+
+    /// <summary>The runtime's own retention (pub/sub log, dead letters, actor state).</summary>
+    public RetentionOptions RuntimeRetention { get; init; } = new();
+
+    /// <summary>Duplicate or reordered pub/sub deliveries (chaos runs); none by default.</summary>
+    public DeliveryFaults DeliveryFaults { get; init; } = DeliveryFaults.None;
 
     /// <summary>How a crashed app is restarted; null ends the run at the first app that exits (<see cref="MultiAppRunner.AppExited"/>).</summary>
     public AppRestartPolicy? RestartPolicy { get; init; } = AppRestartPolicy.Default;
@@ -172,6 +180,8 @@ public sealed class MultiAppRunner : IAsyncDisposable
                 Database = _options.RuntimeDatabase,
                 ResourcesPaths = ResourcesPaths,
                 ConfigFilePath = _runFile.ConfigFilePath,
+                Retention = _options.RuntimeRetention,
+                DeliveryFaults = _options.DeliveryFaults,
             },
             _loggerFactory,
             cancellationToken);

@@ -1,0 +1,85 @@
+using System.Globalization;
+using Npgsql;
+
+namespace TicketSaga.Cli.Chaos;
+
+internal sealed record SoakOptions(int Orders, int Round, TimeSpan Retention, TimeSpan Hold);
+
+/// <summary>After a round of orders (or after the final wait): the growing tables' rows and each process's RSS.</summary>
+internal sealed record SoakSample(string After, int Orders, IReadOnlyDictionary<string, long> Rows, IReadOnlyDictionary<string, long> RssKilobytes);
+
+internal sealed record SoakResult(SoakOptions Options, IReadOnlyList<SoakSample> Samples, IReadOnlyList<string> LoadFailures, IReadOnlyDictionary<string, double> RssGrowthPercent);
+
+/// <summary>
+/// A soak: `up --retention` with every process of the system, then `ticketsaga load flash-sale` in
+/// rounds until the orders are made, sampling the tables that grow with traffic and each process's RSS
+/// (/proc) before, after each round and once retention has had two periods to run.
+/// </summary>
+internal sealed class SoakRun(SoakOptions options, string runFile, string postgres, Action<string> say)
+{
+    /// <summary>The tables retention must keep bounded, by database (orders and payments themselves are kept).</summary>
+    private static readonly (string Database, string Table)[] GrowingTables =
+    [
+        ("orders", "outbox"), ("orders", "inbox"), ("payments", "outbox"), ("payments", "inbox"), ("payments", "payment_work"),
+        ("gateway", "idempotency_keys"), ("dapr_runtime", "pubsub_messages"), ("dapr_runtime", "pubsub_dead_letters"), ("dapr_runtime", "actor_state"),
+    ];
+
+    public async Task<SoakResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var runId = Guid.CreateVersion7().ToString("N")[^8..];
+        var stateFolder = Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga", "soak", runId);
+        var retention = $"{options.Retention.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s";
+        await using var system = new ChaosSystem(runFile, postgres, options.Hold, ["--retention", retention], stateFolder);
+        say($"Soak {runId}: {options.Orders} orders in rounds of {options.Round}, retention {retention}; logs in {stateFolder}");
+        await system.StartAsync(TimeSpan.FromMinutes(15), cancellationToken);
+        var samples = new List<SoakSample> { await SampleAsync(system, "start", 0, cancellationToken) };
+        var failures = new List<string>();
+        for (var made = 0; made < options.Orders;)
+        {
+            var round = Math.Min(options.Round, options.Orders - made);
+            var (exitCode, output) = await system.RunCliAsync(
+                ["load", "flash-sale", "--buyers", round.ToString(CultureInfo.InvariantCulture), "--seats", round.ToString(CultureInfo.InvariantCulture), "--json"],
+                $"load-{made + round}", cancellationToken);
+            if (exitCode != 0)
+            {
+                failures.Add($"round ending at {made + round}: exit {exitCode}: {output[..Math.Min(output.Length, 300)]}");
+            }
+
+            made += round;
+            samples.Add(await SampleAsync(system, $"round {samples.Count}", made, cancellationToken));
+            say($"  {made} orders: {Describe(samples[^1])}");
+        }
+
+        // Two periods: every row the last round made has outlived its period and been swept.
+        await Task.Delay(options.Retention * 2 + options.Hold, cancellationToken);
+        samples.Add(await SampleAsync(system, "retention", options.Orders, cancellationToken));
+        say($"  after retention: {Describe(samples[^1])}");
+
+        var first = samples.FirstOrDefault(s => s.Orders > 0);
+        var last = samples.Where(s => s.After.StartsWith("round", StringComparison.Ordinal)).LastOrDefault();
+        var growth = first is null || last is null || first == last
+            ? new Dictionary<string, double>()
+            : first.RssKilobytes.Where(p => p.Value > 0 && last.RssKilobytes.ContainsKey(p.Key))
+                .ToDictionary(p => p.Key, p => Math.Round(100.0 * (last.RssKilobytes[p.Key] - p.Value) / p.Value, 1));
+        return new SoakResult(options, samples, failures, growth);
+    }
+
+    private async Task<SoakSample> SampleAsync(ChaosSystem system, string after, int orders, CancellationToken cancellationToken)
+    {
+        var rows = new SortedDictionary<string, long>();
+        foreach (var (database, table) in GrowingTables)
+        {
+            var connectionString = new NpgsqlConnectionStringBuilder(postgres) { Database = database, Pooling = false }.ConnectionString;
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync(cancellationToken);
+            // The table name comes from the list above, never from input.
+            await using var count = new NpgsqlCommand($"SELECT count(*) FROM {table}", connection);
+            rows[$"{database}.{table}"] = (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+        }
+
+        return new SoakSample(after, orders, rows, new SortedDictionary<string, long>(system.ResidentKilobytes().ToDictionary()));
+    }
+
+    private static string Describe(SoakSample sample) =>
+        $"rows {string.Join(", ", sample.Rows.Select(r => $"{r.Key} {r.Value}"))}; RSS MB {string.Join(", ", sample.RssKilobytes.Select(r => $"{r.Key} {r.Value / 1024}"))}";
+}
