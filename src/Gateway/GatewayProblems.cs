@@ -18,6 +18,9 @@ public static class GatewayProblems
     public const string BadGateway = Base + "bad-gateway";
     public const string ServiceUnavailable = Base + "service-unavailable";
     public const string GatewayTimeout = Base + "gateway-timeout";
+    public const string InvalidUserName = Base + "invalid-user-name";
+    public const string InvalidTestAuthentication = Base + "invalid-test-authentication";
+    public const string NoAuthenticationPending = Base + "no-authentication-pending";
 
     public static ProblemDetails Create(int status, string type, string title, string detail) =>
         new() { Status = status, Type = type, Title = title, Detail = detail };
