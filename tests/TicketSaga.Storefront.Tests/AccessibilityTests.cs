@@ -31,7 +31,7 @@ public sealed class AccessibilityTests(SystemUnderTest system, Browser browser)
         await buyer.ChooseTicketTypeAsync("Floor");
         await Expect(buyer.Page.Locator("svg.seatmap")).ToBeVisibleAsync();
         violations.AddRange(await AuditAsync(buyer.Page, $"event-{width}"));
-        await buyer.Page.Locator("rect.seat.available").First.ClickAsync();
+        await buyer.Page.Locator("svg.seatmap rect.seat.available").First.ClickAsync();
         await buyer.HoldAsync();
         violations.AddRange(await AuditAsync(buyer.Page, $"order-{width}"));
         await buyer.Page.GotoAsync("/#/orders");

@@ -36,7 +36,7 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         await Expect(buyer.Page.Locator("#timeline li[data-step]")).ToHaveCountAsync(4);
         Assert.Equal(["created", "held", "payment_captured", "confirmed"], await buyer.Page.Locator("#timeline li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.step)"));
         await Browser.ScreenshotAsync(buyer.Page, "order-confirmed");
-        await buyer.Page.GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
+        await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
         await Expect(buyer.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = orderId[..8] })).ToContainTextAsync("CONFIRMED");
         await Browser.ScreenshotAsync(buyer.Page, "my-orders");
     }

@@ -17,7 +17,7 @@ export async function renderEvent(main, [eventId], signal) {
   let focusedSeat = null;
 
   main.innerHTML = h`
-    <p><a href="#/">← All events</a></p>
+    <p><a href="#/"><span aria-hidden="true">← </span>All events</a></p>
     <h1>${eventTitle(event)}</h1>
     <p class="meta">${event.venue ?? ''}${event.starts_at ? ` · ${formatTime(event.starts_at, { dateStyle: 'full', timeStyle: 'short' })}` : ''}</p>
     <p class="meta">On sale ${saleWindow(event.ticket_types)}</p>
@@ -213,9 +213,12 @@ export async function renderEvent(main, [eventId], signal) {
     }
   });
 
+  // Seats every turn, ticket availability every fifth: both stay well inside the per-user rate limit.
+  let turn = 0;
   async function refresh() {
+    const readTypes = !event.seat_plan_id || turn++ % 5 === 0;
     const [latest, map] = await Promise.all([
-      findEvent(eventId, signal),
+      readTypes ? findEvent(eventId, signal) : null,
       event.seat_plan_id ? api(`/events/${eventId}/seats`, { signal }).then(r => r.body) : null,
     ]);
     event = { ...event, ticket_types: latest?.ticket_types ?? event.ticket_types };
@@ -256,5 +259,5 @@ function markPath(state, x, y) {
 }
 
 function swatch(state) {
-  return `<svg width="20" height="20" viewBox="0 0 30 30" aria-hidden="true"><rect class="seat ${state}" x="1" y="1" width="28" height="28" rx="6"></rect><path class="seat-mark ${state}" d="${markPath(state, 0, 0)}"></path></svg>`;
+  return `<svg width="20" height="20" viewBox="0 0 30 30" aria-hidden="true"><rect class="swatch ${state}" x="1" y="1" width="28" height="28" rx="6"></rect><path class="seat-mark ${state}" d="${markPath(state, 0, 0)}"></path></svg>`;
 }

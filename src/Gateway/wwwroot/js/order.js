@@ -20,7 +20,7 @@ export async function renderOrder(main, [orderId], signal) {
   let order = (await api(`/orders/${orderId}`, { signal })).body;
   const config = await storefrontConfig();
   main.innerHTML = h`
-    <p><a href="#/orders">← My orders</a></p>
+    <p><a href="#/orders"><span aria-hidden="true">← </span>My orders</a></p>
     <h1>Order ${orderId.slice(0, 8)}</h1>
     <p>Status: <span id="status" class="badge"></span></p>
     <p id="outcome" role="status" aria-live="polite"></p>
@@ -174,7 +174,7 @@ export async function renderOrder(main, [orderId], signal) {
   await renderTimeline();
   every(1000, signal, async () => tick());
   // The saga decides: the status follows it live (PENDING until confirmed, expired, cancelled; REFUNDED later).
-  every(1500, signal, refresh);
+  every(2000, signal, refresh);
 }
 
 // With a real publishable key: Stripe.js's Payment Element (deferred intent), loaded from Stripe as its terms require.
