@@ -47,7 +47,7 @@ internal static class DemoEvent
             EventId = EventId, Name = "Demo concert", Venue = "Demo Hall",
             StartsAt = Timestamp.FromDateTime(DateTime.UtcNow.Date.AddDays(30).AddHours(19)),
         };
-        if (!(await tickets.ListEventsAsync(new ListEventsRequest { EventId = EventId }, cancellationToken: cancellationToken)).Events.Any())
+        if ((await tickets.ListEventsAsync(new ListEventsRequest { EventId = EventId }, cancellationToken: cancellationToken)).Events.Count == 0)
         {
             created += await CreateAsync(() => tickets.DescribeEventAsync(new DescribeEventRequest { Event = details }, cancellationToken: cancellationToken).ResponseAsync);
         }
