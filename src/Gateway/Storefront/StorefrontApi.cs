@@ -55,7 +55,7 @@ public static partial class StorefrontApi
         var options = app.Services.GetRequiredService<IOptions<StorefrontOptions>>().Value;
         var developmentSignIn = DevelopmentSignInEnabled(app.Environment, auth);
         storefront.MapGet("/config", () => TypedResults.Ok(new StorefrontConfig(
-            developmentSignIn ? "development" : "oidc", auth.Authority, options.OidcClientId, auth.Audience,
+            developmentSignIn ? "development" : string.IsNullOrWhiteSpace(auth.Authority) ? "none" : "oidc", auth.Authority, options.OidcClientId, auth.Audience,
             string.IsNullOrWhiteSpace(options.StripePublishableKey) ? null : options.StripePublishableKey, options.CompletesTestAuthentication)))
             .AllowAnonymous();
 

@@ -1,7 +1,8 @@
 namespace TicketSaga.Gateway.Storefront;
 
 /// <summary>GET /storefront/config: how the storefront signs in and pays here.</summary>
-/// <param name="SignIn">development (a user name gets a token from this gateway) or oidc (a redirect to <paramref name="Authority"/>).</param>
+/// <param name="SignIn">development (a user name gets a token from this gateway), oidc (a redirect to <paramref name="Authority"/>),
+/// or none (tokens come from elsewhere, e.g. a signing key of one's own).</param>
 /// <param name="TestCards">Whether payments go to the local Stripe stub, whose test cards and 3D Secure step the page offers.</param>
 public sealed record StorefrontConfig(string SignIn, string? Authority, string? OidcClientId, string Audience, string? StripePublishableKey, bool TestCards);
 

@@ -4,7 +4,11 @@ import { signInDevelopment, signInWithOidc, storefrontConfig } from './auth.js';
 export async function renderSignIn(main) {
   const returnTo = new URLSearchParams(location.hash.split('?')[1] || '').get('return') || '#/';
   const config = await storefrontConfig();
-  if (config.sign_in !== 'development') {
+  if (config.sign_in === 'none') {
+    main.innerHTML = h`<h1>Sign in</h1><p>This storefront has no sign-in of its own here: the gateway accepts tokens of its configured issuer only.</p>`;
+    return;
+  }
+  if (config.sign_in === 'oidc') {
     main.innerHTML = h`<h1>Sign in</h1><p>You sign in with your account at ${new URL(config.authority).host}.</p>
       <button type="button" id="oidc">Continue to sign in</button>`;
     main.querySelector('#oidc').addEventListener('click', () => signInWithOidc(returnTo));
