@@ -41,7 +41,7 @@ internal static class DemoEvent
             created += await CreateAsync(() => venues.CreateSeatPlanAsync(plan, cancellationToken: cancellationToken).ResponseAsync);
         }
 
-        // Described on every seed: an install seeded before events had details gets them now.
+        // Described when it is not yet: an install seeded before events had details gets them now.
         var details = new EventDetails
         {
             EventId = EventId, Name = "Demo concert", Venue = "Demo Hall",
