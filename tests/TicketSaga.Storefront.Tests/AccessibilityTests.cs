@@ -25,7 +25,7 @@ public sealed class AccessibilityTests(SystemUnderTest system, Browser browser)
         var buyer = await Shopper.SignInAsync(browser, system, viewport);
 
         await buyer.Page.GotoAsync("/");
-        await Expect(buyer.Page.GetByRole(AriaRole.Link, new() { Name = StorefrontEvent.Name }).First).ToBeVisibleAsync();
+        await Expect(buyer.Page.GetByRole(AriaRole.Link, new() { Name = StorefrontEvent.NameOf(seeded) }).First).ToBeVisibleAsync();
         violations.AddRange(await AuditAsync(buyer.Page, $"events-{width}"));
         await buyer.OpenEventAsync(seeded.EventId);
         await buyer.ChooseTicketTypeAsync("Floor");

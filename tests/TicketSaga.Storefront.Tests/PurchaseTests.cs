@@ -16,7 +16,7 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         var buyer = await Shopper.SignInAsync(browser, system, screenshot: "sign-in");
 
         await buyer.Page.GotoAsync("/");
-        var card = buyer.Page.GetByRole(AriaRole.Listitem).Filter(new() { Has = buyer.Page.GetByRole(AriaRole.Link, new() { Name = StorefrontEvent.Name }) }).First;
+        var card = buyer.Page.GetByRole(AriaRole.Listitem).Filter(new() { Has = buyer.Page.GetByRole(AriaRole.Link, new() { Name = StorefrontEvent.NameOf(seeded) }) }).First;
         await Expect(card).ToContainTextAsync("Hall");
         await Expect(card).ToContainTextAsync("28 tickets available");
         await Expect(card).ToContainTextAsync("€45.00 – €70.00");

@@ -76,7 +76,8 @@ public sealed partial class Shopper(IPage page)
 /// <summary>The event every storefront test buys from, with the name, venue and date buyers see.</summary>
 public static class StorefrontEvent
 {
-    public const string Name = "Spring concert";
+    /// <summary>Each test's event has a name of its own: the list holds every event the run has made.</summary>
+    public static string NameOf(SeededEvent seeded) => $"Spring concert {seeded.EventId[^6..]}";
 
     public static async Task<(SeededEvent Event, IReadOnlyList<Seat> Seats)> SeedAsync(SystemUnderTest system)
     {
@@ -85,7 +86,7 @@ public static class StorefrontEvent
         {
             Event = new EventDetails
             {
-                EventId = seeded.EventId, Name = Name, Venue = "Hall",
+                EventId = seeded.EventId, Name = NameOf(seeded), Venue = "Hall",
                 StartsAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.Date.AddDays(40).AddHours(20)),
             },
         });
