@@ -24,6 +24,9 @@ public static class GatewayProblems
 
     /// <summary>The same type as order-service's answer: the fast path says what the slow one would.</summary>
     public const string SoldOut = Base + "sold-out";
+    public const string InvalidUserName = Base + "invalid-user-name";
+    public const string InvalidTestAuthentication = Base + "invalid-test-authentication";
+    public const string NoAuthenticationPending = Base + "no-authentication-pending";
 
     public static ProblemDetails Create(int status, string type, string title, string detail) =>
         new() { Status = status, Type = type, Title = title, Detail = detail };

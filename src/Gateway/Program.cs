@@ -1,5 +1,6 @@
 using TicketSaga.Gateway;
 using TicketSaga.Gateway.Catalog;
+using TicketSaga.Gateway.Storefront;
 using TicketSaga.ServiceDefaults;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,14 +10,17 @@ builder.UseAppPort(AppProtocol.Http, AppExposure.Public);
 builder.AddPostgres("gateway", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
 builder.AddApplicationServices();
+builder.AddStorefront();
 
 var app = builder.Build();
 
 app.UseRequestSafety();
+app.UseStorefrontFiles();
 app.UseGatewayPipeline();
 app.MapDefaultEndpoints();
 app.MapPublicApiDocs();
 app.MapCatalogApi();
+app.MapStorefrontApi();
 app.MapOrderAndPaymentProxy();
 
 app.Run();

@@ -35,6 +35,7 @@ public static class OrderServiceExtensions
         builder.Services.AddSingleton(_ => new Venues.VenuesClient(DaprClient.CreateInvocationInvoker(AppIds.VenueService, grpcEndpoint)));
 
         builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton<OrderTimelines>();
         builder.Services.AddSingleton<OrderIdempotencyKeys>();
         builder.Services.AddSingleton<OrderPlacement>();
         builder.AddOutboxRelay();

@@ -45,3 +45,34 @@ public sealed record OrderPage(IReadOnlyList<OrderResponse> Orders, Guid? NextBe
 
     public const int MaxLimit = 100;
 }
+
+/// <summary>GET /orders/{id}/timeline: what happened to the order, oldest first, as order-service recorded it.</summary>
+public sealed record OrderTimeline(
+    Guid OrderId,
+    [property: AllowedValues(OrderStatuses.Pending, OrderStatuses.Confirmed, OrderStatuses.Expired, OrderStatuses.Cancelled, OrderStatuses.Refunded)]
+    string Status,
+    IReadOnlyList<TimelineEntry> Entries);
+
+/// <param name="Step">created; held (the hold until expires_at); payment_captured; confirmed (sold); expired or cancelled
+/// (the hold released: the saga compensated); payment_after_end (money that came too late, refunded by payment-service);
+/// refunded (the sale undone, stock back on sale).</param>
+/// <param name="At">When the service recorded the step.</param>
+/// <param name="Detail">The step in words.</param>
+public sealed record TimelineEntry(
+    [property: AllowedValues(TimelineSteps.Created, TimelineSteps.Held, TimelineSteps.PaymentCaptured, TimelineSteps.Confirmed,
+        TimelineSteps.Expired, TimelineSteps.Cancelled, TimelineSteps.PaymentAfterEnd, TimelineSteps.Refunded)]
+    string Step,
+    DateTimeOffset At,
+    string Detail);
+
+public static class TimelineSteps
+{
+    public const string Created = "created";
+    public const string Held = "held";
+    public const string PaymentCaptured = "payment_captured";
+    public const string Confirmed = "confirmed";
+    public const string Expired = "expired";
+    public const string Cancelled = "cancelled";
+    public const string PaymentAfterEnd = "payment_after_end";
+    public const string Refunded = "refunded";
+}

@@ -11,6 +11,7 @@ public static class TicketServiceExtensions
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.Configure<ReservationOptions>(builder.Configuration.GetSection(ReservationOptions.Section));
         builder.Services.AddSingleton<TicketTypeCatalog>();
+        builder.Services.AddSingleton<EventCatalog>();
         builder.Services.AddSingleton<QuotaReservations>();
         builder.Services.AddSingleton<ReservationLedger>();
         builder.Services.AddSingleton<ReserveQuotaBatcher>();

@@ -10,7 +10,7 @@ using ProtoReleaseReason = TicketSaga.Ticket.V1.ReleaseReason;
 namespace TicketSaga.TicketService;
 
 /// <summary>The gRPC surface: validates input, then hands over to the catalog, the batcher and the ledger.</summary>
-internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, ReserveQuotaBatcher batcher, ReservationLedger ledger)
+internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog events, ReserveQuotaBatcher batcher, ReservationLedger ledger)
     : Tickets.TicketsBase
 {
     /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
@@ -55,6 +55,24 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, ReserveQuota
         var tickets = await catalog.ListAsync(eventId, context.CancellationToken);
         var response = new ListTicketTypesResponse();
         response.TicketTypes.AddRange(await WithAvailabilityAsync(tickets, context.CancellationToken).ToListAsync());
+        return response;
+    }
+
+    public override async Task<EventDetails> DescribeEvent(DescribeEventRequest request, ServerCallContext context)
+    {
+        Require(request.Event is not null, "event is required.");
+        var described = await events.DescribeAsync(
+            new EventDescription(ParseId(request.Event!.EventId, "event.event_id"), RequireText(request.Event.Name, "event.name"),
+                RequireText(request.Event.Venue, "event.venue"), ParseTime(request.Event.StartsAt, "event.starts_at")),
+            context.CancellationToken);
+        return ToProto(described);
+    }
+
+    public override async Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context)
+    {
+        Guid? eventId = request.EventId.Length == 0 ? null : ParseId(request.EventId, "event_id");
+        var response = new ListEventsResponse();
+        response.Events.AddRange((await events.ListAsync(eventId, context.CancellationToken)).Select(ToProto));
         return response;
     }
 
@@ -148,6 +166,14 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, ReserveQuota
             };
         }
     }
+
+    private static EventDetails ToProto(EventDescription description) => new()
+    {
+        EventId = description.EventId.ToString(),
+        Name = description.Name,
+        Venue = description.Venue,
+        StartsAt = Timestamp.FromDateTimeOffset(description.StartsAt),
+    };
 
     private static Guid ParseId(string value, string field)
     {

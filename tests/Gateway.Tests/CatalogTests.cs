@@ -19,8 +19,10 @@ public sealed class CatalogTests(GatewaySystem system)
 
         var ours = events.EnumerateArray().Single(e => e.GetProperty("event_id").GetString() == seeded.EventId);
         Assert.Equal(
-            ["event_id", "seat_plan_id", "sections", "ticket_types"],
+            ["event_id", "name", "seat_plan_id", "sections", "starts_at", "ticket_types", "venue"],
             ours.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(("Spring concert", "Hall"), (ours.GetProperty("name").GetString(), ours.GetProperty("venue").GetString()));
+        Assert.Equal(seeded.StartsAt, ours.GetProperty("starts_at").GetDateTimeOffset());
         Assert.Equal(seeded.PlanId, ours.GetProperty("seat_plan_id").GetString());
         Assert.Equal(["Floor", "Balcony"], ours.GetProperty("sections").EnumerateArray().Select(s => s.GetString()));
         var floor = ours.GetProperty("ticket_types").EnumerateArray().Single(t => t.GetProperty("ticket_id").GetString() == seeded.FloorTicketId);
@@ -145,7 +147,12 @@ public sealed class CatalogTests(GatewaySystem system)
         var floor = await system.Tickets.CreateTicketTypeAsync(TicketType(eventId, "Floor", 6, plan.PlanId, "Floor"));
         await system.Tickets.CreateTicketTypeAsync(TicketType(eventId, "Balcony", 4, plan.PlanId, "Balcony"));
         var general = await system.Tickets.CreateTicketTypeAsync(TicketType(eventId, "General admission", 100, planId: null, section: null));
-        return new SeededEvent(eventId, plan.PlanId, floor.TicketId, general.TicketId);
+        var startsAt = new DateTimeOffset(DateTime.UtcNow.Date.AddDays(40).AddHours(20), TimeSpan.Zero);
+        await system.Tickets.DescribeEventAsync(new DescribeEventRequest
+        {
+            Event = new EventDetails { EventId = eventId, Name = "Spring concert", Venue = "Hall", StartsAt = Timestamp.FromDateTimeOffset(startsAt) },
+        });
+        return new SeededEvent(eventId, plan.PlanId, floor.TicketId, general.TicketId, startsAt);
     }
 
     private static CreateTicketTypeRequest TicketType(string eventId, string name, int capacity, string? planId, string? section) => new()
@@ -161,5 +168,5 @@ public sealed class CatalogTests(GatewaySystem system)
         Section = section ?? "",
     };
 
-    private sealed record SeededEvent(string EventId, string PlanId, string FloorTicketId, string GeneralTicketId);
+    private sealed record SeededEvent(string EventId, string PlanId, string FloorTicketId, string GeneralTicketId, DateTimeOffset StartsAt);
 }

@@ -223,7 +223,7 @@ public sealed partial class TrustBoundaryTests
     {
         _ when operation.StartsWith("/ticketsaga.ticket.v1.Tickets/", StringComparison.Ordinal) => AppIds.TicketService,
         _ when operation.StartsWith("/ticketsaga.venue.v1.Venues/", StringComparison.Ordinal) => AppIds.VenueService,
-        "/orders" or "/orders/*" or "/internal/orders/*" => AppIds.OrderService,
+        "/orders" or "/orders/*" or "/orders/*/timeline" or "/internal/orders/*" => AppIds.OrderService,
         "/payments/*" => AppIds.PaymentService,
         _ => throw new InvalidOperationException($"{operation} names no app of the flow"),
     };

@@ -80,10 +80,17 @@ public sealed class OpenApiContractTests(SystemUnderTest system)
             status => status == OrderStatuses.Confirmed, $"order {paid} to be confirmed");
         await ExpectAsync(http.DeleteAsync($"/orders/{paid}"), HttpStatusCode.Conflict);
 
+        // What happened to each order, step by step.
+        var timeline = await ExpectAsync(http.GetAsync($"/orders/{paid}/timeline"), HttpStatusCode.OK);
+        Assert.Equal(["created", "held", "payment_captured", "confirmed"], timeline.GetProperty("entries").EnumerateArray().Select(e => e.GetProperty("step").GetString()));
+        await ExpectAsync(http.GetAsync($"/orders/{chosen}/timeline"), HttpStatusCode.OK);
+        await ExpectAsync(http.GetAsync($"/orders/{Guid.NewGuid()}/timeline"), HttpStatusCode.NotFound);
+
         // Bad input: each is refused with a documented problem.
         await ExpectAsync(http.SendAsync(Json(HttpMethod.Post, "/orders", new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 }, key)), HttpStatusCode.UnprocessableEntity);
         await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Get, "/orders/not-a-uuid")), HttpStatusCode.NotFound);
         await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Delete, "/orders/not-a-uuid")), HttpStatusCode.NotFound);
+        await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Get, "/orders/not-a-uuid/timeline")), HttpStatusCode.NotFound);
         await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Get, "/payments/not-a-uuid")), HttpStatusCode.NotFound);
         await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Get, "/orders?limit=0")), HttpStatusCode.UnprocessableEntity);
         await ExpectAsync(http.SendAsync(Breaking(HttpMethod.Post, "/orders", new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 0 })), HttpStatusCode.UnprocessableEntity);

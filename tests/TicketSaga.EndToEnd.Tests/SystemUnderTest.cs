@@ -121,6 +121,9 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
             ["ConnectionStrings:gateway"] = await postgres.CreateDatabaseAsync("e2e_gateway"),
             ["Auth:SigningKey"] = _auth.SigningKey,
             ["Gateway:UpstreamTimeout"] = GatewayUpstreamTimeout.ToString(),
+            // The storefront's 3D Secure step completes authentications at the stub, as the bank's page would.
+            ["Storefront:TestStripeApiBase"] = Stripe.ApiBase,
+            ["Storefront:TestStripeApiKey"] = Stripe.Options.ApiKey,
             // The rate limit has tests of its own; here many calls come from few users.
             ["RateLimiting:TokenLimit"] = "100000",
             ["RateLimiting:TokensPerPeriod"] = "100000",

@@ -65,4 +65,29 @@ public sealed class TicketTypeTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(first, again);
         Assert.Equal(before, await _service.SnapshotAsync());
     }
+
+    [Fact]
+    public async Task An_event_is_described_once_and_listed_with_its_name_venue_and_start()
+    {
+        var details = new EventDetails
+        {
+            EventId = Guid.CreateVersion7().ToString(), Name = "Spring concert", Venue = "Hall",
+            StartsAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2027, 3, 21, 19, 30, 0, TimeSpan.Zero)),
+        };
+        var cancellationToken = TestContext.Current.CancellationToken;
+
+        var described = await _service.Client.DescribeEventAsync(new DescribeEventRequest { Event = details }, cancellationToken: cancellationToken);
+        var again = await _service.Client.DescribeEventAsync(new DescribeEventRequest { Event = details }, cancellationToken: cancellationToken);
+        var otherwise = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => _service.Client.DescribeEventAsync(
+            new DescribeEventRequest { Event = new EventDetails(details) { Venue = "Another hall" } }, cancellationToken: cancellationToken).ResponseAsync);
+        var missingName = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => _service.Client.DescribeEventAsync(
+            new DescribeEventRequest { Event = new EventDetails(details) { EventId = Guid.CreateVersion7().ToString(), Name = "" } }, cancellationToken: cancellationToken).ResponseAsync);
+        var listed = await _service.Client.ListEventsAsync(new ListEventsRequest { EventId = details.EventId }, cancellationToken: cancellationToken);
+
+        Assert.Equal(details, described);
+        Assert.Equal(details, again);
+        Assert.Equal(Grpc.Core.StatusCode.AlreadyExists, otherwise.StatusCode);
+        Assert.Equal(Grpc.Core.StatusCode.InvalidArgument, missingName.StatusCode);
+        Assert.Equal([details], listed.Events);
+    }
 }

@@ -29,8 +29,10 @@ public static class CatalogApi
     {
         try
         {
-            var response = await tickets.ListTicketTypesAsync(new ListTicketTypesRequest(), cancellationToken: cancellationToken);
-            return TypedResults.Ok(new EventList([.. response.TicketTypes.GroupBy(t => t.EventId).Select(ToEvent)]));
+            var ticketTypes = tickets.ListTicketTypesAsync(new ListTicketTypesRequest(), cancellationToken: cancellationToken).ResponseAsync;
+            var details = tickets.ListEventsAsync(new ListEventsRequest(), cancellationToken: cancellationToken).ResponseAsync;
+            var events = (await details).Events.ToDictionary(e => e.EventId);
+            return TypedResults.Ok(new EventList([.. (await ticketTypes).TicketTypes.GroupBy(t => t.EventId).Select(t => ToEvent(t, events.GetValueOrDefault(t.Key)))]));
         }
         catch (RpcException ex) when (IsUnavailable(ex))
         {
@@ -83,11 +85,11 @@ public static class CatalogApi
         }
     }
 
-    private static EventSummary ToEvent(IGrouping<string, TicketType> ticketTypes)
+    private static EventSummary ToEvent(IGrouping<string, TicketType> ticketTypes, EventDetails? details)
     {
         var seated = ticketTypes.Where(t => t.SeatPlanId.Length > 0).ToList();
         return new EventSummary(
-            Guid.Parse(ticketTypes.Key),
+            Guid.Parse(ticketTypes.Key), details?.Name, details?.Venue, details?.StartsAt?.ToDateTimeOffset(),
             seated.Count > 0 ? Guid.Parse(seated[0].SeatPlanId) : null,
             [.. seated.Select(t => t.Section).Where(s => s.Length > 0).Distinct()],
             [.. ticketTypes.Select(t => new TicketTypeSummary(

@@ -7,10 +7,14 @@ namespace TicketSaga.Gateway.Catalog;
 /// <summary>GET /events: every event with its ticket types.</summary>
 public sealed record EventList(IReadOnlyList<EventSummary> Events);
 
-/// <param name="EventId">The event's id (events have no names of their own yet).</param>
+/// <param name="EventId">The event's id.</param>
+/// <param name="Name">The event's name; null for an event whose details were never set.</param>
+/// <param name="Venue">Where it takes place; null like <paramref name="Name"/>.</param>
+/// <param name="StartsAt">When it begins; null like <paramref name="Name"/>.</param>
 /// <param name="SeatPlanId">The seat plan of a seated event; null for general admission only.</param>
 /// <param name="Sections">The sections sold through ticket types (seated events).</param>
-public sealed record EventSummary(Guid EventId, Guid? SeatPlanId, IReadOnlyList<string> Sections, IReadOnlyList<TicketTypeSummary> TicketTypes);
+public sealed record EventSummary(
+    Guid EventId, string? Name, string? Venue, DateTimeOffset? StartsAt, Guid? SeatPlanId, IReadOnlyList<string> Sections, IReadOnlyList<TicketTypeSummary> TicketTypes);
 
 /// <param name="UnitPrice">Price of one ticket in minor units of <paramref name="Currency"/>.</param>
 /// <param name="Available">Tickets that can be bought right now.</param>

@@ -71,6 +71,8 @@ public static class PublicApiDocument
             ]);
         api.Add("/orders/{id}", HttpMethod.Get, "GetOrder", "Orders", "One of the caller's orders",
             success: [(200, order)], problems: [401, 404], parameters: [Path("id")]);
+        api.Add("/orders/{id}/timeline", HttpMethod.Get, "GetOrderTimeline", "Orders", "What happened to one of the caller's orders, each step with its time",
+            success: [(200, await schemas.ReferenceAsync<OrderTimeline>())], problems: [401, 404], parameters: [Path("id")]);
         api.Add("/orders/{id}", HttpMethod.Delete, "CancelOrder", "Orders", "Give the hold back before paying; the order becomes CANCELLED shortly",
             success: [(202, order)], problems: [401, 404, 409], parameters: [Path("id")]);
         api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",

@@ -28,6 +28,7 @@ public static partial class OrdersApi
         orders.MapPost("", PlaceAsync);
         orders.MapGet("", ListAsync);
         orders.MapGet("/{orderId:guid}", GetAsync);
+        orders.MapGet("/{orderId:guid}/timeline", GetTimelineAsync);
         orders.MapDelete("/{orderId:guid}", CancelAsync);
         return app;
     }
@@ -113,6 +114,12 @@ public static partial class OrdersApi
         Guid orderId, ClaimsPrincipal user, OrderStore orders, CancellationToken cancellationToken) =>
         await FindOwnAsync(orderId, user, orders, cancellationToken) is { } order
             ? TypedResults.Ok(OrderResponse.From(order))
+            : Problem(OrderProblem.OrderNotFound(orderId));
+
+    private static async Task<Results<Ok<OrderTimeline>, ProblemHttpResult>> GetTimelineAsync(
+        Guid orderId, ClaimsPrincipal user, OrderTimelines timelines, CancellationToken cancellationToken) =>
+        await timelines.GetAsync(orderId, user.UserId(), cancellationToken) is { } timeline
+            ? TypedResults.Ok(timeline)
             : Problem(OrderProblem.OrderNotFound(orderId));
 
     private static async Task<Results<Ok<OrderPage>, ProblemHttpResult>> ListAsync(

@@ -41,6 +41,17 @@ internal static class DemoEvent
             created += await CreateAsync(() => venues.CreateSeatPlanAsync(plan, cancellationToken: cancellationToken).ResponseAsync);
         }
 
+        // Described when it is not yet: an install seeded before events had details gets them now.
+        var details = new EventDetails
+        {
+            EventId = EventId, Name = "Demo concert", Venue = "Demo Hall",
+            StartsAt = Timestamp.FromDateTime(DateTime.UtcNow.Date.AddDays(30).AddHours(19)),
+        };
+        if ((await tickets.ListEventsAsync(new ListEventsRequest { EventId = EventId }, cancellationToken: cancellationToken)).Events.Count == 0)
+        {
+            created += await CreateAsync(() => tickets.DescribeEventAsync(new DescribeEventRequest { Event = details }, cancellationToken: cancellationToken).ResponseAsync);
+        }
+
         var saleStarts = Timestamp.FromDateTime(DateTime.UtcNow.Date.AddDays(-1));
         var saleEnds = Timestamp.FromDateTime(DateTime.UtcNow.Date.AddDays(180));
         var ticketTypes = Sections
@@ -67,8 +78,8 @@ internal static class DemoEvent
         }
 
         return created == 0
-            ? "already seeded (seat plan and 3 ticket types kept)"
-            : $"seeded {created} item(s): seat plan {SeatPlanId} (Floor, Balcony), ticket types {string.Join(", ", ticketTypes.Select(t => t.TicketId))}";
+            ? "already seeded (event, seat plan and 3 ticket types kept)"
+            : $"seeded {created} item(s): event \"{details.Name}\" at {details.Venue}, seat plan {SeatPlanId} (Floor, Balcony), ticket types {string.Join(", ", ticketTypes.Select(t => t.TicketId))}";
     }
 
     private static async Task<bool> ExistsAsync(Func<Task> read)

@@ -27,6 +27,13 @@ internal sealed class LocalStripe : IAsyncDisposable
         ["Stripe__ApiBase"] = _server.ApiBase,
     };
 
+    /// <summary>What the gateway's storefront needs for the 3D Secure step of the stub's test cards.</summary>
+    public IReadOnlyDictionary<string, string> GatewayEnvironment => new Dictionary<string, string>
+    {
+        ["Storefront__TestStripeApiBase"] = _server.ApiBase,
+        ["Storefront__TestStripeApiKey"] = _server.Options.ApiKey,
+    };
+
     /// <summary>The stub's port, checked with the apps' before anything starts; none when a Stripe key is configured.</summary>
     public static IEnumerable<PortUse> PortsUnlessConfigured() => KeyConfigured ? [] : [Port];
 

@@ -74,6 +74,7 @@ internal static class UpCommand
                 if (stripe is not null)
                 {
                     environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
+                    environment[AppIds.Gateway] = stripe.GatewayEnvironment;
                 }
 
                 var settings = options.Read(parse, runFile) with
@@ -156,6 +157,7 @@ internal static class UpCommand
         var cli = "dotnet run --project src/TicketSaga.Cli --no-build --";
         var json = "-H \"Authorization: Bearer $TOKEN\" -H \"Content-Type: application/json\"";
         AnsiConsole.WriteLine();
+        AnsiConsole.MarkupLineInterpolated($"[bold green]Storefront: {gateway}/[/]   (sign in with any user name, pick seats, pay with a test card)");
         AnsiConsole.MarkupLineInterpolated($"[bold green]Gateway: {gateway}[/]   API docs: {gateway}/docs");
         AnsiConsole.MarkupLineInterpolated(
             $"Holds last {Describe(hold.Duration)}{(hold.Configured ? "" : " (`up --hold 20s` for a quick expiry)")}; an unpaid order is EXPIRED {Describe(hold.SettleWindow)} after that (the settle window for a payment captured in time).");

@@ -194,7 +194,12 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         plan.Sections.Add(layout);
         await new Venues.VenuesClient(targets.Venues).CreateSeatPlanAsync(plan, cancellationToken: cancellationToken);
 
-        var ticket = await new Tickets.TicketsClient(targets.Tickets).CreateTicketTypeAsync(new CreateTicketTypeRequest
+        var tickets = new Tickets.TicketsClient(targets.Tickets);
+        await tickets.DescribeEventAsync(new DescribeEventRequest
+        {
+            Event = new EventDetails { EventId = eventId, Name = $"Flash sale {_runId}", Venue = plan.Name, StartsAt = Timestamp.FromDateTime(DateTime.UtcNow.AddDays(1)) },
+        }, cancellationToken: cancellationToken);
+        var ticket = await tickets.CreateTicketTypeAsync(new CreateTicketTypeRequest
         {
             TicketId = Guid.CreateVersion7().ToString(),
             EventId = eventId,

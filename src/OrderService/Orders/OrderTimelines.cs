@@ -1,0 +1,71 @@
+using System.Text.Json;
+using Npgsql;
+using TicketSaga.Contracts;
+using TicketSaga.PublicApi;
+
+namespace TicketSaga.OrderService.Orders;
+
+/// <summary>
+/// An order's saga as the order row recorded it: each step's column is written once, when the step
+/// happens, and kept as long as the order (unlike the inbox, which retention empties).
+/// </summary>
+public sealed class OrderTimelines(NpgsqlDataSource dataSource)
+{
+    /// <summary>The timeline of the user's order; null when there is none (someone else's reads as missing).</summary>
+    public async Task<OrderTimeline?> GetAsync(Guid orderId, string userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT status, cancellation_reason, qty, seats, expires_at, created_at,
+                   payment_captured_at, ended_at, payment_after_end_at, refunded_at
+            FROM orders WHERE order_id = @order AND user_id = @user
+            """);
+        command.Parameters.AddWithValue("order", orderId);
+        command.Parameters.AddWithValue("user", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        var status = reader.GetString(0);
+        var reason = reader.IsDBNull(1) ? null : reader.GetString(1);
+        var qty = reader.GetInt32(2);
+        var seats = JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(3), EventJson.Options) ?? [];
+        var expiresAt = reader.GetFieldValue<DateTimeOffset>(4);
+        DateTimeOffset? At(int column) => reader.IsDBNull(column) ? null : reader.GetFieldValue<DateTimeOffset>(column);
+        var (createdAt, capturedAt, endedAt, paymentAfterEndAt, refundedAt) = (At(5)!.Value, At(6), At(7), At(8), At(9));
+
+        var held = seats.Count > 0 ? $"{qty} ticket(s), seats {string.Join(", ", seats.Select(s => s.Label))}" : $"{qty} ticket(s)";
+        var entries = new List<TimelineEntry>
+        {
+            new(TimelineSteps.Created, createdAt, $"Order placed for {qty} ticket(s)"),
+            new(TimelineSteps.Held, createdAt, $"{held} held until {expiresAt:u}"),
+        };
+        if (capturedAt is { } captured)
+        {
+            entries.Add(new(TimelineSteps.PaymentCaptured, captured,
+                captured <= expiresAt ? "Payment captured before the hold ended" : "Payment captured after the hold ended"));
+        }
+
+        if (endedAt is { } ended)
+        {
+            entries.Add(status is OrderStatuses.Confirmed or OrderStatuses.Refunded
+                ? new(TimelineSteps.Confirmed, ended, "Tickets sold: the order is confirmed")
+                : new(status == OrderStatuses.Expired ? TimelineSteps.Expired : TimelineSteps.Cancelled, ended,
+                    $"Hold released ({reason ?? status}): the tickets are back on sale"));
+        }
+
+        if (paymentAfterEndAt is { } late)
+        {
+            entries.Add(new(TimelineSteps.PaymentAfterEnd, late, "A payment arrived after the order ended: it is refunded"));
+        }
+
+        if (refundedAt is { } refunded)
+        {
+            entries.Add(new(TimelineSteps.Refunded, refunded, "Payment refunded: the tickets are back on sale"));
+        }
+
+        return new OrderTimeline(orderId, status, [.. entries.OrderBy(e => e.At)]);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text.RegularExpressions;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Playwright;
+using TicketSaga.EndToEnd.Tests;
+using TicketSaga.Ticket.V1;
+using TicketSaga.Venue.V1;
+using static Microsoft.Playwright.Assertions;
+
+namespace TicketSaga.Storefront.Tests;
+
+/// <summary>One person at the storefront: a browser context of their own, driven the way they would (labels, roles, keys).</summary>
+public sealed partial class Shopper(IPage page)
+{
+    public IPage Page => page;
+
+    /// <summary>A visitor who has not signed in (their context has no token).</summary>
+    public static async Task<Shopper> VisitAsync(Browser browser, SystemUnderTest system, ViewportSize? viewport = null) =>
+        new(await browser.NewPageAsync(system.Gateway.Address, viewport));
+
+    /// <summary>Signs in on the development sign-in page with a user name of their own.</summary>
+    public static async Task<Shopper> SignInAsync(Browser browser, SystemUnderTest system, ViewportSize? viewport = null, string? screenshot = null)
+    {
+        var shopper = await VisitAsync(browser, system, viewport);
+        var userName = "buyer-" + Guid.NewGuid().ToString("N")[..10];
+        await shopper.Page.GotoAsync("/#/sign-in");
+        await shopper.Page.GetByLabel("User name").FillAsync(userName);
+        if (screenshot is not null)
+        {
+            await Browser.ScreenshotAsync(shopper.Page, screenshot);
+        }
+
+        await shopper.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
+        await Expect(shopper.Page.GetByText("Signed in as")).ToContainTextAsync(userName);
+        return shopper;
+    }
+
+    public async Task OpenEventAsync(string eventId)
+    {
+        await page.GotoAsync($"/#/events/{eventId}");
+        await Expect(page.Locator("#buy")).ToBeVisibleAsync();
+    }
+
+    public Task ChooseTicketTypeAsync(string name) => page.GetByRole(AriaRole.Radio, new() { Name = name }).CheckAsync();
+
+    public ILocator Seat(string seatId) => page.Locator($"rect[data-seat='{seatId}']");
+
+    /// <summary>Holds what the event page has chosen and lands on the order page; answers the order id.</summary>
+    public async Task<string> HoldAsync()
+    {
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() }).ClickAsync();
+        await page.WaitForURLAsync(OrderPage());
+        await Expect(page.Locator("#status")).ToHaveTextAsync("PENDING");
+        return OrderPage().Match(page.Url).Groups[1].Value;
+    }
+
+    public async Task PayAsync(string card)
+    {
+        await page.GetByRole(AriaRole.Radio, new() { Name = card }).CheckAsync();
+        await page.GetByRole(AriaRole.Button, new() { NameRegex = PayButton() }).ClickAsync();
+    }
+
+    public Task ExpectStatusAsync(string status) => Expect(page.Locator("#status")).ToHaveTextAsync(status);
+
+    public Task ExpectSeatAsync(string seatId, string state) => Expect(Seat(seatId)).ToHaveClassAsync(new Regex($@"\bseat {state}\b"));
+
+    [GeneratedRegex(@"^Hold ")]
+    private static partial Regex HoldButton();
+
+    [GeneratedRegex(@"#/orders/([0-9a-f-]{36})$")]
+    private static partial Regex OrderPage();
+
+    [GeneratedRegex(@"^Pay ")]
+    private static partial Regex PayButton();
+}
+
+/// <summary>The event every storefront test buys from, with the name, venue and date buyers see.</summary>
+public static class StorefrontEvent
+{
+    /// <summary>Each test's event has a name of its own: the list holds every event the run has made.</summary>
+    public static string NameOf(SeededEvent seeded) => $"Spring concert {seeded.EventId[^6..]}";
+
+    public static async Task<(SeededEvent Event, IReadOnlyList<Seat> Seats)> SeedAsync(SystemUnderTest system)
+    {
+        var seeded = await system.SeedEventAsync();
+        await system.TicketClient.DescribeEventAsync(new DescribeEventRequest
+        {
+            Event = new EventDetails
+            {
+                EventId = seeded.EventId, Name = NameOf(seeded), Venue = "Hall",
+                StartsAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.Date.AddDays(40).AddHours(20)),
+            },
+        });
+        var map = await system.VenueClient.GetSeatMapAsync(new GetSeatMapRequest { PlanId = seeded.SeatPlanId });
+        return (seeded, [.. map.Seats.OrderBy(s => s.Row, StringComparer.Ordinal).ThenBy(s => s.Number)]);
+    }
+}
