@@ -41,6 +41,7 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Subset(Properties(schemas, "SeatView"), new HashSet<string> { "seat_id", "label", "section", "row", "number", "status" });
         var createOrder = document.GetProperty("paths").GetProperty("/orders").GetProperty("post");
         Assert.Contains(createOrder.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("name").GetString() == "Idempotency-Key");
+        Assert.True(createOrder.GetProperty("responses").GetProperty("201").GetProperty("headers").TryGetProperty("Idempotent-Replayed", out _));
         var security = createOrder.TryGetProperty("security", out var own) ? own : document.GetProperty("security");
         Assert.Contains(security.EnumerateArray(), requirement => requirement.TryGetProperty("Bearer", out _));
         Assert.Empty(document.GetProperty("paths").GetProperty("/payments/webhook").GetProperty("post").GetProperty("security").EnumerateArray());

@@ -61,6 +61,7 @@ public static class PublicApiDocument
             request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
             problems: [400, 401, 403, 404, 409, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
             unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()));
+        MarkReplays((OpenApiResponse)document.Paths!["/orders"].Operations![HttpMethod.Post].Responses!["201"]);
         api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
             success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [401, 422],
             parameters:
@@ -147,6 +148,16 @@ public static class PublicApiDocument
         Description = "The queueToken of a waiting-room answer, sent with the same request after its Retry-After (docs/waiting-room.md). " +
             "Bound to the user; a forged or another user's token is 403 invalid-queue-token.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 1024 },
+    };
+
+    /// <summary>A retry with the same Idempotency-Key gets the first 201 again, marked so that a client can tell.</summary>
+    private static void MarkReplays(OpenApiResponse placed) => placed.Headers = new Dictionary<string, IOpenApiHeader>
+    {
+        ["Idempotent-Replayed"] = new OpenApiHeader
+        {
+            Description = "\"true\" when this is the first answer of the request's Idempotency-Key, given again; absent otherwise.",
+            Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("true")!] },
+        },
     };
 
     /// <summary>503 of POST /orders: the waiting room (a place and a token to come back with) or overloaded; Retry-After either way.</summary>
