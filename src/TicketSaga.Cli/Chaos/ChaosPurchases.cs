@@ -93,7 +93,7 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
                 using var response = await _http.SendAsync(request, cancellationToken);
                 if (response.StatusCode is not (HttpStatusCode.Created or HttpStatusCode.OK))
                 {
-                    return Retry<(Guid, DateTimeOffset)?>(response);
+                    return await RetryAsync<(Guid, DateTimeOffset)?>(response);
                 }
 
                 using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
@@ -147,7 +147,7 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
                 {
                     HttpStatusCode.Conflict when !text.Contains("not-yet-payable", StringComparison.Ordinal) => "refused: order not payable",
                     HttpStatusCode.NotFound => null,
-                    _ => Retry<string>(response),
+                    _ => await RetryAsync<string>(response),
                 };
             }, cancellationToken);
             if (answer is not null)
@@ -180,7 +180,7 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", stripeApiKey);
                 request.Headers.Add("Idempotency-Key", $"3ds-{intent}");
                 using var response = await _http.SendAsync(request, cancellationToken);
-                return response.IsSuccessStatusCode ? "authenticated" : Retry<string>(response);
+                return response.IsSuccessStatusCode ? "authenticated" : await RetryAsync<string>(response);
             }, cancellationToken);
             if (answer is not null)
             {
@@ -199,7 +199,7 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
             {
                 using var request = Request(HttpMethod.Delete, $"orders/{orderId}", token, null);
                 using var response = await _http.SendAsync(request, cancellationToken);
-                return response.IsSuccessStatusCode ? "cancelled" : response.StatusCode == HttpStatusCode.Conflict ? "refused 409" : Retry<string>(response);
+                return response.IsSuccessStatusCode ? "cancelled" : response.StatusCode == HttpStatusCode.Conflict ? "refused 409" : await RetryAsync<string>(response);
             }, cancellationToken);
             if (answer is not null)
             {
@@ -229,8 +229,26 @@ internal sealed class ChaosPurchases(Uri gateway, string signingKey, string stri
         return default;
     }
 
-    private static T? Retry<T>(HttpResponseMessage response) =>
-        (int)response.StatusCode is 409 or 429 or >= 500 ? default : throw new ChaosClientException($"stopped: {response.RequestMessage!.Method} answered {(int)response.StatusCode}");
+    /// <summary>Nothing (ask again) for an answer that says "later"; any other stops the customer, named by its problem type.</summary>
+    private static async Task<T?> RetryAsync<T>(HttpResponseMessage response)
+    {
+        if ((int)response.StatusCode is 409 or 429 or >= 500)
+        {
+            return default;
+        }
+
+        var problem = "";
+        try
+        {
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            problem = body.RootElement.TryGetProperty("type", out var type) ? " " + type.GetString()?.Split('/')[^1] : "";
+        }
+        catch (JsonException)
+        {
+        }
+
+        throw new ChaosClientException($"stopped: {response.RequestMessage!.Method} answered {(int)response.StatusCode}{problem}");
+    }
 
     private static HttpRequestMessage Request(HttpMethod method, string path, string token, object? body)
     {
