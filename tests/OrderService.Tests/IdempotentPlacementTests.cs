@@ -156,6 +156,30 @@ public sealed class IdempotentPlacementTests(SagaSystem system) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_retry_of_an_attempt_that_died_after_its_hold_ran_out_gives_that_hold_back_before_holding_again()
+    {
+        var ticket = await system.GeneralAdmissionAsync(maxPerUser: 2);
+        var user = NewUser();
+        using var customer = system.Customer(user);
+        var key = Guid.NewGuid().ToString();
+        // The first attempt got as far as its quota hold, then its process died; by the retry its hold has run
+        // out but is not reclaimed yet, so it still counts against max_per_user.
+        using var first = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
+        var orderId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("order_id").GetGuid();
+        await ExecuteAsync("DELETE FROM outbox WHERE order_id = @order; DELETE FROM orders WHERE order_id = @order", orderId);
+        await ExecuteAsync(
+            "UPDATE order_idempotency_keys SET locked_until = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE order_id = @order", orderId);
+
+        using var retry = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.NotEqual(orderId, (await retry.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("order_id").GetGuid());
+        Assert.Single(await OrdersOfAsync(user));
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((8, 2, 0), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    [Fact]
     public async Task An_invalid_key_is_400_and_reserves_nothing()
     {
         var ticket = await system.GeneralAdmissionAsync();

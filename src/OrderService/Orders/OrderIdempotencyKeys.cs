@@ -13,8 +13,11 @@ internal sealed record PlacementIds(Guid OrderId, Guid ReservationId, DateTimeOf
 /// <summary>What a keyed POST /orders finds for its (user, Idempotency-Key).</summary>
 internal abstract record KeyClaim
 {
-    /// <summary>The key is this attempt's: place the order under <paramref name="Ids"/>, or give the key back.</summary>
-    public sealed record Owned(Guid Attempt, PlacementIds Ids) : KeyClaim;
+    /// <summary>
+    /// The key is this attempt's: place the order under <paramref name="Ids"/>, or give the key back.
+    /// <paramref name="Abandoned"/> is the reservation of a stopped attempt whose hold ran out, replaced by fresh ids.
+    /// </summary>
+    public sealed record Owned(Guid Attempt, PlacementIds Ids, Guid? Abandoned = null) : KeyClaim;
 
     public sealed record Placed(Guid OrderId) : KeyClaim;
 
@@ -42,6 +45,9 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
             var attempt = Guid.CreateVersion7();
             await using (var claim = dataSource.CreateCommand(
                 """
+                -- The row as this statement found it (no FOR UPDATE: that would skip the row the upsert changes).
+                WITH previous AS (
+                    SELECT reservation_id FROM order_idempotency_keys WHERE user_id = @user AND idempotency_key = @key)
                 INSERT INTO order_idempotency_keys AS k
                     (user_id, idempotency_key, request_hash, order_id, reservation_id, expires_at, created_at, attempt, locked_until)
                 VALUES (@user, @key, @hash, @order, @reservation, @expires, @created, @attempt, now() + @lock)
@@ -56,7 +62,7 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
                     -- over, and only by the same request.
                     WHERE k.locked_until < now() AND k.request_hash = EXCLUDED.request_hash
                       AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.order_id = k.order_id)
-                RETURNING order_id, reservation_id, expires_at, created_at
+                RETURNING order_id, reservation_id, expires_at, created_at, (SELECT reservation_id FROM previous)
                 """))
             {
                 AddKey(claim, userId, key);
@@ -70,8 +76,9 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
                 await using var owned = await claim.ExecuteReaderAsync(cancellationToken);
                 if (await owned.ReadAsync(cancellationToken))
                 {
-                    return new KeyClaim.Owned(attempt, new PlacementIds(
-                        owned.GetGuid(0), owned.GetGuid(1), owned.GetFieldValue<DateTimeOffset>(2), owned.GetFieldValue<DateTimeOffset>(3)));
+                    var ids = new PlacementIds(owned.GetGuid(0), owned.GetGuid(1), owned.GetFieldValue<DateTimeOffset>(2), owned.GetFieldValue<DateTimeOffset>(3));
+                    var previous = owned.IsDBNull(4) ? (Guid?)null : owned.GetGuid(4);
+                    return new KeyClaim.Owned(attempt, ids, previous is { } old && old != ids.ReservationId ? old : null);
                 }
             }
 

@@ -51,6 +51,13 @@ internal sealed partial class OrderPlacement(
         switch (claim)
         {
             case KeyClaim.Owned owned:
+                if (owned.Abandoned is { } abandoned)
+                {
+                    // Its hold ran out but is not reclaimed yet: it would count against max_per_user.
+                    await ReleaseSeatsAsync(abandoned);
+                    await ReleaseQuotaAsync(abandoned);
+                }
+
                 return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, owned.Ids, owned.Attempt), cancellationToken), Replayed: false);
             case KeyClaim.Placed placed:
                 var order = await orders.GetAsync(placed.OrderId, cancellationToken)
