@@ -141,10 +141,7 @@ public sealed class IdempotentPlacementTests(SagaSystem system) : IClassFixture<
         using var customer = system.Customer(user);
         var key = Guid.NewGuid().ToString();
         // The first attempt got as far as its quota hold, then its process died (the order is not stored).
-        using var first = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
-        var orderId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("order_id").GetGuid();
-        await ExecuteAsync("DELETE FROM outbox WHERE order_id = @order; DELETE FROM orders WHERE order_id = @order", orderId);
-        await ExecuteAsync("UPDATE order_idempotency_keys SET locked_until = now() - interval '1 second' WHERE order_id = @order", orderId);
+        var orderId = await PlaceThenDieAsync(customer, key, ticket, holdRanOut: false);
 
         using var retry = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
 
@@ -164,11 +161,7 @@ public sealed class IdempotentPlacementTests(SagaSystem system) : IClassFixture<
         var key = Guid.NewGuid().ToString();
         // The first attempt got as far as its quota hold, then its process died; by the retry its hold has run
         // out but is not reclaimed yet, so it still counts against max_per_user.
-        using var first = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
-        var orderId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("order_id").GetGuid();
-        await ExecuteAsync("DELETE FROM outbox WHERE order_id = @order; DELETE FROM orders WHERE order_id = @order", orderId);
-        await ExecuteAsync(
-            "UPDATE order_idempotency_keys SET locked_until = now() - interval '1 second', expires_at = now() - interval '1 second' WHERE order_id = @order", orderId);
+        var orderId = await PlaceThenDieAsync(customer, key, ticket, holdRanOut: true);
 
         using var retry = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
 
@@ -199,6 +192,21 @@ public sealed class IdempotentPlacementTests(SagaSystem system) : IClassFixture<
         var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = JsonContent.Create(body) };
         request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
         return customer.SendAsync(request);
+    }
+
+    /// <summary>
+    /// Places two tickets under the key, then makes it look as if the attempt's process died before storing
+    /// the order: the order is gone and the key's lock has passed (and, with <paramref name="holdRanOut"/>, its expires_at).
+    /// </summary>
+    private async Task<Guid> PlaceThenDieAsync(HttpClient customer, string key, TicketType ticket, bool holdRanOut)
+    {
+        using var first = await PlaceAsync(customer, key, new { ticket_id = ticket.TicketId, qty = 2 });
+        var orderId = (await first.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("order_id").GetGuid();
+        await ExecuteAsync("DELETE FROM outbox WHERE order_id = @order; DELETE FROM orders WHERE order_id = @order", orderId);
+        await ExecuteAsync(
+            "UPDATE order_idempotency_keys SET locked_until = now() - interval '1 second'" +
+            (holdRanOut ? ", expires_at = now() - interval '1 second'" : "") + " WHERE order_id = @order", orderId);
+        return orderId;
     }
 
     private async Task<List<Guid>> OrdersOfAsync(string userId)
