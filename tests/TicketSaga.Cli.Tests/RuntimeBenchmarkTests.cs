@@ -12,7 +12,7 @@ public sealed class RuntimeBenchmarkTests(PostgresServer postgres)
     {
         var options = new RuntimeBenchmark.Options(
             Invocations: 50, InvocationWarmup: 10, LatencyMessages: 10, Messages: 40, PartitionKeys: 4, Publishers: 2,
-            Reminders: 20, ReminderActors: 5, Workflows: 10, PhaseTimeout: TimeSpan.FromSeconds(30), Postgres: postgres.ConnectionString);
+            Reminders: 20, ReminderActors: 5, Workflows: 10, WorkflowLatencyRuns: 5, PhaseTimeout: TimeSpan.FromSeconds(30), Postgres: postgres.ConnectionString);
 
         var result = await RuntimeBenchmark.RunAsync(options, null, TestContext.Current.CancellationToken);
         var json = JsonDocument.Parse(JsonSerializer.Serialize(result, BenchCommands.JsonOptions)).RootElement;
@@ -26,7 +26,10 @@ public sealed class RuntimeBenchmarkTests(PostgresServer postgres)
         Assert.Equal(20, result.RemindersRegistered);
         Assert.Equal(20, result.RemindersFired);
         Assert.Equal(10, result.WorkflowsCompleted);
-        foreach (var rate in new[] { "messages_per_s", "reminders_per_s", "workflows_per_s", "invoke_direct_p50_ms", "invoke_sidecar_p50_ms", "publish_deliver_p50_ms", "publish_deliver_p99_ms" })
+        Assert.Equal(10, result.ChainWorkflowsCompleted);
+        Assert.Equal(10, result.FanOutWorkflowsCompleted);
+        Assert.Equal(5, result.ThreeActivityWorkflowRuns);
+        foreach (var rate in new[] { "messages_per_s", "reminders_per_s", "workflows_per_s", "chain_workflows_per_s", "fan_out_workflows_per_s", "three_activity_workflow_p50_ms", "three_activity_workflow_p99_ms", "invoke_direct_p50_ms", "invoke_sidecar_p50_ms", "publish_deliver_p50_ms", "publish_deliver_p99_ms" })
         {
             Assert.True(json.GetProperty(rate).GetDouble() > 0, rate);
         }

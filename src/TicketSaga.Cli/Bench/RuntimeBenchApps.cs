@@ -53,6 +53,9 @@ internal sealed class RuntimeBenchApp : IAsyncDisposable
             services.AddDaprWorkflow(options =>
             {
                 options.RegisterWorkflow<BenchWorkflow>();
+                options.RegisterWorkflow<BenchChainWorkflow>();
+                options.RegisterWorkflow<BenchFanOutWorkflow>();
+                options.RegisterWorkflow<BenchThreeStepWorkflow>();
                 options.RegisterActivity<BenchActivity>();
             });
         },
@@ -124,6 +127,45 @@ public sealed class BenchActor(ActorHost host, BenchProbe probe) : Actor(host), 
 public sealed class BenchWorkflow : Workflow<int, int>
 {
     public override Task<int> RunAsync(WorkflowContext context, int input) => context.CallActivityAsync<int>(nameof(BenchActivity), input);
+}
+
+/// <summary>Five activities one after another (Dapr's performance suite's sequential chain): six episodes.</summary>
+public sealed class BenchChainWorkflow : Workflow<int, int>
+{
+    public const int Activities = 5;
+
+    public override async Task<int> RunAsync(WorkflowContext context, int input)
+    {
+        for (var i = 0; i < Activities; i++)
+        {
+            input = await context.CallActivityAsync<int>(nameof(BenchActivity), input);
+        }
+
+        return input;
+    }
+}
+
+/// <summary>Five activities at once, then their sum (Dapr's performance suite's parallel fan-out/fan-in).</summary>
+public sealed class BenchFanOutWorkflow : Workflow<int, int>
+{
+    public const int Activities = 5;
+
+    public override async Task<int> RunAsync(WorkflowContext context, int input) =>
+        (await Task.WhenAll(Enumerable.Range(input, Activities).Select(n => context.CallActivityAsync<int>(nameof(BenchActivity), n)))).Sum();
+}
+
+/// <summary>Three activities one after another: the workflow whose start-to-end latency is measured.</summary>
+public sealed class BenchThreeStepWorkflow : Workflow<int, int>
+{
+    public override async Task<int> RunAsync(WorkflowContext context, int input)
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            input = await context.CallActivityAsync<int>(nameof(BenchActivity), input);
+        }
+
+        return input;
+    }
 }
 
 public sealed class BenchActivity : WorkflowActivity<int, int>

@@ -35,6 +35,7 @@ public static class RuntimeBenchmark
         int Reminders,
         int ReminderActors,
         int Workflows,
+        int WorkflowLatencyRuns,
         TimeSpan PhaseTimeout,
         string? Postgres);
 
@@ -65,6 +66,13 @@ public static class RuntimeBenchmark
         double WorkflowsPerS,
         int WorkflowsScheduled,
         int WorkflowsCompleted,
+        double ChainWorkflowsPerS,
+        int ChainWorkflowsCompleted,
+        double FanOutWorkflowsPerS,
+        int FanOutWorkflowsCompleted,
+        double ThreeActivityWorkflowP50Ms,
+        double ThreeActivityWorkflowP99Ms,
+        int ThreeActivityWorkflowRuns,
         double DaprV117InvokeOverheadP50Ms,
         string DaprV117WorkflowsPerS,
         bool Complete,
@@ -112,13 +120,26 @@ public static class RuntimeBenchmark
 
             progress?.WriteLine($"Workflows: {options.Workflows} workflows with one activity, scheduled at once");
             var workflowClient = app.Services.GetRequiredService<DaprWorkflowClient>();
-            var (scheduled, completed, workflowsElapsed) = await RunCappedAsync(options, token => MeasureWorkflowsAsync(workflowClient, options.Workflows, token), cancellationToken);
+            var (scheduled, completed, workflowsElapsed) = await RunCappedAsync(
+                options, token => MeasureWorkflowsAsync(workflowClient, nameof(BenchWorkflow), options.Workflows, token), cancellationToken);
+
+            progress?.WriteLine($"Workflows: {options.Workflows} sequential chains of {BenchChainWorkflow.Activities} activities, scheduled at once");
+            var (_, chainsCompleted, chainsElapsed) = await RunCappedAsync(
+                options, token => MeasureWorkflowsAsync(workflowClient, nameof(BenchChainWorkflow), options.Workflows, token), cancellationToken);
+
+            progress?.WriteLine($"Workflows: {options.Workflows} fan-outs to {BenchFanOutWorkflow.Activities} parallel activities, scheduled at once");
+            var (_, fanOutsCompleted, fanOutsElapsed) = await RunCappedAsync(
+                options, token => MeasureWorkflowsAsync(workflowClient, nameof(BenchFanOutWorkflow), options.Workflows, token), cancellationToken);
+
+            progress?.WriteLine($"Workflow latency: {options.WorkflowLatencyRuns} three-activity workflows, one at a time, scheduled to completed");
+            var threeStep = await RunCappedAsync(options, token => MeasureWorkflowLatencyAsync(workflowClient, options.WorkflowLatencyRuns, token), cancellationToken);
 
             var complete = invocation.Calls == options.Invocations
                 && latency.Delivered == latency.Published && latency.Published == options.LatencyMessages
                 && throughput.Delivered == throughput.Published && throughput.Published > 0
                 && fired == registered && registered > 0
-                && completed == options.Workflows;
+                && completed == options.Workflows && chainsCompleted == options.Workflows && fanOutsCompleted == options.Workflows
+                && threeStep.TotalCount == options.WorkflowLatencyRuns;
             return new Result(
                 Ms(Percentile(invocation.Sidecar, 50) - Percentile(invocation.Direct, 50)),
                 Ms(Percentile(invocation.Sidecar, 99) - Percentile(invocation.Direct, 99)),
@@ -132,6 +153,8 @@ public static class RuntimeBenchmark
                 latency.Duplicates + throughput.Duplicates, latency.OutOfOrder + throughput.OutOfOrder,
                 PerSecond(fired, remindersElapsed), registered, fired, Math.Round(registration.TotalSeconds, 3),
                 PerSecond(completed, workflowsElapsed), scheduled, completed,
+                PerSecond(chainsCompleted, chainsElapsed), chainsCompleted, PerSecond(fanOutsCompleted, fanOutsElapsed), fanOutsCompleted,
+                Ms(Percentile(threeStep, 50)), Ms(Percentile(threeStep, 99)), (int)threeStep.TotalCount,
                 1.68, "35-98",
                 complete, options.PhaseTimeout.TotalSeconds, source);
         }
@@ -317,11 +340,11 @@ public static class RuntimeBenchmark
     }
 
     /// <summary>Schedules every workflow at once, then waits for each; the clock runs from the first schedule to the last completion.</summary>
-    private static async Task<(int Scheduled, int Completed, TimeSpan Elapsed)> MeasureWorkflowsAsync(DaprWorkflowClient client, int count, CancellationToken cap)
+    private static async Task<(int Scheduled, int Completed, TimeSpan Elapsed)> MeasureWorkflowsAsync(DaprWorkflowClient client, string workflow, int count, CancellationToken cap)
     {
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = cap };
         await Parallel.ForEachAsync(Enumerable.Range(0, 4), parallel, async (n, token) =>
-            await client.WaitForWorkflowCompletionAsync(await client.ScheduleNewWorkflowAsync(nameof(BenchWorkflow), $"warmup-{n}", n), false, token));
+            await client.WaitForWorkflowCompletionAsync(await client.ScheduleNewWorkflowAsync(workflow, $"{workflow}-warmup-{n}", n), false, token));
 
         var ids = new System.Collections.Concurrent.ConcurrentBag<string>();
         var completed = 0;
@@ -329,7 +352,7 @@ public static class RuntimeBenchmark
         try
         {
             await Parallel.ForEachAsync(Enumerable.Range(0, count), parallel, async (n, token) =>
-                ids.Add(await client.ScheduleNewWorkflowAsync(nameof(BenchWorkflow), $"bench-{n}", n)));
+                ids.Add(await client.ScheduleNewWorkflowAsync(workflow, $"{workflow}-{n}", n)));
             await Parallel.ForEachAsync(ids, parallel, async (id, token) =>
             {
                 var state = await client.WaitForWorkflowCompletionAsync(id, false, token);
@@ -344,6 +367,30 @@ public static class RuntimeBenchmark
         }
 
         return (ids.Count, completed, clock.Elapsed);
+    }
+
+    /// <summary>Schedule-to-completion of a three-activity workflow on an otherwise idle engine, one run at a time.</summary>
+    private static async Task<LongHistogram> MeasureWorkflowLatencyAsync(DaprWorkflowClient client, int runs, CancellationToken cap)
+    {
+        var latencies = NewHistogram();
+        try
+        {
+            for (var n = 0; n < runs; n++)
+            {
+                var clock = Stopwatch.StartNew();
+                var id = await client.ScheduleNewWorkflowAsync(nameof(BenchThreeStepWorkflow), $"latency-{n}", n);
+                var state = await client.WaitForWorkflowCompletionAsync(id, false, cap);
+                if (state.RuntimeStatus == WorkflowRuntimeStatus.Completed)
+                {
+                    latencies.RecordValue(clock.Elapsed.Ticks / 10);
+                }
+            }
+        }
+        catch (Exception ex) when (Capped(ex, cap))
+        {
+        }
+
+        return latencies;
     }
 
     /// <summary>The phase's time cap ran out (the run itself was not cancelled): report what was done.</summary>

@@ -64,9 +64,10 @@ public static class BenchCommands
         var publishers = Size("--publishers", "Concurrent publishers of the throughput phase.", 8);
         var reminders = Size("--reminders", "One-shot reminders registered due now.", 2000);
         var reminderActors = Size("--reminder-actors", "Actor ids the reminders are spread over.", 200);
-        var workflows = Size("--workflows", "Workflows (one activity each) scheduled at once.", 500);
+        var workflows = Size("--workflows", "Workflows of each throughput phase (one activity, a chain of five, a fan-out to five) scheduled at once.", 500);
+        var workflowLatencyRuns = Size("--workflow-latency-runs", "Three-activity workflows run one at a time for the latency figures.", 100);
         var phaseTimeout = Size("--phase-timeout", "Seconds after which a phase stops and reports what it got done.", 60);
-        var sizes = new[] { invocations, invocationWarmup, latencyMessages, messages, keys, publishers, reminders, reminderActors, workflows, phaseTimeout };
+        var sizes = new[] { invocations, invocationWarmup, latencyMessages, messages, keys, publishers, reminders, reminderActors, workflows, workflowLatencyRuns, phaseTimeout };
 
         var runtime = new Command("runtime",
             "The embedded Dapr runtime with small Dapr SDK apps on real Kestrel: gRPC invocation overhead, publish→deliver latency and throughput, reminders/s, workflows/s.")
@@ -90,7 +91,7 @@ public static class BenchCommands
             var options = new RuntimeBenchmark.Options(
                 parse.GetValue(invocations), parse.GetValue(invocationWarmup), parse.GetValue(latencyMessages),
                 parse.GetValue(messages), parse.GetValue(keys), parse.GetValue(publishers),
-                parse.GetValue(reminders), parse.GetValue(reminderActors), parse.GetValue(workflows),
+                parse.GetValue(reminders), parse.GetValue(reminderActors), parse.GetValue(workflows), parse.GetValue(workflowLatencyRuns),
                 TimeSpan.FromSeconds(parse.GetValue(phaseTimeout)), parse.GetValue(postgres));
             var result = await RuntimeBenchmark.RunAsync(options, Console.Error, cancellationToken);
             if (parse.GetValue(json))
@@ -134,7 +135,10 @@ public static class BenchCommands
         table.AddRow("publish→deliver, under load", $"{result.UnderLoadPublishDeliverP50Ms:N2}", $"{result.UnderLoadPublishDeliverP99Ms:N2}",
             $"{result.MessagesPerS:N0} msg/s", $"{result.MessagesDelivered:N0}/{result.MessagesPublished:N0}", "");
         table.AddRow("reminders fired", "", "", $"{result.RemindersPerS:N0} /s", $"{result.RemindersFired:N0}/{result.RemindersRegistered:N0}", "");
-        table.AddRow("workflows completed", "", "", $"{result.WorkflowsPerS:N0} /s", $"{result.WorkflowsCompleted:N0}/{result.WorkflowsScheduled:N0}", $"{result.DaprV117WorkflowsPerS} /s");
+        table.AddRow("workflows completed (one activity)", "", "", $"{result.WorkflowsPerS:N0} /s", $"{result.WorkflowsCompleted:N0}/{result.WorkflowsScheduled:N0}", $"{result.DaprV117WorkflowsPerS} /s");
+        table.AddRow($"workflows completed (chain of {BenchChainWorkflow.Activities})", "", "", $"{result.ChainWorkflowsPerS:N0} /s", $"{result.ChainWorkflowsCompleted:N0}", "");
+        table.AddRow($"workflows completed (fan-out to {BenchFanOutWorkflow.Activities})", "", "", $"{result.FanOutWorkflowsPerS:N0} /s", $"{result.FanOutWorkflowsCompleted:N0}", "");
+        table.AddRow("three-activity workflow, scheduled → completed", $"{result.ThreeActivityWorkflowP50Ms:N1} ms", $"{result.ThreeActivityWorkflowP99Ms:N1} ms", "", $"{result.ThreeActivityWorkflowRuns:N0}", "");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated(
             $"{(result.Complete ? "every phase completed" : "[red]some phase hit its time cap[/]")} · duplicates {result.DuplicateDeliveries} · out of order {result.OutOfOrderDeliveries} · PostgreSQL: {result.Postgres}");

@@ -47,7 +47,8 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     public static async Task<EmbeddedRuntime> StartAsync(
         RuntimeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        var connectionString = new NpgsqlConnectionStringBuilder(options.PostgresConnectionString) { Database = options.Database }.ConnectionString;
+        // The runtime runs a few statements very often: prepared once per connection, not parsed each time.
+        var connectionString = new NpgsqlConnectionStringBuilder(options.PostgresConnectionString) { Database = options.Database, MaxAutoPrepare = 64 }.ConnectionString;
         await new DatabaseMigrator(connectionString, typeof(EmbeddedRuntime).Assembly, loggerFactory.CreateLogger<DatabaseMigrator>())
             .MigrateAsync(cancellationToken);
 

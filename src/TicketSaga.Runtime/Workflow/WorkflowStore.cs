@@ -70,7 +70,11 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     internal async Task CloseSessionAsync(WorkflowWorkerSession session)
     {
         _sessions.TryRemove(session, out _);
-        var tokens = session.CloseAndTakeLockTokens();
+        await ReleaseLocksAsync(session.CloseAndTakeLockTokens());
+    }
+
+    internal async Task ReleaseLocksAsync(Guid[] tokens)
+    {
         if (tokens.Length == 0)
         {
             return;
@@ -86,7 +90,12 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     // ---- Orchestration work items -------------------------------------------------------------
 
-    internal async Task<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)?> LockNextOrchestrationAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Claims up to <paramref name="batch"/> instances with events due, each with those events, in one
+    /// statement under one lock token; waits for work when none is due.
+    /// </summary>
+    internal async Task<IReadOnlyList<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)>> LockNextOrchestrationsAsync(
+        int batch, TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         var giveUpAt = receiveTimeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + receiveTimeout;
         while (true)
@@ -95,7 +104,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             var token = Guid.NewGuid();
             await using var connection = await _transitions.OpenConnectionAsync(cancellationToken);
 
-            // SKIP LOCKED: concurrent dispatchers each take a different instance, never the same one.
+            // SKIP LOCKED: concurrent dispatchers each take different instances, never the same one. An
+            // instance with two due events is listed twice in next; the UPDATE claims it once.
             await using var claim = new NpgsqlCommand(
                 """
                 WITH next AS (
@@ -104,53 +114,62 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                     WHERE e.app_id = $1 AND e.visible_at <= now() AND i.completed_at IS NULL
                       AND (i.locked_until IS NULL OR i.locked_until < now())
                     ORDER BY e.visible_at
-                    LIMIT 1
-                    FOR UPDATE OF i SKIP LOCKED)
-                UPDATE workflow_instances i SET lock_token = $2, locked_until = now() + $3
-                FROM next WHERE i.app_id = $1 AND i.instance_id = next.instance_id
-                RETURNING i.instance_id, i.history, i.locked_until
+                    LIMIT $4
+                    FOR UPDATE OF i SKIP LOCKED),
+                claimed AS (
+                    UPDATE workflow_instances i SET lock_token = $2, locked_until = now() + $3
+                    FROM (SELECT DISTINCT instance_id FROM next) n WHERE i.app_id = $1 AND i.instance_id = n.instance_id
+                    RETURNING i.instance_id, i.history, i.locked_until)
+                SELECT c.instance_id, c.history, c.locked_until, e.seq, e.message
+                FROM claimed c JOIN workflow_events e ON e.app_id = $1 AND e.instance_id = c.instance_id AND e.visible_at <= now()
+                ORDER BY c.instance_id, e.seq
                 """, connection)
             {
-                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout } },
+                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout }, new() { Value = batch } },
             };
-            string? instanceId = null, history = null;
-            DateTime lockedUntil = default;
+            var claimed = new List<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)>();
             await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
             {
-                if (await reader.ReadAsync(cancellationToken))
+                string? instanceId = null, history = null;
+                DateTime lockedUntil = default;
+                var seqs = new List<long>();
+                var messages = new List<TaskMessage>();
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    instanceId = reader.GetString(0);
-                    history = reader.GetString(1);
-                    lockedUntil = reader.GetDateTime(2);
+                    if (reader.GetString(0) != instanceId)
+                    {
+                        AddClaimed();
+                        (instanceId, history, lockedUntil) = (reader.GetString(0), reader.GetString(1), reader.GetDateTime(2));
+                        (seqs, messages) = ([], []);
+                    }
+
+                    seqs.Add(reader.GetInt64(3));
+                    messages.Add(WorkflowJson.ReadMessage(reader.GetString(4)));
+                }
+
+                AddClaimed();
+
+                void AddClaimed()
+                {
+                    if (instanceId is null)
+                    {
+                        return;
+                    }
+
+                    var workItem = new TaskOrchestrationWorkItem
+                    {
+                        InstanceId = instanceId,
+                        OrchestrationRuntimeState = new OrchestrationRuntimeState(WorkflowJson.ReadHistory(history!)),
+                        NewMessages = messages,
+                        LockedUntilUtc = lockedUntil,
+                    };
+                    claimed.Add((workItem, new OrchestrationLock(token, [.. seqs])));
                 }
             }
 
-            if (instanceId is not null)
+            if (claimed.Count > 0)
             {
-                await using var read = new NpgsqlCommand(
-                    "SELECT seq, message FROM workflow_events WHERE app_id = $1 AND instance_id = $2 AND visible_at <= now() ORDER BY seq", connection)
-                {
-                    Parameters = { new() { Value = _appId }, new() { Value = instanceId } },
-                };
-                var seqs = new List<long>();
-                var messages = new List<TaskMessage>();
-                await using (var reader = await read.ExecuteReaderAsync(cancellationToken))
-                {
-                    while (await reader.ReadAsync(cancellationToken))
-                    {
-                        seqs.Add(reader.GetInt64(0));
-                        messages.Add(WorkflowJson.ReadMessage(reader.GetString(1)));
-                    }
-                }
-
-                var workItem = new TaskOrchestrationWorkItem
-                {
-                    InstanceId = instanceId,
-                    OrchestrationRuntimeState = new OrchestrationRuntimeState(WorkflowJson.ReadHistory(history!)),
-                    NewMessages = messages,
-                    LockedUntilUtc = lockedUntil,
-                };
-                return (workItem, new OrchestrationLock(token, [.. seqs]));
+                return claimed;
             }
 
             // Nothing due: sleep until the next timer, a wake-up from this process, or the next poll.
@@ -173,7 +192,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
             if (wait <= TimeSpan.Zero && giveUpAt <= DateTime.UtcNow)
             {
-                return null;
+                return [];
             }
 
             await OrchestrationsDue.WaitAsync(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken);
@@ -292,7 +311,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     // ---- Activity work items ------------------------------------------------------------------
 
-    internal async Task<(TaskActivityWorkItem WorkItem, Guid Token)?> LockNextActivityAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    /// <summary>Claims up to <paramref name="batch"/> scheduled activities under one lock token; waits for work when none is ready.</summary>
+    internal async Task<IReadOnlyList<(TaskActivityWorkItem WorkItem, Guid Token)>> LockNextActivitiesAsync(
+        int batch, TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         var giveUpAt = receiveTimeout == Timeout.InfiniteTimeSpan ? DateTime.MaxValue : DateTime.UtcNow + receiveTimeout;
         while (true)
@@ -300,39 +321,46 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             cancellationToken.ThrowIfCancellationRequested();
             var token = Guid.NewGuid();
 
-            // SKIP LOCKED: concurrent dispatchers each take a different activity; an expired lock is taken over.
+            // SKIP LOCKED: concurrent dispatchers each take different activities; an expired lock is taken over.
             await using var claim = _transitions.CreateCommand(
                 """
                 UPDATE workflow_activities SET lock_token = $2, locked_until = now() + $3
-                WHERE seq = (
+                WHERE seq IN (
                     SELECT seq FROM workflow_activities
                     WHERE app_id = $1 AND (locked_until IS NULL OR locked_until < now())
                     ORDER BY seq
-                    LIMIT 1
+                    LIMIT $4
                     FOR UPDATE SKIP LOCKED)
                 RETURNING seq, message, locked_until
                 """);
             claim.Parameters.Add(new() { Value = _appId });
             claim.Parameters.Add(new() { Value = token });
             claim.Parameters.Add(new() { Value = _options.LockTimeout });
+            claim.Parameters.Add(new() { Value = batch });
+            var claimed = new List<(TaskActivityWorkItem WorkItem, Guid Token)>();
             await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
             {
-                if (await reader.ReadAsync(cancellationToken))
+                while (await reader.ReadAsync(cancellationToken))
                 {
-                    var workItem = new TaskActivityWorkItem
+                    claimed.Add((new TaskActivityWorkItem
                     {
                         Id = reader.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture),
                         TaskMessage = WorkflowJson.ReadMessage(reader.GetString(1)),
                         LockedUntilUtc = reader.GetDateTime(2),
-                    };
-                    return (workItem, token);
+                    }, token));
                 }
+            }
+
+            if (claimed.Count > 0)
+            {
+                // In the order they were scheduled (RETURNING keeps no order).
+                return [.. claimed.OrderBy(c => long.Parse(c.WorkItem.Id, System.Globalization.CultureInfo.InvariantCulture))];
             }
 
             var wait = giveUpAt - DateTime.UtcNow < _options.IdlePollInterval ? giveUpAt - DateTime.UtcNow : _options.IdlePollInterval;
             if (wait <= TimeSpan.Zero)
             {
-                return null;
+                return [];
             }
 
             await ActivitiesDue.WaitAsync(wait, cancellationToken);

@@ -4,20 +4,26 @@ using DurableTask.Core;
 namespace TicketSaga.Runtime.Workflow;
 
 /// <summary>
-/// The task hub as the dispatchers serving one worker connection see it. It remembers the work items
-/// it has locked, so that their locks are renewed while the connection lives and released the moment
-/// it ends (the app's next connection gets them at once, instead of after the lock expires).
+/// The task hub as the dispatchers serving one worker connection see it. It claims work items a batch
+/// at a time (one round trip to the database for many) and remembers the ones it has locked, so that
+/// their locks are renewed while the connection lives and released the moment it ends (the app's next
+/// connection gets them at once, instead of after the lock expires).
 /// </summary>
 internal sealed class WorkflowWorkerSession(WorkflowStore store) : IOrchestrationService
 {
     /// <summary>Open work items only wait on the app here, so the limit only guards against runaway.</summary>
     private const int ConcurrentWorkItems = 1000;
 
+    /// <summary>At most this many work items of a kind are claimed at once; the dispatcher takes them from the batch at once.</summary>
+    private const int ClaimBatch = 32;
+
     /// <summary>A work item that failed (not its workflow: the engine or the connection) is tried again after this.</summary>
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(1);
 
     private readonly ConcurrentDictionary<TaskOrchestrationWorkItem, OrchestrationLock> _orchestrations = new(ReferenceEqualityComparer.Instance);
     private readonly ConcurrentDictionary<TaskActivityWorkItem, Guid> _activities = new(ReferenceEqualityComparer.Instance);
+    private readonly ConcurrentQueue<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)> _claimedOrchestrations = new();
+    private readonly ConcurrentQueue<(TaskActivityWorkItem WorkItem, Guid Token)> _claimedActivities = new();
     private volatile bool _closed;
 
     public int MaxConcurrentTaskOrchestrationWorkItems => ConcurrentWorkItems;
@@ -30,7 +36,12 @@ internal sealed class WorkflowWorkerSession(WorkflowStore store) : IOrchestratio
 
     public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => BehaviorOnContinueAsNew.Carryover;
 
-    internal IEnumerable<Guid> LockTokens() => _orchestrations.Values.Select(held => held.Token).Concat(_activities.Values);
+    /// <summary>The tokens of every lock this session holds, handed out to a dispatcher or not yet (a batch shares one token).</summary>
+    internal IEnumerable<Guid> LockTokens() => _orchestrations.Values.Select(held => held.Token)
+        .Concat(_activities.Values)
+        .Concat(_claimedOrchestrations.Select(claimed => claimed.Lock.Token))
+        .Concat(_claimedActivities.Select(claimed => claimed.Token))
+        .Distinct();
 
     internal Guid[] CloseAndTakeLockTokens()
     {
@@ -38,26 +49,31 @@ internal sealed class WorkflowWorkerSession(WorkflowStore store) : IOrchestratio
         var tokens = LockTokens().ToArray();
         _orchestrations.Clear();
         _activities.Clear();
+        _claimedOrchestrations.Clear();
+        _claimedActivities.Clear();
         return tokens;
     }
 
     public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         await WhileOpenAsync(cancellationToken);
-        if (await store.LockNextOrchestrationAsync(receiveTimeout, cancellationToken) is not var (workItem, held))
+        if (_claimedOrchestrations.IsEmpty)
+        {
+            foreach (var claimed in await store.LockNextOrchestrationsAsync(ClaimBatch, receiveTimeout, cancellationToken))
+            {
+                _claimedOrchestrations.Enqueue(claimed);
+            }
+
+            await GiveBackIfClosedAsync(_claimedOrchestrations, claimed => claimed.Lock.Token, cancellationToken);
+        }
+
+        if (!_claimedOrchestrations.TryDequeue(out var next))
         {
             return null!;
         }
 
-        _orchestrations[workItem] = held;
-        if (_closed)
-        {
-            // The connection ended while the lock was being taken: give the work item straight back.
-            await ReleaseTaskOrchestrationWorkItemAsync(workItem);
-            await WhileOpenAsync(cancellationToken);
-        }
-
-        return workItem;
+        _orchestrations[next.WorkItem] = next.Lock;
+        return next.WorkItem;
     }
 
     public async Task CompleteTaskOrchestrationWorkItemAsync(
@@ -99,19 +115,41 @@ internal sealed class WorkflowWorkerSession(WorkflowStore store) : IOrchestratio
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
         await WhileOpenAsync(cancellationToken);
-        if (await store.LockNextActivityAsync(receiveTimeout, cancellationToken) is not var (workItem, token))
+        if (_claimedActivities.IsEmpty)
+        {
+            foreach (var claimed in await store.LockNextActivitiesAsync(ClaimBatch, receiveTimeout, cancellationToken))
+            {
+                _claimedActivities.Enqueue(claimed);
+            }
+
+            await GiveBackIfClosedAsync(_claimedActivities, claimed => claimed.Token, cancellationToken);
+        }
+
+        if (!_claimedActivities.TryDequeue(out var next))
         {
             return null!;
         }
 
-        _activities[workItem] = token;
-        if (_closed)
+        _activities[next.WorkItem] = next.Token;
+        return next.WorkItem;
+    }
+
+    /// <summary>The connection ended while a batch was being claimed: its work items go straight back.</summary>
+    private async Task GiveBackIfClosedAsync<T>(ConcurrentQueue<T> claimed, Func<T, Guid> token, CancellationToken cancellationToken)
+    {
+        if (!_closed)
         {
-            await AbandonTaskActivityWorkItemAsync(workItem);
-            await WhileOpenAsync(cancellationToken);
+            return;
         }
 
-        return workItem;
+        var tokens = new HashSet<Guid>();
+        while (claimed.TryDequeue(out var item))
+        {
+            tokens.Add(token(item));
+        }
+
+        await store.ReleaseLocksAsync([.. tokens]);
+        await WhileOpenAsync(cancellationToken);
     }
 
     public async Task CompleteTaskActivityWorkItemAsync(TaskActivityWorkItem workItem, TaskMessage responseMessage)
