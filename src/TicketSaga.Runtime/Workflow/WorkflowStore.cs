@@ -103,6 +103,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                     JOIN workflow_instances i ON i.app_id = e.app_id AND i.instance_id = e.instance_id
                     WHERE e.app_id = $1 AND e.visible_at <= now() AND i.completed_at IS NULL
                       AND (i.locked_until IS NULL OR i.locked_until < now())
+                      -- A suspended instance runs again only for a resume or a terminate (as in daprd); its other events wait.
+                      AND (i.status <> $4 OR (e.message::jsonb -> 'Event' ->> '$type') ~ '^DurableTask\.Core\.History\.Execution(Resumed|Terminated)Event,')
                     ORDER BY e.visible_at
                     LIMIT 1
                     FOR UPDATE OF i SKIP LOCKED)
@@ -111,7 +113,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                 RETURNING i.instance_id, i.history, i.locked_until
                 """, connection)
             {
-                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout } },
+                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout }, new() { Value = (int)OrchestrationStatus.Suspended } },
             };
             string? instanceId = null, history = null;
             DateTime lockedUntil = default;
@@ -503,7 +505,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         }
     }
 
-    public Task ForceTerminateTaskOrchestrationAsync(string instanceId, string reason) =>
+    public Task ForceTerminateTaskOrchestrationAsync(string instanceId, string? reason) =>
         SendTaskOrchestrationMessageAsync(new TaskMessage
         {
             OrchestrationInstance = new OrchestrationInstance { InstanceId = instanceId },
@@ -648,6 +650,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         LastUpdatedTime = DateTime.UtcNow,
         Input = runtimeState.Input,
         Output = runtimeState.Output,
+        FailureDetails = runtimeState.FailureDetails,
     };
 
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
