@@ -650,7 +650,6 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         LastUpdatedTime = DateTime.UtcNow,
         Input = runtimeState.Input,
         Output = runtimeState.Output,
-        FailureDetails = runtimeState.FailureDetails,
     };
 
     private static NpgsqlBatchCommand Command(string sql, params object[] values)
