@@ -121,6 +121,17 @@ public sealed class WorkflowHttpApiTests(WorkflowHttpApiFixture dapr) : IClassFi
     }
 
     [Fact]
+    public async Task Any_component_name_and_the_alpha_path_reach_the_same_engine_as_in_daprd()
+    {
+        var id = await StartSignOffAsync("heidi");
+
+        using var answer = await _http.GetAsync($"/v1.0-alpha1/workflows/any-engine/{id}", Cancel);
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Equal("\"heidi\"", Property(await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel), "dapr.workflow.input"));
+    }
+
+    [Fact]
     public async Task A_paused_workflow_keeps_an_event_until_it_is_resumed()
     {
         var id = await StartSignOffAsync("carol");
