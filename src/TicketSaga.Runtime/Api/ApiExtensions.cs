@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TicketSaga.Runtime.Secrets;
 using TicketSaga.Runtime.State;
+using TicketSaga.Runtime.Workflow;
 
 namespace TicketSaga.Runtime.Api;
 
@@ -21,12 +22,13 @@ public static class ApiExtensions
             .AddSingleton<IServiceMethodProvider<DaprGrpcApi>, DaprGrpcApi.MethodProvider>();
     }
 
-    /// <summary>gRPC <c>dapr.proto.runtime.v1.Dapr</c>, the HTTP state and secrets APIs, HTTP metadata and graceful shutdown.</summary>
+    /// <summary>gRPC <c>dapr.proto.runtime.v1.Dapr</c>, the HTTP state, secrets and workflow APIs, HTTP metadata and graceful shutdown.</summary>
     public static WebApplication MapDaprApi(this WebApplication web)
     {
         web.MapGrpcService<DaprGrpcApi>();
         web.MapStateApi();
         web.MapSecretsApi();
+        web.MapWorkflowHttpApi();
         web.MapGet("/v1.0/metadata", (SidecarMetadata metadata) => Results.Json(metadata.ToJson()));
         web.MapPost("/v1.0/shutdown", (HttpContext context, IHostApplicationLifetime lifetime) =>
         {

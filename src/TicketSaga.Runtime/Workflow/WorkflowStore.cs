@@ -113,6 +113,10 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                     JOIN workflow_instances i ON i.app_id = e.app_id AND i.instance_id = e.instance_id
                     WHERE e.app_id = $1 AND e.visible_at <= now() AND i.completed_at IS NULL
                       AND (i.locked_until IS NULL OR i.locked_until < now())
+                      -- A suspended instance runs again only for a resume or a terminate (as in daprd); its other events wait.
+                      AND CASE WHEN i.status = $5
+                          THEN (e.message::jsonb -> 'Event' ->> '$type') ~ '^DurableTask\.Core\.History\.Execution(Resumed|Terminated)Event,'
+                          ELSE true END
                     ORDER BY e.visible_at
                     LIMIT $4
                     FOR UPDATE OF i SKIP LOCKED),
@@ -125,7 +129,11 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                 ORDER BY c.instance_id, e.seq
                 """, connection)
             {
-                Parameters = { new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout }, new() { Value = batch } },
+                Parameters =
+                {
+                    new() { Value = _appId }, new() { Value = token }, new() { Value = _options.LockTimeout }, new() { Value = batch },
+                    new() { Value = (int)OrchestrationStatus.Suspended },
+                },
             };
             var claimed = new List<(TaskOrchestrationWorkItem WorkItem, OrchestrationLock Lock)>();
             await using (var reader = await claim.ExecuteReaderAsync(cancellationToken))
@@ -531,7 +539,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         }
     }
 
-    public Task ForceTerminateTaskOrchestrationAsync(string instanceId, string reason) =>
+    public Task ForceTerminateTaskOrchestrationAsync(string instanceId, string? reason) =>
         SendTaskOrchestrationMessageAsync(new TaskMessage
         {
             OrchestrationInstance = new OrchestrationInstance { InstanceId = instanceId },
