@@ -16,6 +16,9 @@ public sealed class OrderOptions
     /// </summary>
     public TimeSpan SettleWindow { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How often the sweeper looks for live orders whose saga is missing.</summary>
+    /// <summary>
+    /// How often the sweepers look for live orders whose saga (or refund) is missing. Zero turns them off:
+    /// orders still end, since every signal (payment, expiry, cancel) starts a missing saga first.
+    /// </summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

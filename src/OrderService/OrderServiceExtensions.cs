@@ -22,7 +22,7 @@ public static class OrderServiceExtensions
             .BindConfiguration(OrderOptions.SectionName)
             .Validate(o => o.HoldDuration > TimeSpan.Zero, "Orders:HoldDuration must be positive")
             .Validate(o => o.SettleWindow > TimeSpan.Zero, "Orders:SettleWindow must be positive")
-            .Validate(o => o.SweepInterval > TimeSpan.Zero, "Orders:SweepInterval must be positive")
+            .Validate(o => o.SweepInterval >= TimeSpan.Zero, "Orders:SweepInterval must be zero (off) or positive")
             .ValidateOnStart();
         builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         builder.Services.AddSingleton(TimeProvider.System);

@@ -98,7 +98,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     }
 
     /// <summary>
-    /// Stops the runtime (every sidecar, the in-memory workflow engines with it) while the apps keep
+    /// Stops the runtime (every sidecar and workflow engine; the workflows stay in its database) while the apps keep
     /// running; <paramref name="whileDown"/> runs then; a new runtime on the same database gets the same sidecars.
     /// </summary>
     public async Task RestartRuntimeAsync(Func<Task> whileDown)

@@ -13,6 +13,12 @@ public sealed partial class RefundSweeper(OrderStore orders, OrderRefunds refund
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.SweepInterval == TimeSpan.Zero)
+        {
+            LogSweeperOff(logger);
+            return;
+        }
+
         using var timer = new PeriodicTimer(options.Value.SweepInterval);
         do
         {
@@ -33,4 +39,7 @@ public sealed partial class RefundSweeper(OrderStore orders, OrderRefunds refund
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of refunded orders failed; next pass in {Interval}")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orders:SweepInterval is zero: the refund sweeper is off")]
+    private static partial void LogSweeperOff(ILogger logger);
 }

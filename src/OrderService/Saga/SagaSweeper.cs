@@ -21,6 +21,12 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOp
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (options.Value.SweepInterval == TimeSpan.Zero)
+        {
+            LogSweeperOff(logger);
+            return;
+        }
+
         using var timer = new PeriodicTimer(options.Value.SweepInterval);
         do
         {
@@ -50,4 +56,7 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOp
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of live orders failed; next pass in {Interval}")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception, TimeSpan interval);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Orders:SweepInterval is zero: the saga sweeper is off; sagas missing after a crash start with their order's next signal")]
+    private static partial void LogSweeperOff(ILogger logger);
 }

@@ -4,7 +4,7 @@ using TicketSaga.Contracts;
 
 namespace TicketSaga.Cli.Chaos;
 
-internal sealed record ChaosOptions(int Purchases, int Kills, int Seed, TimeSpan Timeout, TimeSpan Hold, IReadOnlyList<string> PubSubFaults);
+internal sealed record ChaosOptions(int Purchases, int Kills, int Seed, TimeSpan Timeout, TimeSpan Hold, IReadOnlyList<string> PubSubFaults, bool NoSweeper = false);
 
 /// <summary>One kill: when (seconds after the purchases began), what, and how long until it was back.</summary>
 internal sealed record ChaosKill(double AtSeconds, string Target, double DownSeconds);
@@ -26,6 +26,8 @@ internal sealed record ChaosResult(
 /// </summary>
 internal sealed class ChaosRun(ChaosOptions options, string runFile, string postgres, Action<string> say)
 {
+    private static readonly string[] NoSweeper = ["--no-sweeper"];
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(15);
     private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(3);
 
@@ -39,7 +41,8 @@ internal sealed class ChaosRun(ChaosOptions options, string runFile, string post
         bounded.CancelAfter(options.Timeout);
         var runId = Guid.CreateVersion7().ToString("N")[^8..];
         var stateFolder = Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga", "chaos", runId);
-        await using var system = new ChaosSystem(runFile, postgres, options.Hold, [.. options.PubSubFaults.SelectMany(f => new[] { "--pubsub-fault", f })], stateFolder);
+        await using var system = new ChaosSystem(
+            runFile, postgres, options.Hold, [.. options.PubSubFaults.SelectMany(f => new[] { "--pubsub-fault", f }), .. options.NoSweeper ? NoSweeper : []], stateFolder);
         say($"Chaos run {runId} (seed {options.Seed}): logs and the Stripe journal in {Path.GetRelativePath(Directory.GetCurrentDirectory(), stateFolder)}");
         var session = await system.StartAsync(StartTimeout, bounded.Token);
         var since = DateTimeOffset.UtcNow;

@@ -25,6 +25,7 @@ internal static class ChaosCommand
         var hold = new Option<string>("--hold") { Description = "How long each order holds its seat (up --hold).", DefaultValueFactory = _ => "30s" };
         var faults = new Option<string[]>("--fault") { Description = "Pub/sub faults: `twice` delivers every message once more, `reorder` delays each by 0-500 ms. Repeatable." };
         faults.AcceptOnlyFromAmong("twice", "reorder");
+        var noSweeper = new Option<bool>("--no-sweeper") { Description = "Run order-service without its safety-net sweepers: only the sagas end orders." };
         var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL to use (or TICKETSAGA_POSTGRES); default: the local cluster in .ticketsaga/postgres." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON (violations: each order and invariant broken)." };
         foreach (var count in new[] { purchases, kills })
@@ -51,7 +52,7 @@ internal static class ChaosCommand
 
         var command = new Command("chaos", "Buy while killing processes at random (loopback only), then check that money and tickets agree for every order.")
         {
-            purchases, kills, seed, timeout, hold, faults, postgres, json,
+            purchases, kills, seed, timeout, hold, faults, noSweeper, postgres, json,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -75,7 +76,8 @@ internal static class ChaosCommand
 
             var options = new ChaosOptions(
                 parse.GetValue(purchases), parse.GetValue(kills), parse.GetValue(seed) ?? Random.Shared.Next(),
-                DurationText.Parse(parse.GetValue(timeout)!)!.Value, DurationText.Parse(parse.GetValue(hold)!)!.Value, parse.GetValue(faults) ?? []);
+                DurationText.Parse(parse.GetValue(timeout)!)!.Value, DurationText.Parse(parse.GetValue(hold)!)!.Value, parse.GetValue(faults) ?? [],
+                parse.GetValue(noSweeper));
             var asJson = parse.GetValue(json);
             void Say(string line)
             {
@@ -165,7 +167,8 @@ internal static class ChaosCommand
 
     private static void Print(ChaosResult result)
     {
-        AnsiConsole.MarkupLineInterpolated($"[bold]{result.Options.Purchases} purchases, {result.Kills.Count} kills, seed {result.Options.Seed}, {result.DurationSeconds:0} s[/]");
+        AnsiConsole.MarkupLineInterpolated(
+            $"[bold]{result.Options.Purchases} purchases, {result.Kills.Count} kills, seed {result.Options.Seed}, {result.DurationSeconds:0} s{(result.Options.NoSweeper ? ", sweepers off" : "")}[/]");
         AnsiConsole.WriteLine($"Orders: {string.Join(", ", result.OrderStatuses.Select(s => $"{s.Value} {s.Key}"))}; {result.PaymentIntents} PaymentIntents; {result.DeadLetters} dead letters");
         if (result.Unsettled is not null)
         {

@@ -53,7 +53,12 @@ internal static class UpCommand
             Hidden = true,
         };
         faults.AcceptOnlyFromAmong("twice", "reorder");
-        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.") { hold, retention, faults };
+        var noSweeper = new Option<bool>("--no-sweeper")
+        {
+            Description = "Chaos testing only: order-service runs without its safety-net sweepers (Orders:SweepInterval 0), so that only the sagas end orders.",
+            Hidden = true,
+        };
+        var command = new Command("up", "Build, start every app of the repository's dapr.yaml on the embedded Dapr runtime and seed a demo event.") { hold, retention, faults, noSweeper };
         options.AddTo(command);
         command.SetAction(async (parse, _) =>
         {
@@ -70,7 +75,13 @@ internal static class UpCommand
                 // Every port before the stub takes its own; `run` checks the apps' again after this.
                 PortCheck.EnsureFree(MultiAppRunner.PortsOf(RunFile.Load(runFile)).Concat(LocalStripe.PortsUnlessConfigured()));
                 await using var stripe = await LocalStripe.StartUnlessConfiguredAsync();
-                var environment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.OrderService] = orderHold.OrderServiceEnvironment };
+                var orderService = new Dictionary<string, string>(orderHold.OrderServiceEnvironment);
+                if (parse.GetValue(noSweeper))
+                {
+                    orderService["Orders__SweepInterval"] = TimeSpan.Zero.ToString("c");
+                }
+
+                var environment = new Dictionary<string, IReadOnlyDictionary<string, string>> { [AppIds.OrderService] = orderService };
                 if (stripe is not null)
                 {
                     environment[AppIds.PaymentService] = stripe.PaymentServiceEnvironment;
