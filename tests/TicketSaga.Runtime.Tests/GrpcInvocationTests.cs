@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
 using DaprGrpc = Dapr.Client.Autogen.Grpc.v1.Dapr;
 using GrpcStatus = Grpc.Core.Status;
@@ -126,12 +127,18 @@ public sealed class BankCallback : AppCallback.AppCallbackBase
     {
         var response = new ListTopicSubscriptionsResponse();
         response.Subscriptions.Add(new TopicSubscription { PubsubName = "pubsub", Topic = "bank.deposits", Routes = new TopicRoutes { Default = "/deposits" } });
+        response.Subscriptions.Add(new TopicSubscription { PubsubName = "pubsub", Topic = "bank.chargebacks" });
         return Task.FromResult(response);
     }
 
-    /// <summary>The first delivery of each event answers RETRY; the next SUCCESS.</summary>
+    /// <summary>The first delivery of each deposit answers RETRY; the next SUCCESS. Chargebacks are dropped.</summary>
     public override Task<TopicEventResponse> OnTopicEvent(TopicEventRequest request, ServerCallContext context)
     {
+        if (request.Topic == "bank.chargebacks")
+        {
+            return Task.FromResult(new TopicEventResponse { Status = TopicEventResponse.Types.TopicEventResponseStatus.Drop });
+        }
+
         var firstAttempt = Deposits.All(d => d.Id != request.Id);
         Deposits.Enqueue(request);
         return Task.FromResult(new TopicEventResponse
@@ -317,5 +324,20 @@ public sealed class GrpcInvocationTests(GrpcInvocationFixture fixture) : IClassF
         Assert.True(deposit.Extensions.Fields.ContainsKey("traceparent"));
         await Task.Delay(TimeSpan.FromMilliseconds(500), Cancel);
         Assert.Equal(2, fixture.Bank.Deposits.Count);
+    }
+
+    [Fact]
+    public async Task A_grpc_app_that_answers_DROP_has_the_event_dead_lettered_at_once()
+    {
+        using var publisher = fixture.Teller.CreateDaprClient();
+        var deadLetters = fixture.Host.Runtime.Services.GetRequiredService<DeadLetters>();
+
+        await publisher.PublishEventAsync("pubsub", "bank.chargebacks", new { account = "a-1", amount = 40 }, Cancel);
+
+        await TestSupport.EventuallyAsync(async () => (await deadLetters.ListAsync(GrpcInvocationFixture.BankAppId, "bank.chargebacks", cancellationToken: Cancel)).Count == 1,
+            "the dropped chargeback in the dead-letter audit");
+        var dropped = Assert.Single(await deadLetters.ListAsync(GrpcInvocationFixture.BankAppId, "bank.chargebacks", cancellationToken: Cancel));
+        Assert.Equal(DeadLetterReasons.DroppedByApp, dropped.Reason);
+        Assert.Equal(1, dropped.Attempts);
     }
 }
