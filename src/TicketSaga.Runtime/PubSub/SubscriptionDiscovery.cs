@@ -168,7 +168,7 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         return subscriptions;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} answered ListTopicSubscriptions with something that is not a list of subscriptions: {Error}")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} did not list readable subscriptions on ListTopicSubscriptions ({Error}); it gets none of its own")]
     private static partial void LogUnreadableGrpcSubscriptions(ILogger logger, string appId, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered")]
