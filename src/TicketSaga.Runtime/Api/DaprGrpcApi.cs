@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
+using TicketSaga.Runtime.Invocation;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.Runtime.Secrets;
 using TicketSaga.Runtime.State;
@@ -15,7 +16,7 @@ namespace TicketSaga.Runtime.Api;
 /// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded
 /// runtime serves"); every other Dapr method answers Unimplemented.
 /// </summary>
-public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretStores secrets, SidecarMetadata metadata, IHostApplicationLifetime lifetime)
+public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretStores secrets, SidecarMetadata metadata, DirectInvocation invocation, IHostApplicationLifetime lifetime)
 {
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
@@ -171,6 +172,8 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
         }
     }
 
+    private Task<InvokeResponse> InvokeService(InvokeServiceRequest request, ServerCallContext context) => invocation.InvokeServiceAsync(request, context);
+
     private Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) => Task.FromResult(metadata.ToGrpc());
 
     private Task<Empty> Shutdown(ShutdownRequest request, ServerCallContext context)
@@ -196,6 +199,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
             Bind<ExecuteStateTransactionRequest, Empty>(context, "ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, (api, request, call) => api.ExecuteStateTransaction(request, call));
             Bind<GetSecretRequest, GetSecretResponse>(context, "GetSecret", GetSecretRequest.Parser, (api, request, call) => api.GetSecret(request, call));
             Bind<GetBulkSecretRequest, GetBulkSecretResponse>(context, "GetBulkSecret", GetBulkSecretRequest.Parser, (api, request, call) => api.GetBulkSecret(request, call));
+            Bind<InvokeServiceRequest, InvokeResponse>(context, "InvokeService", InvokeServiceRequest.Parser, (api, request, call) => api.InvokeService(request, call));
             Bind<GetMetadataRequest, GetMetadataResponse>(context, "GetMetadata", GetMetadataRequest.Parser, (api, request, call) => api.GetMetadata(request, call));
             Bind<ShutdownRequest, Empty>(context, "Shutdown", ShutdownRequest.Parser, (api, request, call) => api.Shutdown(request, call));
         }

@@ -13,7 +13,9 @@ namespace TicketSaga.Runtime.Invocation;
 /// <summary>
 /// Service invocation with YARP's forwarder: gRPC (and HTTP) requests carrying <c>dapr-app-id</c>
 /// go to that app at the same path; <c>/v1.0/invoke/{appId}/method/{method}</c> goes to the app at
-/// <c>/{method}</c>. Status codes, headers, bodies and gRPC trailers pass through unchanged.
+/// <c>/{method}</c>. Status codes, headers, bodies and gRPC trailers pass through unchanged. An HTTP call of
+/// a gRPC app goes to its <c>AppCallback.OnInvoke</c> (<see cref="GrpcAppChannel"/>); Dapr's gRPC
+/// <c>InvokeService</c> is <see cref="DirectInvocation"/>.
 /// </summary>
 public static class InvocationExtensions
 {
@@ -41,6 +43,8 @@ public static class InvocationExtensions
     public static IServiceCollection AddServiceInvocation(this IServiceCollection services)
     {
         services.AddHttpForwarder();
+        services.AddSingleton<GrpcAppChannel>();
+        services.AddSingleton<DirectInvocation>();
         return services.AddSingleton(_ => new HttpMessageInvoker(new SocketsHttpHandler
         {
             UseProxy = false,
@@ -101,6 +105,13 @@ public static class InvocationExtensions
         {
             await FailAsync(context, grpc, PermissionDenied,
                 $"access control policy has denied access to id: spiffe://{AccessControl.DefaultTrustDomain}/ns/{AccessControl.DefaultNamespace}/{caller.AppId} operation: {path} verb: {verb ?? "NONE"}");
+            return;
+        }
+
+        if (!grpc && target.Protocol == AppChannelProtocol.Grpc)
+        {
+            // As daprd: an HTTP call of a gRPC app reaches its AppCallback.OnInvoke.
+            await services.GetRequiredService<GrpcAppChannel>().InvokeFromHttpAsync(context, caller.AppId, target, path.Value!.TrimStart('/'));
             return;
         }
 

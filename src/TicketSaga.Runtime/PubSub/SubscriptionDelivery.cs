@@ -4,17 +4,20 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Dapr.AppCallback.Autogen.Grpc.v1;
+using Grpc.Core;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using TicketSaga.Runtime.Components;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.Invocation;
 
 namespace TicketSaga.Runtime.PubSub;
 
 /// <summary>
 /// Delivers the app's subscribed topics from the durable log, as daprd would: CloudEvents POSTed to
-/// the subscription's route, Dapr's SUCCESS / RETRY / DROP answers, retries by the resiliency policy
+/// the subscription's route (a gRPC app's OnTopicEvent), Dapr's SUCCESS / RETRY / DROP answers, retries by the resiliency policy
 /// of the pub/sub component's inbound direction, then the dead-letter topic and the audit.
 /// Order holds per partition key (the next message of a key waits for the previous one to be acked
 /// or dead-lettered); different keys go in parallel.
@@ -26,6 +29,7 @@ internal sealed partial class SubscriptionDelivery(
     DeliverySignal published,
     SidecarSubscriptions registry,
     DeliveryFaults faults,
+    GrpcAppChannel grpcApp,
     ILogger<SubscriptionDelivery> logger) : BackgroundService
 {
     private const int MaxConcurrentDeliveries = 32;
@@ -43,7 +47,7 @@ internal sealed partial class SubscriptionDelivery(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var discovered = await new SubscriptionDiscovery(app, resources, _http, logger).DiscoverAsync(stoppingToken);
+        var discovered = await new SubscriptionDiscovery(app, resources, _http, grpcApp, logger).DiscoverAsync(stoppingToken);
         registry.Set(discovered);
         if (discovered.Count == 0)
         {
@@ -237,12 +241,11 @@ internal sealed partial class SubscriptionDelivery(
         {
             var body = CloudEventEnvelope.ForSubscriber(delivery.CloudEventJson, cloudEvent.RootElement, subscription.RawPayload);
             var traceParent = cloudEvent.RootElement.TryGetProperty("traceparent", out var trace) ? trace.GetString() : null;
-            var (posted, answer) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
-            outcome = answer is null ? posted : StatusOf(answer);
+            outcome = await SendAsync(route, body, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
             if (faults.DeliverTwice && outcome.Kind == OutcomeKind.Ack)
             {
                 // As after a lost ack: the handler must recognise the message and change nothing.
-                var (again, _) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+                var again = await SendAsync(route, body, traceParent, inbound.Timeout ?? DefaultTimeout, stoppingToken);
                 LogDeliveredTwice(logger, app.AppId, delivery.Seq, again.Kind.ToString());
             }
         }
@@ -385,6 +388,68 @@ internal sealed partial class SubscriptionDelivery(
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>One event to the app: POSTed to its route, or to OnTopicEvent for a gRPC app.</summary>
+    private async Task<Outcome> SendAsync(string route, string body, string? traceParent, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        if (app.Protocol == AppChannelProtocol.Grpc)
+        {
+            return await OnTopicEventAsync(route, body, traceParent, timeout, stoppingToken);
+        }
+
+        var (posted, answer) = await PostAsync(route, body, CloudEventEnvelope.ContentType, traceParent, timeout, stoppingToken);
+        return answer is null ? posted : StatusOf(answer);
+    }
+
+    /// <summary>
+    /// daprd's OnTopicEvent outcomes: SUCCESS, RETRY and DROP as over HTTP; Unimplemented is a gRPC app's
+    /// 404 (no handler); any other failed status, or no answer within the timeout, is retried.
+    /// </summary>
+    private async Task<Outcome> OnTopicEventAsync(string route, string body, string? traceParent, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        TopicEventRequest request;
+        using (var cloudEvent = JsonDocument.Parse(body))
+        {
+            try
+            {
+                request = GrpcAppChannel.TopicEventFor(cloudEvent.RootElement, route);
+            }
+            catch (FormatException ex)
+            {
+                return new Outcome(OutcomeKind.Retry, $"data_base64 of the event is not base64: {ex.Message}");
+            }
+        }
+
+        var headers = traceParent is { Length: > 0 } ? new Grpc.Core.Metadata { { "traceparent", traceParent } } : null;
+        try
+        {
+            var response = await grpcApp.For(app).OnTopicEventAsync(request, GrpcAppChannel.Options(app, headers, stoppingToken, timeout));
+            return response.Status switch
+            {
+                TopicEventResponse.Types.TopicEventResponseStatus.Success => new Outcome(OutcomeKind.Ack, ""),
+                TopicEventResponse.Types.TopicEventResponseStatus.Retry => new Outcome(OutcomeKind.Retry, "the app answered RETRY"),
+                TopicEventResponse.Types.TopicEventResponseStatus.Drop => new Outcome(OutcomeKind.Drop, "the app answered DROP"),
+                var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}'"),
+            };
+        }
+        catch (RpcException ex) when (ex.Status.DebugException is HttpRequestException { StatusCode: null } unreachable)
+        {
+            // Not listening (restarting): handled as on HTTP, not an attempt.
+            throw unreachable;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+        {
+            return new Outcome(OutcomeKind.RouteNotFound, $"OnTopicEvent answered Unimplemented: {ex.Status.Detail}");
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            return new Outcome(OutcomeKind.Retry, $"OnTopicEvent did not answer within {timeout.TotalMilliseconds} ms");
+        }
+        catch (RpcException ex)
+        {
+            return new Outcome(OutcomeKind.Retry, $"OnTopicEvent answered {ex.StatusCode}: {Truncate(ex.Status.Detail)}");
         }
     }
 

@@ -1,28 +1,27 @@
 using System.Text.Json;
+using Dapr.AppCallback.Autogen.Grpc.v1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 using TicketSaga.Runtime.Components;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.Invocation;
 
 namespace TicketSaga.Runtime.PubSub;
 
 /// <summary>
 /// Finds an app's subscriptions the way daprd does: declarative Subscription resources scoped to the
-/// app, plus what the app answers on <c>GET /dapr/subscribe</c> (asked again until the app listens;
-/// no such endpoint means no programmatic subscriptions).
+/// app, plus what the app answers on <c>GET /dapr/subscribe</c>, or a gRPC app to <c>ListTopicSubscriptions</c>
+/// (asked again until the app listens; no such endpoint means no programmatic subscriptions).
 /// </summary>
-internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, ILogger logger)
+internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeResources resources, HttpClient http, GrpcAppChannel grpcApp, ILogger logger)
 {
     public async Task<IReadOnlyList<SubscriptionDefinition>> DiscoverAsync(CancellationToken cancellationToken)
     {
         var all = resources.DeclarativeSubscriptionsFor(app.AppId).ToList();
-        if (app.Protocol == AppChannelProtocol.Http && app.HasAppChannel)
+        if (app.HasAppChannel)
         {
-            all.AddRange(await AskAppAsync(cancellationToken));
-        }
-        else if (all.Count > 0)
-        {
-            LogGrpcSubscriber(logger, app.AppId);
-            return [];
+            all.AddRange(app.Protocol == AppChannelProtocol.Grpc ? await AskGrpcAppAsync(cancellationToken) : await AskAppAsync(cancellationToken));
         }
 
         var accepted = new List<SubscriptionDefinition>();
@@ -75,6 +74,57 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         }
     }
 
+    private async Task<IReadOnlyList<SubscriptionDefinition>> AskGrpcAppAsync(CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(50);
+        while (true)
+        {
+            try
+            {
+                var response = await grpcApp.For(app).ListTopicSubscriptionsAsync(new Empty(), GrpcAppChannel.Options(app, null, cancellationToken));
+                return [.. response.Subscriptions.Select(FromGrpc)];
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+            {
+                return [];
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+            {
+                // The app is not listening yet: daprd waits for the app port too.
+                await Task.Delay(wait, cancellationToken);
+                wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * 2, 1000));
+            }
+            catch (Exception ex) when (ex is RpcException or FormatException or InvalidOperationException)
+            {
+                LogUnreadableGrpcSubscriptions(logger, app.AppId, ex.Message);
+                return [];
+            }
+        }
+    }
+
+    /// <summary>
+    /// daprd's reading of a gRPC subscription: without routes, or with neither rules nor a default, events
+    /// go to the empty path; with rules and no default, an event no rule matches has no route.
+    /// Bulk subscriptions are delivered one event at a time (no OnBulkTopicEvent).
+    /// </summary>
+    private SubscriptionDefinition FromGrpc(TopicSubscription subscription)
+    {
+        var rules = subscription.Routes?.Rules ?? [];
+        foreach (var rule in rules)
+        {
+            EventMatch.Parse(rule.Match);
+        }
+
+        var defaultRoute = subscription.Routes?.Default is { Length: > 0 } route ? route : rules.Count == 0 ? "" : null;
+        return new SubscriptionDefinition(
+            subscription.PubsubName, subscription.Topic, defaultRoute, [.. rules.Select(r => new SubscriptionRule(r.Match, r.Path))],
+            subscription.DeadLetterTopic is { Length: > 0 } deadLetterTopic ? deadLetterTopic : null, [],
+            SubscriptionSource.Programmatic, $"ListTopicSubscriptions of {app.AppId}")
+        {
+            RawPayload = string.Equals(subscription.Metadata.GetValueOrDefault("rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
+        };
+    }
+
     private List<SubscriptionDefinition> Parse(string json)
     {
         var subscriptions = new List<SubscriptionDefinition>();
@@ -118,8 +168,8 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         return subscriptions;
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} speaks gRPC: the embedded runtime delivers pub/sub over HTTP only, so its subscriptions are ignored")]
-    private static partial void LogGrpcSubscriber(ILogger logger, string appId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} did not list readable subscriptions on ListTopicSubscriptions ({Error}); it gets none of its own")]
+    private static partial void LogUnreadableGrpcSubscriptions(ILogger logger, string appId, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes {Count} times to topic {Topic} of {PubSub} ({Origins}); none of them is delivered")]
     private static partial void LogDuplicateSubscription(ILogger logger, string appId, int count, string topic, string pubSub, string origins);
