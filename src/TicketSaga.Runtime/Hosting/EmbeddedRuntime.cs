@@ -47,10 +47,14 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
     public static async Task<EmbeddedRuntime> StartAsync(
         RuntimeOptions options, ILoggerFactory loggerFactory, CancellationToken cancellationToken = default)
     {
-        // The runtime runs a few statements very often: prepared once per connection, not parsed each time.
-        var connectionString = new NpgsqlConnectionStringBuilder(options.PostgresConnectionString) { Database = options.Database, MaxAutoPrepare = 64 }.ConnectionString;
+        var connectionString = new NpgsqlConnectionStringBuilder(options.PostgresConnectionString) { Database = options.Database }.ConnectionString;
         await new DatabaseMigrator(connectionString, typeof(EmbeddedRuntime).Assembly, loggerFactory.CreateLogger<DatabaseMigrator>())
             .MigrateAsync(cancellationToken);
+
+        // The runtime runs a few statements very often: prepared once per connection, not parsed each time;
+        // and it leaves no session state behind (its settings are per transaction), so a pooled
+        // connection needs no reset.
+        connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, NoResetOnClose = true }.ConnectionString;
 
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddSingleton(loggerFactory);
