@@ -51,6 +51,8 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 
     public string OrdersDatabase { get; private set; } = "";
 
+    public string TicketsDatabase { get; private set; } = "";
+
     public Tickets.TicketsClient TicketClient { get; private set; } = null!;
 
     public Venues.VenuesClient VenueClient { get; private set; } = null!;
@@ -64,10 +66,11 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     {
         _runtimeConnectionString = await postgres.CreateDatabaseAsync("order_runtime");
         OrdersDatabase = await postgres.CreateDatabaseAsync("orders");
+        TicketsDatabase = await postgres.CreateDatabaseAsync("tickets");
         Runtime = await StartRuntimeAsync();
         _tickets = await ServiceHost.StartAsync<TicketProgram>(Runtime, AppIds.TicketService, AppChannelProtocol.Grpc, new Dictionary<string, string?>
         {
-            ["ConnectionStrings:tickets"] = await postgres.CreateDatabaseAsync("tickets"),
+            ["ConnectionStrings:tickets"] = TicketsDatabase,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         _venues = await ServiceHost.StartAsync<VenueProgram>(Runtime, AppIds.VenueService, AppChannelProtocol.Grpc, new Dictionary<string, string?>
@@ -131,7 +134,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         await TicketClient.CreateTicketTypeAsync(TicketType(capacity, maxPerUser, priceMinor, "", ""));
 
     /// <summary>A seat plan with one section "Floor" of rows A and B (4 seats each) and its ticket type.</summary>
-    public async Task<(TicketType Ticket, SeatPlan Plan)> SeatedAsync(long priceMinor = 7_000)
+    public async Task<(TicketType Ticket, SeatPlan Plan)> SeatedAsync(long priceMinor = 7_000, int maxPerUser = 8)
     {
         var plan = await VenueClient.CreateSeatPlanAsync(new CreateSeatPlanRequest
         {
@@ -139,7 +142,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             Name = "Hall",
             Sections = { new SectionLayout { Name = "Floor", Rows = { new RowLayout { Label = "A", Seats = 4 }, new RowLayout { Label = "B", Seats = 4 } } } },
         });
-        var ticket = await TicketClient.CreateTicketTypeAsync(TicketType(8, 8, priceMinor, plan.PlanId, "Floor"));
+        var ticket = await TicketClient.CreateTicketTypeAsync(TicketType(8, maxPerUser, priceMinor, plan.PlanId, "Floor"));
         return (ticket, plan);
     }
 
