@@ -29,7 +29,8 @@ namespace TicketSaga.OrderService.Tests;
 /// <summary>
 /// The order saga's world on one embedded runtime: the real ticket-service and venue-service (gRPC apps)
 /// and order-service (HTTP), each on its own database and sidecar, plus sidecars for payment-service and
-/// expiration-service from which the tests publish what those services will publish.
+/// expiration-service from which the tests publish what those services will publish (payment-service's
+/// with a stand-in behind it that answers its payment attempts).
 /// </summary>
 public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 {
@@ -61,6 +62,9 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     public DaprClient PaymentService { get; private set; } = null!;
 
     public DaprClient ExpirationService { get; private set; } = null!;
+
+    /// <summary>What payment-service answers order-service about an order's payment attempts (the timeline).</summary>
+    public PaymentServiceDouble PaymentAttempts { get; private set; } = null!;
 
     public async ValueTask InitializeAsync()
     {
@@ -97,6 +101,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         VenueClient = new Venues.VenuesClient(_venueChannel);
         _paymentApp = NewApp(AppIds.PaymentService);
         _expirationApp = NewApp(AppIds.ExpirationService);
+        PaymentAttempts = await PaymentServiceDouble.StartAsync(_paymentApp);
         await AddPublisherSidecarsAsync();
     }
 
@@ -251,7 +256,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         ExpirationService?.Dispose();
         _ticketChannel?.Dispose();
         _venueChannel?.Dispose();
-        foreach (var host in new IAsyncDisposable?[] { Orders, _tickets, _venues, Runtime })
+        foreach (var host in new IAsyncDisposable?[] { Orders, _tickets, _venues, PaymentAttempts, Runtime })
         {
             if (host is not null)
             {
