@@ -15,14 +15,19 @@ public sealed class OrderTimelineTests(SagaSystem system) : IClassFixture<SagaSy
         var ticket = await system.GeneralAdmissionAsync();
         using var customer = system.Customer(NewUser());
         var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
-        var declinedAt = DateTimeOffset.UtcNow;
-        var authenticationAskedAt = declinedAt.AddSeconds(1);
-        var capturedAt = declinedAt.AddSeconds(2);
+        // Between the hold and the confirmation, which follows the capture.
+        var createdAt = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!.CreatedAt;
+        var (declinedAt, authenticationAskedAt, capturedAt) = (createdAt.AddMilliseconds(10), createdAt.AddMilliseconds(20), createdAt.AddMilliseconds(30));
+        if (capturedAt - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+
         system.PaymentAttempts.Attempts[Guid.Parse(orderId)] =
         [
-            new(1, declinedAt.AddMilliseconds(-300), PaymentAttemptOutcomes.Declined, "insufficient_funds", "Your card has insufficient funds.", declinedAt),
-            new(2, authenticationAskedAt.AddMilliseconds(-300), PaymentAttemptOutcomes.RequiresAction, null, null, authenticationAskedAt),
-            new(3, capturedAt.AddMilliseconds(-300), PaymentAttemptOutcomes.Succeeded, null, null, capturedAt),
+            new(1, declinedAt.AddMilliseconds(-5), PaymentAttemptOutcomes.Declined, "insufficient_funds", "Your card has insufficient funds.", declinedAt),
+            new(2, authenticationAskedAt.AddMilliseconds(-5), PaymentAttemptOutcomes.RequiresAction, null, null, authenticationAskedAt),
+            new(3, capturedAt.AddMilliseconds(-5), PaymentAttemptOutcomes.Succeeded, null, null, capturedAt),
         ];
         await system.PublishPaymentAsync(orderId, Guid.NewGuid().ToString(), capturedAt);
         await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);

@@ -11,7 +11,8 @@ namespace TicketSaga.OrderService.Tests;
 
 /// <summary>
 /// Stands in for payment-service (built elsewhere) behind its sidecar: answers
-/// <c>GET /internal/payments/{id}/attempts</c> with the attempts a test gave it.
+/// <c>GET /internal/payments/{id}/attempts</c> with the attempts a test gave it, and takes the order
+/// events delivered to payment-service (a refused delivery would go to the topic's dead-letter topic).
 /// </summary>
 public sealed class PaymentServiceDouble : IAsyncDisposable
 {
@@ -34,6 +35,7 @@ public sealed class PaymentServiceDouble : IAsyncDisposable
         web.MapGet("/internal/payments/{orderId:guid}/attempts", (Guid orderId) => double_.Failing
             ? Results.StatusCode(StatusCodes.Status500InternalServerError)
             : Results.Json(double_.Attempts.GetValueOrDefault(orderId, []), EventJson.Options));
+        web.MapPost("/events/{topic}", () => Results.Ok());
         await web.StartAsync();
         return double_;
     }
