@@ -35,6 +35,9 @@ public static class OrderServiceExtensions
         builder.Services.AddSingleton(_ => new Venues.VenuesClient(DaprClient.CreateInvocationInvoker(AppIds.VenueService, grpcEndpoint)));
 
         builder.Services.AddSingleton<OrderStore>();
+        builder.Services.AddSingleton(services => new PaymentHistory(
+            DaprClient.CreateInvokeHttpClient(AppIds.PaymentService, DaprSidecar.HttpEndpoint(builder.Configuration), DaprSidecar.ApiToken(builder.Configuration)),
+            services.GetRequiredService<ILogger<PaymentHistory>>()));
         builder.Services.AddSingleton<OrderTimelines>();
         builder.Services.AddSingleton<OrderIdempotencyKeys>();
         builder.Services.AddSingleton<OrderPlacement>();

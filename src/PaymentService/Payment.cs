@@ -1,3 +1,5 @@
+using TicketSaga.Contracts;
+
 namespace TicketSaga.PaymentService;
 
 public static class PaymentStatuses
@@ -38,3 +40,6 @@ public sealed record Payment(
     string? LastDeclineCode,
     bool Expired,
     bool Ended);
+
+/// <summary>What Stripe said to an attempt that did not capture (<see cref="PaymentAttemptOutcomes"/>), kept in payment_attempts.</summary>
+public sealed record AttemptEnd(string Outcome, string? DeclineCode = null, string? Message = null);

@@ -1,4 +1,5 @@
 using Stripe;
+using TicketSaga.Contracts;
 using TicketSaga.PublicApi;
 
 namespace TicketSaga.PaymentService;
@@ -121,12 +122,14 @@ public sealed partial class PaymentConfirmation(
         catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
         {
             var error = ex.StripeError;
-            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, error.PaymentIntent?.Id, PaymentStatuses.Pending, error.DeclineCode ?? error.Code, cancellationToken);
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, error.PaymentIntent?.Id, PaymentStatuses.Pending,
+                new AttemptEnd(PaymentAttemptOutcomes.Declined, error.DeclineCode ?? error.Code, error.Message), cancellationToken);
             return new ConfirmOutcome.Declined(error.Code ?? "card_declined", error.DeclineCode, error.Message ?? "The card was declined.");
         }
         catch (StripeException ex) when (ex.StripeError is { Type: "invalid_request_error", Param: "payment_method" })
         {
-            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null, null, cancellationToken);
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null,
+                new AttemptEnd(PaymentAttemptOutcomes.InvalidPaymentMethod, Message: ex.StripeError.Message), cancellationToken);
             return new ConfirmOutcome.InvalidPaymentMethod(ex.StripeError.Message);
         }
         catch (StripeException ex) when (ex.StripeError?.Code == "payment_intent_unexpected_state")
@@ -136,7 +139,8 @@ public sealed partial class PaymentConfirmation(
         catch (StripeException ex) when (StripeGateway.IsRefusal(ex))
         {
             // Stripe's definite "no" to the request: nothing happened there, so the attempt ends (a replay would get the same answer).
-            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null, null, cancellationToken);
+            await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, null, null,
+                new AttemptEnd(PaymentAttemptOutcomes.Rejected, Message: ex.StripeError.Message), cancellationToken);
             LogAttemptRefused(logger, attempt, payment.OrderId, ex.StripeError.Code, ex.StripeError.Message);
             return new ConfirmOutcome.RejectedByProvider(ex.StripeError.Code, ex.StripeError.Param, ex.StripeError.Message ?? "The payment provider refused the request.");
         }
@@ -153,7 +157,8 @@ public sealed partial class PaymentConfirmation(
                 await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
                 return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
             case "requires_action":
-                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.RequiresAction, null, cancellationToken);
+                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.RequiresAction,
+                    new AttemptEnd(PaymentAttemptOutcomes.RequiresAction), cancellationToken);
                 var view = PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!);
                 return new ConfirmOutcome.ActionRequired(view with
                 {
@@ -161,7 +166,7 @@ public sealed partial class PaymentConfirmation(
                     NextAction = new NextActionView(intent.NextAction?.Type ?? "use_stripe_sdk", intent.NextAction?.RedirectToUrl?.Url),
                 });
             default:
-                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, null, null, cancellationToken);
+                await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, null, new AttemptEnd(PaymentAttemptOutcomes.Processing), cancellationToken);
                 return new ConfirmOutcome.Processing(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!) with { Status = "PROCESSING" });
         }
     }

@@ -99,21 +99,30 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
         }
 
         PaymentIntent? intent;
+        AttemptEnd end;
         try
         {
             intent = await stripe.CreateAndConfirmAsync(payment, method, payment.Attempt, cancellationToken);
+            end = new AttemptEnd(intent.Status switch
+            {
+                "succeeded" => PaymentAttemptOutcomes.Succeeded,
+                "requires_action" => PaymentAttemptOutcomes.RequiresAction,
+                _ => PaymentAttemptOutcomes.Processing,
+            });
         }
         catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
         {
             intent = ex.StripeError.PaymentIntent;
+            end = new AttemptEnd(PaymentAttemptOutcomes.Declined, ex.StripeError.DeclineCode ?? ex.StripeError.Code, ex.StripeError.Message);
         }
         catch (StripeException ex) when (StripeGateway.IsRefusal(ex))
         {
             // Stripe refused the request itself: no PaymentIntent was made.
             intent = null;
+            end = new AttemptEnd(PaymentAttemptOutcomes.Rejected, Message: ex.StripeError.Message);
         }
 
-        await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent?.Id, null, null, cancellationToken);
+        await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent?.Id, null, end, cancellationToken);
         return intent;
     }
 

@@ -95,39 +95,74 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         await upsert.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Records the next attempt (and its payment method) before Stripe is called, so a retry replays it.</summary>
+    /// <summary>
+    /// Records the next attempt (and its payment method) before Stripe is called, so a retry replays it;
+    /// and in payment_attempts, where it stays when the next one starts.
+    /// </summary>
     public static async Task<int> BeginAttemptAsync(NpgsqlConnection connection, Guid paymentId, string paymentMethod, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
             """
-            UPDATE payments SET attempt = attempt + 1, attempt_payment_method = @method, attempt_in_flight = true, updated_at = now()
-            WHERE payment_id = @payment RETURNING attempt
+            WITH next AS (
+                UPDATE payments SET attempt = attempt + 1, attempt_payment_method = @method, attempt_in_flight = true, updated_at = now()
+                WHERE payment_id = @payment RETURNING attempt)
+            INSERT INTO payment_attempts (payment_id, attempt) SELECT @payment, attempt FROM next RETURNING attempt
             """, connection);
         command.Parameters.AddWithValue("payment", paymentId);
         command.Parameters.AddWithValue("method", paymentMethod);
         return (int)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
-    /// <summary>Stripe answered the attempt without capturing money: the order stays payable (status PENDING or REQUIRES_ACTION).</summary>
+    /// <summary>
+    /// Stripe answered the attempt without capturing money: the order stays payable (status PENDING or
+    /// REQUIRES_ACTION), and the attempt keeps what Stripe said.
+    /// </summary>
     public static async Task EndAttemptAsync(
-        NpgsqlConnection connection, Guid paymentId, string? paymentIntentId, string? status, string? declineCode, CancellationToken cancellationToken)
+        NpgsqlConnection connection, Guid paymentId, string? paymentIntentId, string? status, AttemptEnd end, CancellationToken cancellationToken)
     {
         // Only a payable row changes status: a webhook may have settled the payment meanwhile.
         await using var command = new NpgsqlCommand(
             """
-            UPDATE payments
-            SET attempt_in_flight = false,
-                payment_intent_id = COALESCE(@intent, payment_intent_id),
-                status = CASE WHEN @status IS NOT NULL AND status IN ('PENDING', 'REQUIRES_ACTION') THEN @status ELSE status END,
-                last_decline_code = COALESCE(@decline, last_decline_code),
-                updated_at = now()
-            WHERE payment_id = @payment
+            WITH ended AS (
+                UPDATE payments
+                SET attempt_in_flight = false,
+                    payment_intent_id = COALESCE(@intent, payment_intent_id),
+                    status = CASE WHEN @status IS NOT NULL AND status IN ('PENDING', 'REQUIRES_ACTION') THEN @status ELSE status END,
+                    last_decline_code = COALESCE(@decline, last_decline_code),
+                    updated_at = now()
+                WHERE payment_id = @payment RETURNING attempt)
+            UPDATE payment_attempts a SET outcome = @outcome, decline_code = @decline, message = @message, ended_at = now()
+            FROM ended WHERE a.payment_id = @payment AND a.attempt = ended.attempt
             """, connection);
         command.Parameters.AddWithValue("payment", paymentId);
         command.Parameters.Add(new NpgsqlParameter<string?>("intent", NpgsqlDbType.Text) { TypedValue = paymentIntentId });
         command.Parameters.Add(new NpgsqlParameter<string?>("status", NpgsqlDbType.Text) { TypedValue = status });
-        command.Parameters.Add(new NpgsqlParameter<string?>("decline", NpgsqlDbType.Text) { TypedValue = declineCode });
+        command.Parameters.Add(new NpgsqlParameter<string?>("decline", NpgsqlDbType.Text) { TypedValue = end.DeclineCode });
+        command.Parameters.AddWithValue("outcome", end.Outcome);
+        command.Parameters.Add(new NpgsqlParameter<string?>("message", NpgsqlDbType.Text) { TypedValue = end.Message });
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>Every attempt to pay the order, oldest first; none for an order this service does not know.</summary>
+    public async Task<List<PaymentAttempt>> AttemptsAsync(Guid orderId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT a.attempt, a.started_at, a.outcome, a.decline_code, a.message, a.ended_at
+            FROM payment_attempts a JOIN payments p ON p.payment_id = a.payment_id
+            WHERE p.order_id = @order ORDER BY a.attempt
+            """);
+        command.Parameters.AddWithValue("order", orderId);
+        var attempts = new List<PaymentAttempt>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            string? Text(int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+            attempts.Add(new PaymentAttempt(reader.GetInt32(0), reader.GetFieldValue<DateTimeOffset>(1), Text(2), Text(3), Text(4),
+                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+
+        return attempts;
     }
 
     /// <summary>A PaymentIntent that can no longer be confirmed (cancelled at Stripe): the next attempt starts a new one.</summary>
@@ -159,6 +194,17 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         if (await update.ExecuteNonQueryAsync(cancellationToken) == 0)
         {
             return null;
+        }
+
+        // The latest attempt is the one that captured (a 3D Secure one ends here, through the webhook).
+        await using (var captured = new NpgsqlCommand(
+            """
+            UPDATE payment_attempts a SET outcome = 'SUCCEEDED', decline_code = NULL, message = NULL, ended_at = now()
+            FROM payments p WHERE p.payment_id = @payment AND a.payment_id = p.payment_id AND a.attempt = p.attempt
+            """, connection, transaction))
+        {
+            captured.Parameters.AddWithValue("payment", payment.PaymentId);
+            await captured.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), DateTimeOffset.UtcNow);

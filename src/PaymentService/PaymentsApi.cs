@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Mvc;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
+using TicketSaga.Contracts;
 using TicketSaga.PublicApi;
 using TicketSaga.ServiceDefaults;
 
@@ -25,6 +26,19 @@ public static class PaymentsApi
         payments.MapPost("/confirm", ConfirmAsync);
         payments.MapGet("/{orderId:guid}", async Task<Results<Ok<PaymentView>, ProblemHttpResult>> (Guid orderId, ClaimsPrincipal user, PaymentConfirmation payments, CancellationToken cancellationToken) =>
             await payments.FindAsync(orderId, user.UserId(), cancellationToken) is { } payment ? TypedResults.Ok(payment) : PaymentProblems.UnknownOrder());
+        return app;
+    }
+
+    /// <summary>
+    /// What order-service reads for an order's timeline (Dapr service invocation, no user token): every attempt
+    /// to pay it. Outside /payments, so the gateway's public routes never reach it; accessControl lets only
+    /// order-service call it.
+    /// </summary>
+    public static WebApplication MapPaymentAttemptsApi(this WebApplication app)
+    {
+        app.MapGet("/internal/payments/{orderId:guid}/attempts", async (Guid orderId, PaymentStore store, CancellationToken cancellationToken) =>
+                TypedResults.Json(await store.AttemptsAsync(orderId, cancellationToken), EventJson.Options))
+            .RequireSidecar();
         return app;
     }
 

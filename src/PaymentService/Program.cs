@@ -21,6 +21,7 @@ app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
 app.MapPaymentsApi();
+app.MapPaymentAttemptsApi();
 app.MapStripeWebhook();
 app.MapEventSubscribers();
 app.MapDefaultEndpoints();

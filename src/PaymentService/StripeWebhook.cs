@@ -80,7 +80,8 @@ public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stri
                 if (current.Status == "requires_payment_method")
                 {
                     await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.Pending,
-                        current.LastPaymentError?.DeclineCode ?? current.LastPaymentError?.Code, cancellationToken);
+                        new AttemptEnd(PaymentAttemptOutcomes.Declined, current.LastPaymentError?.DeclineCode ?? current.LastPaymentError?.Code,
+                            current.LastPaymentError?.Message), cancellationToken);
                 }
 
                 break;

@@ -53,13 +53,14 @@ public sealed record OrderTimeline(
     string Status,
     IReadOnlyList<TimelineEntry> Entries);
 
-/// <param name="Step">created; held (the hold until expires_at); payment_captured; confirmed (sold); expired or cancelled
+/// <param name="Step">created; held (the hold until expires_at); payment_attempt (a try at paying that captured nothing:
+/// declined with its reason, 3D Secure asked, refused, or not answered yet); payment_captured; confirmed (sold); expired or cancelled
 /// (the hold released: the saga compensated); payment_after_end (money that came too late, refunded by payment-service);
 /// refunded (the sale undone, stock back on sale).</param>
 /// <param name="At">When the service recorded the step.</param>
 /// <param name="Detail">The step in words.</param>
 public sealed record TimelineEntry(
-    [property: AllowedValues(TimelineSteps.Created, TimelineSteps.Held, TimelineSteps.PaymentCaptured, TimelineSteps.Confirmed,
+    [property: AllowedValues(TimelineSteps.Created, TimelineSteps.Held, TimelineSteps.PaymentAttempt, TimelineSteps.PaymentCaptured, TimelineSteps.Confirmed,
         TimelineSteps.Expired, TimelineSteps.Cancelled, TimelineSteps.PaymentAfterEnd, TimelineSteps.Refunded)]
     string Step,
     DateTimeOffset At,
@@ -69,6 +70,7 @@ public static class TimelineSteps
 {
     public const string Created = "created";
     public const string Held = "held";
+    public const string PaymentAttempt = "payment_attempt";
     public const string PaymentCaptured = "payment_captured";
     public const string Confirmed = "confirmed";
     public const string Expired = "expired";

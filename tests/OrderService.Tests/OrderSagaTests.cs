@@ -102,6 +102,8 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         await system.PublishPaymentAsync(orderId, NewMessageId(), capturedAt: expiresAt);
 
         await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        // The outbox relay publishes after the status is stored.
+        await Eventually.HoldsAsync(async () => (await system.PublishedAsync(orderId)).Count == 2, "orders.order.completed published");
         Assert.Equal([Topics.OrderCreated, Topics.OrderCompleted], (await system.PublishedAsync(orderId)).Select(e => e.Topic));
         var availability = await system.AvailabilityAsync(ticket);
         Assert.Equal((0, 2), (availability.Held, availability.Sold));

@@ -29,7 +29,8 @@ namespace TicketSaga.OrderService.Tests;
 /// <summary>
 /// The order saga's world on one embedded runtime: the real ticket-service and venue-service (gRPC apps)
 /// and order-service (HTTP), each on its own database and sidecar, plus sidecars for payment-service and
-/// expiration-service from which the tests publish what those services will publish.
+/// expiration-service from which the tests publish what those services will publish (payment-service's
+/// with a stand-in behind it that answers its payment attempts).
 /// </summary>
 public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 {
@@ -51,6 +52,8 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 
     public string OrdersDatabase { get; private set; } = "";
 
+    public string TicketsDatabase { get; private set; } = "";
+
     public Tickets.TicketsClient TicketClient { get; private set; } = null!;
 
     public Venues.VenuesClient VenueClient { get; private set; } = null!;
@@ -60,14 +63,18 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 
     public DaprClient ExpirationService { get; private set; } = null!;
 
+    /// <summary>What payment-service answers order-service about an order's payment attempts (the timeline).</summary>
+    public PaymentServiceDouble PaymentAttempts { get; private set; } = null!;
+
     public async ValueTask InitializeAsync()
     {
         _runtimeConnectionString = await postgres.CreateDatabaseAsync("order_runtime");
         OrdersDatabase = await postgres.CreateDatabaseAsync("orders");
+        TicketsDatabase = await postgres.CreateDatabaseAsync("tickets");
         Runtime = await StartRuntimeAsync();
         _tickets = await ServiceHost.StartAsync<TicketProgram>(Runtime, AppIds.TicketService, AppChannelProtocol.Grpc, new Dictionary<string, string?>
         {
-            ["ConnectionStrings:tickets"] = await postgres.CreateDatabaseAsync("tickets"),
+            ["ConnectionStrings:tickets"] = TicketsDatabase,
             ["Logging:LogLevel:Default"] = "Warning",
         });
         _venues = await ServiceHost.StartAsync<VenueProgram>(Runtime, AppIds.VenueService, AppChannelProtocol.Grpc, new Dictionary<string, string?>
@@ -94,6 +101,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         VenueClient = new Venues.VenuesClient(_venueChannel);
         _paymentApp = NewApp(AppIds.PaymentService);
         _expirationApp = NewApp(AppIds.ExpirationService);
+        PaymentAttempts = await PaymentServiceDouble.StartAsync(_paymentApp);
         await AddPublisherSidecarsAsync();
     }
 
@@ -131,7 +139,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         await TicketClient.CreateTicketTypeAsync(TicketType(capacity, maxPerUser, priceMinor, "", ""));
 
     /// <summary>A seat plan with one section "Floor" of rows A and B (4 seats each) and its ticket type.</summary>
-    public async Task<(TicketType Ticket, SeatPlan Plan)> SeatedAsync(long priceMinor = 7_000)
+    public async Task<(TicketType Ticket, SeatPlan Plan)> SeatedAsync(long priceMinor = 7_000, int maxPerUser = 8)
     {
         var plan = await VenueClient.CreateSeatPlanAsync(new CreateSeatPlanRequest
         {
@@ -139,7 +147,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             Name = "Hall",
             Sections = { new SectionLayout { Name = "Floor", Rows = { new RowLayout { Label = "A", Seats = 4 }, new RowLayout { Label = "B", Seats = 4 } } } },
         });
-        var ticket = await TicketClient.CreateTicketTypeAsync(TicketType(8, 8, priceMinor, plan.PlanId, "Floor"));
+        var ticket = await TicketClient.CreateTicketTypeAsync(TicketType(8, maxPerUser, priceMinor, plan.PlanId, "Floor"));
         return (ticket, plan);
     }
 
@@ -248,7 +256,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         ExpirationService?.Dispose();
         _ticketChannel?.Dispose();
         _venueChannel?.Dispose();
-        foreach (var host in new IAsyncDisposable?[] { Orders, _tickets, _venues, Runtime })
+        foreach (var host in new IAsyncDisposable?[] { Orders, _tickets, _venues, PaymentAttempts, Runtime })
         {
             if (host is not null)
             {

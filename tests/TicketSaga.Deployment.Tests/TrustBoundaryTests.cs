@@ -14,7 +14,7 @@ public sealed partial class TrustBoundaryTests
     private static readonly Dictionary<string, string[]> Invokes = new()
     {
         [AppIds.Gateway] = [AppIds.OrderService, AppIds.PaymentService, AppIds.TicketService, AppIds.VenueService],
-        [AppIds.OrderService] = [AppIds.TicketService, AppIds.VenueService],
+        [AppIds.OrderService] = [AppIds.PaymentService, AppIds.TicketService, AppIds.VenueService],
         [AppIds.PaymentService] = [AppIds.OrderService],
         // `ticketsaga up` seeds and `ticketsaga load` sets up its sale through the app's own sidecar.
         [AppIds.TicketService] = [AppIds.TicketService],
@@ -224,7 +224,7 @@ public sealed partial class TrustBoundaryTests
         _ when operation.StartsWith("/ticketsaga.ticket.v1.Tickets/", StringComparison.Ordinal) => AppIds.TicketService,
         _ when operation.StartsWith("/ticketsaga.venue.v1.Venues/", StringComparison.Ordinal) => AppIds.VenueService,
         "/orders" or "/orders/*" or "/orders/*/timeline" or "/internal/orders/*" => AppIds.OrderService,
-        "/payments/*" => AppIds.PaymentService,
+        "/payments/*" or "/internal/payments/*/attempts" => AppIds.PaymentService,
         _ => throw new InvalidOperationException($"{operation} names no app of the flow"),
     };
 

@@ -15,7 +15,8 @@ internal abstract record KeyClaim
 {
     /// <summary>
     /// The key is this attempt's: place the order under <paramref name="Ids"/>, or give the key back.
-    /// <paramref name="Abandoned"/> is the reservation of a stopped attempt whose hold ran out, replaced by fresh ids.
+    /// <paramref name="Abandoned"/> is the reservation replaced by fresh ids, to be released first: of a stopped
+    /// attempt whose hold ran out, or of a refused attempt that could not release it.
     /// </summary>
     public sealed record Owned(Guid Attempt, PlacementIds Ids, Guid? Abandoned = null) : KeyClaim;
 
@@ -53,7 +54,8 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
                 VALUES (@user, @key, @hash, @order, @reservation, @expires, @created, @attempt, now() + @lock)
                 ON CONFLICT (user_id, idempotency_key) DO UPDATE
                     SET attempt = EXCLUDED.attempt, locked_until = EXCLUDED.locked_until,
-                        -- Past expires_at the stopped attempt's hold is gone or being reclaimed: start afresh.
+                        -- Past expires_at the hold is not to be placed under (it ran out, or a refused attempt
+                        -- gave it up): start afresh; the caller releases it first.
                         order_id = CASE WHEN k.expires_at > now() THEN k.order_id ELSE EXCLUDED.order_id END,
                         reservation_id = CASE WHEN k.expires_at > now() THEN k.reservation_id ELSE EXCLUDED.reservation_id END,
                         created_at = CASE WHEN k.expires_at > now() THEN k.created_at ELSE EXCLUDED.created_at END,
@@ -104,8 +106,27 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// A refused attempt gives its key back (a retry starts afresh under new ids); false when the key is
-    /// no longer this attempt's, i.e. another attempt took it over and now places the order under its holds.
+    /// A refused attempt gives its holds up before releasing them: from now on no attempt places under its ids
+    /// (a release may have happened whatever its answer, and a reserve under a released id answers the
+    /// first hold as if it still held), and the lock lasts the releases. False when the key is no longer this
+    /// attempt's: the attempt that took it over places the order under these holds.
+    /// </summary>
+    public async Task<bool> BeginReleaseAsync(string userId, string key, Guid attempt, CancellationToken cancellationToken)
+    {
+        await using var begin = dataSource.CreateCommand(
+            """
+            UPDATE order_idempotency_keys SET expires_at = now(), locked_until = now() + @lock
+            WHERE user_id = @user AND idempotency_key = @key AND attempt = @attempt
+            """);
+        AddKey(begin, userId, key);
+        begin.Parameters.AddWithValue("attempt", attempt);
+        begin.Parameters.AddWithValue("lock", PlacementLock);
+        return await begin.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// An attempt whose holds are released gives its key back (a retry starts afresh); false when the key is no
+    /// longer this attempt's.
     /// </summary>
     public async Task<bool> GiveBackAsync(string userId, string key, Guid attempt, CancellationToken cancellationToken)
     {
@@ -114,6 +135,25 @@ internal sealed class OrderIdempotencyKeys(NpgsqlDataSource dataSource)
         AddKey(giveBack, userId, key);
         giveBack.Parameters.AddWithValue("attempt", attempt);
         return await giveBack.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>
+    /// An attempt that could not release <paramref name="reservationId"/> leaves it to the client's retry: the key
+    /// keeps it, unlocked, so the retry takes the key over at once and releases it before holding anew
+    /// (a hold given up still counts against max_per_user). False when the key is no longer this attempt's.
+    /// </summary>
+    public async Task<bool> LeaveReleaseToRetryAsync(string userId, string key, Guid attempt, Guid reservationId, CancellationToken cancellationToken)
+    {
+        // Only this attempt's: the lock of one that took the key over stands.
+        await using var leave = dataSource.CreateCommand(
+            """
+            UPDATE order_idempotency_keys SET reservation_id = @reservation, expires_at = now(), locked_until = now()
+            WHERE user_id = @user AND idempotency_key = @key AND attempt = @attempt
+            """);
+        AddKey(leave, userId, key);
+        leave.Parameters.AddWithValue("attempt", attempt);
+        leave.Parameters.AddWithValue("reservation", reservationId);
+        return await leave.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     private static void AddKey(NpgsqlCommand command, string userId, string key)

@@ -20,7 +20,8 @@ public sealed record PlacedOrder(Order Order, bool Replayed);
 /// what was reserved (reason FAILED) before the caller answers.
 /// With an Idempotency-Key, (user, key) decides: the order it placed is answered again, an attempt
 /// still placing it is answered 409 (retry shortly), another request under the key is 422. A refused
-/// attempt gives its key back, so a retry with it is a new attempt.
+/// attempt releases its holds, then gives its key back, so a retry with it is a new attempt; should a
+/// release fail, the key keeps that hold for the retry to release before it holds anew.
 /// </summary>
 internal sealed partial class OrderPlacement(
     Tickets.TicketsClient tickets, Venues.VenuesClient venues, OrderStore orders, OrderIdempotencyKeys keys, TimeProvider clock,
@@ -51,11 +52,11 @@ internal sealed partial class OrderPlacement(
         switch (claim)
         {
             case KeyClaim.Owned owned:
-                if (owned.Abandoned is { } abandoned)
+                // Not reclaimed yet, the hold would count against max_per_user beside the new one: it goes first.
+                if (owned.Abandoned is { } abandoned && !await ReleaseAsync(abandoned, quotaHeld: true, seatsHeld: true))
                 {
-                    // Its hold ran out but is not reclaimed yet: it would count against max_per_user.
-                    await ReleaseSeatsAsync(abandoned);
-                    await ReleaseQuotaAsync(abandoned);
+                    await ChangeKeyAsync(request, () => keys.LeaveReleaseToRetryAsync(request.UserId, key, owned.Attempt, abandoned, CancellationToken.None));
+                    throw new OrderProblemException(OrderProblem.Unavailable("An earlier attempt's hold could not be released yet; nothing was reserved."));
                 }
 
                 return new PlacedOrder(await PlaceUnderAsync(new Attempt(request, owned.Ids, owned.Attempt), cancellationToken), Replayed: false);
@@ -186,37 +187,43 @@ internal sealed partial class OrderPlacement(
         }
     }
 
-    /// <summary>What a refused attempt leaves behind: its key given back first, then its holds released.</summary>
+    /// <summary>
+    /// What a refused attempt leaves behind: its holds released, then its key given back. Should a release
+    /// fail, the key keeps the hold for the client's retry, which releases it before holding anew.
+    /// </summary>
     private async Task AbandonAsync(Attempt attempt, bool quotaHeld, bool seatsHeld)
     {
-        // Once the key is given back a retry starts afresh under new ids. Should the key be another
-        // attempt's by now (it took over), the holds are that attempt's to use: they stay.
-        if (attempt.KeyOwner is { } owner && !await GiveBackKeyAsync(attempt.Request, owner))
+        var (request, reservationId) = (attempt.Request, attempt.Ids.ReservationId);
+        if (attempt.KeyOwner is not { } owner)
+        {
+            await ReleaseAsync(reservationId, quotaHeld, seatsHeld);
+            return;
+        }
+
+        // Should the key be another attempt's by now (it took over), the holds are that attempt's to use: they stay.
+        if (!await ChangeKeyAsync(request, () => keys.BeginReleaseAsync(request.UserId, request.IdempotencyKey!, owner, CancellationToken.None)))
         {
             return;
         }
 
-        if (seatsHeld)
-        {
-            await ReleaseSeatsAsync(attempt.Ids.ReservationId);
-        }
-
-        if (quotaHeld)
-        {
-            await ReleaseQuotaAsync(attempt.Ids.ReservationId);
-        }
+        var released = await ReleaseAsync(reservationId, quotaHeld, seatsHeld);
+        await ChangeKeyAsync(request, () => released
+            ? keys.GiveBackAsync(request.UserId, request.IdempotencyKey!, owner, CancellationToken.None)
+            : keys.LeaveReleaseToRetryAsync(request.UserId, request.IdempotencyKey!, owner, reservationId, CancellationToken.None));
     }
 
-    private async Task<bool> GiveBackKeyAsync(PlaceOrder request, Guid owner)
+    /// <summary>False when the key is not (or could not be seen to be) this attempt's any more.</summary>
+    private async Task<bool> ChangeKeyAsync(PlaceOrder request, Func<Task<bool>> change)
     {
         try
         {
-            return await keys.GiveBackAsync(request.UserId, request.IdempotencyKey!, owner, CancellationToken.None);
+            return await change();
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
-            // Kept, so are the holds: a retry after PlacementLock places the order under them, or they are reclaimed.
-            LogKeyNotGivenBack(logger, ex, request.IdempotencyKey!, request.UserId);
+            // The key stays locked as it was, so do the holds: a retry after PlacementLock takes it over and
+            // places under them, or (once given up) releases them first; or they are reclaimed.
+            LogKeyNotChanged(logger, ex, request.IdempotencyKey!, request.UserId);
             return false;
         }
     }
@@ -225,45 +232,53 @@ internal sealed partial class OrderPlacement(
     private static byte[] RequestHash(PlaceOrder request) => SHA256.HashData(Encoding.UTF8.GetBytes(
         $"{request.TicketId}\n{request.Qty}\n{string.Join(',', request.SeatIds)}\n{request.Section}"));
 
+    /// <summary>True when every hold asked for is released (both are tried: stock comes back sooner).</summary>
+    private async Task<bool> ReleaseAsync(Guid reservationId, bool quotaHeld, bool seatsHeld) =>
+        (!seatsHeld || await ReleaseSeatsAsync(reservationId)) & (!quotaHeld || await ReleaseQuotaAsync(reservationId));
+
     // Compensation runs even when the caller went away (no request token): a leaked hold costs stock.
     // Should it fail too, the services reclaim the hold after expires_at + grace.
-    private async Task ReleaseQuotaAsync(Guid reservationId)
+    private async Task<bool> ReleaseQuotaAsync(Guid reservationId)
     {
         try
         {
             await tickets.ReleaseReservationAsync(new ReleaseReservationRequest { ReservationId = reservationId.ToString(), Reason = ReleaseReason.Failed });
+            return true;
         }
         catch (RpcException ex)
         {
             LogQuotaHoldNotReleased(logger, ex, reservationId);
+            return false;
         }
     }
 
-    private async Task ReleaseSeatsAsync(Guid reservationId)
+    private async Task<bool> ReleaseSeatsAsync(Guid reservationId)
     {
         try
         {
             await venues.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = reservationId.ToString(), Reason = SeatReleaseReason.Failed });
+            return true;
         }
         catch (RpcException ex)
         {
             LogSeatHoldNotReleased(logger, ex, reservationId);
+            return false;
         }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Idempotency-Key {Key} of {UserId} could not be checked")]
     private static partial void LogKeyNotClaimed(ILogger logger, Exception exception, string key, string userId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency-Key {Key} of {UserId} could not be given back; its holds stay until a retry takes the key over or they are reclaimed")]
-    private static partial void LogKeyNotGivenBack(ILogger logger, Exception exception, string key, string userId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency-Key {Key} of {UserId} could not be updated; it stays locked, and its holds stay until a retry takes the key over or they are reclaimed")]
+    private static partial void LogKeyNotChanged(ILogger logger, Exception exception, string key, string userId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderId} could not be stored; releasing its holds")]
     private static partial void LogOrderNotStored(ILogger logger, Exception exception, Guid orderId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Quota hold {ReservationId} could not be released; ticket-service reclaims it after it expires")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Quota hold {ReservationId} could not be released; ticket-service reclaims it after it expires, unless a retry with its Idempotency-Key releases it first")]
     private static partial void LogQuotaHoldNotReleased(ILogger logger, Exception exception, Guid reservationId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Seat hold {ReservationId} could not be released; venue-service reclaims it after it expires")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Seat hold {ReservationId} could not be released; venue-service reclaims it after it expires, unless a retry with its Idempotency-Key releases it first")]
     private static partial void LogSeatHoldNotReleased(ILogger logger, Exception exception, Guid reservationId);
 
     /// <summary>One try at placing an order: the ids it places it under and, with an Idempotency-Key, its claim on the key.</summary>

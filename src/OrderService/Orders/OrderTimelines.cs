@@ -7,9 +7,10 @@ namespace TicketSaga.OrderService.Orders;
 
 /// <summary>
 /// An order's saga as the order row recorded it: each step's column is written once, when the step
-/// happens, and kept as long as the order (unlike the inbox, which retention empties).
+/// happens, and kept as long as the order (unlike the inbox, which retention empties). The attempts to
+/// pay that captured nothing are payment-service's record; without its answer they are left out.
 /// </summary>
-public sealed class OrderTimelines(NpgsqlDataSource dataSource)
+public sealed class OrderTimelines(NpgsqlDataSource dataSource, PaymentHistory payments)
 {
     /// <summary>The timeline of the user's order; null when there is none (someone else's reads as missing).</summary>
     public async Task<OrderTimeline?> GetAsync(Guid orderId, string userId, CancellationToken cancellationToken)
@@ -42,6 +43,15 @@ public sealed class OrderTimelines(NpgsqlDataSource dataSource)
             new(TimelineSteps.Created, createdAt, $"Order placed for {qty} ticket(s)"),
             new(TimelineSteps.Held, createdAt, $"{held} held until {expiresAt:u}"),
         };
+        // The attempt that captured is the payment_captured step.
+        foreach (var attempt in await payments.AttemptsAsync(orderId, cancellationToken) ?? [])
+        {
+            if (attempt.Outcome != PaymentAttemptOutcomes.Succeeded)
+            {
+                entries.Add(new(TimelineSteps.PaymentAttempt, attempt.EndedAt ?? attempt.StartedAt, Describe(attempt)));
+            }
+        }
+
         if (capturedAt is { } captured)
         {
             entries.Add(new(TimelineSteps.PaymentCaptured, captured,
@@ -68,4 +78,14 @@ public sealed class OrderTimelines(NpgsqlDataSource dataSource)
 
         return new OrderTimeline(orderId, status, [.. entries.OrderBy(e => e.At)]);
     }
+
+    private static string Describe(PaymentAttempt attempt) => attempt.Outcome switch
+    {
+        PaymentAttemptOutcomes.Declined => $"Payment attempt {attempt.Attempt} declined ({attempt.DeclineCode ?? "no reason given"}): {attempt.Message}",
+        PaymentAttemptOutcomes.RequiresAction => $"Payment attempt {attempt.Attempt} asked for 3D Secure authentication",
+        PaymentAttemptOutcomes.Processing => $"Payment attempt {attempt.Attempt} is being processed",
+        PaymentAttemptOutcomes.InvalidPaymentMethod => $"Payment attempt {attempt.Attempt} refused: the payment method cannot be used. {attempt.Message}",
+        PaymentAttemptOutcomes.Rejected => $"Payment attempt {attempt.Attempt} refused by the payment provider: {attempt.Message}",
+        _ => $"Payment attempt {attempt.Attempt} sent; the payment provider has not answered yet",
+    };
 }
