@@ -54,7 +54,8 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         // The runtime runs a few statements very often: prepared once per connection, not parsed each time;
         // and it leaves no session state behind (its settings are per transaction), so a pooled
         // connection needs no reset.
-        connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, NoResetOnClose = true }.ConnectionString;
+        // Bounded (with the apps' pools, well below max_connections): a peak waits for a connection instead of being refused one.
+        connectionString = new NpgsqlConnectionStringBuilder(connectionString) { MaxAutoPrepare = 64, NoResetOnClose = true, MaxPoolSize = 50 }.ConnectionString;
 
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Services.AddSingleton(loggerFactory);
@@ -62,7 +63,7 @@ public sealed class EmbeddedRuntime : IAsyncDisposable
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString).Build());
         builder.Services.AddKeyedSingleton(WorkflowStore.TransitionsKey, (_, _) => new NpgsqlDataSourceBuilder(
-            new NpgsqlConnectionStringBuilder(connectionString) { Options = "-c synchronous_commit=off" }.ConnectionString).Build());
+            new NpgsqlConnectionStringBuilder(connectionString) { Options = "-c synchronous_commit=off", MaxPoolSize = 20 }.ConnectionString).Build());
         ConfigureRuntimeServices(builder.Services, options);
 
         var host = builder.Build();

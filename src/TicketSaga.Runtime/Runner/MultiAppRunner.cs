@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.ServiceDefaults.Retention;
@@ -228,6 +229,12 @@ public sealed class MultiAppRunner : IAsyncDisposable
     }
 
     /// <summary>
+    /// Connections each app may hold: every app, the runtime and their sum stay well below PostgreSQL's
+    /// max_connections (300 in the local cluster), so a load peak waits in the pools instead of being refused by the server.
+    /// </summary>
+    private const int AppMaxPoolSize = 30;
+
+    /// <summary>
     /// The process environment, later entries winning: the runner's own, the PostgreSQL in use, the
     /// log levels and the default environment, the run file's env (common then app), the run's own per-app env, then what
     /// `dapr run` sets (APP_ID, APP_PORT, DAPR_*_PORT...).
@@ -236,7 +243,7 @@ public sealed class MultiAppRunner : IAsyncDisposable
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["ConnectionStrings__Postgres"] = _options.PostgresConnectionString,
+            ["ConnectionStrings__Postgres"] = new NpgsqlConnectionStringBuilder(_options.PostgresConnectionString) { MaxPoolSize = AppMaxPoolSize }.ConnectionString,
         };
         var extra = _options.AppEnvironment.GetValueOrDefault(app.Definition.AppId) ?? new Dictionary<string, string>();
         foreach (var (name, value) in AppLogLevels().Concat(_options.DefaultEnvironment).Concat(app.Definition.Env).Concat(extra).Concat(app.Descriptor.AppEnvironment))
