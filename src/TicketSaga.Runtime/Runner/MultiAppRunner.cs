@@ -399,9 +399,10 @@ public sealed class MultiAppRunner : IAsyncDisposable
         {
             if (await AppHealth.WaitAsync(app.Definition, app.Descriptor, app.Process, timeout.Token))
             {
-                app.Status = AppStatus.Healthy;
-                app.HealthySince = DateTimeOffset.UtcNow;
+                // Its children noted before it counts as healthy: a crash right after still finds them.
                 app.Process?.NoteDescendants();
+                app.HealthySince = DateTimeOffset.UtcNow;
+                app.Status = AppStatus.Healthy;
                 return null;
             }
 

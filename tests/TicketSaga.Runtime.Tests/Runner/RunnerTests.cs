@@ -145,10 +145,11 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
         var app = runner.Apps.Single();
         var first = await ReportAsync(app);
         Kill(first.Pid);
-        await WaitUntilAsync(() => app.Restarts == 1 && app.Status == AppStatus.Healthy);
+        // The runner marks the app healthy a moment before it says so on the console: wait for both.
+        await WaitUntilAsync(() => app.Restarts == 1 && app.Status == AppStatus.Healthy && _console.ToString().Contains("healthy again after restart 1"));
         var second = await ReportAsync(app);
         Kill(second.Pid);
-        await WaitUntilAsync(() => app.Restarts == 2 && app.Status == AppStatus.Healthy);
+        await WaitUntilAsync(() => app.Restarts == 2 && app.Status == AppStatus.Healthy && _console.ToString().Contains("healthy again after restart 2"));
         var third = await ReportAsync(app);
 
         Assert.Equal(3, new[] { first.Pid, second.Pid, third.Pid }.Distinct().Count());
