@@ -93,6 +93,35 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal("parent(timed out)", (await CompletionAsync(id)).ReadOutputAs<string>());
     }
 
+    [Fact]
+    public async Task The_episode_of_a_worker_whose_lock_was_taken_over_is_not_saved()
+    {
+        var key = NewId();
+        var gate = (Reached: new TaskCompletionSource(), Open: new TaskCompletionSource());
+        GatedWorkflow.Gates[key] = gate;
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(GatedWorkflow), NewId(), key);
+        await gate.Reached.Task.WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+
+        // Another runtime takes the instance over (as after an expired lock) and is gone a second later.
+        await using (var connection = new Npgsql.NpgsqlConnection(_database))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var takeOver = new Npgsql.NpgsqlCommand(
+                "UPDATE workflow_instances SET lock_token = gen_random_uuid(), locked_until = now() + interval '1 second' WHERE instance_id = $1", connection)
+            {
+                Parameters = { new() { Value = id } },
+            };
+            Assert.Equal(1, await takeOver.ExecuteNonQueryAsync(Cancellation));
+        }
+
+        gate.Open.SetResult();
+
+        // The first worker's episode (which scheduled the greeting) is dropped whole; the replay schedules it once.
+        Assert.Equal("hello " + key, (await CompletionAsync(id)).ReadOutputAs<string>());
+        await Task.Delay(LockTimeout, Cancellation);
+        Assert.Equal(1, _journal.Count("greet:" + key));
+    }
+
     private async Task KillAndRestartRuntimeAsync()
     {
         _runtime!.Kill();

@@ -121,7 +121,14 @@ public sealed class MultiAppRunner : IAsyncDisposable
         ResourcesPaths = options.ResourcesPaths ?? [.. runFile.Apps.SelectMany(a => a.ResourcesPaths).Distinct()];
         var daprdToConsole = runFile.Apps.Any(a => a.DaprdLogDestination != LogDestination.File);
         var provider = new RunnerLoggerProvider(Path.Combine(LogDirectory, "runtime.log"), daprdToConsole ? options.Console : null);
-        _loggerFactory = LoggerFactory.Create(logging => logging.AddProvider(provider));
+        _loggerFactory = LoggerFactory.Create(logging => logging
+            .AddProvider(provider)
+
+            // Like daprd at its default level: no lines per request (hosting, routing, proxying, HttpClient
+            // each log several), which under load cost more than the requests' own work.
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+            .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning)
+            .AddFilter("Yarp", LogLevel.Warning));
     }
 
     public IReadOnlyList<RunningApp> Apps => _apps;

@@ -217,31 +217,18 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         await using var transaction = await connection.BeginTransactionAsync();
 
         // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
-        // dispatcher took over) fails here, and its episode is dropped.
-        await using (var save = new NpgsqlCommand(
+        // dispatcher took over) finds no row to save, and its whole episode is rolled back.
+        var save = Command(
             """
             UPDATE workflow_instances
             SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
                 completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
             WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
-            """, connection, transaction)
-        {
-            Parameters =
-            {
-                new() { Value = _appId }, new() { Value = workItem.InstanceId },
-                new() { Value = runtimeState.OrchestrationInstance?.ExecutionId ?? "" }, new() { Value = runtimeState.Name ?? "" },
-                new() { Value = (int)status.OrchestrationStatus }, new() { Value = WorkflowJson.Write(status) },
-                new() { Value = WorkflowJson.Write(runtimeState.Events) }, new() { Value = ended }, new() { Value = held.Token },
-            },
-        })
-        {
-            if (await save.ExecuteNonQueryAsync() == 0)
-            {
-                throw new LockLostException(workItem.InstanceId);
-            }
-        }
-
+            """,
+            _appId, workItem.InstanceId, runtimeState.OrchestrationInstance?.ExecutionId ?? "", runtimeState.Name ?? "",
+            (int)status.OrchestrationStatus, WorkflowJson.Write(status), WorkflowJson.Write(runtimeState.Events), ended, held.Token);
         await using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(save);
         batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE seq = ANY($1)", held.EventSeqs));
         if (ended)
         {
@@ -274,6 +261,12 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         }
 
         await batch.ExecuteNonQueryAsync();
+        if (save.RecordsAffected == 0)
+        {
+            await transaction.RollbackAsync();
+            throw new LockLostException(workItem.InstanceId);
+        }
+
         await transaction.CommitAsync();
 
         // The instance may have more events waiting (they came while it ran), and its messages may have woken others.
@@ -491,29 +484,26 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
     public async Task CreateTaskOrchestrationAsync(TaskMessage creationMessage, OrchestrationStatus[]? dedupeStatuses)
     {
-        var started = (ExecutionStartedEvent)creationMessage.Event;
         var instanceId = creationMessage.OrchestrationInstance.InstanceId;
-        await using var connection = await _db.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
-        await using (var upsert = new NpgsqlCommand($"{UpsertInstanceSql} WHERE NOT (w.status = ANY($7)) RETURNING 1", connection, transaction))
+
+        // One statement: a replaced instance takes nothing of its previous execution with it (the
+        // deletes see the rows from before the statement, never the new start event).
+        await using var create = _db.CreateCommand(
+            $"""
+            WITH created AS ({UpsertInstanceSql} WHERE NOT (w.status = ANY($7)) RETURNING w.app_id, w.instance_id),
+            old_events AS (DELETE FROM workflow_events e USING created c WHERE e.app_id = c.app_id AND e.instance_id = c.instance_id),
+            old_activities AS (DELETE FROM workflow_activities a USING created c WHERE a.app_id = c.app_id AND a.instance_id = c.instance_id)
+            INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT app_id, instance_id, $8, $9 FROM created
+            """);
+        AddInstanceParameters(create.Parameters, creationMessage, (ExecutionStartedEvent)creationMessage.Event);
+        create.Parameters.Add(new() { Value = (dedupeStatuses ?? ActiveStatuses).Select(s => (int)s).ToArray() });
+        create.Parameters.Add(new() { Value = VisibleAt(creationMessage) });
+        create.Parameters.Add(new() { Value = WorkflowJson.Write(creationMessage) });
+        if (await create.ExecuteNonQueryAsync() == 0)
         {
-            AddInstanceParameters(upsert.Parameters, creationMessage, started);
-            upsert.Parameters.Add(new() { Value = (dedupeStatuses ?? ActiveStatuses).Select(s => (int)s).ToArray() });
-            if (await upsert.ExecuteScalarAsync() is null)
-            {
-                throw new OrchestrationAlreadyExistsException($"An active workflow with ID '{instanceId}' already exists.");
-            }
+            throw new OrchestrationAlreadyExistsException($"An active workflow with ID '{instanceId}' already exists.");
         }
 
-        // A replaced instance takes nothing of its previous execution with it.
-        await using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE app_id = $1 AND instance_id = $2", _appId, instanceId));
-        batch.BatchCommands.Add(Command("DELETE FROM workflow_activities WHERE app_id = $1 AND instance_id = $2", _appId, instanceId));
-        batch.BatchCommands.Add(Command(
-            "INSERT INTO workflow_events (app_id, instance_id, visible_at, message) VALUES ($1, $2, $3, $4)",
-            _appId, instanceId, VisibleAt(creationMessage), WorkflowJson.Write(creationMessage)));
-        await batch.ExecuteNonQueryAsync();
-        await transaction.CommitAsync();
         OrchestrationsDue.Notify();
     }
 

@@ -375,6 +375,7 @@ public sealed class RunnerTests(PostgresServer postgres) : IDisposable
         var log = await File.ReadAllTextAsync(Path.Combine(runner.LogDirectory, "runtime.log"), TestContext.Current.CancellationToken);
         Assert.DoesNotContain("127.0.0.1:0", log);
         Assert.DoesNotContain("   at ", log);
+        Assert.DoesNotContain("Microsoft.AspNetCore.Hosting.Diagnostics", log); // no lines per request
     }
 
     private async Task<AppReport> ReportAsync(RunningApp app) =>

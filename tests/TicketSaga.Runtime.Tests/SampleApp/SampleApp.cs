@@ -69,6 +69,7 @@ public sealed class SampleApp : IAsyncDisposable
         builder.Services.AddDaprWorkflow(options =>
         {
             options.RegisterWorkflow<ApprovalWorkflow>();
+            options.RegisterWorkflow<GatedWorkflow>();
             options.RegisterWorkflow<DeadlineWorkflow>();
             options.RegisterWorkflow<RetryingWorkflow>();
             options.RegisterWorkflow<ParentWorkflow>();

@@ -14,6 +14,26 @@ public sealed class ApprovalWorkflow : Workflow<string, string>
     }
 }
 
+/// <summary>
+/// Its first run for a key stops at <see cref="Gates"/> until the test opens it (meanwhile the test
+/// takes the instance's lock away), then greets: the episode of a worker that lost its lock.
+/// </summary>
+public sealed class GatedWorkflow : Workflow<string, string>
+{
+    public static readonly System.Collections.Concurrent.ConcurrentDictionary<string, (TaskCompletionSource Reached, TaskCompletionSource Open)> Gates = new();
+
+    public override Task<string> RunAsync(WorkflowContext context, string key)
+    {
+        if (Gates.TryRemove(key, out var gate))
+        {
+            gate.Reached.SetResult();
+            gate.Open.Task.Wait();
+        }
+
+        return context.CallActivityAsync<string>(nameof(GreetActivity), key);
+    }
+}
+
 /// <summary>Waits for an event with a timeout and says which came first.</summary>
 public sealed class DeadlineWorkflow : Workflow<int, string>
 {
