@@ -6,10 +6,13 @@ namespace TicketSaga.VenueService;
 
 /// <summary>
 /// Takes seat holds: named seats or the best seats of a section. Idempotent by reservation_id, one
-/// transaction each, in the lock order of <see cref="SeatReservationRows"/>.
+/// transaction each (concurrent auto-assigns of a section share one), in the lock order of
+/// <see cref="SeatReservationRows"/>.
 /// </summary>
 public sealed class SeatHoldStore(NpgsqlDataSource dataSource)
 {
+    private readonly SectionAutoAssigner _autoAssigner = new(dataSource);
+
     public async Task<SeatReservationRecord> ReserveHeldSeatsAsync(
         Guid planId, Guid reservationId, IReadOnlyList<Guid> seatIds, string? section, DateTime expiresAt, CancellationToken cancellationToken)
     {
@@ -83,70 +86,10 @@ public sealed class SeatHoldStore(NpgsqlDataSource dataSource)
         return reservation!;
     }
 
-    public async Task<SeatReservationRecord> AutoAssignAndReserveAsync(
-        Guid planId, Guid reservationId, string section, int quantity, DateTime expiresAt, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-
-        await ReservationIdLock.AcquireAsync(connection, [reservationId], cancellationToken);
-        await RefuseIfReleasedAsync(transaction, reservationId, cancellationToken);
-        if (!await TryStartReservationAsync(transaction, reservationId, planId, section, quantity, expiresAt, cancellationToken))
-        {
-            var existing = await ReadExistingAsync(transaction, reservationId, planId, cancellationToken);
-            return existing.AnswerRetry(existing.DifferencesFrom(planId, section, quantity, expiresAt));
-        }
-
-        // Serializes auto-assigns per section: the best seats depend on the whole section's map, so
-        // skipping locked seats (SKIP LOCKED) would make the choice depend on timing, not on the map.
-        await using (var lockSection = new NpgsqlCommand(
-            "SELECT 1 FROM plan_sections WHERE plan_id = @plan AND name = @section FOR UPDATE", connection, transaction))
-        {
-            lockSection.Parameters.AddWithValue("plan", planId);
-            lockSection.Parameters.AddWithValue("section", section);
-            if (await lockSection.ExecuteScalarAsync(cancellationToken) is null)
-            {
-                throw VenueErrors.NotFound($"section '{section}' not found in seat plan {planId}");
-            }
-        }
-
-        var rows = new List<(string Label, List<SeatSlot> Seats)>();
-        await using (var read = new NpgsqlCommand(
-            """
-            SELECT seat_id, row_label, number, status = 'AVAILABLE'
-            FROM seats WHERE plan_id = @plan AND section = @section
-            ORDER BY row_rank, number
-            """, connection, transaction))
-        {
-            read.Parameters.AddWithValue("plan", planId);
-            read.Parameters.AddWithValue("section", section);
-            await using var reader = await read.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                var label = reader.GetString(1);
-                if (rows.Count == 0 || rows[^1].Label != label)
-                {
-                    rows.Add((label, []));
-                }
-
-                rows[^1].Seats.Add(new SeatSlot(reader.GetGuid(0), reader.GetInt32(2), reader.GetBoolean(3)));
-            }
-        }
-
-        var chosen = SeatAssigner.Assign(rows.Select(r => new SeatRow(r.Label, r.Seats)).ToList(), quantity);
-        if (chosen is null)
-        {
-            var left = rows.Sum(r => r.Seats.Count(s => s.Available));
-            throw VenueErrors.ResourceExhausted(
-                $"only {left} seat{(left == 1 ? "" : "s")} left in section '{section}', {quantity} requested");
-        }
-
-        await LockSeatsAsync(transaction, "seat_id = ANY(@seats)", "seats", chosen.ToArray(), cancellationToken);
-        await HoldSeatsAsync(transaction, reservationId, chosen, cancellationToken);
-        var reservation = await ReadAsync(transaction, reservationId, cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return reservation!;
-    }
+    /// <summary>The best seats of a section; concurrent requests for one section are served together (<see cref="SectionAutoAssigner"/>).</summary>
+    public Task<SeatReservationRecord> AutoAssignAndReserveAsync(
+        Guid planId, Guid reservationId, string section, int quantity, DateTime expiresAt, CancellationToken cancellationToken) =>
+        _autoAssigner.ReserveAsync(planId, reservationId, section, quantity, expiresAt, cancellationToken);
 
     /// <summary>A reservation_id released before any reserve under it arrived holds nothing, ever.</summary>
     private static async Task RefuseIfReleasedAsync(NpgsqlTransaction transaction, Guid reservationId, CancellationToken cancellationToken)

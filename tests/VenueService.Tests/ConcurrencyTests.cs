@@ -98,6 +98,33 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
         Assert.Equal(0, map.Held);
     }
 
+    [Fact]
+    public async Task An_auto_assign_refused_in_a_rush_holds_nothing_and_its_retry_gets_seats_once_some_are_freed()
+    {
+        var plan = await Venue.CreatePlanAsync(10);
+        var requests = Enumerable.Range(0, 8).Select(_ => new AutoAssignAndReserveRequest
+        {
+            PlanId = plan.PlanId,
+            ReservationId = Guid.CreateVersion7().ToString(),
+            Section = "Floor",
+            Qty = 2,
+            ExpiresAt = VenueServiceHost.InMinutes(15),
+        }).ToList();
+
+        var attempts = await Task.WhenAll(requests.Select(r => Race(() => Venue.Client.AutoAssignAndReserveAsync(r))));
+
+        var winners = attempts.Where(a => a.Reservation is not null).Select(a => a.Reservation!).ToList();
+        Assert.Equal(5, winners.Count);
+        Assert.All(winners, w => Assert.Equal(1, w.Seats.Max(s => s.Number) - w.Seats.Min(s => s.Number)));
+        await AssertSeatsMatchWinnersAsync(plan, winners);
+
+        await Venue.Client.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = winners[0].ReservationId, Reason = SeatReleaseReason.Cancelled });
+        var refused = requests[Array.FindIndex(attempts, a => a.Reservation is null)];
+        var retried = await Venue.Client.AutoAssignAndReserveAsync(refused);
+
+        Assert.Equal(winners[0].Seats.Select(s => s.SeatId).Order(), retried.Seats.Select(s => s.SeatId).Order());
+    }
+
     /// <summary>Every winner's seats are held by it in the database, no seat twice, and nothing else is held.</summary>
     private async Task AssertSeatsMatchWinnersAsync(SeatPlan plan, List<SeatReservation> winners)
     {
