@@ -89,6 +89,11 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         await Browser.ScreenshotAsync(buyer.Page, "order-declined");
         await buyer.PayAsync("Visa — the payment succeeds");
         await buyer.ExpectStatusAsync("CONFIRMED");
+
+        // The declined attempt stays on the order's timeline, before the capture.
+        await Expect(buyer.Page.Locator("#timeline li[data-step]")).ToHaveCountAsync(5);
+        Assert.Equal(["created", "held", "payment_attempt", "payment_captured", "confirmed"], await buyer.Page.Locator("#timeline li").EvaluateAllAsync<string[]>("items => items.map(i => i.dataset.step)"));
+        await Expect(buyer.Page.Locator("#timeline li[data-step=payment_attempt]")).ToContainTextAsync("Payment attempt 1 declined");
     }
 
     [Fact]

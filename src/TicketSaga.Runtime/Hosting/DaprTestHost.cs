@@ -112,7 +112,9 @@ public sealed class DaprTestHost : IAsyncDisposable
         {
             await using var connection = new NpgsqlConnection(_postgresConnectionString);
             await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_ownedDatabase}\" WITH (FORCE)", connection);
+            // No command timeout: a drop waits for a checkpoint, which on a busy machine took longer than
+            // Npgsql's 30 s, failing the test run in its cleanup and leaving the database behind.
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_ownedDatabase}\" WITH (FORCE)", connection) { CommandTimeout = 0 };
             await drop.ExecuteNonQueryAsync();
         }
     }

@@ -125,10 +125,11 @@ public sealed class MultiAppRunner : IAsyncDisposable
             .AddProvider(provider)
 
             // Like daprd at its default level: no lines per request (hosting, routing, proxying, HttpClient
-            // each log several), which under load cost more than the requests' own work.
+            // each log several, the workflow sidecar one per start), which under load cost more than the requests' own work.
             .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
             .AddFilter("System.Net.Http.HttpClient", LogLevel.Warning)
-            .AddFilter("Yarp", LogLevel.Warning));
+            .AddFilter("Yarp", LogLevel.Warning)
+            .AddFilter("Microsoft.DurableTask", LogLevel.Warning));
     }
 
     public IReadOnlyList<RunningApp> Apps => _apps;
