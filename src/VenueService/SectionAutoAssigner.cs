@@ -13,10 +13,13 @@ namespace TicketSaga.VenueService;
 /// transaction per batch instead of one per buyer, each holding the lock; alone, a request is a batch
 /// of one. Per request the outcome is what its own transaction would have given.
 /// </summary>
-internal sealed class SectionAutoAssigner(NpgsqlDataSource dataSource)
+internal sealed class SectionAutoAssigner(NpgsqlDataSource dataSource, TimeSpan? idleLifetime = null)
 {
     /// <summary>At most this many requests share a transaction (and its hold on the section lock).</summary>
     private const int MaxBatch = 64;
+
+    /// <summary>A section's queue (and its serving loop) goes after this long without requests: sections come and go with events.</summary>
+    private readonly TimeSpan _idleLifetime = idleLifetime ?? TimeSpan.FromMinutes(1);
 
     private readonly ConcurrentDictionary<(Guid Plan, string Section), Lazy<Channel<Request>>> _sections = new();
 
@@ -24,23 +27,34 @@ internal sealed class SectionAutoAssigner(NpgsqlDataSource dataSource)
         Guid planId, Guid reservationId, string section, int quantity, DateTime expiresAt, CancellationToken cancellationToken)
     {
         var request = new Request(reservationId, quantity, expiresAt, cancellationToken);
-        var queue = _sections.GetOrAdd((planId, section), key => new Lazy<Channel<Request>>(() => Serve(key.Plan, key.Section))).Value;
-        queue.Writer.TryWrite(request);
+        Enqueue((planId, section), request);
         return await request.Answer.Task.WaitAsync(cancellationToken);
     }
 
-    private Channel<Request> Serve(Guid planId, string section)
+    /// <summary>A queue that has just gone idle refuses the request: the next one made for the section takes it.</summary>
+    private void Enqueue((Guid Plan, string Section) key, Request request)
+    {
+        while (!_sections.GetOrAdd(key, key => new Lazy<Channel<Request>>(() => Serve(key))).Value.Writer.TryWrite(request))
+        {
+        }
+    }
+
+    /// <summary>Number of sections with a queue, for tests.</summary>
+    internal int Queues => _sections.Count;
+
+    private Channel<Request> Serve((Guid Plan, string Section) key)
     {
         var queue = Channel.CreateUnbounded<Request>(new UnboundedChannelOptions { SingleReader = true });
-        _ = Task.Run(() => ServeAsync(planId, section, queue));
+        _ = Task.Run(() => ServeAsync(key, queue));
         return queue;
     }
 
-    private async Task ServeAsync(Guid planId, string section, Channel<Request> queue)
+    private async Task ServeAsync((Guid Plan, string Section) key, Channel<Request> queue)
     {
+        var (planId, section) = key;
         var batch = new List<Request>(MaxBatch);
         var later = new List<Request>();
-        while (await queue.Reader.WaitToReadAsync())
+        while (await WaitForRequestsAsync(key, queue))
         {
             batch.Clear();
             later.Clear();
@@ -70,7 +84,31 @@ internal sealed class SectionAutoAssigner(NpgsqlDataSource dataSource)
                 batch.ForEach(request => request.Answer.TrySetException(exception));
             }
 
-            later.ForEach(request => queue.Writer.TryWrite(request));
+            later.ForEach(request => Enqueue(key, request));
+        }
+    }
+
+    /// <summary>
+    /// False once the queue is closed and served to the end. Idle for <see cref="_idleLifetime"/>, it
+    /// leaves the table first and is closed second, so a request either lands before the close (and is
+    /// served) or finds it closed and makes a new queue.
+    /// </summary>
+    private async Task<bool> WaitForRequestsAsync((Guid Plan, string Section) key, Channel<Request> queue)
+    {
+        using var idle = new CancellationTokenSource(_idleLifetime);
+        try
+        {
+            return await queue.Reader.WaitToReadAsync(idle.Token);
+        }
+        catch (OperationCanceledException) when (idle.IsCancellationRequested)
+        {
+            if (_sections.TryGetValue(key, out var current) && current.IsValueCreated && current.Value == queue)
+            {
+                _sections.TryRemove(KeyValuePair.Create(key, current));
+            }
+
+            queue.Writer.TryComplete();
+            return await queue.Reader.WaitToReadAsync();
         }
     }
 

@@ -1,6 +1,10 @@
+extern alias VenueServiceApp;
+
 using System.Text.RegularExpressions;
 using Grpc.Core;
+using TicketSaga.Testing;
 using TicketSaga.Venue.V1;
+using VenueServiceApp::TicketSaga.VenueService;
 
 namespace TicketSaga.VenueService.Tests;
 
@@ -123,6 +127,23 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
         var retried = await Venue.Client.AutoAssignAndReserveAsync(refused);
 
         Assert.Equal(winners[0].Seats.Select(s => s.SeatId).Order(), retried.Seats.Select(s => s.SeatId).Order());
+    }
+
+    [Fact]
+    public async Task A_section_whose_queue_went_idle_is_served_again_by_a_new_one()
+    {
+        var plan = await Venue.CreatePlanAsync(10);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(Venue.ConnectionString);
+        var assigner = new SectionAutoAssigner(dataSource, idleLifetime: TimeSpan.FromMilliseconds(50));
+        var planId = Guid.Parse(plan.PlanId);
+        Task<SeatReservationRecord> Reserve() =>
+            assigner.ReserveAsync(planId, Guid.CreateVersion7(), "Floor", 1, DateTime.UtcNow.AddMinutes(15), TestContext.Current.CancellationToken);
+
+        var first = await Reserve();
+        await Eventually.HoldsAsync(() => Task.FromResult(assigner.Queues == 0), "the idle section's queue to go");
+        var rush = await Task.WhenAll(Enumerable.Range(0, 9).Select(_ => Reserve()));
+
+        Assert.Equal(10, rush.Append(first).SelectMany(r => r.Seats).Select(s => s.SeatId).Distinct().Count());
     }
 
     /// <summary>Every winner's seats are held by it in the database, no seat twice, and nothing else is held.</summary>
