@@ -77,7 +77,10 @@ internal sealed class SectionAutoAssigner(NpgsqlDataSource dataSource, TimeSpan?
 
             try
             {
-                await ServeBatchAsync(planId, section, batch);
+                if (batch.Count > 0)
+                {
+                    await ServeBatchAsync(planId, section, batch);
+                }
             }
             catch (Exception exception)
             {
