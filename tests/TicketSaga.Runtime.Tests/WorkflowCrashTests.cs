@@ -1,7 +1,4 @@
 using Dapr.Workflow;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.Tests.SampleApp;
 using TicketSaga.Testing;
 
@@ -16,28 +13,22 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
     /// <summary>Short, so that the work a killed runtime held is taken over quickly.</summary>
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly Journal _journal = new();
-    private readonly AppDescriptor _app = new("crash-app", PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
     private string _database = "";
-    private RuntimeProcess? _runtime;
-    private IAsyncDisposable? _web;
-    private ServiceProvider? _client;
+    private SampleAppPod? _pod;
 
-    private DaprWorkflowClient Workflows => _client!.GetRequiredService<DaprWorkflowClient>();
+    private SampleAppPod Pod => _pod!;
+
+    private Journal Journal => Pod.Journal;
+
+    private DaprWorkflowClient Workflows => Pod.Workflows;
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
         _database = await postgres.CreateDatabaseAsync("runtime");
-        _runtime = await RuntimeProcess.StartAsync(_database, _app, LockTimeout);
-        _web = await SampleApp.SampleApp.StartWebAsync(_app, _journal);
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(_app.AppEnvironment.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))).Build());
-        services.AddLogging();
-        // The SDK's worker is a hosted service, not started in a bare container: this is a client only.
-        services.AddDaprWorkflow(_ => { });
-        _client = services.BuildServiceProvider();
+        _pod = new SampleAppPod(_database, "crash-app", LockTimeout);
+        await _pod.StartAsync();
     }
 
     [Fact]
@@ -46,7 +37,7 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         var id = await Workflows.ScheduleNewWorkflowAsync(nameof(DeadlineWorkflow), NewId(), 3_000);
         await Workflows.WaitForWorkflowStartAsync(id, cancellation: Cancellation);
 
-        await KillAndRestartRuntimeAsync();
+        await Pod.KillAndRestartRuntimeAsync();
 
         Assert.Equal("timed out", (await CompletionAsync(id)).ReadOutputAs<string>());
     }
@@ -56,12 +47,12 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
     {
         var key = NewId();
         var id = await Workflows.ScheduleNewWorkflowAsync(nameof(SlowWorkflow), NewId(), key);
-        await _journal.WaitForAsync("slow:" + key);
+        await Journal.WaitForAsync("slow:" + key);
 
-        await KillAndRestartRuntimeAsync();
+        await Pod.KillAndRestartRuntimeAsync();
 
         Assert.Equal("done " + key, (await CompletionAsync(id)).ReadOutputAs<string>());
-        Assert.True(_journal.Count("slow:" + key) >= 2, "the activity runs again: its first result went to the killed runtime");
+        Assert.True(Journal.Count("slow:" + key) >= 2, "the activity runs again: its first result went to the killed runtime");
     }
 
     [Fact]
@@ -71,14 +62,14 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         await Eventually.HoldsAsync(() => HistoryHasAsync(id, "TimerFiredEvent"), "the greeting and the timer behind the workflow");
 
         // With the app gone nothing can process the event before the crash.
-        await _web!.DisposeAsync();
+        await Pod.StopAppAsync();
         await Workflows.RaiseEventAsync(id, "approval", "approved", Cancellation);
-        await KillAndRestartRuntimeAsync();
-        _web = await SampleApp.SampleApp.StartWebAsync(_app, _journal);
+        await Pod.KillAndRestartRuntimeAsync();
+        await Pod.StartAppAsync();
 
         var state = await CompletionAsync(id);
         Assert.Equal("hello ada|approved", state.ReadOutputAs<string>());
-        Assert.Equal(1, _journal.Count("greet:ada"));
+        Assert.Equal(1, Journal.Count("greet:ada"));
     }
 
     [Fact]
@@ -88,7 +79,7 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         await Workflows.WaitForWorkflowStartAsync(id, cancellation: Cancellation);
         await Task.Delay(TimeSpan.FromMilliseconds(500), Cancellation);
 
-        await KillAndRestartRuntimeAsync();
+        await Pod.KillAndRestartRuntimeAsync();
 
         Assert.Equal("parent(timed out)", (await CompletionAsync(id)).ReadOutputAs<string>());
     }
@@ -119,14 +110,7 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         // The first worker's episode (which scheduled the greeting) is dropped whole; the replay schedules it once.
         Assert.Equal("hello " + key, (await CompletionAsync(id)).ReadOutputAs<string>());
         await Task.Delay(LockTimeout, Cancellation);
-        Assert.Equal(1, _journal.Count("greet:" + key));
-    }
-
-    private async Task KillAndRestartRuntimeAsync()
-    {
-        _runtime!.Kill();
-        _runtime.Dispose();
-        _runtime = await RuntimeProcess.StartAsync(_database, _app, LockTimeout);
+        Assert.Equal(1, Journal.Count("greet:" + key));
     }
 
     private async Task<WorkflowState> CompletionAsync(string id)
@@ -150,16 +134,9 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_web is not null)
+        if (_pod is not null)
         {
-            await _web.DisposeAsync();
+            await _pod.DisposeAsync();
         }
-
-        if (_client is not null)
-        {
-            await _client.DisposeAsync();
-        }
-
-        _runtime?.Dispose();
     }
 }

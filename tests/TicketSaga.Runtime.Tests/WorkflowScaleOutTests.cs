@@ -1,7 +1,4 @@
 using Dapr.Workflow;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.Tests.SampleApp;
 using TicketSaga.Testing;
 
@@ -13,19 +10,21 @@ namespace TicketSaga.Runtime.Tests;
 /// </summary>
 public sealed class WorkflowScaleOutTests(PostgresServer postgres) : IAsyncLifetime
 {
-    private const string AppId = "scaled-app";
     private const int Workflows = 40;
 
-    private readonly Replica[] _replicas = [new(), new()];
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly List<SampleAppPod> _pods = [];
 
     private static CancellationToken Cancellation => TestContext.Current.CancellationToken;
 
     public async ValueTask InitializeAsync()
     {
         var database = await postgres.CreateDatabaseAsync("runtime");
-        foreach (var replica in _replicas)
+        for (var n = 0; n < 2; n++)
         {
-            await replica.StartAsync(database);
+            _pods.Add(new SampleAppPod(database, "scaled-app", LockTimeout));
+            await _pods[^1].StartAsync();
         }
     }
 
@@ -36,7 +35,7 @@ public sealed class WorkflowScaleOutTests(PostgresServer postgres) : IAsyncLifet
         for (var n = 0; n < Workflows; n++)
         {
             var key = $"k{n}";
-            var client = _replicas[n % 2].Workflows;
+            var client = _pods[n % 2].Workflows;
             ids.Add((await client.ScheduleNewWorkflowAsync(nameof(GatedWorkflow), Guid.NewGuid().ToString("N"), key), key, client));
         }
 
@@ -50,56 +49,15 @@ public sealed class WorkflowScaleOutTests(PostgresServer postgres) : IAsyncLifet
         }
 
         // Longer than a lock lives: a work item run twice would have shown by now.
-        await Task.Delay(Replica.LockTimeout * 2, Cancellation);
-        Assert.All(ids, workflow => Assert.Equal(1, _replicas.Sum(r => r.Journal.Count("greet:" + workflow.Key))));
+        await Task.Delay(LockTimeout * 2, Cancellation);
+        Assert.All(ids, workflow => Assert.Equal(1, _pods.Sum(pod => pod.Journal.Count("greet:" + workflow.Key))));
     }
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var replica in _replicas)
+        foreach (var pod in _pods)
         {
-            await replica.DisposeAsync();
-        }
-    }
-
-    /// <summary>One pod: a runtime process with the app's sidecar, the app, and a workflow client of that sidecar.</summary>
-    private sealed class Replica : IAsyncDisposable
-    {
-        public static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(2);
-
-        private readonly AppDescriptor _app = new(AppId, PortAllocator.FreePort(), AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort());
-        private RuntimeProcess? _runtime;
-        private IAsyncDisposable? _web;
-        private ServiceProvider? _client;
-
-        public Journal Journal { get; } = new();
-
-        public DaprWorkflowClient Workflows => _client!.GetRequiredService<DaprWorkflowClient>();
-
-        public async Task StartAsync(string database)
-        {
-            _runtime = await RuntimeProcess.StartAsync(database, _app, LockTimeout);
-            _web = await SampleApp.SampleApp.StartWebAsync(_app, Journal);
-            var services = new ServiceCollection();
-            services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(_app.AppEnvironment.Select(e => new KeyValuePair<string, string?>(e.Key, e.Value))).Build());
-            services.AddLogging();
-            services.AddDaprWorkflow(_ => { });
-            _client = services.BuildServiceProvider();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (_web is not null)
-            {
-                await _web.DisposeAsync();
-            }
-
-            if (_client is not null)
-            {
-                await _client.DisposeAsync();
-            }
-
-            _runtime?.Dispose();
+            await pod.DisposeAsync();
         }
     }
 }
