@@ -130,6 +130,26 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public async Task Retries_racing_their_first_attempt_hold_seats_once_and_all_get_the_same_seats()
+    {
+        var plan = await Venue.CreatePlanAsync(10);
+        var request = new AutoAssignAndReserveRequest
+        {
+            PlanId = plan.PlanId,
+            ReservationId = Guid.CreateVersion7().ToString(),
+            Section = "Floor",
+            Qty = 2,
+            ExpiresAt = VenueServiceHost.InMinutes(15),
+        };
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Task.Run(async () => await Venue.Client.AutoAssignAndReserveAsync(request))));
+
+        Assert.All(answers, a => Assert.Equal(answers[0].Seats.Select(s => s.SeatId), a.Seats.Select(s => s.SeatId)));
+        Assert.Equal(2, answers[0].Seats.Count);
+        await AssertSeatsMatchWinnersAsync(plan, [answers[0]]);
+    }
+
+    [Fact]
     public async Task A_section_whose_queue_went_idle_is_served_again_by_a_new_one()
     {
         var plan = await Venue.CreatePlanAsync(10);
