@@ -325,14 +325,17 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             // SKIP LOCKED: concurrent dispatchers each take different activities; an expired lock is taken over.
             await using var claim = _transitions.CreateCommand(
                 """
-                UPDATE workflow_activities SET lock_token = $2, locked_until = now() + $3
-                WHERE seq IN (
-                    SELECT seq FROM workflow_activities
-                    WHERE app_id = $1 AND (locked_until IS NULL OR locked_until < now())
-                    ORDER BY seq
-                    LIMIT $4
-                    FOR UPDATE SKIP LOCKED)
-                RETURNING seq, message, locked_until
+                WITH claimed AS (
+                    UPDATE workflow_activities SET lock_token = $2, locked_until = now() + $3
+                    WHERE seq IN (
+                        SELECT seq FROM workflow_activities
+                        WHERE app_id = $1 AND (locked_until IS NULL OR locked_until < now())
+                        ORDER BY seq
+                        LIMIT $4
+                        FOR UPDATE SKIP LOCKED)
+                    RETURNING seq, message, locked_until)
+                -- In the order they were scheduled (RETURNING keeps no order).
+                SELECT seq, message, locked_until FROM claimed ORDER BY seq
                 """);
             claim.Parameters.Add(new() { Value = _appId });
             claim.Parameters.Add(new() { Value = token });
@@ -354,8 +357,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
             if (claimed.Count > 0)
             {
-                // In the order they were scheduled (RETURNING keeps no order).
-                return [.. claimed.OrderBy(c => long.Parse(c.WorkItem.Id, System.Globalization.CultureInfo.InvariantCulture))];
+                return claimed;
             }
 
             var wait = giveUpAt - DateTime.UtcNow < _options.IdlePollInterval ? giveUpAt - DateTime.UtcNow : _options.IdlePollInterval;
