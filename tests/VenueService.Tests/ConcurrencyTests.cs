@@ -55,14 +55,7 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
         var seats = (await Venue.SeatIdsByLabelAsync(plan)).Values.Order().ToArray();
         var random = new Random(11);
 
-        var auto = Enumerable.Range(0, 30).Select(i => Race(() => Venue.Client.AutoAssignAndReserveAsync(new AutoAssignAndReserveRequest
-        {
-            PlanId = plan.PlanId,
-            ReservationId = Guid.CreateVersion7().ToString(),
-            Section = "Floor",
-            Qty = 1 + (i % 3),
-            ExpiresAt = VenueServiceHost.InMinutes(15),
-        })));
+        var auto = Enumerable.Range(0, 30).Select(i => Race(() => Venue.Client.AutoAssignAndReserveAsync(VenueServiceHost.FloorAutoAssign(plan, 1 + (i % 3)))));
         var named = Enumerable.Range(0, 15).Select(_ => Race(() => Venue.Client.ReserveHeldSeatsAsync(Reserve(plan, seats[random.Next(seats.Length)]))));
         var attempts = await Task.WhenAll(auto.Concat(named));
 
@@ -106,14 +99,7 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
     public async Task An_auto_assign_refused_in_a_rush_holds_nothing_and_its_retry_gets_seats_once_some_are_freed()
     {
         var plan = await Venue.CreatePlanAsync(10);
-        var requests = Enumerable.Range(0, 8).Select(_ => new AutoAssignAndReserveRequest
-        {
-            PlanId = plan.PlanId,
-            ReservationId = Guid.CreateVersion7().ToString(),
-            Section = "Floor",
-            Qty = 2,
-            ExpiresAt = VenueServiceHost.InMinutes(15),
-        }).ToList();
+        var requests = Enumerable.Range(0, 8).Select(_ => VenueServiceHost.FloorAutoAssign(plan, 2)).ToList();
 
         var attempts = await Task.WhenAll(requests.Select(r => Race(() => Venue.Client.AutoAssignAndReserveAsync(r))));
 
@@ -133,14 +119,7 @@ public sealed class ConcurrencyTests(VenueServiceFixture fixture) : IClassFixtur
     public async Task Retries_racing_their_first_attempt_hold_seats_once_and_all_get_the_same_seats()
     {
         var plan = await Venue.CreatePlanAsync(10);
-        var request = new AutoAssignAndReserveRequest
-        {
-            PlanId = plan.PlanId,
-            ReservationId = Guid.CreateVersion7().ToString(),
-            Section = "Floor",
-            Qty = 2,
-            ExpiresAt = VenueServiceHost.InMinutes(15),
-        };
+        var request = VenueServiceHost.FloorAutoAssign(plan, 2);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => Task.Run(async () => await Venue.Client.AutoAssignAndReserveAsync(request))));
 

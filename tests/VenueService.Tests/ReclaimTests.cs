@@ -89,14 +89,7 @@ public sealed class ReclaimTests(PostgresServer postgres) : IAsyncLifetime
     public async Task The_memory_of_a_release_that_released_nothing_is_purged_by_the_reclaim_pass_after_its_retention()
     {
         var plan = await Venue.CreatePlanAsync(4);
-        var late = new AutoAssignAndReserveRequest
-        {
-            PlanId = plan.PlanId,
-            ReservationId = Guid.CreateVersion7().ToString(),
-            Section = "Floor",
-            Qty = 2,
-            ExpiresAt = VenueServiceHost.InMinutes(15),
-        };
+        var late = VenueServiceHost.FloorAutoAssign(plan, 2);
         await Venue.Client.ReleaseSeatReservationAsync(new ReleaseSeatReservationRequest { ReservationId = late.ReservationId, Reason = SeatReleaseReason.Failed });
 
         await Venue.Reclaims.ReclaimAbandonedHoldsAsync(DateTimeOffset.UtcNow.AddHours(47), TestContext.Current.CancellationToken);

@@ -46,6 +46,16 @@ public sealed class VenueServiceHost : IAsyncDisposable
 
     public static Timestamp InMinutes(double minutes) => Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddMinutes(minutes));
 
+    /// <summary>A fresh auto-assign of <paramref name="qty"/> seats in the plan's Floor section, held for 15 minutes.</summary>
+    public static AutoAssignAndReserveRequest FloorAutoAssign(SeatPlan plan, int qty) => new()
+    {
+        PlanId = plan.PlanId,
+        ReservationId = Guid.CreateVersion7().ToString(),
+        Section = "Floor",
+        Qty = qty,
+        ExpiresAt = InMinutes(15),
+    };
+
     /// <summary>A plan with one section "Floor" whose rows A, B, ... have the given seat counts.</summary>
     public Task<SeatPlan> CreatePlanAsync(params int[] rowSeats) =>
         Client.CreateSeatPlanAsync(new CreateSeatPlanRequest
