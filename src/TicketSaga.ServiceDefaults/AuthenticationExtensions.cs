@@ -57,6 +57,14 @@ public static class AuthenticationExtensions
             if (!string.IsNullOrWhiteSpace(settings.Authority))
             {
                 options.Authority = settings.Authority;
+                // The provider's discovery document names its issuer; the development issuer must not be accepted beside it.
+                if (settings.Issuer == AuthSettings.DevelopmentIssuer)
+                {
+                    options.TokenValidationParameters.ValidIssuer = null;
+                }
+
+                // Plain HTTP only for a provider on this machine during development; elsewhere metadata comes over TLS.
+                options.RequireHttpsMetadata = !(builder.Environment.IsDevelopment() && IsLoopback(settings.Authority));
             }
             else if (!string.IsNullOrWhiteSpace(settings.SigningKey))
             {
@@ -91,6 +99,9 @@ public static class AuthenticationExtensions
         builder.Services.AddAuthorization();
         return builder;
     }
+
+    private static bool IsLoopback(string authority) =>
+        Uri.TryCreate(authority, UriKind.Absolute, out var uri) && uri.IsLoopback;
 
     /// <summary>The caller's user id: the token's <c>sub</c> claim.</summary>
     public static string UserId(this ClaimsPrincipal user) =>

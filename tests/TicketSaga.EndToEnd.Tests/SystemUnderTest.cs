@@ -74,7 +74,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
 
     public Venues.VenuesClient VenueClient { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync()
+    public virtual async ValueTask InitializeAsync()
     {
         RuntimeDatabase = await postgres.CreateDatabaseAsync("e2e_runtime");
         Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(RuntimeDatabase, configFilePath: Repository.Configuration), NullLoggerFactory.Instance);
@@ -96,30 +96,27 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
             ["ConnectionStrings:venues"] = await postgres.CreateDatabaseAsync("e2e_venues"),
         });
         OrdersDatabase = await postgres.CreateDatabaseAsync("e2e_orders");
-        Orders = await StartAsync<OrderProgram>(AppIds.OrderService, AppChannelProtocol.Http, new()
+        Orders = await StartAsync<OrderProgram>(AppIds.OrderService, AppChannelProtocol.Http, ValidatingTokens(AppIds.OrderService, new()
         {
             ["ConnectionStrings:orders"] = OrdersDatabase,
-            ["Auth:SigningKey"] = _auth.SigningKey,
             ["Orders:HoldDuration"] = HoldDuration.ToString(),
             ["Orders:SettleWindow"] = SettleWindow.ToString(),
             ["Orders:SweepInterval"] = "00:00:01",
             ["Outbox:PollInterval"] = "00:00:00.200",
             ["Outbox:MaxBackoff"] = "00:00:00.500",
-        });
+        }));
         PaymentsDatabase = await postgres.CreateDatabaseAsync("e2e_payments");
-        await StartAsync<PaymentProgram>(AppIds.PaymentService, AppChannelProtocol.Http, new()
+        await StartAsync<PaymentProgram>(AppIds.PaymentService, AppChannelProtocol.Http, ValidatingTokens(AppIds.PaymentService, new()
         {
             ["ConnectionStrings:payments"] = PaymentsDatabase,
-            ["Auth:SigningKey"] = _auth.SigningKey,
             ["Stripe:ApiKey"] = Stripe.Options.ApiKey,
             ["Stripe:WebhookSecret"] = Stripe.Options.WebhookSecret,
             ["Stripe:ApiBase"] = Stripe.ApiBase,
-        });
+        }));
         await StartAsync<ExpirationProgram>(AppIds.ExpirationService, AppChannelProtocol.Http, []);
-        Gateway = await StartAsync<GatewayProgram>(AppIds.Gateway, AppChannelProtocol.Http, new()
+        Gateway = await StartAsync<GatewayProgram>(AppIds.Gateway, AppChannelProtocol.Http, ValidatingTokens(AppIds.Gateway, new()
         {
             ["ConnectionStrings:gateway"] = await postgres.CreateDatabaseAsync("e2e_gateway"),
-            ["Auth:SigningKey"] = _auth.SigningKey,
             ["Gateway:UpstreamTimeout"] = GatewayUpstreamTimeout.ToString(),
             // The storefront's 3D Secure step completes authentications at the stub, as the bank's page would.
             ["Storefront:TestStripeApiBase"] = Stripe.ApiBase,
@@ -127,7 +124,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
             // The rate limit has tests of its own; here many calls come from few users.
             ["RateLimiting:TokenLimit"] = "100000",
             ["RateLimiting:TokensPerPeriod"] = "100000",
-        });
+        }));
 
         // Stripe calls the public webhook endpoint, i.e. the gateway, as it would in production.
         Stripe.Events.WebhookUrl = new Uri(Gateway.Address, "/payments/webhook");
@@ -221,7 +218,7 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         _hosts.Add(Orders);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         _ticketChannel?.Dispose();
         _venueChannel?.Dispose();
@@ -248,6 +245,20 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
         _apps[appId] = host.App;
         _ = host.Services;
         return host;
+    }
+
+    /// <summary>How the services that take customers' tokens (order, payment, gateway) validate them: with this run's development signing key.</summary>
+    protected virtual IReadOnlyDictionary<string, string?> TokenValidation(string appId) =>
+        new Dictionary<string, string?> { ["Auth:SigningKey"] = _auth.SigningKey };
+
+    private Dictionary<string, string?> ValidatingTokens(string appId, Dictionary<string, string?> settings)
+    {
+        foreach (var (key, value) in TokenValidation(appId))
+        {
+            settings[key] = value;
+        }
+
+        return settings;
     }
 
     /// <summary>A channel to an app directly, as its sidecar calls it (with the app API token).</summary>

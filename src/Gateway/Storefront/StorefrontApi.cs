@@ -54,8 +54,10 @@ public static partial class StorefrontApi
         var auth = AuthSettings.From(app.Configuration);
         var options = app.Services.GetRequiredService<IOptions<StorefrontOptions>>().Value;
         var developmentSignIn = DevelopmentSignInEnabled(app.Environment, auth);
+        // OIDC needs both the provider and the storefront's client id there; with either missing, tokens come from elsewhere.
+        var oidcSignIn = !string.IsNullOrWhiteSpace(auth.Authority) && !string.IsNullOrWhiteSpace(options.OidcClientId);
         storefront.MapGet("/config", () => TypedResults.Ok(new StorefrontConfig(
-            developmentSignIn ? "development" : string.IsNullOrWhiteSpace(auth.Authority) ? "none" : "oidc", auth.Authority, options.OidcClientId, auth.Audience,
+            developmentSignIn ? "development" : oidcSignIn ? "oidc" : "none", auth.Authority, options.OidcClientId,
             string.IsNullOrWhiteSpace(options.StripePublishableKey) ? null : options.StripePublishableKey, options.CompletesTestAuthentication)))
             .AllowAnonymous();
 

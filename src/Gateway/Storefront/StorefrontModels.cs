@@ -4,7 +4,7 @@ namespace TicketSaga.Gateway.Storefront;
 /// <param name="SignIn">development (a user name gets a token from this gateway), oidc (a redirect to <paramref name="Authority"/>),
 /// or none (tokens come from elsewhere, e.g. a signing key of one's own).</param>
 /// <param name="TestCards">Whether payments go to the local Stripe stub, whose test cards and 3D Secure step the page offers.</param>
-public sealed record StorefrontConfig(string SignIn, string? Authority, string? OidcClientId, string Audience, string? StripePublishableKey, bool TestCards);
+public sealed record StorefrontConfig(string SignIn, string? Authority, string? OidcClientId, string? StripePublishableKey, bool TestCards);
 
 public sealed record DevelopmentSignInRequest(string UserName);
 

@@ -14,8 +14,8 @@ export const session = {
     const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || 'null');
     return saved && new Date(saved.expiresAt) > new Date() ? saved : null;
   },
-  set(token, userId, expiresAt) {
-    localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, userId, expiresAt }));
+  set(token, userId, expiresAt, name) {
+    localStorage.setItem(TOKEN_KEY, JSON.stringify({ token, userId, expiresAt, name: name || userId }));
   },
   clear() {
     localStorage.removeItem(TOKEN_KEY);

@@ -58,7 +58,7 @@ function renderAccount() {
     account.innerHTML = h`<a href="#/sign-in?return=${encodeURIComponent(location.hash || '#/')}">Sign in</a>`;
     return;
   }
-  account.innerHTML = h`<span>Signed in as <strong>${current.userId}</strong></span> <button type="button" id="sign-out">Sign out</button>`;
+  account.innerHTML = h`<span>Signed in as <strong>${current.name || current.userId}</strong></span> <button type="button" id="sign-out">Sign out</button>`;
   account.querySelector('#sign-out').addEventListener('click', () => {
     session.clear();
     location.hash = '#/';

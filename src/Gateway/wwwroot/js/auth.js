@@ -3,6 +3,7 @@
 import { api, session } from './api.js';
 
 const PKCE_KEY = 'ticketsaga.oidc';
+const SIGN_IN_ERROR_KEY = 'ticketsaga.oidc.error';
 let config;
 
 export async function storefrontConfig() {
@@ -12,11 +13,11 @@ export async function storefrontConfig() {
 
 export async function signInDevelopment(userName) {
   const { body } = await api('/storefront/sign-in', { method: 'POST', body: { user_name: userName } });
-  session.set(body.token, body.user_id, body.expires_at);
+  session.set(body.token, body.user_id, body.expires_at, body.user_id);
 }
 
 export async function signInWithOidc(returnTo) {
-  const { authority, oidc_client_id: clientId, audience } = await storefrontConfig();
+  const { authority, oidc_client_id: clientId } = await storefrontConfig();
   const discovery = await (await fetch(new URL('.well-known/openid-configuration', authority.replace(/\/?$/, '/')))).json();
   const verifier = randomText(64);
   const state = randomText(24);
@@ -25,30 +26,44 @@ export async function signInWithOidc(returnTo) {
   const url = new URL(discovery.authorization_endpoint);
   url.search = new URLSearchParams({
     response_type: 'code', client_id: clientId, redirect_uri: redirectUri(), scope: 'openid profile', state,
-    code_challenge: challenge, code_challenge_method: 'S256', audience,
+    code_challenge: challenge, code_challenge_method: 'S256',
   });
   location.assign(url);
 }
 
-// Back from the provider with ?code=&state=: exchange the code for tokens, then go where the buyer was.
+// Back from the provider with ?code=&state= (or ?error=): exchange the code for tokens, then go where the buyer was.
 export async function completeOidcSignIn() {
   const params = new URLSearchParams(location.search);
   const pending = JSON.parse(sessionStorage.getItem(PKCE_KEY) || 'null');
-  if (!params.has('code') || !pending || params.get('state') !== pending.state) return false;
+  if (!(params.has('code') || params.has('error')) || !pending || params.get('state') !== pending.state) return false;
   sessionStorage.removeItem(PKCE_KEY);
-  const { oidc_client_id: clientId } = await storefrontConfig();
-  const response = await fetch(pending.tokenEndpoint, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code', code: params.get('code'), redirect_uri: redirectUri(), client_id: clientId, code_verifier: pending.verifier,
-    }),
-  });
-  const tokens = await response.json();
-  const claims = JSON.parse(atob(tokens.access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
-  session.set(tokens.access_token, claims.sub, new Date(claims.exp * 1000).toISOString());
-  history.replaceState(null, '', `/${pending.returnTo || '#/'}`);
+  try {
+    if (params.has('error')) throw new Error(params.get('error_description') || params.get('error'));
+    const { oidc_client_id: clientId } = await storefrontConfig();
+    const response = await fetch(pending.tokenEndpoint, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code', code: params.get('code'), redirect_uri: redirectUri(), client_id: clientId, code_verifier: pending.verifier,
+      }),
+    });
+    const tokens = await response.json();
+    if (!response.ok) throw new Error(tokens.error_description || tokens.error || `HTTP ${response.status}`);
+    const claims = JSON.parse(atob(tokens.access_token.split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    session.set(tokens.access_token, claims.sub, new Date(claims.exp * 1000).toISOString(), claims.name);
+    history.replaceState(null, '', `/${pending.returnTo || '#/'}`);
+  } catch (failure) {
+    sessionStorage.setItem(SIGN_IN_ERROR_KEY, failure.message);
+    history.replaceState(null, '', `/#/sign-in?return=${encodeURIComponent(pending.returnTo || '#/')}`);
+  }
   return true;
+}
+
+/** Why the last sign-in at the provider failed, once. */
+export function takeSignInError() {
+  const message = sessionStorage.getItem(SIGN_IN_ERROR_KEY);
+  sessionStorage.removeItem(SIGN_IN_ERROR_KEY);
+  return message;
 }
 
 const redirectUri = () => `${location.origin}/`;

@@ -1,5 +1,5 @@
 import { h } from './api.js';
-import { signInDevelopment, signInWithOidc, storefrontConfig } from './auth.js';
+import { signInDevelopment, signInWithOidc, storefrontConfig, takeSignInError } from './auth.js';
 
 export async function renderSignIn(main) {
   const returnTo = new URLSearchParams(location.hash.split('?')[1] || '').get('return') || '#/';
@@ -10,6 +10,7 @@ export async function renderSignIn(main) {
   }
   if (config.sign_in === 'oidc') {
     main.innerHTML = h`<h1>Sign in</h1><p>You sign in with your account at ${new URL(config.authority).host}.</p>
+      <p class="alert" role="alert" id="sign-in-error">${takeSignInError() || ''}</p>
       <button type="button" id="oidc">Continue to sign in</button>`;
     main.querySelector('#oidc').addEventListener('click', () => signInWithOidc(returnTo));
     return;
