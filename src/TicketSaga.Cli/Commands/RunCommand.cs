@@ -23,6 +23,9 @@ internal sealed record RunSettings(
     public RetentionOptions RuntimeRetention { get; init; } = new();
 
     public DeliveryFaults DeliveryFaults { get; init; } = DeliveryFaults.None;
+
+    /// <summary>The runtime's own database on the PostgreSQL server (<see cref="RunnerOptions.RuntimeDatabase"/>).</summary>
+    public string RuntimeDatabase { get; init; } = RunnerOptions.DefaultRuntimeDatabase;
 }
 
 /// <summary>The command-line options of `run` and `up`, read into <see cref="RunSettings"/>.</summary>
@@ -37,6 +40,12 @@ internal sealed class RunOptions
     {
         Description = "Components folder, repeatable (or TICKETSAGA_RESOURCES_PATH); default: the folders named in dapr.yaml.",
         AllowMultipleArgumentsPerToken = false,
+    };
+
+    private readonly Option<string> _runtimeDatabase = new("--runtime-database")
+    {
+        Description = "The runtime's own database on that server: state, the pub/sub log, workflows, actors. A new name starts from an empty store.",
+        DefaultValueFactory = _ => RunnerOptions.DefaultRuntimeDatabase,
     };
 
     private readonly Option<bool> _noBuild = new("--no-build") { Description = "Skip `dotnet build` of the solution beside the run file." };
@@ -57,18 +66,29 @@ internal sealed class RunOptions
         DefaultValueFactory = _ => 90,
     };
 
-    public RunOptions() => _healthTimeout.Validators.Add(result =>
+    public RunOptions()
     {
-        if (result.GetValueOrDefault<int>() <= 0)
+        _healthTimeout.Validators.Add(result =>
         {
-            result.AddError("--health-timeout must be a positive number of seconds.");
-        }
-    });
+            if (result.GetValueOrDefault<int>() <= 0)
+            {
+                result.AddError("--health-timeout must be a positive number of seconds.");
+            }
+        });
+        _runtimeDatabase.Validators.Add(result =>
+        {
+            if (!RunnerOptions.IsDatabaseName(result.GetValueOrDefault<string>()))
+            {
+                result.AddError("--runtime-database must be 1 to 63 lower-case letters, digits or '_', starting with a letter.");
+            }
+        });
+    }
 
     public void AddTo(Command command)
     {
         command.Options.Add(_postgres);
         command.Options.Add(_resourcesPaths);
+        command.Options.Add(_runtimeDatabase);
         command.Options.Add(_noBuild);
         command.Options.Add(_healthTimeout);
         command.Options.Add(_verbose);
@@ -87,7 +107,10 @@ internal sealed class RunOptions
             Build: !parse.GetValue(_noBuild),
             TimeSpan.FromSeconds(parse.GetValue(_healthTimeout)),
             parse.GetValue(_verbose),
-            parse.GetValue(_stopOnAppExit));
+            parse.GetValue(_stopOnAppExit))
+        {
+            RuntimeDatabase = parse.GetValue(_runtimeDatabase)!,
+        };
     }
 }
 
@@ -134,6 +157,7 @@ internal static class RunCommand
             var options = new RunnerOptions
             {
                 PostgresConnectionString = postgres.ConnectionString,
+                RuntimeDatabase = settings.RuntimeDatabase,
                 ResourcesPaths = settings.ResourcesPaths.Count > 0 ? settings.ResourcesPaths : null,
                 HealthTimeout = settings.HealthTimeout,
                 DefaultEnvironment = DevelopmentAuthEnvironment(runFile).Concat(settings.CommonEnvironment).ToDictionary(),

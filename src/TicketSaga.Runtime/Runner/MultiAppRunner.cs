@@ -12,7 +12,14 @@ public sealed record RunnerOptions
     /// <summary>The PostgreSQL server the runtime and the apps use (ConnectionStrings__Postgres for the apps).</summary>
     public required string PostgresConnectionString { get; init; }
 
-    public string RuntimeDatabase { get; init; } = "dapr_runtime";
+    public const string DefaultRuntimeDatabase = "dapr_runtime";
+
+    /// <summary>The runtime's own database on that server (created when missing).</summary>
+    public string RuntimeDatabase { get; init; } = DefaultRuntimeDatabase;
+
+    /// <summary>A name that needs no quoting in PostgreSQL.</summary>
+    public static bool IsDatabaseName(string? name) =>
+        name is { Length: > 0 and <= 63 } && char.IsAsciiLetterLower(name[0]) && name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_');
 
     /// <summary>Replaces the resources paths named in the run file when set.</summary>
     public IReadOnlyList<string>? ResourcesPaths { get; init; }
