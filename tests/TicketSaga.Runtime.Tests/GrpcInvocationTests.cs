@@ -34,13 +34,19 @@ public sealed class GrpcInvocationFixture(PostgresServer postgres) : IAsyncLifet
 
     public const string BoxOfficeAppId = "box-office-http";
 
+    public const string ArchiveAppId = "archive-grpc";
+
     private readonly string _configuration = Path.Combine(Directory.CreateTempSubdirectory("ticketsaga-grpc-invocation-").FullName, "configuration.yaml");
     private TestApp _bank = null!;
     private TestApp _boxOffice = null!;
+    private TestApp _archive = null!;
 
     public DaprTestHost Host { get; private set; } = null!;
 
     public BankCallback Bank { get; } = new();
+
+    /// <summary>What the archive, an app on an older SDK (bulk events only through <c>AppCallbackAlpha</c>), was given.</summary>
+    public StatementBook Archive { get; } = new();
 
     public Sidecar Teller { get; private set; } = null!;
 
@@ -89,6 +95,15 @@ public sealed class GrpcInvocationFixture(PostgresServer postgres) : IAsyncLifet
                 });
         }));
         await AddSidecarAsync(BoxOfficeAppId, boxOfficePort);
+        var archivePort = PortAllocator.FreePort();
+        _archive = await TestApp.StartAsync(archivePort, web =>
+            {
+                web.MapGrpcService<ArchiveCallback>();
+                web.MapGrpcService<ArchiveAlphaCallback>();
+            },
+            AppChannelProtocol.Grpc,
+            services => services.AddGrpc().Services.AddSingleton(Archive));
+        await Host.Runtime.AddSidecarAsync(new AppDescriptor(ArchiveAppId, archivePort, AppChannelProtocol.Grpc, PortAllocator.FreePort(), PortAllocator.FreePort()));
         Teller = await AddSidecarAsync("teller");
         Intruder = await AddSidecarAsync("intruder");
     }
@@ -101,6 +116,7 @@ public sealed class GrpcInvocationFixture(PostgresServer postgres) : IAsyncLifet
         await Host.DisposeAsync();
         await _bank.DisposeAsync();
         await _boxOffice.DisposeAsync();
+        await _archive.DisposeAsync();
         Directory.Delete(Path.GetDirectoryName(_configuration)!, recursive: true);
     }
 }
@@ -111,6 +127,10 @@ public sealed class BankCallback : AppCallback.AppCallbackBase
     public ConcurrentQueue<(InvokeRequest Request, string? Caller)> Invocations { get; } = new();
 
     public ConcurrentQueue<TopicEventRequest> Deposits { get; } = new();
+
+    public StatementBook Statements { get; } = new();
+
+    public override Task<TopicEventBulkResponse> OnBulkTopicEvent(TopicEventBulkRequest request, ServerCallContext context) => Task.FromResult(Statements.Take(request));
 
     public override Task<InvokeResponse> OnInvoke(InvokeRequest request, ServerCallContext context)
     {
@@ -128,6 +148,7 @@ public sealed class BankCallback : AppCallback.AppCallbackBase
         var response = new ListTopicSubscriptionsResponse();
         response.Subscriptions.Add(new TopicSubscription { PubsubName = "pubsub", Topic = "bank.deposits", Routes = new TopicRoutes { Default = "/deposits" } });
         response.Subscriptions.Add(new TopicSubscription { PubsubName = "pubsub", Topic = "bank.chargebacks" });
+        response.Subscriptions.Add(StatementBook.Subscription);
         return Task.FromResult(response);
     }
 
@@ -146,6 +167,49 @@ public sealed class BankCallback : AppCallback.AppCallbackBase
             Status = firstAttempt ? TopicEventResponse.Types.TopicEventResponseStatus.Retry : TopicEventResponse.Types.TopicEventResponseStatus.Success,
         });
     }
+}
+
+/// <summary>A bulk subscriber of statements: takes them, and drops those of a closed account.</summary>
+public sealed class StatementBook
+{
+    public static TopicSubscription Subscription => new()
+    {
+        PubsubName = "pubsub",
+        Topic = "bank.statements",
+        Routes = new TopicRoutes { Default = "/statements" },
+        BulkSubscribe = new BulkSubscribeConfig { Enabled = true, MaxMessagesCount = 10 },
+    };
+
+    public ConcurrentQueue<TopicEventBulkRequest> Batches { get; } = new();
+
+    public TopicEventBulkResponse Take(TopicEventBulkRequest request)
+    {
+        Batches.Enqueue(request);
+        var response = new TopicEventBulkResponse();
+        response.Statuses.Add(request.Entries.Select(entry => new TopicEventBulkResponseEntry
+        {
+            EntryId = entry.EntryId,
+            Status = entry.CloudEvent.Data.ToStringUtf8().Contains("closed", StringComparison.Ordinal)
+                ? TopicEventResponse.Types.TopicEventResponseStatus.Drop
+                : TopicEventResponse.Types.TopicEventResponseStatus.Success,
+        }));
+        return response;
+    }
+
+    public IEnumerable<string> Accounts() => Batches.SelectMany(b => b.Entries)
+        .Select(e => JsonSerializer.Deserialize<JsonElement>(e.CloudEvent.Data.ToStringUtf8()).GetProperty("account").GetString()!);
+}
+
+public sealed class ArchiveCallback : AppCallback.AppCallbackBase
+{
+    public override Task<ListTopicSubscriptionsResponse> ListTopicSubscriptions(Empty request, ServerCallContext context) =>
+        Task.FromResult(new ListTopicSubscriptionsResponse { Subscriptions = { StatementBook.Subscription } });
+}
+
+public sealed class ArchiveAlphaCallback(StatementBook archive) : AppCallbackAlpha.AppCallbackAlphaBase
+{
+    [Obsolete("What apps on SDKs before AppCallback.OnBulkTopicEvent implement; the sidecar falls back to it.")]
+    public override Task<TopicEventBulkResponse> OnBulkTopicEventAlpha1(TopicEventBulkRequest request, ServerCallContext context) => Task.FromResult(archive.Take(request));
 }
 
 public sealed class GrpcInvocationTests(GrpcInvocationFixture fixture) : IClassFixture<GrpcInvocationFixture>
@@ -339,5 +403,36 @@ public sealed class GrpcInvocationTests(GrpcInvocationFixture fixture) : IClassF
         var dropped = Assert.Single(await deadLetters.ListAsync(GrpcInvocationFixture.BankAppId, "bank.chargebacks", cancellationToken: Cancel));
         Assert.Equal(DeadLetterReasons.DroppedByApp, dropped.Reason);
         Assert.Equal(1, dropped.Attempts);
+    }
+
+    [Fact]
+    public async Task Grpc_apps_with_a_bulk_subscription_get_batches_through_OnBulkTopicEvent_or_the_Alpha1_fallback_answered_per_entry()
+    {
+        using var publisher = fixture.Teller.CreateDaprClient();
+        var deadLetters = fixture.Host.Runtime.Services.GetRequiredService<DeadLetters>();
+
+        foreach (var account in new[] { "a-1", "closed-7", "a-2" })
+        {
+            await publisher.PublishEventAsync("pubsub", "bank.statements", new { account }, Cancel);
+        }
+
+        foreach (var (appId, book) in new[] { (GrpcInvocationFixture.BankAppId, fixture.Bank.Statements), (GrpcInvocationFixture.ArchiveAppId, fixture.Archive) })
+        {
+            await TestSupport.EventuallyAsync(async () => (await deadLetters.ListAsync(appId, "bank.statements", cancellationToken: Cancel)).Count == 1
+                && book.Accounts().Count() >= 3, $"three statements delivered to {appId}, the closed account's dead-lettered");
+            var batch = book.Batches.First();
+            Assert.Equal(("pubsub", "bank.statements", "/statements", "com.dapr.event.sent.bulk"), (batch.PubsubName, batch.Topic, batch.Path, batch.Type));
+            var entry = batch.Entries[0];
+            Assert.Equal("application/cloudevents+json", entry.ContentType);
+            Assert.Equal(("teller", "com.dapr.event.sent", "1.0", "application/json"), (entry.CloudEvent.Source, entry.CloudEvent.Type, entry.CloudEvent.SpecVersion, entry.CloudEvent.DataContentType));
+            var dropped = Assert.Single(await deadLetters.ListAsync(appId, "bank.statements", cancellationToken: Cancel));
+            Assert.Equal(DeadLetterReasons.DroppedByApp, dropped.Reason);
+        }
+
+        // Taken entries are not delivered again, and no statement went through OnTopicEvent.
+        await Task.Delay(TimeSpan.FromMilliseconds(500), Cancel);
+        Assert.Equal(["a-1", "a-2", "closed-7"], fixture.Bank.Statements.Accounts().Order());
+        Assert.Equal(["a-1", "a-2", "closed-7"], fixture.Archive.Accounts().Order());
+        Assert.DoesNotContain(fixture.Bank.Deposits, d => d.Topic == "bank.statements");
     }
 }

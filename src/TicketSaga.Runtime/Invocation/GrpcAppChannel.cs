@@ -136,6 +136,23 @@ public sealed class GrpcAppChannel : IDisposable
         return request;
     }
 
+    /// <summary>A bulk entry's event as daprd sends it to a gRPC app: the CloudEvent's attributes and data as in <see cref="TopicEventFor"/>.</summary>
+    /// <exception cref="FormatException"><c>data_base64</c> is not base64.</exception>
+    public static TopicEventCERequest CloudEventFor(JsonElement cloudEvent)
+    {
+        var single = TopicEventFor(cloudEvent, "");
+        return new TopicEventCERequest
+        {
+            Id = single.Id,
+            Source = single.Source,
+            Type = single.Type,
+            SpecVersion = single.SpecVersion,
+            DataContentType = single.DataContentType,
+            Data = single.Data,
+            Extensions = single.Extensions,
+        };
+    }
+
     private static readonly HashSet<string> EnvelopeAttributes = ["id", "source", "datacontenttype", "type", "specversion", "data", "data_base64"];
 
     /// <summary>daprd's content type of an app's answer: protobuf when the data names its type.</summary>
@@ -228,11 +245,24 @@ public sealed class AppCallbackClient(CallInvoker invoker)
 
     public AsyncUnaryCall<ListTopicSubscriptionsResponse> ListTopicSubscriptionsAsync(Empty request, CallOptions options) => invoker.AsyncUnaryCall(ListTopicSubscriptions, null, options, request);
 
+    private static readonly Method<TopicEventBulkRequest, TopicEventBulkResponse> OnBulkTopicEvent =
+        Unary("OnBulkTopicEvent", TopicEventBulkRequest.Parser, TopicEventBulkResponse.Parser);
+
+    private static readonly Method<TopicEventBulkRequest, TopicEventBulkResponse> OnBulkTopicEventAlpha1 =
+        Unary("OnBulkTopicEventAlpha1", TopicEventBulkRequest.Parser, TopicEventBulkResponse.Parser, "dapr.proto.runtime.v1.AppCallbackAlpha");
+
     public AsyncUnaryCall<TopicEventResponse> OnTopicEventAsync(TopicEventRequest request, CallOptions options) => invoker.AsyncUnaryCall(OnTopicEvent, null, options, request);
 
-    private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(string name, MessageParser<TRequest> requestParser, MessageParser<TResponse> responseParser)
+    /// <summary>A bulk subscription's batch.</summary>
+    public AsyncUnaryCall<TopicEventBulkResponse> OnBulkTopicEventAsync(TopicEventBulkRequest request, CallOptions options) => invoker.AsyncUnaryCall(OnBulkTopicEvent, null, options, request);
+
+    /// <summary>The same on <c>AppCallbackAlpha</c>, which apps built before <c>OnBulkTopicEvent</c> implement.</summary>
+    public AsyncUnaryCall<TopicEventBulkResponse> OnBulkTopicEventAlpha1Async(TopicEventBulkRequest request, CallOptions options) => invoker.AsyncUnaryCall(OnBulkTopicEventAlpha1, null, options, request);
+
+    private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(
+        string name, MessageParser<TRequest> requestParser, MessageParser<TResponse> responseParser, string service = ServiceName)
         where TRequest : class, IMessage<TRequest>
         where TResponse : class, IMessage<TResponse> =>
-        new(MethodType.Unary, ServiceName, name, Marshallers.Create(r => r.ToByteArray(), requestParser.ParseFrom),
+        new(MethodType.Unary, service, name, Marshallers.Create(r => r.ToByteArray(), requestParser.ParseFrom),
             Marshallers.Create(r => r.ToByteArray(), responseParser.ParseFrom));
 }

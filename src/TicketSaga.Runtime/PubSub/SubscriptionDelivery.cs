@@ -259,8 +259,7 @@ internal sealed partial class SubscriptionDelivery(
     }
 
     /// <summary>
-    /// Dapr's bulk format: one POST of <c>{id, entries: [{entryId, event, contentType, metadata}], topic,
-    /// pubsubname, type}</c> per route, answered <c>{statuses: [{entryId, status}]}</c>; each entry's
+    /// Dapr's bulk delivery: one request per route with the batch's entries, answered per entry; each entry's
     /// SUCCESS / RETRY / DROP then counts as that message's own answer (an entry left out is retried).
     /// </summary>
     private async Task DeliverBulkAsync(PendingDelivery[] batch, CancellationToken stoppingToken)
@@ -268,7 +267,7 @@ internal sealed partial class SubscriptionDelivery(
         var (subscription, rules) = _subscriptions[(batch[0].PubsubName, batch[0].Topic)];
         var inbound = resources.InboundFor(app.AppId, subscription.PubsubName);
         var attemptedAt = DateTimeOffset.UtcNow;
-        var routed = new List<(PendingDelivery Delivery, string Route, JsonNode Event)>();
+        var routed = new List<BulkEntry>();
         foreach (var delivery in batch)
         {
             using var cloudEvent = JsonDocument.Parse(delivery.CloudEventJson);
@@ -279,30 +278,18 @@ internal sealed partial class SubscriptionDelivery(
                 continue;
             }
 
-            routed.Add((delivery, route, JsonNode.Parse(CloudEventEnvelope.ForSubscriber(delivery.CloudEventJson, cloudEvent.RootElement, subscription.RawPayload))!));
+            routed.Add(new BulkEntry(delivery, route, CloudEventEnvelope.ForSubscriber(delivery.CloudEventJson, cloudEvent.RootElement, subscription.RawPayload)));
         }
 
         foreach (var group in routed.GroupBy(r => r.Route))
         {
-            var request = new JsonObject
-            {
-                ["id"] = Guid.NewGuid().ToString(),
-                ["entries"] = new JsonArray([.. group.Select(e => (JsonNode)new JsonObject
-                {
-                    ["entryId"] = EntryId(e.Delivery),
-                    ["event"] = e.Event,
-                    ["contentType"] = CloudEventEnvelope.ContentType,
-                    ["metadata"] = new JsonObject(),
-                })]),
-                ["metadata"] = new JsonObject(),
-                ["pubsubname"] = subscription.PubsubName,
-                ["topic"] = subscription.Topic,
-                ["type"] = "com.dapr.event.sent.bulk",
-            };
-            (Outcome Outcome, string? Body) posted;
+            Dictionary<string, Outcome> outcomes;
             try
             {
-                posted = await PostAsync(group.Key, request.ToJsonString(), "application/json", null, inbound.Timeout ?? DefaultTimeout, stoppingToken);
+                var timeout = inbound.Timeout ?? DefaultTimeout;
+                outcomes = app.Protocol == AppChannelProtocol.Grpc
+                    ? await OnBulkTopicEventAsync(group.Key, [.. group], subscription, timeout, stoppingToken)
+                    : await PostBulkAsync(group.Key, [.. group], subscription, timeout, stoppingToken);
             }
             catch (HttpRequestException ex) when (ex.StatusCode is null)
             {
@@ -310,15 +297,125 @@ internal sealed partial class SubscriptionDelivery(
                 return;
             }
 
-            var statuses = posted.Body is null ? [] : EntryStatuses(posted.Body);
-            foreach (var (delivery, _, _) in group)
+            foreach (var entry in group)
             {
-                var outcome = posted.Body is null ? posted.Outcome
-                    : statuses.GetValueOrDefault(EntryId(delivery), new Outcome(OutcomeKind.Retry, "the app's bulk answer has no status for this entry"));
-                await RecordAsync(delivery, subscription, inbound, attemptedAt, outcome, stoppingToken);
+                var outcome = outcomes.GetValueOrDefault(EntryId(entry.Delivery), new Outcome(OutcomeKind.Retry, "the app's bulk answer has no status for this entry"));
+                await RecordAsync(entry.Delivery, subscription, inbound, attemptedAt, outcome, stoppingToken);
             }
         }
     }
+
+    /// <summary>
+    /// Over HTTP: one POST of <c>{id, entries: [{entryId, event, contentType, metadata}], topic, pubsubname,
+    /// type}</c>, answered <c>{statuses: [{entryId, status}]}</c>; a failed status answers for every entry.
+    /// </summary>
+    private async Task<Dictionary<string, Outcome>> PostBulkAsync(string route, BulkEntry[] entries, SubscriptionDefinition subscription, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        var request = new JsonObject
+        {
+            ["id"] = Guid.NewGuid().ToString(),
+            ["entries"] = new JsonArray([.. entries.Select(e => (JsonNode)new JsonObject
+            {
+                ["entryId"] = EntryId(e.Delivery),
+                ["event"] = JsonNode.Parse(e.Event),
+                ["contentType"] = CloudEventEnvelope.ContentType,
+                ["metadata"] = new JsonObject(),
+            })]),
+            ["metadata"] = new JsonObject(),
+            ["pubsubname"] = subscription.PubsubName,
+            ["topic"] = subscription.Topic,
+            ["type"] = BulkEventType,
+        };
+        var (posted, body) = await PostAsync(route, request.ToJsonString(), "application/json", null, timeout, stoppingToken);
+        return body is null ? entries.ToDictionary(e => EntryId(e.Delivery), _ => posted) : EntryStatuses(body);
+    }
+
+    /// <summary>
+    /// To a gRPC app, as daprd does: <c>AppCallback.OnBulkTopicEvent</c> with each entry's CloudEvent, and
+    /// <c>AppCallbackAlpha.OnBulkTopicEventAlpha1</c> when the app does not implement it. Unimplemented by
+    /// both drops the whole batch (daprd's answer: the app cannot take bulk events); other failures retry it.
+    /// </summary>
+    private async Task<Dictionary<string, Outcome>> OnBulkTopicEventAsync(string route, BulkEntry[] entries, SubscriptionDefinition subscription, TimeSpan timeout, CancellationToken stoppingToken)
+    {
+        var outcomes = new Dictionary<string, Outcome>(StringComparer.Ordinal);
+        var request = new TopicEventBulkRequest { Id = Guid.NewGuid().ToString(), PubsubName = subscription.PubsubName, Topic = subscription.Topic, Type = BulkEventType, Path = route };
+        foreach (var entry in entries)
+        {
+            using var cloudEvent = JsonDocument.Parse(entry.Event);
+            try
+            {
+                request.Entries.Add(new TopicEventBulkRequestEntry
+                {
+                    EntryId = EntryId(entry.Delivery),
+                    CloudEvent = GrpcAppChannel.CloudEventFor(cloudEvent.RootElement),
+                    ContentType = CloudEventEnvelope.ContentType,
+                });
+            }
+            catch (FormatException ex)
+            {
+                outcomes[EntryId(entry.Delivery)] = new Outcome(OutcomeKind.Retry, $"data_base64 of the event is not base64: {ex.Message}");
+            }
+        }
+
+        Outcome whole;
+        try
+        {
+            var callback = grpcApp.For(app);
+            TopicEventBulkResponse response;
+            try
+            {
+                response = await callback.OnBulkTopicEventAsync(request, GrpcAppChannel.Options(app, null, stoppingToken, timeout));
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+            {
+                response = await callback.OnBulkTopicEventAlpha1Async(request, GrpcAppChannel.Options(app, null, stoppingToken, timeout));
+            }
+
+            foreach (var status in response.Statuses)
+            {
+                outcomes[status.EntryId] = OutcomeOf(status.Status, "for this entry");
+            }
+
+            return outcomes;
+        }
+        catch (RpcException ex) when (ex.Status.DebugException is HttpRequestException { StatusCode: null } unreachable)
+        {
+            throw unreachable;
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
+        {
+            whole = new Outcome(OutcomeKind.Drop, $"neither OnBulkTopicEvent nor OnBulkTopicEventAlpha1 is implemented: {ex.Status.Detail}");
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.DeadlineExceeded)
+        {
+            whole = new Outcome(OutcomeKind.Retry, $"OnBulkTopicEvent did not answer within {timeout.TotalMilliseconds} ms");
+        }
+        catch (RpcException ex)
+        {
+            whole = new Outcome(OutcomeKind.Retry, $"OnBulkTopicEvent answered {ex.StatusCode}: {Truncate(ex.Status.Detail)}");
+        }
+
+        foreach (var entry in request.Entries)
+        {
+            outcomes[entry.EntryId] = whole;
+        }
+
+        return outcomes;
+    }
+
+    private const string BulkEventType = "com.dapr.event.sent.bulk";
+
+    /// <param name="Event">The CloudEvent as the subscriber gets it (<see cref="CloudEventEnvelope.ForSubscriber"/>).</param>
+    private sealed record BulkEntry(PendingDelivery Delivery, string Route, string Event);
+
+    /// <summary>daprd's reading of a gRPC app's SUCCESS / RETRY / DROP; an unknown status is retried.</summary>
+    private static Outcome OutcomeOf(TopicEventResponse.Types.TopicEventResponseStatus status, string about) => status switch
+    {
+        TopicEventResponse.Types.TopicEventResponseStatus.Success => new Outcome(OutcomeKind.Ack, ""),
+        TopicEventResponse.Types.TopicEventResponseStatus.Retry => new Outcome(OutcomeKind.Retry, $"the app answered RETRY {about}".TrimEnd()),
+        TopicEventResponse.Types.TopicEventResponseStatus.Drop => new Outcome(OutcomeKind.Drop, $"the app answered DROP {about}".TrimEnd()),
+        var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}' {about}".TrimEnd()),
+    };
 
     private static string EntryId(PendingDelivery delivery) => delivery.Seq.ToString(CultureInfo.InvariantCulture);
 
@@ -426,13 +523,7 @@ internal sealed partial class SubscriptionDelivery(
         try
         {
             var response = await grpcApp.For(app).OnTopicEventAsync(request, GrpcAppChannel.Options(app, headers, stoppingToken, timeout));
-            return response.Status switch
-            {
-                TopicEventResponse.Types.TopicEventResponseStatus.Success => new Outcome(OutcomeKind.Ack, ""),
-                TopicEventResponse.Types.TopicEventResponseStatus.Retry => new Outcome(OutcomeKind.Retry, "the app answered RETRY"),
-                TopicEventResponse.Types.TopicEventResponseStatus.Drop => new Outcome(OutcomeKind.Drop, "the app answered DROP"),
-                var other => new Outcome(OutcomeKind.Retry, $"the app answered unknown status '{other}'"),
-            };
+            return OutcomeOf(response.Status, "");
         }
         catch (RpcException ex) when (ex.Status.DebugException is HttpRequestException { StatusCode: null } unreachable)
         {

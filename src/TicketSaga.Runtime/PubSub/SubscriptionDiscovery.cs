@@ -105,7 +105,7 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
     /// <summary>
     /// daprd's reading of a gRPC subscription: without routes, or with neither rules nor a default, events
     /// go to the empty path; with rules and no default, an event no rule matches has no route.
-    /// Bulk subscriptions are delivered one event at a time (no OnBulkTopicEvent).
+    /// A bulk subscription gets its batches through <c>AppCallbackAlpha.OnBulkTopicEventAlpha1</c>.
     /// </summary>
     private SubscriptionDefinition FromGrpc(TopicSubscription subscription)
     {
@@ -122,6 +122,9 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
             SubscriptionSource.Programmatic, $"ListTopicSubscriptions of {app.AppId}")
         {
             RawPayload = string.Equals(subscription.Metadata.GetValueOrDefault("rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
+            BulkSubscribe = subscription.BulkSubscribe is { Enabled: true } bulk
+                ? new BulkSubscribeOptions(bulk.MaxMessagesCount > 0 ? bulk.MaxMessagesCount : 100, bulk.MaxAwaitDurationMs > 0 ? bulk.MaxAwaitDurationMs : 1000)
+                : null,
         };
     }
 
