@@ -79,6 +79,26 @@ public sealed class WorkflowTests(SampleAppFixture fixture) : IClassFixture<Samp
         Assert.Equal(WorkflowRuntimeStatus.Terminated, (await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: Cancellation)).RuntimeStatus);
     }
 
+    [Fact]
+    public async Task Terminating_a_parent_terminates_its_waiting_child_and_purging_the_parent_purges_the_child()
+    {
+        var id = NewId();
+        var child = id + "-child";
+        await Workflows.ScheduleNewWorkflowAsync(nameof(ParentOfWaitingChildWorkflow), id, "x");
+        await TestSupport.EventuallyAsync(async () => (await Workflows.GetWorkflowStateAsync(child, cancellation: Cancellation)).RuntimeStatus == WorkflowRuntimeStatus.Running,
+            "the child workflow running");
+
+        await Workflows.TerminateWorkflowAsync(id, cancellation: Cancellation);
+
+        Assert.Equal(WorkflowRuntimeStatus.Terminated, (await Workflows.WaitForWorkflowCompletionAsync(id, cancellation: Cancellation)).RuntimeStatus);
+        using var childEnds = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        childEnds.CancelAfter(TimeSpan.FromSeconds(30));
+        Assert.Equal(WorkflowRuntimeStatus.Terminated, (await Workflows.WaitForWorkflowCompletionAsync(child, cancellation: childEnds.Token)).RuntimeStatus);
+        Assert.True(await Workflows.PurgeInstanceAsync(id, Cancellation));
+        Assert.False((await Workflows.GetWorkflowStateAsync(id, cancellation: Cancellation)).Exists);
+        Assert.False((await Workflows.GetWorkflowStateAsync(child, cancellation: Cancellation)).Exists);
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task A_purged_workflow_id_can_be_used_again_even_after_its_pending_timer_passes()
     {

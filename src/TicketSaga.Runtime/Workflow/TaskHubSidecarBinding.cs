@@ -23,10 +23,10 @@ internal sealed class TaskHubSidecarBinding : IServiceMethodProvider<WorkflowEng
         Unary<GetInstanceRequest, GetInstanceResponse>(context, "WaitForInstanceStart", (engine, request, call) => engine.Server.WaitForInstanceStart(request, call));
         Unary<GetInstanceRequest, GetInstanceResponse>(context, "WaitForInstanceCompletion", (engine, request, call) => engine.Server.WaitForInstanceCompletion(request, call));
         Unary<RaiseEventRequest, RaiseEventResponse>(context, "RaiseEvent", (engine, request, call) => engine.Server.RaiseEvent(request, call));
-        Unary<TerminateRequest, TerminateResponse>(context, "TerminateInstance", (engine, request, call) => engine.Server.TerminateInstance(request, call));
+        Unary<TerminateRequest, TerminateResponse>(context, "TerminateInstance", (engine, request, call) => engine.TerminateInstance(request, call));
         Unary<SuspendRequest, SuspendResponse>(context, "SuspendInstance", (engine, request, call) => engine.Server.SuspendInstance(request, call));
         Unary<ResumeRequest, ResumeResponse>(context, "ResumeInstance", (engine, request, call) => engine.Server.ResumeInstance(request, call));
-        Unary<PurgeInstancesRequest, PurgeInstancesResponse>(context, "PurgeInstances", (engine, request, call) => engine.Server.PurgeInstances(request, call));
+        Unary<PurgeInstancesRequest, PurgeInstancesResponse>(context, "PurgeInstances", (engine, request, call) => engine.PurgeInstances(request, call));
         Unary<ActivityResponse, CompleteTaskResponse>(context, "CompleteActivityTask", (engine, request, call) => engine.CompleteActivityTask(request, call));
         Unary<DaprProtocol.ListInstanceIDsRequest, DaprProtocol.ListInstanceIDsResponse>(context, "ListInstanceIDs", (engine, request, call) => engine.ListInstanceIds(request, call));
         Unary<DaprProtocol.GetInstanceHistoryRequest, DaprProtocol.GetInstanceHistoryResponse>(context, "GetInstanceHistory", (engine, request, call) => engine.GetInstanceHistory(request, call));

@@ -95,6 +95,19 @@ public sealed class WorkflowEngine : IDisposable
         throw new RpcException(new Status(StatusCode.NotFound, "No worker connection is waiting for this work item."));
     }
 
+    /// <summary>Terminate, of child workflows too when asked (Dapr.Workflow always asks).</summary>
+    internal async Task<TerminateResponse> TerminateInstance(TerminateRequest request, ServerCallContext context)
+    {
+        await Store.TerminateAsync(request.InstanceId, request.Output, request.Recursive);
+        return new TerminateResponse();
+    }
+
+    /// <summary>Purge of one instance, of its child workflows too when asked; a filter goes to the sidecar's own handling.</summary>
+    internal async Task<PurgeInstancesResponse> PurgeInstances(PurgeInstancesRequest request, ServerCallContext context) =>
+        request.RequestCase == PurgeInstancesRequest.RequestOneofCase.InstanceId
+            ? new PurgeInstancesResponse { DeletedInstanceCount = await Store.PurgeAsync(request.InstanceId, request.Recursive) }
+            : await Server.PurgeInstances(request, context);
+
     /// <summary>The instance ids of this app, a page at a time (Dapr's ListInstanceIDs).</summary>
     internal async Task<Dapr.DurableTask.Protobuf.ListInstanceIDsResponse> ListInstanceIds(Dapr.DurableTask.Protobuf.ListInstanceIDsRequest request, ServerCallContext context)
     {

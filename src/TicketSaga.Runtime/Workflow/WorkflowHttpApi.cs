@@ -137,7 +137,7 @@ public static class WorkflowHttpApi
             return NotFound(instanceId);
         }
 
-        await engine.Store.ForceTerminateTaskOrchestrationAsync(instanceId, reason: null);
+        await engine.Store.TerminateAsync(instanceId, reason: null, recursive: true);
         return Accepted();
     }
 
@@ -166,7 +166,7 @@ public static class WorkflowHttpApi
     /// <summary>Only an ended instance is purged; a running one is refused and kept, as daprd refuses it.</summary>
     private static async Task<IResult> PurgeAsync(string instanceId, WorkflowEngine engine)
     {
-        if ((await engine.Store.PurgeInstanceStateAsync(instanceId)).DeletedInstanceCount > 0)
+        if (await engine.Store.PurgeAsync(instanceId, recursive: true) > 0)
         {
             return Accepted();
         }

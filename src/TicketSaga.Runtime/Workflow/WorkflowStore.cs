@@ -538,6 +538,48 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             Event = new ExecutionTerminatedEvent(-1, reason),
         });
 
+    /// <summary>
+    /// Terminates the instance and, when <paramref name="recursive"/> (what Dapr.Workflow asks), every child
+    /// and grandchild workflow still running, as daprd does.
+    /// </summary>
+    internal async Task TerminateAsync(string instanceId, string? reason, bool recursive)
+    {
+        await ForceTerminateTaskOrchestrationAsync(instanceId, reason);
+        if (recursive)
+        {
+            foreach (var descendant in await RunningDescendantsAsync(instanceId))
+            {
+                await ForceTerminateTaskOrchestrationAsync(descendant, reason);
+            }
+        }
+    }
+
+    /// <summary>Child workflows of any depth (each state names its parent), found where a terminate or purge needs them.</summary>
+    private const string Descendants =
+        """
+        WITH RECURSIVE tree(instance_id) AS (
+            SELECT $2::text
+            UNION
+            SELECT w.instance_id FROM workflow_instances w JOIN tree ON w.state::jsonb #>> '{ParentInstance,OrchestrationInstance,InstanceId}' = tree.instance_id
+            WHERE w.app_id = $1)
+        """;
+
+    private async Task<List<string>> RunningDescendantsAsync(string instanceId)
+    {
+        await using var read = _db.CreateCommand(
+            Descendants + " SELECT w.instance_id FROM workflow_instances w JOIN tree USING (instance_id) WHERE w.app_id = $1 AND w.instance_id <> $2 AND w.completed_at IS NULL");
+        read.Parameters.Add(new() { Value = _appId });
+        read.Parameters.Add(new() { Value = instanceId });
+        var ids = new List<string>();
+        await using var reader = await read.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     public async Task<OrchestrationState> GetOrchestrationStateAsync(string instanceId, string? executionId)
     {
         await using var read = _db.CreateCommand("SELECT state FROM workflow_instances WHERE app_id = $1 AND instance_id = $2");
@@ -591,26 +633,53 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             deadline.CancelAfter(timeout);
         }
 
-        while (true)
+        TaskCompletionSource? ending = null;
+        try
         {
-            // Registered before reading, so that an ending between the read and the wait is not missed.
-            var ending = _endings.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            if (await GetOrchestrationStateAsync(instanceId, executionId: null) is { } state && Ended.Contains(state.OrchestrationStatus))
+            while (true)
             {
-                return state;
-            }
+                // Registered before reading, so that an ending between the read and the wait is not missed.
+                ending = _endings.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                if (await GetOrchestrationStateAsync(instanceId, executionId: null) is { } state && Ended.Contains(state.OrchestrationStatus))
+                {
+                    return state;
+                }
 
-            try
-            {
-                await ending.Task.WaitAsync(_options.IdlePollInterval, deadline.Token);
+                try
+                {
+                    await ending.Task.WaitAsync(_options.IdlePollInterval, deadline.Token);
+                }
+                catch (TimeoutException)
+                {
+                }
             }
-            catch (TimeoutException)
+        }
+        finally
+        {
+            // An instance that had already ended, or a wait given up, must not leave its entry behind; other waiters re-register.
+            if (ending is not null && _endings.TryRemove(KeyValuePair.Create(instanceId, ending)))
             {
+                ending.TrySetResult();
             }
         }
     }
 
     // ---- Purge --------------------------------------------------------------------------------
+
+    /// <summary>Purges the instance if it has ended and, when <paramref name="recursive"/>, its ended child workflows of any depth.</summary>
+    internal async Task<int> PurgeAsync(string instanceId, bool recursive)
+    {
+        if (!recursive)
+        {
+            return (await PurgeInstanceStateAsync(instanceId)).DeletedInstanceCount;
+        }
+
+        await using var purge = _db.CreateCommand(
+            Descendants + " DELETE FROM workflow_instances w USING tree WHERE w.app_id = $1 AND w.instance_id = tree.instance_id AND w.completed_at IS NOT NULL");
+        purge.Parameters.Add(new() { Value = _appId });
+        purge.Parameters.Add(new() { Value = instanceId });
+        return await purge.ExecuteNonQueryAsync();
+    }
 
     public async Task<PurgeResult> PurgeInstanceStateAsync(string instanceId)
     {

@@ -76,6 +76,7 @@ public sealed class SampleApp : IAsyncDisposable
             options.RegisterWorkflow<ChildWorkflow>();
             options.RegisterWorkflow<SlowWorkflow>();
             options.RegisterWorkflow<ParentOfDeadlineWorkflow>();
+            options.RegisterWorkflow<ParentOfWaitingChildWorkflow>();
             options.RegisterActivity<GreetActivity>();
             options.RegisterActivity<FlakyActivity>();
             options.RegisterActivity<SlowActivity>();

@@ -83,6 +83,13 @@ public sealed class ParentOfDeadlineWorkflow : Workflow<int, string>
         "parent(" + await context.CallChildWorkflowAsync<string>(nameof(DeadlineWorkflow), childTimeoutMilliseconds) + ")";
 }
 
+/// <summary>Waits on a child (its id: the parent's plus "-child") that waits ten minutes for an event.</summary>
+public sealed class ParentOfWaitingChildWorkflow : Workflow<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, string input) =>
+        "parent(" + await context.CallChildWorkflowAsync<string>(nameof(DeadlineWorkflow), 600_000, new ChildWorkflowTaskOptions(context.InstanceId + "-child")) + ")";
+}
+
 /// <summary>Records each start, then takes two seconds.</summary>
 public sealed class SlowActivity(Journal journal) : WorkflowActivity<string, string>
 {
