@@ -85,6 +85,41 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_workflow_that_continues_as_new_carries_on_from_its_latest_generation_after_a_crash()
+    {
+        var key = NewId();
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(CountdownWorkflow), NewId(), new Countdown(key, 8, 0));
+        await Journal.WaitForAsync($"greet:{key}-2");
+
+        await Pod.KillAndRestartRuntimeAsync();
+
+        Assert.Equal("lift-off after 8 generations", (await CompletionAsync(id)).ReadOutputAs<string>());
+        // Not started over: the generations that had ended before the crash ran once (the one in flight may run twice).
+        Assert.Equal(1, Journal.Count($"greet:{key}-0"));
+        Assert.Equal(1, Journal.Count($"greet:{key}-1"));
+        Assert.Equal(1, Journal.Count($"greet:{key}-8"));
+    }
+
+    [Fact]
+    public async Task A_suspended_workflow_stays_suspended_across_a_crash_and_completes_once_resumed()
+    {
+        var id = await Workflows.ScheduleNewWorkflowAsync(nameof(ApprovalWorkflow), NewId(), "sam");
+        await Eventually.HoldsAsync(() => HistoryHasAsync(id, "TimerFiredEvent"), "the greeting and the timer behind the workflow");
+        await Workflows.SuspendWorkflowAsync(id, "audit", Cancellation);
+        await Eventually.HoldsAsync(async () => (await Workflows.GetWorkflowStateAsync(id, cancellation: Cancellation)).RuntimeStatus == WorkflowRuntimeStatus.Suspended,
+            "the workflow suspended");
+
+        await Pod.KillAndRestartRuntimeAsync();
+        await Workflows.RaiseEventAsync(id, "approval", "approved", Cancellation);
+
+        // The event waits while the workflow is suspended, and counts once it is resumed.
+        await Task.Delay(TimeSpan.FromSeconds(2), Cancellation);
+        Assert.Equal(WorkflowRuntimeStatus.Suspended, (await Workflows.GetWorkflowStateAsync(id, cancellation: Cancellation)).RuntimeStatus);
+        await Workflows.ResumeWorkflowAsync(id, "audited", Cancellation);
+        Assert.Equal("hello sam|approved", (await CompletionAsync(id)).ReadOutputAs<string>());
+    }
+
+    [Fact]
     public async Task The_episode_of_a_worker_whose_lock_was_taken_over_is_not_saved()
     {
         var key = NewId();

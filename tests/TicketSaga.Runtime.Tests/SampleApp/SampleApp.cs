@@ -77,6 +77,7 @@ public sealed class SampleApp : IAsyncDisposable
             options.RegisterWorkflow<SlowWorkflow>();
             options.RegisterWorkflow<ParentOfDeadlineWorkflow>();
             options.RegisterWorkflow<ParentOfWaitingChildWorkflow>();
+            options.RegisterWorkflow<CountdownWorkflow>();
             options.RegisterActivity<GreetActivity>();
             options.RegisterActivity<FlakyActivity>();
             options.RegisterActivity<SlowActivity>();

@@ -90,6 +90,25 @@ public sealed class ParentOfWaitingChildWorkflow : Workflow<string, string>
         "parent(" + await context.CallChildWorkflowAsync<string>(nameof(DeadlineWorkflow), 600_000, new ChildWorkflowTaskOptions(context.InstanceId + "-child")) + ")";
 }
 
+/// <summary>Greets once per generation ("greet:key-n"), waits 300 ms, then continues as new with the next generation.</summary>
+public sealed class CountdownWorkflow : Workflow<Countdown, string>
+{
+    public override async Task<string> RunAsync(WorkflowContext context, Countdown countdown)
+    {
+        await context.CallActivityAsync<string>(nameof(GreetActivity), $"{countdown.Key}-{countdown.Done}");
+        await context.CreateTimer(TimeSpan.FromMilliseconds(300));
+        if (countdown.Remaining == 0)
+        {
+            return $"lift-off after {countdown.Done} generations";
+        }
+
+        context.ContinueAsNew(countdown with { Remaining = countdown.Remaining - 1, Done = countdown.Done + 1 });
+        return "";
+    }
+}
+
+public sealed record Countdown(string Key, int Remaining, int Done);
+
 /// <summary>Records each start, then takes two seconds.</summary>
 public sealed class SlowActivity(Journal journal) : WorkflowActivity<string, string>
 {
