@@ -42,7 +42,7 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
                 $"load-{made + round}", cancellationToken);
             if (exitCode != 0)
             {
-                failures.Add($"round ending at {made + round}: exit {exitCode}: {output[..Math.Min(output.Length, 300)]}");
+                failures.Add($"round ending at {made + round}: exit {exitCode}: {WhyLoadFailed(output)}");
             }
 
             made += round;
@@ -62,6 +62,24 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
             : first.RssKilobytes.Where(p => p.Value > 0 && last.RssKilobytes.ContainsKey(p.Key))
                 .ToDictionary(p => p.Key, p => Math.Round(100.0 * (last.RssKilobytes[p.Key] - p.Value) / p.Value, 1));
         return new SoakResult(options, samples, failures, growth);
+    }
+
+    /// <summary>The load verdict's violations, else the start of what it printed.</summary>
+    private static string WhyLoadFailed(string output)
+    {
+        try
+        {
+            using var verdict = System.Text.Json.JsonDocument.Parse(output);
+            if (verdict.RootElement.TryGetProperty("violations", out var violations) && violations.ValueKind == System.Text.Json.JsonValueKind.Array)
+            {
+                return string.Join("; ", violations.EnumerateArray().Select(v => v.GetString()));
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+        }
+
+        return output[..Math.Min(output.Length, 300)];
     }
 
     private async Task<SoakSample> SampleAsync(ChaosSystem system, string after, int orders, CancellationToken cancellationToken)
