@@ -17,7 +17,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task StateManagement_saves_reads_deletes_in_transactions_with_etags_and_as_bytes()
     {
-        var run = await ExampleRun.StartAsync(build, postgres, "state.yaml");
+        var run = ExampleRun.Start(build, postgres, "state.yaml");
         await using (run)
         {
             Assert.Equal(0, await run.ExitCodeAsync());
@@ -41,7 +41,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task ServiceInvocation_over_http_reaches_the_RoutingSample_which_keeps_the_balance_in_the_state_store()
     {
-        await using var run = await ExampleRun.StartAsync(build, postgres, "invoke-http.yaml");
+        await using var run = ExampleRun.Start(build, postgres, "invoke-http.yaml");
 
         await run.WaitForAsync("== DaprClient finished (exit code 0)");
 
@@ -57,7 +57,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task ServiceInvocation_over_grpc_reaches_the_GrpcServiceSample_through_its_AppCallback()
     {
-        await using var run = await ExampleRun.StartAsync(build, postgres, "invoke-grpc.yaml");
+        await using var run = ExampleRun.Start(build, postgres, "invoke-grpc.yaml");
 
         await run.WaitForAsync("== DaprClient finished (exit code 0)");
 
@@ -68,7 +68,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task A_deposit_published_by_PublishEventExample_reaches_the_RoutingSample_subscription()
     {
-        await using var run = await ExampleRun.StartAsync(build, postgres, "pubsub.yaml");
+        await using var run = ExampleRun.Start(build, postgres, "pubsub.yaml");
 
         await run.WaitForAsync("== publisher finished (exit code 0)");
 
@@ -88,7 +88,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task WorkflowTaskChaining_runs_its_three_activities_to_completion()
     {
-        var run = await ExampleRun.StartAsync(build, postgres, "workflow.yaml");
+        var run = ExampleRun.Start(build, postgres, "workflow.yaml");
         await using (run)
         {
             Assert.Equal(0, await run.ExitCodeAsync());
@@ -138,7 +138,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
             }
         }
 
-        public static Task<ExampleRun> StartAsync(DaprSdkExamplesBuild build, PostgresServer postgres, string runFile)
+        public static ExampleRun Start(DaprSdkExamplesBuild build, PostgresServer postgres, string runFile)
         {
             var database = "dapr_sdk_examples_" + Guid.NewGuid().ToString("N")[..12];
             var info = new ProcessStartInfo("dotnet",
@@ -151,7 +151,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
                 RedirectStandardError = true,
             };
             info.Environment["NO_COLOR"] = "1";
-            return Task.FromResult(new ExampleRun(Process.Start(info)!, postgres, database));
+            return new ExampleRun(Process.Start(info)!, postgres, database);
         }
 
         public async Task WaitForAsync(string text)
