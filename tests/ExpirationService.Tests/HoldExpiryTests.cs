@@ -18,6 +18,8 @@ public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFi
         var config = await http.GetFromJsonAsync<JsonElement>("/dapr/config", TestContext.Current.CancellationToken);
 
         Assert.Contains(nameof(ReservationTimer), config.GetProperty("entities").EnumerateArray().Select(e => e.GetString()));
+        // Idle timers leave memory after a minute, not Dapr's default hour.
+        Assert.Equal("0h1m0s0ms", config.GetProperty("actorIdleTimeout").GetString());
     }
 
     [Fact]
