@@ -31,6 +31,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     };
 
     private readonly string _runFile;
+    private readonly (string Command, string[] Prefix) _cli;
     private readonly IReadOnlyList<string> _upArguments;
     private readonly StripeStubOptions _stripe;
     private readonly string _logFolder;
@@ -39,9 +40,11 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     private int _upStarts;
 
     /// <param name="upOptions">More options for `up`, e.g. --retention for a soak.</param>
-    public ChaosSystem(string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder)
+    /// <param name="cli">The `ticketsaga` executable that runs `up`; default: this process's own CLI.</param>
+    public ChaosSystem(string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder, string? cli = null)
     {
         _runFile = runFile;
+        _cli = cli is null ? SelfCommand() : (cli, []);
         _logFolder = Path.Combine(stateFolder, "logs");
         Directory.CreateDirectory(_logFolder);
         _stripe = new StripeStubOptions
@@ -65,8 +68,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     /// <summary>Runs this CLI with the arguments (e.g. `load flash-sale`) beside the system and returns its exit code and standard output.</summary>
     public async Task<(int ExitCode, string Output)> RunCliAsync(IReadOnlyList<string> arguments, string logName, CancellationToken cancellationToken)
     {
-        var (command, prefix) = SelfCommand();
-        var info = new ProcessStartInfo(command, [.. prefix, .. arguments])
+        var info = new ProcessStartInfo(_cli.Command, [.. _cli.Prefix, .. arguments])
         {
             WorkingDirectory = Path.GetDirectoryName(_runFile)!,
             RedirectStandardOutput = true,
@@ -198,7 +200,6 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
     private async Task<UpSession> StartUpAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         UpSession.Delete(_runFile);
-        var (command, prefix) = SelfCommand();
         var environment = new Dictionary<string, string>
         {
             ["Stripe__ApiKey"] = _stripe.ApiKey,
@@ -206,7 +207,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
             ["Stripe__ApiBase"] = StripeApiBase,
             ["NO_COLOR"] = "1",
         };
-        _up = Process.Start(Launch(command, [.. prefix, .. _upArguments], $"up-{++_upStarts}", environment))!;
+        _up = Process.Start(Launch(_cli.Command, [.. _cli.Prefix, .. _upArguments], $"up-{++_upStarts}", environment))!;
         var deadline = DateTimeOffset.UtcNow + timeout;
         UpSession? session;
         while ((session = ReadSession()) is null)
