@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
 
 namespace TicketSaga.Gateway.Tests;
 
@@ -71,5 +73,45 @@ public sealed class OverloadTests(GatewaySystem system)
         Assert.All(await Task.WhenAll(held), status => Assert.Equal(HttpStatusCode.Created, status));
         using var afterwards = await client.PostAsJsonAsync("/orders", order);
         Assert.Equal(HttpStatusCode.Created, afterwards.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_buyer_of_a_rush_holding_a_connection_of_their_own_gets_an_answer()
+    {
+        // One past the 4,096 every other app serves: a rush's buyers each hold a browser connection.
+        const int Buyers = 4_200;
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var connections = new List<TcpClient>(Buyers);
+        try
+        {
+            for (var i = 0; i < Buyers; i++)
+            {
+                var connection = new TcpClient();
+                connections.Add(connection);
+                await connection.ConnectAsync(IPAddress.Loopback, system.GatewayAddress.Port, cancellationToken);
+            }
+
+            var request = Encoding.ASCII.GetBytes("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n");
+            var statusLines = await Task.WhenAll(connections.Select(async connection =>
+            {
+                try
+                {
+                    var stream = connection.GetStream();
+                    await stream.WriteAsync(request, cancellationToken);
+                    using var reader = new StreamReader(stream, Encoding.ASCII, leaveOpen: true);
+                    return await reader.ReadLineAsync(cancellationToken) ?? "closed";
+                }
+                catch (IOException ex)
+                {
+                    return ex.Message;
+                }
+            }));
+
+            Assert.Equal(Buyers, statusLines.Count(line => line == "HTTP/1.1 200 OK"));
+        }
+        finally
+        {
+            connections.ForEach(connection => connection.Dispose());
+        }
     }
 }

@@ -109,9 +109,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         using var verdictTimeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         verdictTimeout.CancelAfter(VerdictTimeout);
         var orders = await ReadOrdersAsync(http, ids.Ticket, verdictTimeout.Token);
-        var tickets = await AvailabilityAsync(ids.Ticket, verdictTimeout.Token);
-        var seatMap = await new Venues.VenuesClient(targets.Venues).GetSeatMapAsync(
-            new GetSeatMapRequest { PlanId = ids.SeatPlan }, cancellationToken: verdictTimeout.Token);
+        var tickets = await ReadAgainOnDropAsync(() => AvailabilityAsync(ids.Ticket, verdictTimeout.Token), verdictTimeout.Token);
+        var seatMap = await ReadAgainOnDropAsync(async () => await new Venues.VenuesClient(targets.Venues).GetSeatMapAsync(
+            new GetSeatMapRequest { PlanId = ids.SeatPlan }, cancellationToken: verdictTimeout.Token), verdictTimeout.Token);
 
         var tally = new ClientTally(
             [.. _latenciesMs], buyPhase, _successes, _progress.SoldOut,
@@ -159,6 +159,34 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     {
         BaseAddress = options.Gateway,
         Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    /// <summary>
+    /// A read through a sidecar, asked again when the connection was dropped under it (after a rush the
+    /// sidecar may close a connection as a call starts on it): the verdict must not be lost to that.
+    /// </summary>
+    private static async Task<T> ReadAgainOnDropAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await read();
+            }
+            catch (RpcException ex) when (attempt < 4 && ex.StatusCode is StatusCode.Unavailable or StatusCode.Internal && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
+    }
+
+    /// <summary>What went wrong on the wire, e.g. "HttpRequestException ConnectionError (ConnectionReset)": a refused connection and a timeout call for different fixes.</summary>
+    private static string ErrorName(Exception ex) => ex switch
+    {
+        HttpRequestException { InnerException: System.Net.Sockets.SocketException socket } http => $"{nameof(HttpRequestException)} {http.HttpRequestError} ({socket.SocketErrorCode})",
+        HttpRequestException { InnerException: { } inner } http => $"{nameof(HttpRequestException)} {http.HttpRequestError} ({inner.GetType().Name}: {inner.Message})",
+        HttpRequestException http => $"{nameof(HttpRequestException)} {http.HttpRequestError}",
+        _ => ex.GetType().Name,
     };
 
     private async Task<Availability> AvailabilityAsync(string ticketId, CancellationToken cancellationToken) =>
@@ -260,13 +288,14 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {
+            var failure = ErrorName(ex);
             if (tally)
             {
-                _reserveErrors.AddOrUpdate(ex.GetType().Name, 1, (_, n) => n + 1);
+                _reserveErrors.AddOrUpdate(failure, 1, (_, n) => n + 1);
                 Interlocked.Increment(ref _progress.Errors);
             }
 
-            return new BuyerAnswer(AnswerKind.Failed, Stopwatch.GetTimestamp(), Detail: ex.GetType().Name);
+            return new BuyerAnswer(AnswerKind.Failed, Stopwatch.GetTimestamp(), Detail: failure);
         }
 
         if (tally && answer.Queued)
