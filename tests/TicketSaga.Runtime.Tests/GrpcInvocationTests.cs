@@ -435,4 +435,26 @@ public sealed class GrpcInvocationTests(GrpcInvocationFixture fixture) : IClassF
         Assert.Equal(["a-1", "a-2", "closed-7"], fixture.Archive.Accounts().Order());
         Assert.DoesNotContain(fixture.Bank.Deposits, d => d.Topic == "bank.statements");
     }
+
+    [Fact]
+    public async Task A_bulk_delivery_whose_only_event_cannot_be_decoded_is_never_an_empty_batch_to_the_app()
+    {
+        using var publisher = fixture.Teller.CreateDaprClient();
+        var deadLetters = fixture.Host.Runtime.Services.GetRequiredService<DeadLetters>();
+        var undecodable = """{"specversion":"1.0","id":"undecodable-1","source":"teller","type":"com.dapr.event.sent","datacontenttype":"application/octet-stream","data_base64":"not base64!"}""";
+
+        await publisher.PublishByteEventAsync("pubsub", "bank.statements", Encoding.UTF8.GetBytes(undecodable), "application/cloudevents+json", cancellationToken: Cancel);
+
+        foreach (var appId in new[] { GrpcInvocationFixture.BankAppId, GrpcInvocationFixture.ArchiveAppId })
+        {
+            await TestSupport.EventuallyAsync(async () => (await deadLetters.ListAsync(appId, "bank.statements", cancellationToken: Cancel))
+                .Any(d => d.MessageId == "undecodable-1"), $"the undecodable event dead-lettered for {appId}");
+            var letter = (await deadLetters.ListAsync(appId, "bank.statements", cancellationToken: Cancel)).Single(d => d.MessageId == "undecodable-1");
+            Assert.Equal(DeadLetterReasons.RetriesExhausted, letter.Reason);
+            Assert.Contains("not base64", letter.LastError);
+        }
+
+        Assert.DoesNotContain(fixture.Bank.Statements.Batches, batch => batch.Entries.Count == 0);
+        Assert.DoesNotContain(fixture.Archive.Batches, batch => batch.Entries.Count == 0);
+    }
 }

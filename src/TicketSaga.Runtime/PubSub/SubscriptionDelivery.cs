@@ -357,6 +357,12 @@ internal sealed partial class SubscriptionDelivery(
             }
         }
 
+        if (request.Entries.Count == 0)
+        {
+            // Nothing the app could be given: an empty batch would only be an answer for nothing.
+            return outcomes;
+        }
+
         Outcome whole;
         try
         {
