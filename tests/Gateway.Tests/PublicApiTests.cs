@@ -62,12 +62,38 @@ public sealed class PublicApiTests(GatewaySystem system)
             OrderStatusValues,
             Property(schemas, "OrderResponse", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
         Assert.Contains("REQUIRES_ACTION", Property(schemas, "PaymentView", "status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()!));
-        var nextAction = Property(schemas, "PaymentView", "next_action");
+        var nextAction = Resolved(schemas, Property(schemas, "PaymentView", "next_action"));
         Assert.Contains("object", nextAction.GetProperty("type").GetRawText());
         Assert.Contains("type", nextAction.GetProperty("required").EnumerateArray().Select(v => v.GetString()!));
         var catalog = document.GetProperty("paths").EnumerateObject().First(p => p.Name.TrimEnd('/') == "/events").Value.GetProperty("get");
         Assert.Empty(catalog.GetProperty("security").EnumerateArray());
         Assert.False(document.TryGetProperty("servers", out _));
+    }
+
+    [Fact]
+    public async Task Every_object_type_is_one_component_so_a_generated_client_has_one_order_type()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Equal("#/components/schemas/OrderResponse", Property(schemas, "OrderPage", "orders").GetProperty("items").GetProperty("$ref").GetString());
+        var seat = Property(schemas, "OrderResponse", "seats").GetProperty("items").GetProperty("$ref").GetString()!;
+        Assert.StartsWith("#/components/schemas/", seat);
+        Assert.Subset(Properties(schemas, seat.Split('/')[^1]), new HashSet<string> { "seat_id", "label" });
+        Assert.DoesNotContain(Objects(document), inline => inline.TryGetProperty("properties", out _) && !inline.GetProperty("type").GetRawText().Contains("null", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every schema nested below a component (properties and items), the components themselves not included.</summary>
+    private static IEnumerable<JsonElement> Objects(JsonElement document) =>
+        document.GetProperty("components").GetProperty("schemas").EnumerateObject().SelectMany(component => Nested(component.Value));
+
+    private static IEnumerable<JsonElement> Nested(JsonElement schema)
+    {
+        var children = (schema.TryGetProperty("properties", out var properties) ? properties.EnumerateObject().Select(p => p.Value) : [])
+            .Concat(schema.TryGetProperty("items", out var items) ? [items] : []);
+        return children.SelectMany(child => Nested(child).Prepend(child));
     }
 
     [Fact]
@@ -84,6 +110,9 @@ public sealed class PublicApiTests(GatewaySystem system)
 
     private static JsonElement Property(JsonElement schemas, string schema, string name) =>
         schemas.GetProperty(schema).GetProperty("properties").GetProperty(name);
+
+    private static JsonElement Resolved(JsonElement schemas, JsonElement schema) =>
+        schema.TryGetProperty("$ref", out var reference) ? schemas.GetProperty(reference.GetString()!.Split('/')[^1]) : schema;
 
     private static HashSet<string> Properties(JsonElement schemas, string name) =>
         [.. schemas.GetProperty(name).GetProperty("properties").EnumerateObject().Select(p => p.Name)];

@@ -21,6 +21,9 @@ public static class PublicApiDocument
     private const string Json = "application/json";
     private const string ProblemJson = "application/problem+json";
 
+    /// <summary>Where ASP.NET Core's schema generator notes the component name of a schema's type.</summary>
+    private const string SchemaIdKey = "x-schema-id";
+
     /// <summary>Every proxied call may also end at the gateway: no token, rate limit, or the sidecar not answering.</summary>
     private static readonly int[] GatewayStatuses = [429, 502, 503, 504];
 
@@ -86,6 +89,7 @@ public static class PublicApiDocument
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
             request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400], anonymous: true,
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
+        schemas.ReferenceNestedTypes();
     }
 
     /// <summary>What the request and response types declare beyond their C# types: UUID strings, allowed values.</summary>
@@ -205,6 +209,59 @@ public static class PublicApiDocument
             }
 
             return new OpenApiSchemaReference(name, document);
+        }
+
+        /// <summary>
+        /// Object types nested in the components (an order in a page, a seat in an order) become components
+        /// of their own, referenced by name: the generator inlines them when asked from a document transformer
+        /// (dotnet/aspnetcore#67657), and a client generator would then make a second type of each.
+        /// </summary>
+        public void ReferenceNestedTypes()
+        {
+            var components = document.Components!.Schemas!;
+            var pending = new Queue<IOpenApiSchema>(components.Values);
+            while (pending.TryDequeue(out var component))
+            {
+                if (component is OpenApiSchema schema)
+                {
+                    Reference(schema);
+                }
+            }
+
+            void Reference(OpenApiSchema schema)
+            {
+                foreach (var (property, nested) in schema.Properties?.ToList() ?? [])
+                {
+                    schema.Properties![property] = Referenced(nested);
+                }
+
+                if (schema.Items is { } items)
+                {
+                    schema.Items = Referenced(items);
+                }
+            }
+
+            IOpenApiSchema Referenced(IOpenApiSchema nested)
+            {
+                // A nullable one (type null | object) stays inline: a reference cannot carry the null.
+                if (nested is not OpenApiSchema { Properties.Count: > 0, Type: JsonSchemaType.Object } type
+                    || type.Metadata is null || !type.Metadata.TryGetValue(SchemaIdKey, out var id) || id is not string name)
+                {
+                    if (nested is OpenApiSchema other)
+                    {
+                        Reference(other);
+                    }
+
+                    return nested;
+                }
+
+                if (components.TryAdd(name, type))
+                {
+                    pending.Enqueue(type);
+                }
+
+                return new OpenApiSchemaReference(name, document);
+            }
         }
     }
 
