@@ -119,10 +119,15 @@ public sealed class CrashRecoveryTests(PostgresServer postgres)
 
         private readonly HttpClient _http = new() { BaseAddress = gateway, Timeout = TimeSpan.FromSeconds(15) };
         private readonly Dictionary<Guid, string> _customers = [];
+        private readonly string _run = Guid.NewGuid().ToString("N")[..8];
 
-        /// <summary>Places the customer's order under the Idempotency-Key of their name, so a retry answers the same order.</summary>
-        public async Task<Guid> PlaceAsync(string customer)
+        /// <summary>
+        /// Places the order of this run's customer of that name under the Idempotency-Key of their name, so a
+        /// retry answers the same order (the gateway keeps keys for a day: another run's customers are others).
+        /// </summary>
+        public async Task<Guid> PlaceAsync(string name)
         {
+            var customer = $"{name}-{_run}";
             var order = (await SendAsync(customer, HttpMethod.Post, "orders", new { ticket_id = ticketId, qty = 1 }, idempotencyKey: customer)).GetProperty("order_id").GetGuid();
             lock (_customers)
             {
