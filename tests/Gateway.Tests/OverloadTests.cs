@@ -81,6 +81,8 @@ public sealed class OverloadTests(GatewaySystem system)
         // One past the 4,096 every other app serves: a rush's buyers each hold a browser connection.
         const int Buyers = 4_200;
         var cancellationToken = TestContext.Current.CancellationToken;
+        // A gateway of its own: stopping it at the end closes the connections before the next test runs.
+        await using var gateway = await system.StartGatewayAsync("gateway-rush-connections", new Dictionary<string, string?>());
         var connections = new List<TcpClient>(Buyers);
         try
         {
@@ -88,7 +90,7 @@ public sealed class OverloadTests(GatewaySystem system)
             {
                 var connection = new TcpClient();
                 connections.Add(connection);
-                await connection.ConnectAsync(IPAddress.Loopback, system.GatewayAddress.Port, cancellationToken);
+                await connection.ConnectAsync(IPAddress.Loopback, gateway.Address.Port, cancellationToken);
             }
 
             var request = Encoding.ASCII.GetBytes("GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n");
