@@ -26,7 +26,7 @@ public sealed class CrashRecoveryTests(PostgresServer postgres)
     public async Task Live_orders_in_every_state_end_as_they_would_have_after_the_runtime_and_every_app_are_SIGKILLed()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        var runFile = Path.Combine(RepositoryRoot(), "dapr.yaml");
+        var runFile = Path.Combine(Repository.Root, "dapr.yaml");
         var stateFolder = Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga", "chaos", "recovery-" + Guid.NewGuid().ToString("N")[..8]);
         await using var system = new ChaosSystem(runFile, postgres.ConnectionString, Hold, ["--no-sweeper"], stateFolder, Path.Combine(AppContext.BaseDirectory, "ticketsaga"));
         var session = await system.StartAsync(StartTimeout, cancellationToken);
@@ -67,7 +67,13 @@ public sealed class CrashRecoveryTests(PostgresServer postgres)
         await shop.CompleteAuthenticationAsync(intent["REQUIRES_ACTION ".Length..]);
 
         var reader = new ChaosStateReader(postgres.ConnectionString, system.StripeJournal, RunnerOptions.DefaultRuntimeDatabase);
-        await SettledAsync(reader, sale, session, cancellationToken);
+        using (var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            patience.CancelAfter(session.HoldDuration + session.SettleWindow + TimeSpan.FromMinutes(3));
+            var unsettled = await reader.WaitUntilSettledAsync(sale, session.HoldDuration, session.SettleWindow, patience.Token);
+            Assert.True(unsettled is null, $"still moving 3 minutes after every hold could have ended: {unsettled}");
+        }
+
         var state = await reader.ReadAsync(sale, since, session.SettleWindow, cancellationToken);
         Assert.Empty(InvariantChecker.Check(state));
         var statuses = state.Orders.ToDictionary(o => o.OrderId, o => o.Status);
@@ -79,34 +85,6 @@ public sealed class CrashRecoveryTests(PostgresServer postgres)
             },
             statuses);
         Assert.Empty(state.DeadLetters);
-    }
-
-    /// <summary>Every hold has run out and its settle window passed, and nothing moves for two polls in a row.</summary>
-    private static async Task SettledAsync(ChaosStateReader reader, ChaosEvent sale, UpSession session, CancellationToken cancellationToken)
-    {
-        var earliest = DateTimeOffset.UtcNow + session.HoldDuration + session.SettleWindow;
-        var giveUpAt = earliest + TimeSpan.FromMinutes(3);
-        string? unsettled = "not read";
-        for (var quiet = 0; DateTimeOffset.UtcNow < earliest || quiet < 2;)
-        {
-            Assert.True(DateTimeOffset.UtcNow < giveUpAt, $"still moving 3 minutes after every hold could have ended: {unsettled}");
-            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
-            unsettled = await reader.UnsettledAsync(sale, cancellationToken);
-            quiet = unsettled is null ? quiet + 1 : 0;
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "TicketSaga.sln")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("TicketSaga.sln not found above the test folder.");
     }
 
     /// <summary>

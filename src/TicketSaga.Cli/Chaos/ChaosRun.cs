@@ -29,7 +29,6 @@ internal sealed class ChaosRun(ChaosOptions options, string runFile, string post
     private static readonly string[] NoSweeper = ["--no-sweeper"];
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(15);
-    private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(3);
 
     private readonly Random _random = new(options.Seed);
     private readonly List<ChaosKill> _kills = [];
@@ -133,36 +132,11 @@ internal sealed class ChaosRun(ChaosOptions options, string runFile, string post
         }
     }
 
-    /// <summary>Waits until every order can have ended (hold + settle window after the last) and nothing is in flight; null when settled.</summary>
+    /// <summary>Waits until every order can have ended and nothing is in flight (or --timeout); null when settled.</summary>
     private async Task<string?> SettleAsync(ChaosStateReader reader, ChaosEvent chaosEvent, TimeSpan hold, TimeSpan settleWindow, CancellationToken cancellationToken)
     {
-        var earliest = DateTimeOffset.UtcNow + hold + settleWindow;
-        string? unsettled = "not checked";
-        var quietPolls = 0;
-        try
-        {
-            while (DateTimeOffset.UtcNow < earliest || quietPolls < 2)
-            {
-                await Task.Delay(SettlePoll, cancellationToken);
-                try
-                {
-                    unsettled = await reader.UnsettledAsync(chaosEvent, cancellationToken);
-                }
-                catch (Npgsql.NpgsqlException ex)
-                {
-                    unsettled = ex.Message;
-                }
-
-                quietPolls = unsettled is null ? quietPolls + 1 : 0;
-            }
-
-            say("Settled: no order PENDING, no outbox row, payment work or delivery outstanding.");
-            return null;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            say($"Not settled within --timeout: {unsettled}");
-            return unsettled;
-        }
+        var unsettled = await reader.WaitUntilSettledAsync(chaosEvent, hold, settleWindow, cancellationToken);
+        say(unsettled is null ? "Settled: no order PENDING, no outbox row, payment work or delivery outstanding." : $"Not settled within --timeout: {unsettled}");
+        return unsettled;
     }
 }

@@ -52,6 +52,42 @@ internal sealed class ChaosStateReader(string postgres, string stripeJournal, st
         return new ChaosState(orders, quotaHolds, seatHolds, charges, tickets, seats, deadLetters, DateTimeOffset.UtcNow, settleWindow);
     }
 
+    private static readonly TimeSpan SettlePoll = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// Waits until every order can have ended (hold + settle window from now) and nothing has moved for two
+    /// polls in a row: null when settled, else what was still moving when <paramref name="cancellationToken"/> fired.
+    /// </summary>
+    public async Task<string?> WaitUntilSettledAsync(ChaosEvent chaosEvent, TimeSpan hold, TimeSpan settleWindow, CancellationToken cancellationToken)
+    {
+        var earliest = DateTimeOffset.UtcNow + hold + settleWindow;
+        string? unsettled = "not checked";
+        var quietPolls = 0;
+        try
+        {
+            while (DateTimeOffset.UtcNow < earliest || quietPolls < 2)
+            {
+                await Task.Delay(SettlePoll, cancellationToken);
+                try
+                {
+                    unsettled = await UnsettledAsync(chaosEvent, cancellationToken);
+                }
+                catch (NpgsqlException ex)
+                {
+                    unsettled = ex.Message;
+                }
+
+                quietPolls = unsettled is null ? quietPolls + 1 : 0;
+            }
+
+            return null;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return unsettled;
+        }
+    }
+
     /// <summary>
     /// What is still moving for this run's orders (earlier runs' leftovers in the same databases do not
     /// count): orders not ended, outbox rows not published, payment work not settled, messages not delivered.
