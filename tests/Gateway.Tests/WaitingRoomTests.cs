@@ -4,13 +4,37 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Logging.Abstractions;
+using TicketSaga.Contracts;
+using TicketSaga.Runtime.Hosting;
+using TicketSaga.Testing;
 using TicketSaga.Ticket.V1;
 
 namespace TicketSaga.Gateway.Tests;
 
 [Collection(nameof(GatewayTests))]
-public sealed class WaitingRoomTests(GatewaySystem system)
+public sealed class WaitingRoomTests(GatewaySystem system, PostgresServer postgres)
 {
+    [Fact]
+    public async Task When_ticket_service_does_not_answer_the_door_stays_shut_and_nothing_is_forwarded()
+    {
+        // A runtime of its own without ticket-service: every availability read fails, as under overload.
+        await using var runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(await postgres.CreateDatabaseAsync("gw_door_runtime")), NullLoggerFactory.Instance);
+        await using var orders = await StandIn.StartAsync(runtime, AppIds.OrderService, "/orders");
+        await using var gateway = await ServiceHost.StartAsync<GatewayApp::Program>(runtime, AppIds.Gateway, AppChannelProtocol.Http, new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:gateway"] = system.GatewayDatabase,
+            ["Auth:SigningKey"] = system.Auth.SigningKey,
+        });
+        var buyer = GatewaySystem.NewUser();
+
+        using var answer = await PostAsync(gateway.Address, buyer, new { ticket_id = Guid.NewGuid(), qty = 1 });
+
+        await answer.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "overloaded");
+        Assert.True(answer.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After names a delay");
+        Assert.Empty(orders.ReceivedFrom(buyer));
+    }
+
     [Fact]
     public async Task Buyers_beyond_the_rate_get_places_in_arrival_order_and_are_admitted_with_their_token_in_that_order()
     {
@@ -145,7 +169,7 @@ public sealed class WaitingRoomTests(GatewaySystem system)
         Assert.All(answers, status => Assert.Equal(HttpStatusCode.Created, status));
     }
 
-    private Task<TicketSaga.Testing.ServiceHost<GatewayApp::Program>> StartGatewayAsync(string appId, string eventId, string admissionsPerSecond) =>
+    private Task<ServiceHost<GatewayApp::Program>> StartGatewayAsync(string appId, string eventId, string admissionsPerSecond) =>
         system.StartGatewayAsync(appId, new Dictionary<string, string?>
         {
             ["WaitingRoom:Mode"] = "Off",

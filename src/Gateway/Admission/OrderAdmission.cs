@@ -32,12 +32,26 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
             return;
         }
 
-        if (await TicketIdAsync(context.Request) is not { } ticketId
-            || await availability.FindAsync(ticketId, context.RequestAborted) is not { } ticket)
+        if (await TicketIdAsync(context.Request) is not { } ticketId)
         {
-            // Nothing to go by (no such type, a malformed body): order-service answers it.
+            // A malformed body: order-service answers it.
             await ForwardAsync(context, next, eventId: null, ticketId: null);
             return;
+        }
+
+        TicketFacts ticket;
+        switch (await availability.FindAsync(ticketId, context.RequestAborted))
+        {
+            case TicketLookup.Found found:
+                ticket = found.Facts;
+                break;
+            case TicketLookup.Unknown:
+                // Failing closed: a buyer let past an unread door would skip the waiting room just when the system is struggling.
+                await WriteOverloadedAsync(context, "Ticket availability cannot be read right now; try again shortly.");
+                return;
+            default:
+                await ForwardAsync(context, next, eventId: null, ticketId: null);
+                return;
         }
 
         if (await availability.IsSoldOutAsync(ticket, ticketId, context.RequestAborted))

@@ -17,23 +17,29 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
     /// <summary>Bounds memory against made-up ticket ids: only types that exist are kept, and no more than this.</summary>
     private const int MaxTypes = 10_000;
 
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>Only the first read of a type waits this long (its facts are kept); generous, because a cold ticket-service is slow.</summary>
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, TicketFacts> _known = new();
     private readonly ConcurrentDictionary<Guid, CoalescedRead> _reads = new();
 
-    /// <summary>The type's event and availability; null when it does not exist or ticket-service did not answer (order-service decides then).</summary>
-    public async Task<TicketFacts?> FindAsync(Guid ticketId, CancellationToken cancellationToken)
+    /// <summary>The type's facts; <see cref="TicketLookup.Missing"/> when it does not exist, <see cref="TicketLookup.Unanswered"/> when ticket-service did not answer.</summary>
+    public async Task<TicketLookup> FindAsync(Guid ticketId, CancellationToken cancellationToken)
     {
         if (_known.TryGetValue(ticketId, out var known))
         {
-            return known;
+            return new TicketLookup.Found(known);
         }
 
         var read = await ReadAsync(ticketId, cancellationToken);
-        if (read is null)
+        if (!read.Answered)
         {
-            return null;
+            return TicketLookup.Unanswered;
+        }
+
+        if (read.Type is null)
+        {
+            return TicketLookup.Missing;
         }
 
         if (_known.Count >= MaxTypes)
@@ -41,7 +47,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
             _known.Clear();
         }
 
-        return _known.GetOrAdd(ticketId, new TicketFacts(read.EventId));
+        return new TicketLookup.Found(_known.GetOrAdd(ticketId, new TicketFacts(read.Type.EventId)));
     }
 
     /// <summary>Whether a buyer may be told "sold out" without trying: suspected, and a read made after they arrived finds nothing available.</summary>
@@ -53,7 +59,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
         }
 
         var read = await ReadAsync(ticketId, cancellationToken);
-        if (read?.Availability is not { } availability)
+        if (read.Type?.Availability is not { } availability)
         {
             return false;
         }
@@ -67,42 +73,43 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
         return true;
     }
 
-    private Task<TicketType?> ReadAsync(Guid ticketId, CancellationToken cancellationToken) =>
+    private Task<TicketRead> ReadAsync(Guid ticketId, CancellationToken cancellationToken) =>
         _reads.GetOrAdd(ticketId, id => new CoalescedRead(() => GetAsync(id))).NextAsync().WaitAsync(cancellationToken);
 
-    private async Task<TicketType?> GetAsync(Guid ticketId)
+    private async Task<TicketRead> GetAsync(Guid ticketId)
     {
         try
         {
-            return await tickets.GetTicketTypeAsync(new GetTicketTypeRequest { TicketId = ticketId.ToString() }, deadline: DateTime.UtcNow.Add(ReadTimeout));
+            return new TicketRead(true, await tickets.GetTicketTypeAsync(new GetTicketTypeRequest { TicketId = ticketId.ToString() }, deadline: DateTime.UtcNow.Add(ReadTimeout)));
         }
         catch (RpcException ex)
         {
-            if (ex.StatusCode != StatusCode.NotFound)
+            _reads.TryRemove(ticketId, out _);
+            if (ex.StatusCode == StatusCode.NotFound)
             {
-                LogAvailabilityNotRead(logger, ex.StatusCode, ticketId);
+                return new TicketRead(true, null);
             }
 
-            _reads.TryRemove(ticketId, out _);
-            return null;
+            LogAvailabilityNotRead(logger, ex.StatusCode, ticketId);
+            return new TicketRead(false, null);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Availability of ticket type {TicketId} not read ({Status}); order-service decides")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Availability of ticket type {TicketId} not read ({Status})")]
     private static partial void LogAvailabilityNotRead(ILogger logger, StatusCode status, Guid ticketId);
 
     /// <summary>One read in flight at a time; callers arriving meanwhile share the one after it.</summary>
-    private sealed class CoalescedRead(Func<Task<TicketType?>> read)
+    private sealed class CoalescedRead(Func<Task<TicketRead>> read)
     {
         private readonly Lock _gate = new();
-        private TaskCompletionSource<TicketType?>? _next;
+        private TaskCompletionSource<TicketRead>? _next;
         private bool _running;
 
-        public Task<TicketType?> NextAsync()
+        public Task<TicketRead> NextAsync()
         {
             lock (_gate)
             {
-                _next ??= new TaskCompletionSource<TicketType?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _next ??= new TaskCompletionSource<TicketRead>(TaskCreationOptions.RunContinuationsAsynchronously);
                 var waiting = _next.Task;
                 if (!_running)
                 {
@@ -118,7 +125,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
         {
             while (true)
             {
-                TaskCompletionSource<TicketType?> current;
+                TaskCompletionSource<TicketRead> current;
                 lock (_gate)
                 {
                     if (_next is null)
@@ -142,6 +149,28 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
             }
         }
     }
+}
+
+/// <summary>Whether ticket-service answered, and the type it answered (null: no such type).</summary>
+internal sealed record TicketRead(bool Answered, TicketType? Type);
+
+/// <summary>What the door knows of a ticket type.</summary>
+internal abstract record TicketLookup
+{
+    public static readonly TicketLookup Missing = new NotFound();
+    public static readonly TicketLookup Unanswered = new Unknown();
+
+    private TicketLookup()
+    {
+    }
+
+    public sealed record Found(TicketFacts Facts) : TicketLookup;
+
+    /// <summary>No such type: order-service gives the answer a client expects for it.</summary>
+    public sealed record NotFound : TicketLookup;
+
+    /// <summary>Ticket-service did not answer in time: the door cannot tell the event, so it cannot queue the buyer.</summary>
+    public sealed record Unknown : TicketLookup;
 }
 
 /// <summary>A ticket type as the gateway keeps it: its event (never changes) and whether it is suspected sold out.</summary>
