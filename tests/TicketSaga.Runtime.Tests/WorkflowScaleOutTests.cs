@@ -53,6 +53,22 @@ public sealed class WorkflowScaleOutTests(PostgresServer postgres) : IAsyncLifet
         Assert.All(ids, workflow => Assert.Equal(1, _pods.Sum(pod => pod.Journal.Count("greet:" + workflow.Key))));
     }
 
+    [Fact]
+    public async Task An_activity_that_outlives_its_lock_timeout_keeps_its_lock_and_runs_once()
+    {
+        var key = Guid.NewGuid().ToString("N");
+        var client = _pods[0].Workflows;
+        var id = await client.ScheduleNewWorkflowAsync(nameof(LingeringWorkflow), Guid.NewGuid().ToString("N"), key);
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);
+        timeout.CancelAfter(TimeSpan.FromSeconds(90));
+        var state = await client.WaitForWorkflowCompletionAsync(id, cancellation: timeout.Token);
+
+        // Three lock timeouts long: without renewals either runtime would have taken the activity over and started it again.
+        Assert.Equal("done " + key, state.ReadOutputAs<string>());
+        Assert.Equal(1, _pods.Sum(pod => pod.Journal.Count("linger:" + key)));
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var pod in _pods)

@@ -75,12 +75,14 @@ public sealed class SampleApp : IAsyncDisposable
             options.RegisterWorkflow<ParentWorkflow>();
             options.RegisterWorkflow<ChildWorkflow>();
             options.RegisterWorkflow<SlowWorkflow>();
+            options.RegisterWorkflow<LingeringWorkflow>();
             options.RegisterWorkflow<ParentOfDeadlineWorkflow>();
             options.RegisterWorkflow<ParentOfWaitingChildWorkflow>();
             options.RegisterWorkflow<CountdownWorkflow>();
             options.RegisterActivity<GreetActivity>();
             options.RegisterActivity<FlakyActivity>();
             options.RegisterActivity<SlowActivity>();
+            options.RegisterActivity<LingeringActivity>();
         });
 
         var web = builder.Build();

@@ -76,6 +76,12 @@ public sealed class SlowWorkflow : Workflow<string, string>
     public override Task<string> RunAsync(WorkflowContext context, string key) => context.CallActivityAsync<string>(nameof(SlowActivity), key);
 }
 
+/// <summary>Runs one activity that outlives several lock timeouts of the scale-out tests.</summary>
+public sealed class LingeringWorkflow : Workflow<string, string>
+{
+    public override Task<string> RunAsync(WorkflowContext context, string key) => context.CallActivityAsync<string>(nameof(LingeringActivity), key);
+}
+
 /// <summary>Waits on a child workflow that itself waits on a timer.</summary>
 public sealed class ParentOfDeadlineWorkflow : Workflow<int, string>
 {
@@ -116,6 +122,17 @@ public sealed class SlowActivity(Journal journal) : WorkflowActivity<string, str
     {
         journal.Record("slow:" + key);
         await Task.Delay(TimeSpan.FromSeconds(2));
+        return "done " + key;
+    }
+}
+
+/// <summary>Records each start, then takes six seconds.</summary>
+public sealed class LingeringActivity(Journal journal) : WorkflowActivity<string, string>
+{
+    public override async Task<string> RunAsync(WorkflowActivityContext context, string key)
+    {
+        journal.Record("linger:" + key);
+        await Task.Delay(TimeSpan.FromSeconds(6));
         return "done " + key;
     }
 }
