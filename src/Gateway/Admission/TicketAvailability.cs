@@ -23,7 +23,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
     private readonly ConcurrentDictionary<Guid, TicketFacts> _known = new();
     private readonly ConcurrentDictionary<Guid, CoalescedRead> _reads = new();
 
-    /// <summary>The type's facts; <see cref="TicketLookup.Missing"/> when it does not exist, <see cref="TicketLookup.Unanswered"/> when ticket-service did not answer.</summary>
+    /// <summary>The type's facts; <see cref="TicketLookup.NotFound"/> when it does not exist, <see cref="TicketLookup.Unknown"/> when ticket-service did not answer.</summary>
     public async Task<TicketLookup> FindAsync(Guid ticketId, CancellationToken cancellationToken)
     {
         if (_known.TryGetValue(ticketId, out var known))
@@ -34,12 +34,12 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
         var read = await ReadAsync(ticketId, cancellationToken);
         if (!read.Answered)
         {
-            return TicketLookup.Unanswered;
+            return new TicketLookup.Unknown();
         }
 
         if (read.Type is null)
         {
-            return TicketLookup.Missing;
+            return new TicketLookup.NotFound();
         }
 
         if (_known.Count >= MaxTypes)
@@ -157,9 +157,6 @@ internal sealed record TicketRead(bool Answered, TicketType? Type);
 /// <summary>What the door knows of a ticket type.</summary>
 internal abstract record TicketLookup
 {
-    public static readonly TicketLookup Missing = new NotFound();
-    public static readonly TicketLookup Unanswered = new Unknown();
-
     private TicketLookup()
     {
     }
