@@ -92,7 +92,9 @@ public sealed class RunnerPostgres : IAsyncDisposable
     {
         try
         {
-            var builder = new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 5 };
+            // Npgsql's default: a refused connection fails at once anyway, and a busy server can take
+            // more than 5 s to start a backend (seen on a CI machine at load average 30).
+            var builder = new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 15 };
             await using var connection = new NpgsqlConnection(builder.ConnectionString);
             await connection.OpenAsync(cancellationToken);
         }
