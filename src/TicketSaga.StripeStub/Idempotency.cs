@@ -8,23 +8,33 @@ namespace TicketSaga.StripeStub;
 /// (<c>Idempotent-Replayed: true</c>) for the same request; the same key with other parameters or on
 /// another endpoint is a 400 <c>idempotency_error</c>, and while the first request still runs a 409.
 /// Like Stripe, only answers of requests that executed are kept (200 and card errors), not
-/// validation errors, so a corrected request may reuse its key.
+/// validation errors, so a corrected request may reuse its key; and a key is forgotten once it is
+/// <see cref="StripeStubOptions.IdempotencyKeyRetention"/> old.
 /// </summary>
 public sealed class IdempotencyStore
 {
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Kept keys, oldest first, for forgetting them.</summary>
+    private readonly ConcurrentQueue<(string Key, Entry Entry)> _kept = new();
+    private readonly Lock _forgetGate = new();
     private readonly StubJournal _journal;
+    private readonly TimeSpan _retention;
 
     /// <param name="journal">Kept answers survive a restart: a client retrying after one must not buy twice.</param>
-    public IdempotencyStore(StubJournal journal)
+    public IdempotencyStore(StubJournal journal, TimeSpan retention)
     {
         _journal = journal;
+        _retention = retention;
+        var cutoff = DateTimeOffset.UtcNow - retention;
         foreach (var saved in journal.Records.Select(r => r["idempotency"]).OfType<JsonObject>())
         {
-            _entries[saved["key"]!.GetValue<string>()] = new Entry(saved["fingerprint"]!.GetValue<string>())
+            var keptAt = saved["kept_at"] is { } at ? DateTimeOffset.FromUnixTimeSeconds(at.GetValue<long>()) : DateTimeOffset.UtcNow;
+            if (keptAt >= cutoff)
             {
-                Result = new StubResult(saved["status"]!.GetValue<int>(), saved["body"]!.DeepClone().AsObject()),
-            };
+                Keep(saved["key"]!.GetValue<string>(), new Entry(saved["fingerprint"]!.GetValue<string>()),
+                    new Kept(saved["status"]!.GetValue<int>(), saved["body"]!.ToJsonString(), keptAt));
+            }
         }
     }
 
@@ -35,6 +45,7 @@ public sealed class IdempotencyStore
             return (action(), false);
         }
 
+        Forget();
         var mine = new Entry(fingerprint);
         var entry = _entries.GetOrAdd(key, mine);
         if (!ReferenceEquals(entry, mine))
@@ -45,16 +56,20 @@ public sealed class IdempotencyStore
                     $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."), false);
             }
 
-            return entry.Result is { } kept
-                ? (kept, true)
+            return entry.Answer is { } kept
+                ? (new StubResult(kept.Status, JsonNode.Parse(kept.Body)!.AsObject()), true)
                 : (StripeErrors.Idempotency("There is currently another in-progress request using this Stripe API Key and idempotency key (if applicable). Please try again later.", 409), false);
         }
 
         var result = action();
         if (result.Status is 200 or 402)
         {
-            _journal.Append("idempotency", new JsonObject { ["key"] = key, ["fingerprint"] = fingerprint, ["status"] = result.Status, ["body"] = result.Body.DeepClone() });
-            entry.Result = result;
+            var kept = new Kept(result.Status, result.Body.ToJsonString(), DateTimeOffset.UtcNow);
+            _journal.Append("idempotency", new JsonObject
+            {
+                ["key"] = key, ["fingerprint"] = fingerprint, ["status"] = kept.Status, ["body"] = result.Body.DeepClone(), ["kept_at"] = kept.At.ToUnixTimeSeconds(),
+            });
+            Keep(key, entry, kept);
         }
         else
         {
@@ -64,16 +79,40 @@ public sealed class IdempotencyStore
         return (result, false);
     }
 
+    private void Keep(string key, Entry entry, Kept answer)
+    {
+        entry.Answer = answer;
+        _entries[key] = entry;
+        _kept.Enqueue((key, entry));
+    }
+
+    /// <summary>Only this dequeues, under a lock, so the head it looked at is the head it takes.</summary>
+    private void Forget()
+    {
+        var cutoff = DateTimeOffset.UtcNow - _retention;
+        lock (_forgetGate)
+        {
+            while (_kept.TryPeek(out var oldest) && oldest.Entry.Answer!.At < cutoff)
+            {
+                _kept.TryDequeue(out _);
+                _entries.TryRemove(KeyValuePair.Create(oldest.Key, oldest.Entry));
+            }
+        }
+    }
+
+    /// <summary>A kept answer, as JSON text: a parsed body costs several times its size, and replays are rare.</summary>
+    private sealed record Kept(int Status, string Body, DateTimeOffset At);
+
     private sealed class Entry(string fingerprint)
     {
-        private StubResult? _result;
+        private Kept? _answer;
 
         public string Fingerprint { get; } = fingerprint;
 
-        public StubResult? Result
+        public Kept? Answer
         {
-            get => Volatile.Read(ref _result);
-            set => Volatile.Write(ref _result, value);
+            get => Volatile.Read(ref _answer);
+            set => Volatile.Write(ref _answer, value);
         }
     }
 }

@@ -27,6 +27,16 @@ public sealed record StripeStubOptions
     /// <summary>The api_version stamped on events (Stripe.net 53.1.0 accepts only its own, ending in <c>.endive</c>).</summary>
     public string ApiVersion { get; init; } = "2026-10-28.endive";
 
+    /// <summary>
+    /// How long raised events and their deliveries stay readable in memory (<see cref="EventLog.Events"/>,
+    /// <see cref="EventLog.Resend"/>); the journal keeps them all. Stripe keeps events 30 days, but the
+    /// stub's API lists none, so a long-running stub would hold them for nobody.
+    /// </summary>
+    public TimeSpan EventHistory { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long an idempotent answer is kept for replay: Stripe removes keys at least 24 hours old.</summary>
+    public TimeSpan IdempotencyKeyRetention { get; init; } = TimeSpan.FromHours(24);
+
     /// <summary>Delays between webhook delivery attempts (Stripe retries for days; a stub needs seconds).</summary>
     public IReadOnlyList<TimeSpan> WebhookRetryDelays { get; init; } =
         [.. new[] { 0.2, 0.5, 1, 2, 4, 8 }.Select(TimeSpan.FromSeconds)];

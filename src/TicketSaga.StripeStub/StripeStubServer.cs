@@ -67,7 +67,8 @@ public sealed class StripeStubServer : IAsyncDisposable
         var events = new EventLog(options, loggerFactory.CreateLogger<EventLog>(), journal);
         var ledger = new Ledger(events, journal);
         var faults = new StubFaults();
-        web.MapStripeApi(options, ledger, new IdempotencyStore(journal), faults);
+        web.MapStripeApi(options, ledger, new IdempotencyStore(journal, options.IdempotencyKeyRetention), faults);
+        journal.ForgetReplayed();
         await web.StartAsync(cancellationToken);
         return new StripeStubServer(web, options, ledger, events, faults, journal);
     }

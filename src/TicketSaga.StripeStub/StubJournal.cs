@@ -22,8 +22,8 @@ public sealed class StubJournal : IDisposable
         Records = records;
     }
 
-    /// <summary>What the journal held when it was opened, oldest first.</summary>
-    public IReadOnlyList<JsonObject> Records { get; }
+    /// <summary>What the journal held when it was opened, oldest first, until the state is built from it.</summary>
+    public IReadOnlyList<JsonObject> Records { get; private set; }
 
     public static StubJournal InMemory() => new(null, []);
 
@@ -71,6 +71,9 @@ public sealed class StubJournal : IDisposable
     {
         return [.. Ledger.IntentsIn(Read(path)).Values.Select(i => i.Snapshot())];
     }
+
+    /// <summary>The state has been built from <see cref="Records"/>: a long journal need not stay in memory as well.</summary>
+    internal void ForgetReplayed() => Records = [];
 
     internal void Append(string kind, JsonNode value)
     {

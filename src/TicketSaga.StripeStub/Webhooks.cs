@@ -37,8 +37,9 @@ public sealed partial class EventLog : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly StubJournal _journal;
     private readonly Channel<StubEvent> _outbox = Channel.CreateUnbounded<StubEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentQueue<StubEvent> _events = new();
-    private readonly ConcurrentQueue<WebhookDelivery> _deliveries = new();
+    private readonly ConcurrentQueue<Remembered<StubEvent>> _events = new();
+    private readonly ConcurrentQueue<Remembered<WebhookDelivery>> _deliveries = new();
+    private readonly Lock _forgetGate = new();
     private readonly List<StubEvent> _held = [];
     private readonly Lock _holdGate = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -58,7 +59,7 @@ public sealed partial class EventLog : IAsyncDisposable
         foreach (var saved in journal.Records.Select(r => r["event"]).OfType<JsonObject>())
         {
             var stubEvent = new StubEvent(saved["id"]!.GetValue<string>(), saved["type"]!.GetValue<string>(), saved["json"]!.GetValue<string>());
-            _events.Enqueue(stubEvent);
+            _events.Enqueue(new(stubEvent, Environment.TickCount64));
             if (!delivered.Contains(stubEvent.Id))
             {
                 _outbox.Writer.TryWrite(stubEvent);
@@ -71,9 +72,11 @@ public sealed partial class EventLog : IAsyncDisposable
     /// <summary>Where events go; settable after start (the receiver often starts after the stub).</summary>
     public Uri? WebhookUrl { get; set; }
 
-    public IReadOnlyList<StubEvent> Events => [.. _events];
+    /// <summary>The events raised in the last <see cref="StripeStubOptions.EventHistory"/>, oldest first.</summary>
+    public IReadOnlyList<StubEvent> Events => [.. _events.Select(e => e.Value)];
 
-    public IReadOnlyList<WebhookDelivery> Deliveries => [.. _deliveries];
+    /// <summary>The deliveries made in the last <see cref="StripeStubOptions.EventHistory"/>, oldest first.</summary>
+    public IReadOnlyList<WebhookDelivery> Deliveries => [.. _deliveries.Select(d => d.Value)];
 
     internal void Raise(string type, JsonObject dataObject)
     {
@@ -91,7 +94,8 @@ public sealed partial class EventLog : IAsyncDisposable
         };
         var stubEvent = new StubEvent(json["id"]!.GetValue<string>(), type, json.ToJsonString());
         _journal.Append("event", new JsonObject { ["id"] = stubEvent.Id, ["type"] = type, ["json"] = stubEvent.Json });
-        _events.Enqueue(stubEvent);
+        _events.Enqueue(new(stubEvent, Environment.TickCount64));
+        Forget();
         lock (_holdGate)
         {
             if (_holding)
@@ -129,7 +133,9 @@ public sealed partial class EventLog : IAsyncDisposable
     }
 
     /// <summary>Sends an event again, as the dashboard's "Resend" does.</summary>
-    public void Resend(string eventId) => _outbox.Writer.TryWrite(_events.First(e => e.Id == eventId));
+    public void Resend(string eventId) =>
+        _outbox.Writer.TryWrite(Events.FirstOrDefault(e => e.Id == eventId)
+            ?? throw new InvalidOperationException($"Event {eventId} is not among those raised in the last {_options.EventHistory}."));
 
     private async Task SendAsync()
     {
@@ -180,7 +186,8 @@ public sealed partial class EventLog : IAsyncDisposable
             LogWebhookFailed(_logger, stubEvent.Id, url, ex.Message);
         }
 
-        _deliveries.Enqueue(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status));
+        _deliveries.Enqueue(new(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status), Environment.TickCount64));
+        Forget();
         var accepted = status is >= 200 and < 300;
         if (accepted)
         {
@@ -188,6 +195,27 @@ public sealed partial class EventLog : IAsyncDisposable
         }
 
         return accepted;
+    }
+
+    /// <summary>
+    /// Drops what is older than the history. Only this dequeues, under a lock, so the head it looked at is
+    /// the head it takes; an event's deliveries come after it, so they go no sooner than the event.
+    /// </summary>
+    private void Forget()
+    {
+        var cutoff = Environment.TickCount64 - (long)_options.EventHistory.TotalMilliseconds;
+        lock (_forgetGate)
+        {
+            while (_events.TryPeek(out var oldest) && oldest.At < cutoff)
+            {
+                _events.TryDequeue(out _);
+            }
+
+            while (_deliveries.TryPeek(out var oldest) && oldest.At < cutoff)
+            {
+                _deliveries.TryDequeue(out _);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -206,6 +234,9 @@ public sealed partial class EventLog : IAsyncDisposable
         _http.Dispose();
         _stopping.Dispose();
     }
+
+    /// <summary>A value and when it was recorded (<see cref="Environment.TickCount64"/>).</summary>
+    private readonly record struct Remembered<T>(T Value, long At);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventId} ({Type}) not accepted after {Attempts} attempts")]
     private static partial void LogWebhookNotAccepted(ILogger logger, string eventId, string type, int attempts);

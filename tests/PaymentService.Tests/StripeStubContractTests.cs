@@ -148,6 +148,39 @@ public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<Stu
     }
 
     [Fact]
+    public async Task An_idempotency_key_older_than_the_retention_is_forgotten_and_runs_anew()
+    {
+        await using var server = await StripeStubServer.StartAsync(stub.Server.Options with { Port = 0, IdempotencyKeyRetention = TimeSpan.FromSeconds(1) });
+        var client = new StripeClient(server.Options.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), 0), apiBase: server.ApiBase);
+        var key = Key();
+        var options = Charge("pm_card_visa");
+        var first = await client.V1.PaymentIntents.CreateAsync(options, key);
+        Assert.Equal(first.Id, (await client.V1.PaymentIntents.CreateAsync(options, key)).Id);
+
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var again = await client.V1.PaymentIntents.CreateAsync(options, key);
+
+        Assert.NotEqual(first.Id, again.Id);
+        Assert.False(again.StripeResponse.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task Events_and_deliveries_older_than_the_history_are_forgotten()
+    {
+        await using var server = await StripeStubServer.StartAsync(stub.Server.Options with { Port = 0, EventHistory = TimeSpan.FromSeconds(1) });
+        var client = new StripeClient(server.Options.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), 0), apiBase: server.ApiBase);
+        var old = await client.V1.PaymentIntents.CreateAsync(Charge("pm_card_visa"), Key());
+        Assert.Contains(server.Events.Events, e => e.Json.Contains(old.Id, StringComparison.Ordinal));
+
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var recent = await client.V1.PaymentIntents.CreateAsync(Charge("pm_card_visa"), Key());
+
+        Assert.DoesNotContain(server.Events.Events, e => e.Json.Contains(old.Id, StringComparison.Ordinal));
+        Assert.Contains(server.Events.Events, e => e.Json.Contains(recent.Id, StringComparison.Ordinal));
+        Assert.Equal("succeeded", (await client.V1.PaymentIntents.GetAsync(old.Id)).Status);
+    }
+
+    [Fact]
     public async Task Cancel_and_refund_follow_stripes_state_rules()
     {
         var pending = await Intents.CreateAsync(Charge("pm_card_authenticationRequired"), Key());

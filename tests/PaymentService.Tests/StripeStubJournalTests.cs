@@ -55,4 +55,33 @@ public sealed class StripeStubJournalTests : IDisposable
         var tooMuch = await Assert.ThrowsAsync<StripeException>(() => again.V1.Refunds.CreateAsync(new RefundCreateOptions { PaymentIntent = paid }));
         Assert.Equal("charge_already_refunded", tooMuch.StripeError.Code);
     }
+
+    [Fact]
+    public async Task A_restarted_stub_replays_only_the_idempotent_answers_younger_than_the_retention()
+    {
+        var options = new StripeStubOptions
+        {
+            Port = 0, ApiKey = StripeStubOptions.NewApiKey(), WebhookSecret = StripeStubOptions.NewWebhookSecret(), JournalPath = Path.Combine(_folder, "keys.jsonl"),
+        };
+        var create = new PaymentIntentCreateOptions { Amount = 4200, Currency = "eur", PaymentMethod = "pm_card_visa", Confirm = true };
+        var key = new RequestOptions { IdempotencyKey = Guid.NewGuid().ToString() };
+        string first;
+        await using (var stub = await StripeStubServer.StartAsync(options))
+        {
+            first = (await Client(stub).V1.PaymentIntents.CreateAsync(create, key)).Id;
+        }
+
+        await using (var soon = await StripeStubServer.StartAsync(options with { IdempotencyKeyRetention = TimeSpan.FromMinutes(1) }))
+        {
+            Assert.Equal(first, (await Client(soon).V1.PaymentIntents.CreateAsync(create, key)).Id);
+        }
+
+        // The journal keeps whole seconds.
+        await Task.Delay(TimeSpan.FromSeconds(2.1));
+        await using var late = await StripeStubServer.StartAsync(options with { IdempotencyKeyRetention = TimeSpan.FromSeconds(1) });
+        Assert.NotEqual(first, (await Client(late).V1.PaymentIntents.CreateAsync(create, key)).Id);
+    }
+
+    private static StripeClient Client(StripeStubServer stub) =>
+        new(stub.Options.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), maxNetworkRetries: 0), apiBase: stub.ApiBase);
 }

@@ -129,9 +129,13 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         _stub?.Dispose();
         _stub = Process.Start(Launch(Path.Combine(AppContext.BaseDirectory, "TicketSaga.StripeStub" + (OperatingSystem.IsWindows() ? ".exe" : "")),
         [
-            $"--StripeStub:Port={_stripe.Port}", $"--StripeStub:ApiKey={_stripe.ApiKey}", $"--StripeStub:WebhookSecret={_stripe.WebhookSecret}",
-            $"--StripeStub:WebhookUrl={_stripe.WebhookUrl}", $"--StripeStub:JournalPath={_stripe.JournalPath}",
-        ], "stripe-stub", new Dictionary<string, string>()))!;
+            $"--StripeStub:Port={_stripe.Port}", $"--StripeStub:WebhookUrl={_stripe.WebhookUrl}", $"--StripeStub:JournalPath={_stripe.JournalPath}",
+        ], "stripe-stub", new Dictionary<string, string>
+        {
+            // In the environment, not the command line, which every local user can read (ps).
+            ["StripeStub__ApiKey"] = _stripe.ApiKey,
+            ["StripeStub__WebhookSecret"] = _stripe.WebhookSecret,
+        }))!;
     }
 
     /// <summary>SIGKILLs the app's own process (the deepest of what `dotnet run` started); `up` restarts it with back-off.</summary>
