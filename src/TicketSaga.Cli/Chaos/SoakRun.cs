@@ -5,15 +5,25 @@ namespace TicketSaga.Cli.Chaos;
 
 internal sealed record SoakOptions(int Orders, int Round, TimeSpan Retention, TimeSpan Hold);
 
-/// <summary>After a round of orders (or after the final wait): the growing tables' rows and each process's RSS.</summary>
-internal sealed record SoakSample(string After, int Orders, IReadOnlyDictionary<string, long> Rows, IReadOnlyDictionary<string, long> RssKilobytes);
+/// <summary>
+/// After a round of orders (or after the final wait): the growing tables' rows and each process's RSS
+/// then; for a round also the median and the peak of the RSS sampled every second while it ran.
+/// </summary>
+internal sealed record SoakSample(
+    string After, int Orders, IReadOnlyDictionary<string, long> Rows, IReadOnlyDictionary<string, long> RssKilobytes,
+    IReadOnlyDictionary<string, long>? RssMedianKilobytes = null, IReadOnlyDictionary<string, long>? RssPeakKilobytes = null);
 
-internal sealed record SoakResult(SoakOptions Options, IReadOnlyList<SoakSample> Samples, IReadOnlyList<string> LoadFailures, IReadOnlyDictionary<string, double> RssGrowthPercent);
+/// <summary>RSS growth from the first round to the last: at the round's end, and of its median and its peak.</summary>
+internal sealed record SoakResult(
+    SoakOptions Options, IReadOnlyList<SoakSample> Samples, IReadOnlyList<string> LoadFailures,
+    IReadOnlyDictionary<string, double> RssGrowthPercent, IReadOnlyDictionary<string, double> RssMedianGrowthPercent, IReadOnlyDictionary<string, double> RssPeakGrowthPercent);
 
 /// <summary>
 /// A soak: `up --retention` with every process of the system, then `ticketsaga load flash-sale` in
 /// rounds until the orders are made, sampling the tables that grow with traffic and each process's RSS
-/// (/proc) before, after each round and once retention has had two periods to run.
+/// (/proc) before, after each round and once retention has had two periods to run. A garbage-collected
+/// process's RSS saws up and down with its allocations, so one reading per round says little about
+/// growth: each round is also sampled every second, and its median and peak compared.
 /// </summary>
 internal sealed class SoakRun(SoakOptions options, string runFile, string postgres, Action<string> say)
 {
@@ -37,16 +47,24 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
         for (var made = 0; made < options.Orders;)
         {
             var round = Math.Min(options.Round, options.Orders - made);
+            using var roundOver = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var watching = WatchResidentAsync(system, roundOver.Token);
             var (exitCode, output) = await system.RunCliAsync(
                 ["load", "flash-sale", "--buyers", round.ToString(CultureInfo.InvariantCulture), "--seats", round.ToString(CultureInfo.InvariantCulture), "--json"],
                 $"load-{made + round}", cancellationToken);
+            await roundOver.CancelAsync();
+            var readings = await watching;
             if (exitCode != 0)
             {
                 failures.Add($"round ending at {made + round}: exit {exitCode}: {WhyLoadFailed(output)}");
             }
 
             made += round;
-            samples.Add(await SampleAsync(system, $"round {samples.Count}", made, cancellationToken));
+            samples.Add(await SampleAsync(system, $"round {samples.Count}", made, cancellationToken) with
+            {
+                RssMedianKilobytes = Summarize(readings, values => values.Order().ElementAt(values.Count / 2)),
+                RssPeakKilobytes = Summarize(readings, values => values.Max()),
+            });
             say($"  {made} orders: {Describe(samples[^1])}");
         }
 
@@ -55,14 +73,49 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
         samples.Add(await SampleAsync(system, "retention", options.Orders, cancellationToken));
         say($"  after retention: {Describe(samples[^1])}");
 
-        var first = samples.FirstOrDefault(s => s.Orders > 0);
-        var last = samples.Where(s => s.After.StartsWith("round", StringComparison.Ordinal)).LastOrDefault();
-        var growth = first is null || last is null || first == last
-            ? new Dictionary<string, double>()
-            : first.RssKilobytes.Where(p => p.Value > 0 && last.RssKilobytes.ContainsKey(p.Key))
-                .ToDictionary(p => p.Key, p => Math.Round(100.0 * (last.RssKilobytes[p.Key] - p.Value) / p.Value, 1));
-        return new SoakResult(options, samples, failures, growth);
+        var rounds = samples.Where(s => s.After.StartsWith("round", StringComparison.Ordinal)).ToList();
+        return new SoakResult(
+            options, samples, failures,
+            Growth(rounds, s => s.RssKilobytes), Growth(rounds, s => s.RssMedianKilobytes!), Growth(rounds, s => s.RssPeakKilobytes!));
     }
+
+    /// <summary>Percent growth per process from the first round to the last; none with fewer than two rounds.</summary>
+    internal static Dictionary<string, double> Growth(List<SoakSample> rounds, Func<SoakSample, IReadOnlyDictionary<string, long>> rss)
+    {
+        if (rounds.Count < 2)
+        {
+            return [];
+        }
+
+        var (first, last) = (rss(rounds[0]), rss(rounds[^1]));
+        return first.Where(p => p.Value > 0 && last.ContainsKey(p.Key))
+            .ToDictionary(p => p.Key, p => Math.Round(100.0 * (last[p.Key] - p.Value) / p.Value, 1));
+    }
+
+    /// <summary>Every process's RSS once a second until the round is over.</summary>
+    private static async Task<List<IReadOnlyDictionary<string, long>>> WatchResidentAsync(ChaosSystem system, CancellationToken roundOver)
+    {
+        var readings = new List<IReadOnlyDictionary<string, long>>();
+        using var tick = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            do
+            {
+                readings.Add(system.ResidentKilobytes());
+            }
+            while (await tick.WaitForNextTickAsync(roundOver));
+        }
+        catch (OperationCanceledException) when (roundOver.IsCancellationRequested)
+        {
+        }
+
+        return readings;
+    }
+
+    /// <summary>One figure per process over a round's readings (a process restarted in between has fewer).</summary>
+    internal static SortedDictionary<string, long> Summarize(List<IReadOnlyDictionary<string, long>> readings, Func<IReadOnlyList<long>, long> figure) =>
+        new(readings.SelectMany(r => r).Where(p => p.Value > 0).GroupBy(p => p.Key)
+            .ToDictionary(g => g.Key, g => figure([.. g.Select(p => p.Value)])));
 
     /// <summary>The load verdict's violations, else the start of what it printed.</summary>
     private static string WhyLoadFailed(string output)
