@@ -1,5 +1,8 @@
 using System.CommandLine;
+using TicketSaga.Cli;
 using TicketSaga.Cli.Commands;
+
+MallocArenas.Limit();
 
 // One file per command group under Commands/; each adds its commands to the root here.
 var root = new RootCommand("TicketSaga: run, inspect and measure the ticket reservation saga.")
