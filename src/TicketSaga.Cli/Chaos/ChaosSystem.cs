@@ -41,9 +41,9 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
 
     /// <param name="upOptions">More options for `up`, e.g. --retention for a soak.</param>
     /// <param name="cli">The `ticketsaga` executable that runs `up`; default: this process's own CLI.</param>
-    /// <param name="stripeKeyRetention">How long the Stripe stub keeps idempotency keys; default Stripe's 24 h.</param>
+    /// <param name="stripeRetention">How long the Stripe stub keeps idempotency keys and events in memory; default 24 h and 5 min.</param>
     public ChaosSystem(
-        string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder, string? cli = null, TimeSpan? stripeKeyRetention = null)
+        string runFile, string postgres, TimeSpan hold, IReadOnlyList<string> upOptions, string stateFolder, string? cli = null, TimeSpan? stripeRetention = null)
     {
         _runFile = runFile;
         _cli = cli is null ? SelfCommand() : (cli, []);
@@ -57,7 +57,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
             WebhookUrl = new Uri("http://127.0.0.1:5100/payments/webhook"),
             JournalPath = Path.Combine(stateFolder, "stripe-journal.jsonl"),
         };
-        _stripe = stripeKeyRetention is { } retention ? _stripe with { IdempotencyKeyRetention = retention } : _stripe;
+        _stripe = stripeRetention is { } retention ? _stripe with { IdempotencyKeyRetention = retention, EventHistory = retention } : _stripe;
         _upArguments = ["up", "--no-build", "--health-timeout", "600", "--hold", $"{hold.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s", "--postgres", postgres,
             .. upOptions];
     }
@@ -134,6 +134,7 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
         [
             $"--StripeStub:Port={_stripe.Port}", $"--StripeStub:WebhookUrl={_stripe.WebhookUrl}", $"--StripeStub:JournalPath={_stripe.JournalPath}",
             $"--StripeStub:IdempotencyKeyRetention={_stripe.IdempotencyKeyRetention.ToString("c", CultureInfo.InvariantCulture)}",
+            $"--StripeStub:EventHistory={_stripe.EventHistory.ToString("c", CultureInfo.InvariantCulture)}",
         ], "stripe-stub", new Dictionary<string, string>
         {
             // In the environment, not the command line, which every local user can read (ps).

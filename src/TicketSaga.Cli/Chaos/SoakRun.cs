@@ -39,8 +39,8 @@ internal sealed class SoakRun(SoakOptions options, string runFile, string postgr
         var runId = Guid.CreateVersion7().ToString("N")[^8..];
         var stateFolder = Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga", "soak", runId);
         var retention = $"{options.Retention.TotalSeconds.ToString(CultureInfo.InvariantCulture)}s";
-        // The soak's short retention holds for the stub's idempotency keys too; it keeps every PaymentIntent, as Stripe does.
-        await using var system = new ChaosSystem(runFile, postgres, options.Hold, ["--retention", retention], stateFolder, stripeKeyRetention: options.Retention);
+        // The soak's short retention holds for the stub's idempotency keys and events too; it keeps every PaymentIntent, as Stripe does.
+        await using var system = new ChaosSystem(runFile, postgres, options.Hold, ["--retention", retention], stateFolder, stripeRetention: options.Retention);
         say($"Soak {runId}: {options.Orders} orders in rounds of {options.Round}, retention {retention}; logs in {stateFolder}");
         await system.StartAsync(TimeSpan.FromMinutes(15), cancellationToken);
         var samples = new List<SoakSample> { await SampleAsync(system, "start", 0, cancellationToken) };
