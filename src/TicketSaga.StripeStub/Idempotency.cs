@@ -16,25 +16,22 @@ public sealed class IdempotencyStore
     private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
 
     /// <summary>Kept keys, oldest first, for forgetting them.</summary>
-    private readonly ConcurrentQueue<(string Key, Entry Entry)> _kept = new();
-    private readonly Lock _forgetGate = new();
+    private readonly RecentItems<(string Key, Entry Entry)> _kept;
     private readonly StubJournal _journal;
-    private readonly TimeSpan _retention;
 
     /// <param name="journal">Kept answers survive a restart: a client retrying after one must not buy twice.</param>
     public IdempotencyStore(StubJournal journal, TimeSpan retention)
     {
         _journal = journal;
-        _retention = retention;
-        var cutoff = DateTimeOffset.UtcNow - retention;
+        _kept = new(retention);
         foreach (var saved in journal.Records.Select(r => r["idempotency"]).OfType<JsonObject>())
         {
-            var keptAt = saved["kept_at"] is { } at ? DateTimeOffset.FromUnixTimeSeconds(at.GetValue<long>()) : DateTimeOffset.UtcNow;
-            if (keptAt >= cutoff)
-            {
-                Keep(saved["key"]!.GetValue<string>(), new Entry(saved["fingerprint"]!.GetValue<string>()),
-                    new Kept(saved["status"]!.GetValue<int>(), saved["body"]!.ToJsonString(), keptAt));
-            }
+            // Kept with its age: one older than the retention goes at the first request, like any other.
+            var age = saved["kept_at"] is { } at ? DateTimeOffset.UtcNow - DateTimeOffset.FromUnixTimeSeconds(at.GetValue<long>()) : TimeSpan.Zero;
+            var key = saved["key"]!.GetValue<string>();
+            var entry = new Entry(saved["fingerprint"]!.GetValue<string>());
+            _entries[key] = entry;
+            Keep(key, entry, new Kept(saved["status"]!.GetValue<int>(), saved["body"]!.ToJsonString()), age);
         }
     }
 
@@ -45,7 +42,7 @@ public sealed class IdempotencyStore
             return (action(), false);
         }
 
-        Forget();
+        _kept.Forget(forgotten => _entries.TryRemove(KeyValuePair.Create(forgotten.Key, forgotten.Entry)));
         var mine = new Entry(fingerprint);
         var entry = _entries.GetOrAdd(key, mine);
         if (!ReferenceEquals(entry, mine))
@@ -64,12 +61,12 @@ public sealed class IdempotencyStore
         var result = action();
         if (result.Status is 200 or 402)
         {
-            var kept = new Kept(result.Status, result.Body.ToJsonString(), DateTimeOffset.UtcNow);
             _journal.Append("idempotency", new JsonObject
             {
-                ["key"] = key, ["fingerprint"] = fingerprint, ["status"] = kept.Status, ["body"] = result.Body.DeepClone(), ["kept_at"] = kept.At.ToUnixTimeSeconds(),
+                ["key"] = key, ["fingerprint"] = fingerprint, ["status"] = result.Status, ["body"] = result.Body.DeepClone(),
+                ["kept_at"] = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
             });
-            Keep(key, entry, kept);
+            Keep(key, mine, new Kept(result.Status, result.Body.ToJsonString()));
         }
         else
         {
@@ -79,29 +76,14 @@ public sealed class IdempotencyStore
         return (result, false);
     }
 
-    private void Keep(string key, Entry entry, Kept answer)
+    private void Keep(string key, Entry entry, Kept answer, TimeSpan age = default)
     {
         entry.Answer = answer;
-        _entries[key] = entry;
-        _kept.Enqueue((key, entry));
-    }
-
-    /// <summary>Only this dequeues, under a lock, so the head it looked at is the head it takes.</summary>
-    private void Forget()
-    {
-        var cutoff = DateTimeOffset.UtcNow - _retention;
-        lock (_forgetGate)
-        {
-            while (_kept.TryPeek(out var oldest) && oldest.Entry.Answer!.At < cutoff)
-            {
-                _kept.TryDequeue(out _);
-                _entries.TryRemove(KeyValuePair.Create(oldest.Key, oldest.Entry));
-            }
-        }
+        _kept.Add((key, entry), age);
     }
 
     /// <summary>A kept answer, as JSON text: a parsed body costs several times its size, and replays are rare.</summary>
-    private sealed record Kept(int Status, string Body, DateTimeOffset At);
+    private sealed record Kept(int Status, string Body);
 
     private sealed class Entry(string fingerprint)
     {

@@ -37,9 +37,8 @@ public sealed partial class EventLog : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly StubJournal _journal;
     private readonly Channel<StubEvent> _outbox = Channel.CreateUnbounded<StubEvent>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentQueue<Remembered<StubEvent>> _events = new();
-    private readonly ConcurrentQueue<Remembered<WebhookDelivery>> _deliveries = new();
-    private readonly Lock _forgetGate = new();
+    private readonly RecentItems<StubEvent> _events;
+    private readonly RecentItems<WebhookDelivery> _deliveries;
     private readonly List<StubEvent> _held = [];
     private readonly Lock _holdGate = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
@@ -54,12 +53,14 @@ public sealed partial class EventLog : IAsyncDisposable
         _options = options;
         _logger = logger;
         _journal = journal;
+        _events = new(options.EventHistory);
+        _deliveries = new(options.EventHistory);
         WebhookUrl = options.WebhookUrl;
         var delivered = journal.Records.Select(r => r["delivered"]?.GetValue<string>()).OfType<string>().ToHashSet(StringComparer.Ordinal);
         foreach (var saved in journal.Records.Select(r => r["event"]).OfType<JsonObject>())
         {
             var stubEvent = new StubEvent(saved["id"]!.GetValue<string>(), saved["type"]!.GetValue<string>(), saved["json"]!.GetValue<string>());
-            _events.Enqueue(new(stubEvent, Environment.TickCount64));
+            _events.Add(stubEvent);
             if (!delivered.Contains(stubEvent.Id))
             {
                 _outbox.Writer.TryWrite(stubEvent);
@@ -73,10 +74,10 @@ public sealed partial class EventLog : IAsyncDisposable
     public Uri? WebhookUrl { get; set; }
 
     /// <summary>The events raised in the last <see cref="StripeStubOptions.EventHistory"/>, oldest first.</summary>
-    public IReadOnlyList<StubEvent> Events => [.. _events.Select(e => e.Value)];
+    public IReadOnlyList<StubEvent> Events => [.. _events.Items];
 
     /// <summary>The deliveries made in the last <see cref="StripeStubOptions.EventHistory"/>, oldest first.</summary>
-    public IReadOnlyList<WebhookDelivery> Deliveries => [.. _deliveries.Select(d => d.Value)];
+    public IReadOnlyList<WebhookDelivery> Deliveries => [.. _deliveries.Items];
 
     internal void Raise(string type, JsonObject dataObject)
     {
@@ -94,8 +95,8 @@ public sealed partial class EventLog : IAsyncDisposable
         };
         var stubEvent = new StubEvent(json["id"]!.GetValue<string>(), type, json.ToJsonString());
         _journal.Append("event", new JsonObject { ["id"] = stubEvent.Id, ["type"] = type, ["json"] = stubEvent.Json });
-        _events.Enqueue(new(stubEvent, Environment.TickCount64));
-        Forget();
+        _events.Add(stubEvent);
+        _events.Forget();
         lock (_holdGate)
         {
             if (_holding)
@@ -186,8 +187,9 @@ public sealed partial class EventLog : IAsyncDisposable
             LogWebhookFailed(_logger, stubEvent.Id, url, ex.Message);
         }
 
-        _deliveries.Enqueue(new(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status), Environment.TickCount64));
-        Forget();
+        // An event's deliveries come after it, so they are forgotten no sooner than the event.
+        _deliveries.Add(new WebhookDelivery(stubEvent.Id, stubEvent.Type, attempt, status));
+        _deliveries.Forget();
         var accepted = status is >= 200 and < 300;
         if (accepted)
         {
@@ -195,27 +197,6 @@ public sealed partial class EventLog : IAsyncDisposable
         }
 
         return accepted;
-    }
-
-    /// <summary>
-    /// Drops what is older than the history. Only this dequeues, under a lock, so the head it looked at is
-    /// the head it takes; an event's deliveries come after it, so they go no sooner than the event.
-    /// </summary>
-    private void Forget()
-    {
-        var cutoff = Environment.TickCount64 - (long)_options.EventHistory.TotalMilliseconds;
-        lock (_forgetGate)
-        {
-            while (_events.TryPeek(out var oldest) && oldest.At < cutoff)
-            {
-                _events.TryDequeue(out _);
-            }
-
-            while (_deliveries.TryPeek(out var oldest) && oldest.At < cutoff)
-            {
-                _deliveries.TryDequeue(out _);
-            }
-        }
     }
 
     public async ValueTask DisposeAsync()
@@ -234,9 +215,6 @@ public sealed partial class EventLog : IAsyncDisposable
         _http.Dispose();
         _stopping.Dispose();
     }
-
-    /// <summary>A value and when it was recorded (<see cref="Environment.TickCount64"/>).</summary>
-    private readonly record struct Remembered<T>(T Value, long At);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Webhook {EventId} ({Type}) not accepted after {Attempts} attempts")]
     private static partial void LogWebhookNotAccepted(ILogger logger, string eventId, string type, int attempts);
