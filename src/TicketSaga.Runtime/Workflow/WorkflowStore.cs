@@ -28,6 +28,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>The service key of the data source for <see cref="_transitions"/>.</summary>
     internal const string TransitionsKey = "workflow-transitions";
 
+    /// <summary>What workflow_require_lock raises when an episode's worker no longer holds its instance.</summary>
+    private const string LockLostState = "WF001";
+
     private readonly NpgsqlDataSource _db;
 
     /// <summary>
@@ -104,30 +107,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             var token = Guid.NewGuid();
             await using var connection = await _transitions.OpenConnectionAsync(cancellationToken);
 
-            // SKIP LOCKED: concurrent dispatchers each take different instances, never the same one. An
-            // instance with two due events is listed twice in next; the UPDATE claims it once.
+            // workflow_claim (migration 0007) walks the due events oldest first and locks their instances.
             await using var claim = new NpgsqlCommand(
-                """
-                WITH next AS (
-                    SELECT i.instance_id FROM workflow_events e
-                    JOIN workflow_instances i ON i.app_id = e.app_id AND i.instance_id = e.instance_id
-                    WHERE e.app_id = $1 AND e.visible_at <= now() AND i.completed_at IS NULL
-                      AND (i.locked_until IS NULL OR i.locked_until < now())
-                      -- A suspended instance runs again only for a resume or a terminate (as in daprd); its other events wait.
-                      AND CASE WHEN i.status = $5
-                          THEN (e.message::jsonb -> 'Event' ->> '$type') ~ '^DurableTask\.Core\.History\.Execution(Resumed|Terminated)Event,'
-                          ELSE true END
-                    ORDER BY e.visible_at
-                    LIMIT $4
-                    FOR UPDATE OF i SKIP LOCKED),
-                claimed AS (
-                    UPDATE workflow_instances i SET lock_token = $2, locked_until = now() + $3
-                    FROM (SELECT DISTINCT instance_id FROM next) n WHERE i.app_id = $1 AND i.instance_id = n.instance_id
-                    RETURNING i.instance_id, i.history, i.locked_until)
-                SELECT c.instance_id, c.history, c.locked_until, e.seq, e.message
-                FROM claimed c JOIN workflow_events e ON e.app_id = $1 AND e.instance_id = c.instance_id AND e.visible_at <= now()
-                ORDER BY c.instance_id, e.seq
-                """, connection)
+                "SELECT instance_id, history, locked_until, seq, message FROM workflow_claim($1, $2, $3, $4, $5)", connection)
             {
                 Parameters =
                 {
@@ -213,21 +195,23 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     {
         status ??= StateOf(runtimeState);
         var ended = Ended.Contains(status.OrchestrationStatus);
-        await using var connection = await _transitions.OpenConnectionAsync();
-        await using var transaction = await connection.BeginTransactionAsync();
 
         // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
-        // dispatcher took over) finds no row to save, and its whole episode is rolled back.
+        // dispatcher took over) finds no row to save, and its whole episode is rolled back. The batch is one
+        // implicit transaction (migration 0007's workflow_require_lock raises), so it costs one round trip.
         var save = Command(
             """
-            UPDATE workflow_instances
-            SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
-                completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
-            WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
+            WITH saved AS (
+                UPDATE workflow_instances
+                SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
+                    completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
+                WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
+                RETURNING 1)
+            SELECT workflow_require_lock((SELECT count(*) FROM saved), $2)
             """,
             _appId, workItem.InstanceId, runtimeState.OrchestrationInstance?.ExecutionId ?? "", runtimeState.Name ?? "",
             (int)status.OrchestrationStatus, WorkflowJson.Write(status), WorkflowJson.Write(runtimeState.Events), ended, held.Token);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        await using var batch = _transitions.CreateBatch();
         batch.BatchCommands.Add(save);
         batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE seq = ANY($1)", held.EventSeqs));
         if (ended)
@@ -260,14 +244,14 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
                 : Command(SendEventSql, _appId, message.OrchestrationInstance.InstanceId, VisibleAt(message), WorkflowJson.Write(message)));
         }
 
-        await batch.ExecuteNonQueryAsync();
-        if (save.RecordsAffected == 0)
+        try
         {
-            await transaction.RollbackAsync();
+            await batch.ExecuteNonQueryAsync();
+        }
+        catch (PostgresException exception) when (exception.SqlState == LockLostState)
+        {
             throw new LockLostException(workItem.InstanceId);
         }
-
-        await transaction.CommitAsync();
 
         // The instance may have more events waiting (they came while it ran), and its messages may have woken others.
         OrchestrationsDue.Notify();
