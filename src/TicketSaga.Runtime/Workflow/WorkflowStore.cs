@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using DurableTask.Core;
 using DurableTask.Core.Exceptions;
 using DurableTask.Core.History;
@@ -31,6 +32,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>What workflow_require_lock raises when an episode's worker no longer holds its instance.</summary>
     private const string LockLostState = "WF001";
 
+    /// <summary>At most this many activity results go in one write.</summary>
+    private const int ActivityResultsPerWrite = 256;
+
     private readonly NpgsqlDataSource _db;
 
     /// <summary>
@@ -47,6 +51,12 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _endings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
 
+    /// <summary>
+    /// Activity results waiting to be written. The results that come while one write is under way go
+    /// together in the next (a group commit): one round trip and one commit for many activities.
+    /// </summary>
+    private readonly Channel<ActivityResult> _activityResults = Channel.CreateUnbounded<ActivityResult>(new() { SingleReader = true });
+
     public WorkflowStore(NpgsqlDataSource db, NpgsqlDataSource transitions, string appId, WorkflowOptions options, ILogger logger)
     {
         _db = db;
@@ -55,6 +65,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         _options = options;
         _logger = logger;
         _ = RenewLocksAsync(_disposed.Token);
+        _ = WriteActivityResultsAsync(_disposed.Token);
     }
 
     /// <summary>Wakes this process's orchestration dispatchers (another process finds the work on its next poll).</summary>
@@ -357,21 +368,92 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>
     /// Hands an activity's result to its instance, once: the activity row goes in the same statement,
     /// and only if this worker still holds it (an activity runs at least once; its effects must be idempotent).
+    /// Returns when the result is written, together with the others that came meanwhile.
     /// </summary>
     internal async Task CompleteActivityAsync(TaskActivityWorkItem workItem, Guid token, TaskMessage response)
     {
+        var result = new ActivityResult(long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture), token, WorkflowJson.Write(response));
+        ObjectDisposedException.ThrowIf(!_activityResults.Writer.TryWrite(result), this);
+        await result.Written.Task;
+    }
+
+    private async Task WriteActivityResultsAsync(CancellationToken cancellationToken)
+    {
+        var results = new List<ActivityResult>(ActivityResultsPerWrite);
+        try
+        {
+            while (await _activityResults.Reader.WaitToReadAsync(cancellationToken))
+            {
+                while (results.Count < ActivityResultsPerWrite && _activityResults.Reader.TryRead(out var result))
+                {
+                    results.Add(result);
+                }
+
+                try
+                {
+                    await WriteWithRetryAsync(results, cancellationToken);
+                    results.ForEach(written => written.Written.TrySetResult());
+                }
+                catch (Exception exception)
+                {
+                    // The activities' locks lapse and they run again (at least once): nothing is lost.
+                    results.ForEach(failed => failed.Written.TrySetException(exception));
+                }
+
+                results.Clear();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            _activityResults.Writer.TryComplete();
+            while (_activityResults.Reader.TryRead(out var pending))
+            {
+                pending.Written.TrySetCanceled(CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A lock renewal touches the same activity rows in another order, so the two can deadlock; PostgreSQL
+    /// then rolls one back whole, and the write is simply done again.
+    /// </summary>
+    private async Task WriteWithRetryAsync(List<ActivityResult> results, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await WriteAsync(results, cancellationToken);
+                return;
+            }
+            catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 3)
+            {
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<ActivityResult> results, CancellationToken cancellationToken)
+    {
         await using var complete = _transitions.CreateCommand(
             """
-            WITH done AS (DELETE FROM workflow_activities WHERE seq = $1 AND lock_token = $2 RETURNING app_id, instance_id)
+            WITH result AS (SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::text[]) AS r(seq, lock_token, message)),
+            done AS (
+                DELETE FROM workflow_activities a USING result r
+                WHERE a.seq = r.seq AND a.lock_token = r.lock_token
+                RETURNING a.seq, a.app_id, a.instance_id, r.message)
             INSERT INTO workflow_events (app_id, instance_id, message)
-            SELECT d.app_id, d.instance_id, $3 FROM done d
+            SELECT d.app_id, d.instance_id, d.message FROM done d
             JOIN workflow_instances i ON i.app_id = d.app_id AND i.instance_id = d.instance_id
             WHERE i.completed_at IS NULL
+            ORDER BY d.seq
             """);
-        complete.Parameters.Add(new() { Value = long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture) });
-        complete.Parameters.Add(new() { Value = token });
-        complete.Parameters.Add(new() { Value = WorkflowJson.Write(response) });
-        if (await complete.ExecuteNonQueryAsync() > 0)
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Seq).ToArray() });
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Token).ToArray() });
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Message).ToArray() });
+        if (await complete.ExecuteNonQueryAsync(cancellationToken) > 0)
         {
             OrchestrationsDue.Notify();
         }
@@ -752,6 +834,12 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     private static partial void LogLockRenewalFailed(ILogger logger, string appId, Exception exception);
 
     internal sealed class WakeUp : WakeUpSignal;
+}
+
+/// <summary>An activity's result waiting to be written, and who waits for it.</summary>
+internal sealed record ActivityResult(long Seq, Guid Token, string Message)
+{
+    public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
 
 /// <summary>An orchestration work item's claim: its lock token and the events it consumes.</summary>
