@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Npgsql;
 using Testcontainers.PostgreSql;
 using TicketSaga.Runtime.Postgres;
@@ -8,12 +9,15 @@ namespace TicketSaga.Testing;
 /// <summary>
 /// One PostgreSQL server per test assembly (an xunit assembly fixture), from the first that works:
 /// <c>TICKETSAGA_TEST_POSTGRES</c>, a Testcontainers container when a Docker engine answers, or a
-/// throwaway local cluster. Test classes ask it for a database of their own.
+/// throwaway local cluster. Test classes ask it for a database of their own; on a configured server
+/// those databases are dropped when the assembly is done (thousands left behind keep autovacuum busy
+/// and slowed this machine's later benchmarks several times over).
 /// </summary>
 public sealed class PostgresServer : IAsyncLifetime
 {
     private PostgreSqlContainer? _container;
     private LocalPostgresCluster? _cluster;
+    private readonly ConcurrentBag<string> _created = [];
 
     public string ConnectionString { get; private set; } = "";
 
@@ -59,11 +63,17 @@ public sealed class PostgresServer : IAsyncLifetime
         await connection.OpenAsync();
         await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
         await create.ExecuteNonQueryAsync();
+        _created.Add(name);
         return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_container is null && _cluster is null && !_created.IsEmpty)
+        {
+            await DropCreatedDatabasesAsync();
+        }
+
         if (_container is not null)
         {
             await _container.DisposeAsync();
@@ -72,6 +82,19 @@ public sealed class PostgresServer : IAsyncLifetime
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync();
+        }
+    }
+
+    private async Task DropCreatedDatabasesAsync()
+    {
+        NpgsqlConnection.ClearAllPools();
+        await using var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        foreach (var name in _created)
+        {
+            // FORCE: a process a test started may still hold a connection.
+            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
+            await drop.ExecuteNonQueryAsync();
         }
     }
 
