@@ -15,7 +15,7 @@ public sealed class DatabaseMigratorTests(PostgresServer postgres)
     {
         var connectionString = new NpgsqlConnectionStringBuilder(postgres.ConnectionString)
         {
-            Database = "migrator_" + Guid.NewGuid().ToString("N")[..10],
+            Database = postgres.NewDatabaseName("migrator"),
         }.ConnectionString;
         var migrator = new DatabaseMigrator(connectionString, typeof(DatabaseMigratorTests).Assembly, NullLogger<DatabaseMigrator>.Instance);
 

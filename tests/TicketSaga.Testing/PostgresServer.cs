@@ -17,7 +17,7 @@ public sealed class PostgresServer : IAsyncLifetime
 {
     private PostgreSqlContainer? _container;
     private LocalPostgresCluster? _cluster;
-    private readonly ConcurrentBag<string> _created = [];
+    private readonly ConcurrentBag<string> _databases = [];
 
     public string ConnectionString { get; private set; } = "";
 
@@ -55,23 +55,30 @@ public sealed class PostgresServer : IAsyncLifetime
         Source = "local cluster " + directory;
     }
 
+    /// <summary>A unique database name, dropped with the others; for code under test that creates its database itself.</summary>
+    public string NewDatabaseName(string prefix)
+    {
+        var name = $"{prefix.ToLowerInvariant()}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 33, 63)];
+        _databases.Add(name);
+        return name;
+    }
+
     /// <summary>Creates an empty database with a unique name and returns its connection string.</summary>
     public async Task<string> CreateDatabaseAsync(string prefix)
     {
-        var name = $"{prefix.ToLowerInvariant()}_{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 33, 63)];
+        var name = NewDatabaseName(prefix);
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
         await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
         await create.ExecuteNonQueryAsync();
-        _created.Add(name);
         return new NpgsqlConnectionStringBuilder(ConnectionString) { Database = name }.ConnectionString;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_container is null && _cluster is null && !_created.IsEmpty)
+        if (_container is null && _cluster is null && !_databases.IsEmpty)
         {
-            await DropCreatedDatabasesAsync();
+            await DropDatabasesAsync();
         }
 
         if (_container is not null)
@@ -85,12 +92,12 @@ public sealed class PostgresServer : IAsyncLifetime
         }
     }
 
-    private async Task DropCreatedDatabasesAsync()
+    private async Task DropDatabasesAsync()
     {
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(ConnectionString);
         await connection.OpenAsync();
-        foreach (var name in _created)
+        foreach (var name in _databases)
         {
             // FORCE: a process a test started may still hold a connection.
             await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection);
