@@ -312,5 +312,66 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
         Assert.Contains("pubsub 'private-pubsub' is not found", scoped?.InnerException?.Message ?? scoped?.Message);
     }
 
+    [Fact]
+    public async Task Messages_published_at_once_are_each_appended_in_the_order_their_publisher_sent_them()
+    {
+        var log = fixture.Runtime.Services.GetRequiredService<PubSubLog>();
+        var topic = $"log.together-{Guid.NewGuid():N}";
+
+        // Eight publishers, each one message after another: their messages share appends with the others'.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(async publisher =>
+        {
+            for (var n = 0; n < 50; n++)
+            {
+                await log.AppendAsync("pubsub", topic, new CloudEventMessage($"{publisher}-{n}", $"p{publisher}", $$"""{"n":{{n}}}"""), Cancel);
+            }
+        }));
+
+        // And one publisher handing many over without waiting: they go together, in the order handed over.
+        await Task.WhenAll(Enumerable.Range(0, 100)
+            .Select(n => log.AppendAsync("pubsub", topic, new CloudEventMessage($"8-{n}", "p8", $$"""{"n":{{n}}}"""), Cancel))
+            .ToList());
+
+        var logged = await LoggedAsync(topic);
+        Assert.Equal(500, logged.Count);
+        foreach (var (publisher, count) in Enumerable.Range(0, 8).Select(p => (p, 50)).Append((8, 100)))
+        {
+            Assert.Equal(Enumerable.Range(0, count).Select(n => $"{publisher}-{n}"), logged.Where(id => id.StartsWith($"{publisher}-", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public async Task A_message_the_log_refuses_fails_its_own_publish_and_not_those_appended_with_it()
+    {
+        var log = fixture.Runtime.Services.GetRequiredService<PubSubLog>();
+        var topic = $"log.refused-{Guid.NewGuid():N}";
+
+        // Handed over without waiting, so that the writer finds them together.
+        var publishes = Enumerable.Range(0, 60)
+            .Select(n => (N: n, Task: log.AppendAsync("pubsub", topic, new CloudEventMessage($"m-{n}", "k", n == 30 ? "{not json" : $$"""{"n":{{n}}}"""), Cancel)))
+            .ToList();
+        var refused = await Record.ExceptionAsync(() => publishes[30].Task);
+        await Task.WhenAll(publishes.Where(p => p.N != 30).Select(p => p.Task));
+
+        Assert.Equal("22P02", Assert.IsType<Npgsql.PostgresException>(refused).SqlState);
+        Assert.Equal(Enumerable.Range(0, 60).Where(n => n != 30).Select(n => $"m-{n}"), await LoggedAsync(topic));
+    }
+
+    /// <summary>The message ids of a topic's log in sequence order.</summary>
+    private async Task<List<string>> LoggedAsync(string topic)
+    {
+        await using var command = fixture.Runtime.Services.GetRequiredService<Npgsql.NpgsqlDataSource>()
+            .CreateCommand("SELECT message_id FROM pubsub_messages WHERE topic = $1 ORDER BY seq");
+        command.Parameters.Add(new() { Value = topic });
+        var ids = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Cancel);
+        while (await reader.ReadAsync(Cancel))
+        {
+            ids.Add(reader.GetString(0));
+        }
+
+        return ids;
+    }
+
     private sealed record SeatReserved(string Key, int N);
 }

@@ -39,6 +39,11 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     /// <summary>Sold-out answers asked for after the rush, to price one in CPU.</summary>
     private const int SoldOutProbeBuyers = 400;
 
+    private const double MinProbeRate = 200;
+
+    /// <summary>At most this long for the system to go quiet before the probe (a hold of 20 s keeps the sale sold out meanwhile).</summary>
+    private static readonly TimeSpan QuietBeforeProbe = TimeSpan.FromSeconds(10);
+
     private readonly string _runId = Guid.CreateVersion7().ToString("N")[^8..];
     private readonly ConcurrentBag<double> _latenciesMs = [];
     private readonly LatencyHistogram _admissions = new();
@@ -92,7 +97,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
 
                 buyPhase = buying.Elapsed;
                 var rush = ProcessCpu.Sample(targets.UpProcess).Since(before);
-                var probe = await ProbeSoldOutAsync(http, ids.Ticket, capped.Token);
+                // Sold-out answers are priced at the rush's own pace: buyers who arrive together share availability reads.
+                var rushRate = (_progress.Reserved + _progress.SoldOut) / buyPhase.TotalSeconds;
+                var probe = await ProbeSoldOutAsync(http, ids.Ticket, options.OpenLoop?.Rate ?? Math.Max(MinProbeRate, rushRate), capped.Token);
                 cpu = CpuUse.Of(targets.UpProcess is not null, rush, _successes, _progress.SoldOut, probe.Cpu, probe.SoldOut);
                 await WatchUntilEndedAsync(http, clock, capped.Token);
             }, CancellationToken.None);
@@ -194,17 +201,23 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             new GetTicketTypeRequest { TicketId = ticketId }, cancellationToken: cancellationToken)).Availability;
 
     /// <summary>
-    /// Once nothing is left to sell, more buyers ask (new users, at the run's rate or 200/s): the CPU
+    /// Once nothing is left to sell, more buyers ask (new users, at <paramref name="rate"/>): the CPU
     /// they cost, over the answers they got, prices one sold-out answer. Skipped when seats are left.
+    /// The probe waits for the rush's sagas to settle first: their finalizes and payments are not a sold-out answer's cost.
     /// </summary>
-    private async Task<(CpuSample Cpu, int SoldOut)> ProbeSoldOutAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
+    private async Task<(CpuSample Cpu, int SoldOut)> ProbeSoldOutAsync(HttpClient http, string ticketId, double rate, CancellationToken cancellationToken)
     {
-        if (targets.UpProcess is null || (await AvailabilityAsync(ticketId, cancellationToken)).Available > 0)
+        if (targets.UpProcess is not { } up)
         {
             return (CpuSample.None, 0);
         }
 
-        var rate = options.OpenLoop?.Rate ?? 200;
+        await ProcessCpu.WaitForQuietAsync(up, QuietBeforeProbe, cancellationToken);
+        if ((await AvailabilityAsync(ticketId, cancellationToken)).Available > 0)
+        {
+            return (CpuSample.None, 0);
+        }
+
         var scheduler = new OpenLoopScheduler(rate, TimeSpan.FromSeconds(SoldOutProbeBuyers / rate), options.MaxInFlight);
         var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(buyer => Token($"flash-{_runId}-probe-{buyer:D5}")).ToArray();
         var before = ProcessCpu.Sample(targets.UpProcess);

@@ -24,12 +24,14 @@ internal sealed record CpuSample(IReadOnlyDictionary<string, double> MsByProcess
 /// </summary>
 /// <param name="RushByProcessMs">What each process spent during the rush (reserves, payments, sold-out answers).</param>
 /// <param name="ProbeSoldOutAnswers">Sold-out answers of the probe after the rush; 0 when the sale did not sell out.</param>
+/// <param name="ProbeByProcessMs">What each process spent during the probe.</param>
 internal sealed record CpuUse(
     bool Measured,
     IReadOnlyDictionary<string, double> RushByProcessMs,
     double RushMs,
     double RushPostgresMs,
     int ProbeSoldOutAnswers,
+    IReadOnlyDictionary<string, double> ProbeByProcessMs,
     double PerSoldOutMs,
     double PerSoldOutWithPostgresMs,
     double PerReservedMs,
@@ -47,6 +49,7 @@ internal sealed record CpuUse(
             Math.Round(rush.TicketSagaMs),
             Math.Round(rush.PostgresMs),
             probeSoldOut,
+            new SortedDictionary<string, double>(probe.MsByProcess.ToDictionary()),
             Math.Round(perSoldOut, 3),
             Math.Round(perSoldOutAll, 3),
             Math.Round(PerReserved(rush.TicketSagaMs, perSoldOut), 3),
@@ -56,7 +59,7 @@ internal sealed record CpuUse(
 
 /// <summary>
 /// Reads utime + stime of a running `ticketsaga up` and everything it started (the apps under
-/// `dotnet run`, its own PostgreSQL cluster) from /proc. A process that ended is not lost: once its
+/// `dotnet run`, its own PostgreSQL cluster, else every PostgreSQL process of this machine) from /proc. A process that ended is not lost: once its
 /// parent has waited for it, its time is in the parent's cutime + cstime, which this adds too, so the
 /// tree's total only grows.
 /// </summary>
@@ -98,6 +101,28 @@ internal static class ProcessCpu
         return candidates.Count == 0 ? null : candidates.MaxBy(c => c.Started).Pid;
     }
 
+    /// <summary>
+    /// Waits until the tree spends less than a twentieth of one core over half a second (background
+    /// work of a rush done), or <paramref name="atMost"/> has passed.
+    /// </summary>
+    public static async Task WaitForQuietAsync(int rootPid, TimeSpan atMost, CancellationToken cancellationToken)
+    {
+        var window = TimeSpan.FromMilliseconds(500);
+        var giveUpAt = DateTime.UtcNow + atMost;
+        var last = Sample(rootPid);
+        while (DateTime.UtcNow < giveUpAt)
+        {
+            await Task.Delay(window, cancellationToken);
+            var now = Sample(rootPid);
+            if (now.Since(last).TicketSagaMs < window.TotalMilliseconds / 20)
+            {
+                return;
+            }
+
+            last = now;
+        }
+    }
+
     public static CpuSample Sample(int? rootPid)
     {
         if (rootPid is not { } root || !Available)
@@ -121,6 +146,15 @@ internal static class ProcessCpu
             foreach (var child in children[pid])
             {
                 pending.Push(child);
+            }
+        }
+
+        // up against a server (--postgres) on this machine: its processes are not up's children, but its work is the system's.
+        if (!byName.ContainsKey(Postgres))
+        {
+            foreach (var stat in stats.Values.Where(stat => stat.Command is "postgres" or "postmaster"))
+            {
+                byName[Postgres] = byName.GetValueOrDefault(Postgres) + (stat.Ticks * MsPerTick);
             }
         }
 
