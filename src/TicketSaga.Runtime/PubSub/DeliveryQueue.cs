@@ -49,12 +49,14 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
         foreach (var (pubsubName, topic) in topics)
         {
             // Hand-over and offset move in one statement: a message is pending for the app exactly once.
+            // The offset is read first, so that it bounds the index scan: joined, it only filtered the rows
+            // of the topic's whole log (a poll read every message the retention keeps, 6 ms at 4,000).
             var handOver = new NpgsqlBatchCommand("""
                 WITH taken AS (
                     SELECT m.seq, m.partition_key
                     FROM pubsub_messages m
-                    JOIN pubsub_consumer_offsets o ON o.app_id = @app AND o.pubsub_name = m.pubsub_name AND o.topic = m.topic
-                    WHERE m.pubsub_name = @pubsub AND m.topic = @topic AND m.seq > o.last_seq
+                    WHERE m.pubsub_name = @pubsub AND m.topic = @topic
+                      AND m.seq > (SELECT o.last_seq FROM pubsub_consumer_offsets o WHERE o.app_id = @app AND o.pubsub_name = @pubsub AND o.topic = @topic)
                     ORDER BY m.seq
                     LIMIT greatest(0, @window - (SELECT count(*) FROM pubsub_pending WHERE app_id = @app))),
                 pending AS (
