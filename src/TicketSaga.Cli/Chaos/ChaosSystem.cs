@@ -140,7 +140,9 @@ internal sealed partial class ChaosSystem : IAsyncDisposable
             // In the environment, not the command line, which every local user can read (ps).
             ["StripeStub__ApiKey"] = _stripe.ApiKey,
             ["StripeStub__WebhookSecret"] = _stripe.WebhookSecret,
-            ["MALLOC_ARENA_MAX"] = "2", // as dapr.yaml gives the apps
+            // As dapr.yaml gives the apps: workstation GC and two malloc arenas, a footprint that stays flat.
+            ["DOTNET_gcServer"] = "0",
+            ["MALLOC_ARENA_MAX"] = "2",
         }))!;
     }
 
