@@ -61,22 +61,27 @@ public sealed partial class OutboxRelay(
         }
     }
 
+    /// <summary>
+    /// The head of each order only: a row waits while an earlier row of its order is unpublished, even
+    /// one another replica holds (it is still unpublished). SKIP LOCKED: replicas take disjoint heads.
+    /// The head is looked up per row in the (order_id, seq) index: as NOT EXISTS, the planner, trusting
+    /// statistics from a quiet moment, compared every unpublished row with every other (5.5 s at 6,000).
+    /// </summary>
+    internal const string TakeHeadsSql = """
+        SELECT o.id, o.order_id, o.topic, o.payload::text FROM outbox o
+        WHERE o.published_at IS NULL
+          AND o.seq = (SELECT min(e.seq) FROM outbox e WHERE e.order_id = o.order_id AND e.published_at IS NULL)
+        ORDER BY o.seq
+        LIMIT @batch
+        FOR UPDATE SKIP LOCKED
+        """;
+
     private async Task<(int Taken, int Failed)> PublishBatchAsync(int batchSize, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var rows = new List<(Guid Id, Guid OrderId, string Topic, JsonElement Payload)>();
-        // The head of each order only: a row waits while an earlier row of its order is unpublished, even
-        // one another replica holds (it is still unpublished). SKIP LOCKED: replicas take disjoint heads.
-        await using (var take = new NpgsqlCommand(
-            """
-            SELECT o.id, o.order_id, o.topic, o.payload::text FROM outbox o
-            WHERE o.published_at IS NULL
-              AND NOT EXISTS (SELECT 1 FROM outbox e WHERE e.order_id = o.order_id AND e.published_at IS NULL AND e.seq < o.seq)
-            ORDER BY o.seq
-            LIMIT @batch
-            FOR UPDATE SKIP LOCKED
-            """, connection, transaction))
+        await using (var take = new NpgsqlCommand(TakeHeadsSql, connection, transaction))
         {
             take.Parameters.AddWithValue("batch", batchSize);
             await using var reader = await take.ExecuteReaderAsync(cancellationToken);
