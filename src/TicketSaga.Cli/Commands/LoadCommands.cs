@@ -250,9 +250,9 @@ internal static class LoadCommands
         OpenLoopSummary? best = null;
         for (var step = 0; step < maxSteps && !cancellationToken.IsCancellationRequested; step++)
         {
-            var before = ProcessCpu.Sample(upProcess);
+            var before = ProcessCpu.SampleSystem(upProcess);
             var run = await sale.RunStepAsync(first with { Rate = rate }, cancellationToken);
-            var cpu = ProcessCpu.Sample(upProcess).Since(before);
+            var cpu = ProcessCpu.SampleSystem(upProcess).Since(before);
             var ok = run.Sustains(p99TargetMs);
             steps.Add(new FindMaxStep(rate, ok, run.Latency.P50Ms, run.Latency.P99Ms, run.ReservedPerS, run.Queued, run.Arrivals - run.Reserved - run.SoldOut,
                 run.Answered > 0 ? Math.Round(cpu.TicketSagaMs / run.Answered, 3) : 0, run.Answered > 0 ? Math.Round(cpu.TotalMs / run.Answered, 3) : 0, run));

@@ -117,7 +117,7 @@ internal sealed class ExpiryStorm(ExpiryStormOptions options, FlashSaleTargets t
             await Task.Delay(untilFirst, capped.Token);
         }
 
-        var before = ProcessCpu.Sample(targets.UpProcess);
+        var before = ProcessCpu.SampleSystem(targets.UpProcess);
         var (live, stockBack) = (orderIds.Length, false);
         try
         {
@@ -136,7 +136,7 @@ internal sealed class ExpiryStorm(ExpiryStormOptions options, FlashSaleTargets t
         }
 
         var compensatedAt = DateTimeOffset.UtcNow;
-        var cpu = ProcessCpu.Sample(targets.UpProcess).Since(before);
+        var cpu = ProcessCpu.SampleSystem(targets.UpProcess).Since(before);
         var ended = await EndedAsync(orders, orderIds, cancellationToken);
         var reminders = await RemindersAsync(runtime, orderIds, cancellationToken);
         var endLag = new LatencyHistogram();

@@ -74,13 +74,13 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         {
             var work = Task.Run(async () =>
             {
-                var before = ProcessCpu.Sample(targets.UpProcess);
+                var before = ProcessCpu.SampleSystem(targets.UpProcess);
                 var buying = Stopwatch.StartNew();
                 if (options.OpenLoop is { } rate)
                 {
                     var scheduler = new OpenLoopScheduler(rate.Rate, rate.Duration, options.MaxInFlight);
                     var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(Token).ToArray();
-                    before = ProcessCpu.Sample(targets.UpProcess);
+                    before = ProcessCpu.SampleSystem(targets.UpProcess);
                     buying.Restart();
                     var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ids.Ticket, pay: true, ct), capped.Token);
                     openLoop = OpenLoopSummary.Of(rate.Rate, rate.Duration, records);
@@ -96,7 +96,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
                 }
 
                 buyPhase = buying.Elapsed;
-                var rush = ProcessCpu.Sample(targets.UpProcess).Since(before);
+                var rush = ProcessCpu.SampleSystem(targets.UpProcess).Since(before);
                 // Sold-out answers are priced at the rush's own pace: buyers who arrive together share availability reads.
                 var rushRate = (_progress.Reserved + _progress.SoldOut) / buyPhase.TotalSeconds;
                 var probe = await ProbeSoldOutAsync(http, ids.Ticket, options.OpenLoop?.Rate ?? Math.Max(MinProbeRate, rushRate), capped.Token);
@@ -220,9 +220,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
 
         var scheduler = new OpenLoopScheduler(rate, TimeSpan.FromSeconds(SoldOutProbeBuyers / rate), options.MaxInFlight);
         var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(buyer => Token($"flash-{_runId}-probe-{buyer:D5}")).ToArray();
-        var before = ProcessCpu.Sample(targets.UpProcess);
+        var before = ProcessCpu.SampleSystem(targets.UpProcess);
         var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ticketId, pay: false, ct, tally: false), cancellationToken);
-        return (ProcessCpu.Sample(targets.UpProcess).Since(before), records.Count(r => r.Kind == AnswerKind.SoldOut));
+        return (ProcessCpu.SampleSystem(targets.UpProcess).Since(before), records.Count(r => r.Kind == AnswerKind.SoldOut));
     }
 
     /// <summary>A seat plan of K seats in one section and its ticket type, max_per_user 1, on sale now.</summary>

@@ -149,16 +149,24 @@ internal static class ProcessCpu
             }
         }
 
-        // up against a server (--postgres) on this machine: its processes are not up's children, but its work is the system's.
-        if (!byName.ContainsKey(Postgres))
+        return new CpuSample(byName);
+    }
+
+    /// <summary>
+    /// The system under test: <paramref name="upPid"/>'s tree, and when `up` runs against a server
+    /// (--postgres) rather than a cluster of its own, every PostgreSQL process of this machine: they are
+    /// not up's children, but their work is the system's.
+    /// </summary>
+    public static CpuSample SampleSystem(int? upPid)
+    {
+        var tree = Sample(upPid);
+        if (upPid is null || tree.MsByProcess.ContainsKey(Postgres))
         {
-            foreach (var stat in stats.Values.Where(stat => stat.Command is "postgres" or "postmaster"))
-            {
-                byName[Postgres] = byName.GetValueOrDefault(Postgres) + (stat.Ticks * MsPerTick);
-            }
+            return tree;
         }
 
-        return new CpuSample(byName);
+        var postgres = Pids().Select(Stat).Where(stat => stat?.Command is "postgres" or "postmaster").Sum(stat => stat!.Value.Ticks * MsPerTick);
+        return postgres > 0 ? new CpuSample(new Dictionary<string, double>(tree.MsByProcess) { [Postgres] = postgres }) : tree;
     }
 
     /// <summary>A process by what it runs: PostgreSQL, the app's assembly or executable (ticket-service is TicketService).</summary>

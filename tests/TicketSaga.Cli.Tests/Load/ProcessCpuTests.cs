@@ -30,6 +30,35 @@ public sealed class ProcessCpuTests
     }
 
     [Fact]
+    public void The_system_of_an_up_without_a_cluster_of_its_own_counts_the_machines_postgresql()
+    {
+        Assert.SkipUnless(ProcessCpu.Available, "/proc is Linux only");
+        var postgresRuns = Directory.EnumerateDirectories("/proc")
+            .Any(dir => File.Exists(Path.Combine(dir, "comm")) && TryRead(Path.Combine(dir, "comm"))?.Trim() is "postgres" or "postmaster");
+        Assert.SkipUnless(postgresRuns, "no PostgreSQL runs on this machine");
+
+        // This test process stands for an up against --postgres: nothing of PostgreSQL under it.
+        var tree = ProcessCpu.Sample(Environment.ProcessId);
+        var system = ProcessCpu.SampleSystem(Environment.ProcessId);
+
+        Assert.False(tree.MsByProcess.ContainsKey(ProcessCpu.Postgres));
+        Assert.True(system.MsByProcess.ContainsKey(ProcessCpu.Postgres));
+        Assert.Equal(tree.TicketSagaMs, system.TicketSagaMs, tolerance: 100);
+    }
+
+    private static string? TryRead(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public void No_up_process_means_no_cpu_figures()
     {
         Assert.Equal(0, ProcessCpu.Sample(null).TotalMs);
