@@ -1,6 +1,6 @@
-using System.Threading.Channels;
 using Npgsql;
 using NpgsqlTypes;
+using TicketSaga.Runtime.Postgres;
 
 namespace TicketSaga.Runtime.PubSub;
 
@@ -39,23 +39,18 @@ public sealed class PubSubLog : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly DeliverySignal _signal;
-    private readonly Channel<Append> _appends = Channel.CreateUnbounded<Append>(new() { SingleReader = true });
-    private readonly Task _writer;
+    private readonly GroupCommit<Append> _appends;
 
     public PubSubLog(NpgsqlDataSource dataSource, DeliverySignal signal)
     {
         _dataSource = dataSource;
         _signal = signal;
-        _writer = WriteAppendsAsync();
+        _appends = new GroupCommit<Append>(MessagesPerAppend, (appends, _) => WriteAsync(appends));
     }
 
     /// <summary>Returns once the message is durable in the log.</summary>
-    public async Task AppendAsync(string pubsubName, string topic, CloudEventMessage message, CancellationToken cancellationToken)
-    {
-        var append = new Append(pubsubName, topic, message);
-        ObjectDisposedException.ThrowIf(!_appends.Writer.TryWrite(append), this);
-        await append.Written.Task.WaitAsync(cancellationToken);
-    }
+    public Task AppendAsync(string pubsubName, string topic, CloudEventMessage message, CancellationToken cancellationToken) =>
+        _appends.AddAsync(new Append(pubsubName, topic, message), cancellationToken);
 
     /// <summary>Appends within the caller's transaction (dead-lettering publishes to the dead-letter topic atomically).</summary>
     internal static async Task AppendAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string pubsubName, string topic, CloudEventMessage message, CancellationToken cancellationToken)
@@ -72,56 +67,45 @@ public sealed class PubSubLog : IAsyncDisposable
     /// <summary>Takes no more publishes; those already taken are written first.</summary>
     public async ValueTask DisposeAsync()
     {
-        _appends.Writer.TryComplete();
-        await _writer;
-    }
-
-    private async Task WriteAppendsAsync()
-    {
-        await Task.Yield();
-        var appends = new List<Append>(MessagesPerAppend);
-        while (await _appends.Reader.WaitToReadAsync())
-        {
-            while (appends.Count < MessagesPerAppend && _appends.Reader.TryRead(out var append))
-            {
-                appends.Add(append);
-            }
-
-            await WriteAsync(appends);
-            appends.Clear();
-            _signal.Notify();
-        }
+        _appends.Complete();
+        await _appends.Writing;
     }
 
     /// <summary>A failed append fails each of its publishes (their publishers retry); one bad message is tried alone, so it fails only its own.</summary>
-    private async Task WriteAsync(List<Append> appends)
+    private async Task WriteAsync(IReadOnlyList<GroupCommit<Append>.Pending> appends)
     {
         try
         {
-            await using var command = _dataSource.CreateCommand(AppendManySql);
-            command.Parameters.Add(new() { Value = appends.Select(a => a.PubsubName).ToArray() });
-            command.Parameters.Add(new() { Value = appends.Select(a => a.Topic).ToArray() });
-            command.Parameters.Add(new() { Value = appends.Select(a => a.Message.Id).ToArray() });
-            command.Parameters.Add(new() { Value = appends.Select(a => a.Message.PartitionKey).ToArray() });
-            command.Parameters.Add(new() { Value = appends.Select(a => a.Message.CloudEventJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
-            await command.ExecuteNonQueryAsync();
-            appends.ForEach(written => written.Written.TrySetResult());
+            await WriteManyAsync(appends.Select(append => append.Item).ToList());
         }
         catch (PostgresException exception) when (appends.Count > 1 && exception.SqlState[..2] is "22" or "23")
         {
             foreach (var append in appends)
             {
-                await WriteAsync([append]);
+                try
+                {
+                    await WriteManyAsync([append.Item]);
+                }
+                catch (Exception alone)
+                {
+                    append.Written.TrySetException(alone);
+                }
             }
         }
-        catch (Exception exception)
-        {
-            appends.ForEach(failed => failed.Written.TrySetException(exception));
-        }
+
+        _signal.Notify();
     }
 
-    private sealed record Append(string PubsubName, string Topic, CloudEventMessage Message)
+    private async Task WriteManyAsync(List<Append> appends)
     {
-        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var command = _dataSource.CreateCommand(AppendManySql);
+        command.Parameters.Add(new() { Value = appends.Select(a => a.PubsubName).ToArray() });
+        command.Parameters.Add(new() { Value = appends.Select(a => a.Topic).ToArray() });
+        command.Parameters.Add(new() { Value = appends.Select(a => a.Message.Id).ToArray() });
+        command.Parameters.Add(new() { Value = appends.Select(a => a.Message.PartitionKey).ToArray() });
+        command.Parameters.Add(new() { Value = appends.Select(a => a.Message.CloudEventJson).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb });
+        await command.ExecuteNonQueryAsync();
     }
+
+    private sealed record Append(string PubsubName, string Topic, CloudEventMessage Message);
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using DurableTask.Core;
 using DurableTask.Core.Exceptions;
 using DurableTask.Core.History;
@@ -7,6 +6,7 @@ using DurableTask.Core.Query;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using NpgsqlTypes;
+using TicketSaga.Runtime.Postgres;
 using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Runtime.Workflow;
@@ -51,11 +51,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     private readonly ConcurrentDictionary<string, TaskCompletionSource> _endings = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
 
-    /// <summary>
-    /// Activity results waiting to be written. The results that come while one write is under way go
-    /// together in the next (a group commit): one round trip and one commit for many activities.
-    /// </summary>
-    private readonly Channel<ActivityResult> _activityResults = Channel.CreateUnbounded<ActivityResult>(new() { SingleReader = true });
+    /// <summary>Activity results are written a batch at a time: one round trip and one commit for many activities.</summary>
+    private readonly GroupCommit<ActivityResult> _activityResults;
 
     public WorkflowStore(NpgsqlDataSource db, NpgsqlDataSource transitions, string appId, WorkflowOptions options, ILogger logger)
     {
@@ -65,7 +62,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         _options = options;
         _logger = logger;
         _ = RenewLocksAsync(_disposed.Token);
-        _ = WriteActivityResultsAsync(_disposed.Token);
+        // A failed write fails its results: their activities' locks lapse and they run again (at least once), nothing is lost.
+        _activityResults = new GroupCommit<ActivityResult>(ActivityResultsPerWrite, WriteWithRetryAsync, _disposed.Token);
     }
 
     /// <summary>Wakes this process's orchestration dispatchers (another process finds the work on its next poll).</summary>
@@ -370,57 +368,15 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// and only if this worker still holds it (an activity runs at least once; its effects must be idempotent).
     /// Returns when the result is written, together with the others that came meanwhile.
     /// </summary>
-    internal async Task CompleteActivityAsync(TaskActivityWorkItem workItem, Guid token, TaskMessage response)
-    {
-        var result = new ActivityResult(long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture), token, WorkflowJson.Write(response));
-        ObjectDisposedException.ThrowIf(!_activityResults.Writer.TryWrite(result), this);
-        await result.Written.Task;
-    }
-
-    private async Task WriteActivityResultsAsync(CancellationToken cancellationToken)
-    {
-        var results = new List<ActivityResult>(ActivityResultsPerWrite);
-        try
-        {
-            while (await _activityResults.Reader.WaitToReadAsync(cancellationToken))
-            {
-                while (results.Count < ActivityResultsPerWrite && _activityResults.Reader.TryRead(out var result))
-                {
-                    results.Add(result);
-                }
-
-                try
-                {
-                    await WriteWithRetryAsync(results, cancellationToken);
-                    results.ForEach(written => written.Written.TrySetResult());
-                }
-                catch (Exception exception)
-                {
-                    // The activities' locks lapse and they run again (at least once): nothing is lost.
-                    results.ForEach(failed => failed.Written.TrySetException(exception));
-                }
-
-                results.Clear();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        finally
-        {
-            _activityResults.Writer.TryComplete();
-            while (_activityResults.Reader.TryRead(out var pending))
-            {
-                pending.Written.TrySetCanceled(CancellationToken.None);
-            }
-        }
-    }
+    internal Task CompleteActivityAsync(TaskActivityWorkItem workItem, Guid token, TaskMessage response) =>
+        _activityResults.AddAsync(new ActivityResult(
+            long.Parse(workItem.Id, System.Globalization.CultureInfo.InvariantCulture), token, WorkflowJson.Write(response)));
 
     /// <summary>
     /// A lock renewal touches the same activity rows in another order, so the two can deadlock; PostgreSQL
     /// then rolls one back whole, and the write is simply done again.
     /// </summary>
-    private async Task WriteWithRetryAsync(List<ActivityResult> results, CancellationToken cancellationToken)
+    private async Task WriteWithRetryAsync(IReadOnlyList<GroupCommit<ActivityResult>.Pending> results, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -435,7 +391,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         }
     }
 
-    private async Task WriteAsync(List<ActivityResult> results, CancellationToken cancellationToken)
+    private async Task WriteAsync(IReadOnlyList<GroupCommit<ActivityResult>.Pending> results, CancellationToken cancellationToken)
     {
         await using var complete = _transitions.CreateCommand(
             """
@@ -450,9 +406,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
             WHERE i.completed_at IS NULL
             ORDER BY d.seq
             """);
-        complete.Parameters.Add(new() { Value = results.Select(result => result.Seq).ToArray() });
-        complete.Parameters.Add(new() { Value = results.Select(result => result.Token).ToArray() });
-        complete.Parameters.Add(new() { Value = results.Select(result => result.Message).ToArray() });
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Item.Seq).ToArray() });
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Item.Token).ToArray() });
+        complete.Parameters.Add(new() { Value = results.Select(result => result.Item.Message).ToArray() });
         if (await complete.ExecuteNonQueryAsync(cancellationToken) > 0)
         {
             OrchestrationsDue.Notify();
@@ -836,11 +792,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     internal sealed class WakeUp : WakeUpSignal;
 }
 
-/// <summary>An activity's result waiting to be written, and who waits for it.</summary>
-internal sealed record ActivityResult(long Seq, Guid Token, string Message)
-{
-    public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-}
+/// <summary>An activity's result to be written.</summary>
+internal sealed record ActivityResult(long Seq, Guid Token, string Message);
 
 /// <summary>An orchestration work item's claim: its lock token and the events it consumes.</summary>
 internal sealed record OrchestrationLock(Guid Token, long[] EventSeqs);
