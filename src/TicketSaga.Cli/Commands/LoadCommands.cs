@@ -397,7 +397,11 @@ internal static class LoadCommands
         table.AddRow("oversold", result.Oversold == 0 ? "[green]0[/]" : $"[red]{result.Oversold}[/]");
         table.AddRow("conservation", result.ConservationOk ? "[green]ok[/]" : "[red]BROKEN[/]");
         table.AddRow("stuck orders", result.StuckOrders == 0 ? "[green]0[/]" : $"[red]{result.StuckOrders}[/]");
-        table.AddRow("late orders", $"{result.LateOrders} ended after expires_at + grace; all ended {result.SettledS:N1} s after the rush began");
+        table.AddRow("late orders", $"{result.LateOrders} ended over {FlashSale.LateAfter.TotalSeconds:N0} s past expires_at + settle window; all ended {result.SettledS:N1} s after the rush began");
+        if (result.EndLag is { Count: > 0 } endLag)
+        {
+            table.AddRow("expiry compensation", $"ended p50 {endLag.P50Ms:N0} ms · p99 {endLag.P99Ms:N0} ms · max {endLag.MaxMs:N0} ms past expires_at + settle window");
+        }
         AnsiConsole.Write(table);
         foreach (var violation in result.Violations)
         {

@@ -8,6 +8,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Spectre.Console;
 using TicketSaga.Contracts;
+using TicketSaga.PublicApi;
 using TicketSaga.ServiceDefaults;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
@@ -33,6 +34,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     private const string NotYetPayableType = "https://ticketsaga.dev/problems/order-not-yet-payable";
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
+    /// <summary>An order that ended more than this past expires_at + settle window is late: its compensation took too long.</summary>
+    internal static readonly TimeSpan LateAfter = TimeSpan.FromSeconds(1);
+
     /// <summary>Reading the verdict gets its own time, so a run cut short by --max-duration still reports.</summary>
     private static readonly TimeSpan VerdictTimeout = TimeSpan.FromMinutes(1);
 
@@ -52,6 +56,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     private readonly ConcurrentDictionary<Guid, Hold> _holds = new();
     private readonly Progress _progress = new();
     private int _lateOrders;
+    private readonly LatencyHistogram _endLag = new();
     private TimeSpan _settled;
     private int _successes;
     private int _paymentsSucceeded;
@@ -131,6 +136,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         {
             Queued = _queued,
             TimeToAdmission = LatencySummary.Of(_admissions),
+            EndLag = LatencySummary.Of(_endLag),
             OpenLoop = openLoop,
             Cpu = cpu,
         };
@@ -408,8 +414,10 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     }
 
     /// <summary>
-    /// Polls the reserved orders until every one has ended, or the time cap: counts those that end
-    /// later than expires_at + grace (give or take a poll) and when the last one ended.
+    /// Polls the reserved orders until every one has ended, or the time cap. Lateness is judged on the
+    /// end time order-service recorded (the timeline), not on when a poll saw it: a 2 s poll is no
+    /// measure of a saga. Counts those that ended more than <see cref="LateAfter"/> past expires_at +
+    /// settle window, and when the last one ended.
     /// </summary>
     private async Task WatchUntilEndedAsync(HttpClient http, Stopwatch clock, CancellationToken cancellationToken)
     {
@@ -418,18 +426,23 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         {
             while (live.Count > 0)
             {
-                var statuses = new ConcurrentDictionary<Guid, string>();
+                var ended = new ConcurrentDictionary<Guid, (string Status, DateTimeOffset At)>();
                 await Parallel.ForEachAsync(live, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (hold, ct) =>
                 {
-                    if (await GetOrderAsync(http, hold.Value.Token, hold.Key, ct) is { } order)
+                    if (await GetEndAsync(http, hold.Value.Token, hold.Key, ct) is { } end)
                     {
-                        statuses[hold.Key] = order.Status;
+                        ended[hold.Key] = end;
                     }
                 });
-                var seenAt = DateTimeOffset.UtcNow;
-                foreach (var (orderId, status) in statuses.Where(s => s.Value != OrderStatuses.Pending))
+                foreach (var (orderId, (status, endedAt)) in ended)
                 {
-                    if (seenAt > live[orderId].ExpiresAt + targets.SettleWindow + PollInterval)
+                    var lag = endedAt - (live[orderId].ExpiresAt + targets.SettleWindow);
+                    if (status == OrderStatuses.Expired)
+                    {
+                        _endLag.Record(lag);
+                    }
+
+                    if (lag > LateAfter)
                     {
                         _lateOrders++;
                     }
@@ -453,6 +466,26 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         }
     }
 
+    /// <summary>The order's status and when order-service ended it; null while it is live (or unreadable).</summary>
+    private static async Task<(string Status, DateTimeOffset At)?> GetEndAsync(HttpClient http, string token, Guid orderId, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"orders/{orderId}/timeline");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            return null;
+        }
+
+        using var timeline = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+        var status = timeline.RootElement.GetProperty("status").GetString()!;
+        var end = timeline.RootElement.GetProperty("entries").EnumerateArray()
+            .FirstOrDefault(e => e.GetProperty("step").GetString() is TimelineSteps.Confirmed or TimelineSteps.Expired or TimelineSteps.Cancelled);
+        return status == OrderStatuses.Pending || end.ValueKind == JsonValueKind.Undefined
+            ? null
+            : (status, end.GetProperty("at").GetDateTimeOffset());
+    }
+
     /// <summary>order-service's record of every buyer's orders for this event (GET /orders as that buyer).</summary>
     private async Task<IReadOnlyList<SoldOrder>> ReadOrdersAsync(HttpClient http, string ticketId, CancellationToken cancellationToken)
     {
@@ -470,20 +503,6 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             }
         });
         return [.. orders];
-    }
-
-    private static async Task<SoldOrder?> GetOrderAsync(HttpClient http, string token, Guid orderId, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"orders/{orderId}");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            return null;
-        }
-
-        using var order = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        return ParseOrder(order.RootElement, "");
     }
 
     private static SoldOrder ParseOrder(JsonElement order, string userId) => new(

@@ -119,6 +119,9 @@ internal sealed record FlashSaleResult(
     /// <summary>From a queued buyer's first answer (their place) to being let in.</summary>
     public LatencySummary? TimeToAdmission { get; init; }
 
+    /// <summary>Of the EXPIRED orders: ended_at − (expires_at + settle window), how long compensation took.</summary>
+    public LatencySummary? EndLag { get; init; }
+
     /// <summary>The open loop's figures (latency from the scheduled send, per second); none for a closed burst.</summary>
     public OpenLoopSummary? OpenLoop { get; init; }
 
