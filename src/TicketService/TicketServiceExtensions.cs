@@ -16,6 +16,8 @@ public static class TicketServiceExtensions
         builder.Services.AddSingleton<ReservationLedger>();
         builder.Services.AddSingleton<ReserveQuotaBatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReserveQuotaBatcher>());
+        builder.Services.AddSingleton<ReleaseBatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReleaseBatcher>());
         builder.Services.AddHostedService<AbandonedHoldReclaimer>();
         return builder;
     }

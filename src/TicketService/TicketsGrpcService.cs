@@ -9,8 +9,8 @@ using ProtoReleaseReason = TicketSaga.Ticket.V1.ReleaseReason;
 
 namespace TicketSaga.TicketService;
 
-/// <summary>The gRPC surface: validates input, then hands over to the catalog, the batcher and the ledger.</summary>
-internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog events, ReserveQuotaBatcher batcher, ReservationLedger ledger)
+/// <summary>The gRPC surface: validates input, then hands over to the catalog, the batchers and the ledger.</summary>
+internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog events, ReserveQuotaBatcher batcher, ReleaseBatcher releases, ReservationLedger ledger)
     : Tickets.TicketsBase
 {
     /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
@@ -117,7 +117,7 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog
         var reservationId = ParseId(request.ReservationId, "reservation_id");
         Require(request.Reason != ProtoReleaseReason.Unspecified && System.Enum.IsDefined(request.Reason), "reason is required.");
         Guid? soldTo = request.OrderId.Length == 0 ? null : ParseId(request.OrderId, "order_id");
-        var released = await ledger.ReleaseAsync(reservationId, (Reservations.ReleaseReason)request.Reason, soldTo, context.CancellationToken);
+        var released = await releases.ReleaseAsync(new ReleaseCommand(reservationId, (Reservations.ReleaseReason)request.Reason, soldTo), context.CancellationToken);
         return new ReleaseReservationResponse
         {
             ReservationId = released.ReservationId.ToString(),

@@ -6,6 +6,8 @@ namespace TicketSaga.TicketService.Tests;
 
 public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLifetime
 {
+    private static readonly int[] HoldSizes = [1, 2, 1];
+
     private TicketServiceHost _service = null!;
 
     public async ValueTask InitializeAsync() => _service = await TicketServiceHost.StartAsync(postgres);
@@ -16,8 +18,8 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         _service.Client.FinalizeReservationAsync(new FinalizeReservationRequest { ReservationId = reservationId, OrderId = orderId },
             cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
 
-    private Task<ReleaseReservationResponse> ReleaseAsync(string reservationId, ReleaseReason reason) =>
-        _service.Client.ReleaseReservationAsync(new ReleaseReservationRequest { ReservationId = reservationId, Reason = reason },
+    private Task<ReleaseReservationResponse> ReleaseAsync(string reservationId, ReleaseReason reason, string soldTo = "") =>
+        _service.Client.ReleaseReservationAsync(new ReleaseReservationRequest { ReservationId = reservationId, Reason = reason, OrderId = soldTo },
             cancellationToken: TestContext.Current.CancellationToken).ResponseAsync;
 
     [Fact]
@@ -128,6 +130,67 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         var availability = await _service.AvailabilityAsync(ticket);
         Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
         await _service.AssertConservedAsync(ticket);
+    }
+
+    [Fact]
+    public async Task Releases_arriving_together_each_get_their_own_answer_and_give_back_exactly_their_stock()
+    {
+        // Two ticket types and users with several holds each: the releases share transactions across types, users and slots.
+        var tickets = new[] { await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4), await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4) };
+        var holds = (from ticket in tickets
+                     from user in Enumerable.Range(0, 10)
+                     from qty in HoldSizes
+                     select TicketServiceHost.Hold(ticket, qty, userId: $"user-{user}")).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        var (soldBack, soldElsewhere, releasedBefore) = (holds[0], holds[1], holds[2]);
+        var (order, otherOrder) = (Guid.CreateVersion7().ToString(), Guid.CreateVersion7().ToString());
+        await FinalizeAsync(soldBack.ReservationId, order);
+        await FinalizeAsync(soldElsewhere.ReservationId, otherOrder);
+        await ReleaseAsync(releasedBefore.ReservationId, ReleaseReason.Cancelled);
+        var neverHeld = Enumerable.Range(0, 5).Select(_ => Guid.CreateVersion7().ToString()).ToList();
+
+        // Each release twice, all at once: a duplicate must get the first one's answer.
+        var requests = holds.Select(h => (h.ReservationId, Qty: h.Qty, SoldTo: h == soldBack ? order : ""))
+            .Concat(neverHeld.Select(id => (ReservationId: id, Qty: 0, SoldTo: "")))
+            .ToList();
+        var answers = await Task.WhenAll(requests.Concat(requests).Select(r => Task.Run(async () =>
+        {
+            try
+            {
+                return (Request: r, Status: StatusCode.OK, Reply: await ReleaseAsync(r.ReservationId, ReleaseReason.Expired, r.SoldTo));
+            }
+            catch (RpcException ex)
+            {
+                return (Request: r, Status: ex.StatusCode, Reply: (ReleaseReservationResponse?)null);
+            }
+        })));
+
+        foreach (var (request, status, reply) in answers)
+        {
+            if (request.ReservationId == soldElsewhere.ReservationId)
+            {
+                Assert.Equal(StatusCode.FailedPrecondition, status);
+                continue;
+            }
+
+            Assert.Equal(StatusCode.OK, status);
+            var reason = request.ReservationId == releasedBefore.ReservationId ? ReleaseReason.Cancelled : ReleaseReason.Expired;
+            Assert.Equal(new ReleaseReservationResponse { ReservationId = request.ReservationId, Qty = request.Qty, Reason = reason }, reply);
+        }
+
+        var first = await _service.AvailabilityAsync(tickets[0]);
+        Assert.Equal((62, 0, 2), (first.Available, first.Held, first.Sold));
+        var second = await _service.AvailabilityAsync(tickets[1]);
+        Assert.Equal((64, 0, 0), (second.Available, second.Held, second.Sold));
+        await _service.AssertConservedAsync(tickets[0]);
+        await _service.AssertConservedAsync(tickets[1]);
+        // Only the sale to the other order still counts against a user's max_per_user; no tally of 0 is left behind.
+        await using var tallies = _service.Database.CreateCommand("SELECT user_id, qty FROM ticket_user_quota WHERE ticket_id = ANY($1)");
+        tallies.Parameters.AddWithValue(tickets.Select(t => Guid.Parse(t.TicketId)).ToArray());
+        await using var reader = await tallies.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
+        Assert.Equal((soldElsewhere.UserId, 2), (reader.GetString(0), reader.GetInt32(1)));
+        Assert.False(await reader.ReadAsync(TestContext.Current.CancellationToken));
     }
 
     private static async Task<StatusCode> Outcome(Func<Task> call)

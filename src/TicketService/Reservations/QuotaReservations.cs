@@ -389,10 +389,10 @@ public sealed class QuotaReservations(NpgsqlDataSource dataSource, TimeProvider 
             batch.BatchCommands.Add(hold);
         }
 
-        foreach (var item in ungranted)
+        if (ungranted.Count > 0)
         {
             // An item that got no quota must not keep counting against its user's limit.
-            ReservationLedger.AddUncountUserHold(batch, ticket.TicketId, item.Command.UserId, item.Command.Qty);
+            ReservationLedger.AddUncountUserHolds(batch, ungranted.Select(i => (ticket.TicketId, i.Command.UserId, i.Command.Qty)));
         }
 
         var total = new NpgsqlBatchCommand("SELECT sum(available)::int FROM ticket_quota_slots WHERE ticket_id = $1");

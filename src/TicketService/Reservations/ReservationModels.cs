@@ -1,3 +1,5 @@
+using Grpc.Core;
+
 namespace TicketSaga.TicketService.Reservations;
 
 /// <summary>The values mirror ticketsaga.ticket.v1.ReleaseReason; stored by name (<see cref="ReleaseReasons"/>).</summary>
@@ -26,8 +28,19 @@ public sealed record FinalizedReservation(Guid ReservationId, Guid OrderId, int 
 
 public sealed record ReturnedReservation(Guid ReservationId, Guid OrderId, int Qty);
 
+/// <param name="SoldTo">The order a finalized reservation may be given back for; null releases holds only.</param>
+public sealed record ReleaseCommand(Guid ReservationId, ReleaseReason Reason, Guid? SoldTo);
+
 /// <summary>Qty 0: the reservation_id held nothing (see <see cref="ReservationLedger.ReleaseAsync"/>).</summary>
 public sealed record ReleasedReservation(Guid ReservationId, int Qty, ReleaseReason Reason);
+
+/// <summary>One release's answer, or the error to answer it with.</summary>
+public sealed record ReleaseOutcome(ReleasedReservation? Released, RpcException? Error = null)
+{
+    public ReleaseOutcome(RpcException error) : this(null, error)
+    {
+    }
+}
 
 public sealed class ReservationOptions
 {

@@ -1,84 +1,39 @@
-using System.Threading.Channels;
 using Grpc.Core;
 using TicketSaga.TicketService.TicketTypes;
 
 namespace TicketSaga.TicketService.Reservations;
 
 /// <summary>
-/// Group commit for ReserveQuota: concurrent requests queue here and a few workers each take what is
-/// waiting and decide it in one transaction per ticket type, so one commit (one WAL flush) serves many
-/// buyers. Every request still gets its own answer.
+/// Group commit for ReserveQuota: what is waiting is decided in one transaction per ticket type.
 /// </summary>
 public sealed partial class ReserveQuotaBatcher(QuotaReservations reservations, TicketTypeCatalog catalog, ILogger<ReserveQuotaBatcher> logger)
-    : BackgroundService
+    : GroupCommitBatcher<ReserveQuotaCommand, QuotaHold>
 {
-    private const int MaxBatch = 128;
+    /// <remarks>A caller that gives up does not undo its hold: a retry with the same reservation_id finds it.</remarks>
+    public Task<QuotaHold> ReserveAsync(ReserveQuotaCommand command, CancellationToken cancellationToken) =>
+        SubmitAsync(command, cancellationToken);
 
-    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>();
-
-    private sealed record Pending(ReserveQuotaCommand Command, TaskCompletionSource<QuotaHold> Answer);
-
-    public async Task<QuotaHold> ReserveAsync(ReserveQuotaCommand command, CancellationToken cancellationToken)
+    protected override async Task DecideAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        var pending = new Pending(command, new TaskCompletionSource<QuotaHold>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
+        foreach (var sameTicket in batch.GroupBy(p => p.Request.TicketId))
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, "The ticket service is shutting down."));
-        }
-
-        // A caller that gives up does not undo its hold: a retry with the same reservation_id finds it.
-        return await pending.Answer.Task.WaitAsync(cancellationToken);
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var workers = Enumerable.Range(0, Math.Max(2, Environment.ProcessorCount * 2)).Select(_ => RunWorkerAsync(stoppingToken));
-        try
-        {
-            await Task.WhenAll(workers);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            _queue.Writer.TryComplete();
-            while (_queue.Reader.TryRead(out var pending))
-            {
-                pending.Answer.TrySetException(new RpcException(new Status(StatusCode.Unavailable, "The ticket service is shutting down.")));
-            }
-        }
-    }
-
-    private async Task RunWorkerAsync(CancellationToken stoppingToken)
-    {
-        var batch = new List<Pending>(MaxBatch);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken))
-        {
-            while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-            }
-
-            foreach (var sameTicket in batch.GroupBy(p => p.Command.TicketId))
-            {
-                await DecideAsync(sameTicket.Key, sameTicket.ToList(), stoppingToken);
-            }
-
-            batch.Clear();
+            await DecideAsync(sameTicket.Key, sameTicket.ToList(), stoppingToken);
         }
     }
 
     private async Task DecideAsync(Guid ticketId, List<Pending> batch, CancellationToken stoppingToken)
     {
         // A duplicate reservation_id waits for the next batch, which answers it from the first one's row.
-        var first = batch.DistinctBy(p => p.Command.ReservationId).ToList();
+        var first = batch.DistinctBy(p => p.Request.ReservationId).ToList();
         foreach (var duplicate in batch.Except(first))
         {
-            _queue.Writer.TryWrite(duplicate);
+            Requeue(duplicate);
         }
 
         try
         {
             var ticket = await catalog.GetAsync(ticketId, stoppingToken);
-            var items = first.Select(p => new QuotaReservations.Item(p.Command)).ToList();
+            var items = first.Select(p => new QuotaReservations.Item(p.Request)).ToList();
             try
             {
                 await reservations.ReserveAsync(ticket, items, stoppingToken);
