@@ -176,7 +176,17 @@ internal static class LoadCommands
             var upProcess = ProcessCpu.FindUp(Path.GetDirectoryName(Path.GetFullPath(runFile))!);
             await using var server = await RunnerPostgres.ResolveAsync(
                 parse.GetValue(postgres) ?? Environment.GetEnvironmentVariable("TICKETSAGA_POSTGRES"), Path.Combine(Path.GetDirectoryName(runFile)!, ".ticketsaga"), cancellationToken);
-            var result = await new ExpiryStorm(options, targets.Targets with { UpProcess = upProcess }, server.ConnectionString, progress).RunAsync(cancellationToken);
+            ExpiryStormResult result;
+            try
+            {
+                result = await new ExpiryStorm(options, targets.Targets with { UpProcess = upProcess }, server.ConnectionString, progress).RunAsync(cancellationToken);
+            }
+            catch (NotUpsDatabaseException ex)
+            {
+                Console.Error.WriteLine(ex.Message);
+                return 2;
+            }
+
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, JsonOptions));

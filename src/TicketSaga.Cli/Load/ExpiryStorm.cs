@@ -109,6 +109,12 @@ internal sealed class ExpiryStorm(ExpiryStormOptions options, FlashSaleTargets t
         await using var orders = DataSource(postgres, "orders");
         await using var runtime = DataSource(postgres, "dapr_runtime");
         var orderIds = holds.Keys.ToArray();
+        if (orderIds.Length > 0 && !await AnyFoundAsync(orders, orderIds, cancellationToken))
+        {
+            // Else every order reads as ended at once and the storm reports nothing it measured.
+            throw new NotUpsDatabaseException(
+                $"None of the {orderIds.Length} orders just made is in {new NpgsqlConnectionStringBuilder(postgres) { Password = null }}: pass --postgres (or TICKETSAGA_POSTGRES) with the PostgreSQL that `up` uses.");
+        }
 
         // The storm's CPU: from the first expiry until the last order ended.
         var untilFirst = firstExpiry - DateTimeOffset.UtcNow;
@@ -174,6 +180,20 @@ internal sealed class ExpiryStorm(ExpiryStormOptions options, FlashSaleTargets t
     private static NpgsqlDataSource DataSource(string server, string database) =>
         NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString);
 
+    private static async Task<bool> AnyFoundAsync(NpgsqlDataSource orders, Guid[] orderIds, CancellationToken cancellationToken)
+    {
+        await using var command = orders.CreateCommand("SELECT EXISTS (SELECT 1 FROM orders WHERE order_id = ANY($1))");
+        command.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = orderIds });
+        try
+        {
+            return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.InvalidCatalogName or PostgresErrorCodes.UndefinedTable)
+        {
+            return false;
+        }
+    }
+
     private static async Task<int> LiveAsync(NpgsqlDataSource orders, Guid[] orderIds, CancellationToken cancellationToken)
     {
         await using var command = orders.CreateCommand("SELECT count(*) FROM orders WHERE order_id = ANY($1) AND ended_at IS NULL");
@@ -217,3 +237,6 @@ internal sealed class ExpiryStorm(ExpiryStormOptions options, FlashSaleTargets t
         return published;
     }
 }
+
+/// <summary>The storm was pointed at a PostgreSQL other than the one the running `up` writes to.</summary>
+internal sealed class NotUpsDatabaseException(string message) : Exception(message);
