@@ -148,6 +148,44 @@ public sealed class WorkflowCrashTests(PostgresServer postgres) : IAsyncLifetime
         Assert.Equal(1, Journal.Count("greet:" + key));
     }
 
+    [Fact]
+    public async Task Episodes_saved_together_with_one_whose_lock_was_lost_each_end_once()
+    {
+        var keys = Enumerable.Range(0, 8).Select(_ => NewId()).ToList();
+        var gates = keys.ToDictionary(key => key, key => GatedWorkflow.Gates[key] = (Reached: new TaskCompletionSource(), Open: new TaskCompletionSource()));
+        var ids = new List<string>();
+        foreach (var key in keys)
+        {
+            ids.Add(await Workflows.ScheduleNewWorkflowAsync(nameof(GatedWorkflow), NewId(), key));
+        }
+
+        await Task.WhenAll(gates.Values.Select(g => g.Reached.Task)).WaitAsync(TimeSpan.FromSeconds(30), Cancellation);
+        await using (var connection = new Npgsql.NpgsqlConnection(_database))
+        {
+            await connection.OpenAsync(Cancellation);
+            await using var takeOver = new Npgsql.NpgsqlCommand(
+                "UPDATE workflow_instances SET lock_token = gen_random_uuid(), locked_until = now() + interval '1 second' WHERE instance_id = $1", connection)
+            {
+                Parameters = { new() { Value = ids[3] } },
+            };
+            Assert.Equal(1, await takeOver.ExecuteNonQueryAsync(Cancellation));
+        }
+
+        // Opened together, their episodes end at once and are saved together.
+        foreach (var gate in gates.Values)
+        {
+            gate.Open.SetResult();
+        }
+
+        foreach (var (id, key) in ids.Zip(keys))
+        {
+            Assert.Equal("hello " + key, (await CompletionAsync(id)).ReadOutputAs<string>());
+        }
+
+        await Task.Delay(LockTimeout, Cancellation);
+        Assert.All(keys, key => Assert.Equal(1, Journal.Count("greet:" + key)));
+    }
+
     private async Task<WorkflowState> CompletionAsync(string id)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Cancellation);

@@ -35,6 +35,8 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>At most this many activity results go in one write.</summary>
     private const int ActivityResultsPerWrite = 256;
 
+    private const int EpisodesPerWrite = 64;
+
     private readonly NpgsqlDataSource _db;
 
     /// <summary>
@@ -54,6 +56,9 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
     /// <summary>Activity results are written a batch at a time: one round trip and one commit for many activities.</summary>
     private readonly GroupCommit<ActivityResult> _activityResults;
 
+    /// <summary>Episodes are saved a batch at a time too: each is its own statements, all of them one commit.</summary>
+    private readonly GroupCommit<Episode> _episodes;
+
     public WorkflowStore(NpgsqlDataSource db, NpgsqlDataSource transitions, string appId, WorkflowOptions options, ILogger logger)
     {
         _db = db;
@@ -64,6 +69,7 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         _ = RenewLocksAsync(_disposed.Token);
         // A failed write fails its results: their activities' locks lapse and they run again (at least once), nothing is lost.
         _activityResults = new GroupCommit<ActivityResult>(ActivityResultsPerWrite, WriteWithRetryAsync, _disposed.Token);
+        _episodes = new GroupCommit<Episode>(EpisodesPerWrite, SaveEpisodesAsync, _disposed.Token);
     }
 
     /// <summary>Wakes this process's orchestration dispatchers (another process finds the work on its next poll).</summary>
@@ -205,57 +211,15 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         status ??= StateOf(runtimeState);
         var ended = Ended.Contains(status.OrchestrationStatus);
 
-        // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
-        // dispatcher took over) finds no row to save, and its whole episode is rolled back. The batch is one
-        // implicit transaction (migration 0007's workflow_require_lock raises), so it costs one round trip.
-        var save = Command(
-            """
-            WITH saved AS (
-                UPDATE workflow_instances
-                SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
-                    completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
-                WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
-                RETURNING 1)
-            SELECT workflow_require_lock((SELECT count(*) FROM saved), $2)
-            """,
-            _appId, workItem.InstanceId, runtimeState.OrchestrationInstance?.ExecutionId ?? "", runtimeState.Name ?? "",
-            (int)status.OrchestrationStatus, WorkflowJson.Write(status), WorkflowJson.Write(runtimeState.Events), ended, held.Token);
-        await using var batch = _transitions.CreateBatch();
-        batch.BatchCommands.Add(save);
-        batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE seq = ANY($1)", held.EventSeqs));
-        if (ended)
-        {
-            // An ended instance runs nothing more: its pending timers, events and activities go.
-            batch.BatchCommands.Add(Command("DELETE FROM workflow_events WHERE app_id = $1 AND instance_id = $2", _appId, workItem.InstanceId));
-            batch.BatchCommands.Add(Command("DELETE FROM workflow_activities WHERE app_id = $1 AND instance_id = $2", _appId, workItem.InstanceId));
-        }
-        else
-        {
-            if (activityMessages.Count > 0)
-            {
-                batch.BatchCommands.Add(Command(
-                    "INSERT INTO workflow_activities (app_id, instance_id, message) SELECT $1, $2, m FROM unnest($3::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n",
-                    _appId, workItem.InstanceId, activityMessages.Select(WorkflowJson.Write).ToArray()));
-            }
-
-            if (timerMessages.Count > 0)
-            {
-                batch.BatchCommands.Add(Command(
-                    "INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT $1, $2, v, m FROM unnest($3::timestamptz[], $4::text[]) AS t(v, m)",
-                    _appId, workItem.InstanceId, timerMessages.Select(VisibleAt).ToArray(), timerMessages.Select(WorkflowJson.Write).ToArray()));
-            }
-        }
-
-        foreach (var message in orchestratorMessages)
-        {
-            batch.BatchCommands.Add(message.Event is ExecutionStartedEvent started
-                ? StartChild(message, started)
-                : Command(SendEventSql, _appId, message.OrchestrationInstance.InstanceId, VisibleAt(message), WorkflowJson.Write(message)));
-        }
-
+        // Serialized here, on the dispatcher's thread: the one writer only puts the statements together.
+        var saved = new SavedInstance(
+            workItem.InstanceId, runtimeState.OrchestrationInstance?.ExecutionId ?? "", runtimeState.Name ?? "", status.OrchestrationStatus,
+            WorkflowJson.Write(status), WorkflowJson.Write(runtimeState.Events), ended);
+        var activities = activityMessages.Select(WorkflowJson.Write).ToArray();
+        var timers = (VisibleAt: timerMessages.Select(VisibleAt).ToArray(), Messages: timerMessages.Select(WorkflowJson.Write).ToArray());
         try
         {
-            await batch.ExecuteNonQueryAsync();
+            await _episodes.AddAsync(new Episode(() => EpisodeCommands(saved, held, activities, timers, orchestratorMessages)));
         }
         catch (PostgresException exception) when (exception.SqlState == LockLostState)
         {
@@ -273,6 +237,94 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
         {
             ending.TrySetResult();
         }
+    }
+
+    /// <summary>What saving an episode writes: the instance (if this worker still holds its lock), consumed events, new work.</summary>
+    private IEnumerable<NpgsqlBatchCommand> EpisodeCommands(
+        SavedInstance saved, OrchestrationLock held, string[] activities, (DateTime[] VisibleAt, string[] Messages) timers, IList<TaskMessage> orchestratorMessages)
+    {
+        // Only the holder of the lock may write: a worker whose lock expired (and whose instance another
+        // dispatcher took over) finds no row to save, and its whole episode is rolled back (migration
+        // 0007's workflow_require_lock raises).
+        yield return Command(
+            """
+            WITH saved AS (
+                UPDATE workflow_instances
+                SET execution_id = $3, name = $4, status = $5, state = $6, history = $7, updated_at = now(),
+                    completed_at = CASE WHEN $8 THEN now() END, lock_token = NULL, locked_until = NULL
+                WHERE app_id = $1 AND instance_id = $2 AND lock_token = $9
+                RETURNING 1)
+            SELECT workflow_require_lock((SELECT count(*) FROM saved), $2)
+            """,
+            _appId, saved.InstanceId, saved.ExecutionId, saved.Name, (int)saved.Status, saved.State, saved.History, saved.Ended, held.Token);
+        yield return Command("DELETE FROM workflow_events WHERE seq = ANY($1)", held.EventSeqs);
+        if (saved.Ended)
+        {
+            // An ended instance runs nothing more: its pending timers, events and activities go.
+            yield return Command("DELETE FROM workflow_events WHERE app_id = $1 AND instance_id = $2", _appId, saved.InstanceId);
+            yield return Command("DELETE FROM workflow_activities WHERE app_id = $1 AND instance_id = $2", _appId, saved.InstanceId);
+        }
+        else
+        {
+            if (activities.Length > 0)
+            {
+                yield return Command(
+                    "INSERT INTO workflow_activities (app_id, instance_id, message) SELECT $1, $2, m FROM unnest($3::text[]) WITH ORDINALITY AS t(m, n) ORDER BY n",
+                    _appId, saved.InstanceId, activities);
+            }
+
+            if (timers.Messages.Length > 0)
+            {
+                yield return Command(
+                    "INSERT INTO workflow_events (app_id, instance_id, visible_at, message) SELECT $1, $2, v, m FROM unnest($3::timestamptz[], $4::text[]) AS t(v, m)",
+                    _appId, saved.InstanceId, timers.VisibleAt, timers.Messages);
+            }
+        }
+
+        foreach (var message in orchestratorMessages)
+        {
+            yield return message.Event is ExecutionStartedEvent started
+                ? StartChild(message, started)
+                : Command(SendEventSql, _appId, message.OrchestrationInstance.InstanceId, VisibleAt(message), WorkflowJson.Write(message));
+        }
+    }
+
+    /// <summary>
+    /// The episodes that came while the last save ran, in one implicit transaction. One lost lock (or a
+    /// deadlock) rolls the whole batch back, so each is then saved alone and only its own caller fails.
+    /// </summary>
+    private async Task SaveEpisodesAsync(IReadOnlyList<GroupCommit<Episode>.Pending> episodes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SaveAsync(episodes, cancellationToken);
+        }
+        catch (PostgresException exception) when (episodes.Count > 1 && exception.SqlState is LockLostState or PostgresErrorCodes.DeadlockDetected)
+        {
+            foreach (var episode in episodes)
+            {
+                try
+                {
+                    await SaveAsync([episode], cancellationToken);
+                    episode.Written.TrySetResult();
+                }
+                catch (Exception alone) when (alone is not OperationCanceledException)
+                {
+                    episode.Written.TrySetException(alone);
+                }
+            }
+        }
+    }
+
+    private async Task SaveAsync(IReadOnlyList<GroupCommit<Episode>.Pending> episodes, CancellationToken cancellationToken)
+    {
+        await using var batch = _transitions.CreateBatch();
+        foreach (var command in episodes.SelectMany(episode => episode.Item.Commands()))
+        {
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>A child workflow starts unless one with its id is still running (a replayed episode never starts it twice: episodes commit whole).</summary>
@@ -794,6 +846,12 @@ internal sealed partial class WorkflowStore : IOrchestrationServiceClient, IOrch
 
 /// <summary>An activity's result to be written.</summary>
 internal sealed record ActivityResult(long Seq, Guid Token, string Message);
+
+/// <summary>An instance as an episode leaves it, serialized.</summary>
+internal sealed record SavedInstance(string InstanceId, string ExecutionId, string Name, OrchestrationStatus Status, string State, string History, bool Ended);
+
+/// <summary>An episode to be saved: its statements, made afresh each time it is written (a batch that failed is written again one episode at a time).</summary>
+internal sealed record Episode(Func<IEnumerable<NpgsqlBatchCommand>> Commands);
 
 /// <summary>An orchestration work item's claim: its lock token and the events it consumes.</summary>
 internal sealed record OrchestrationLock(Guid Token, long[] EventSeqs);
