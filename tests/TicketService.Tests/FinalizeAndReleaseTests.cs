@@ -39,7 +39,9 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         Assert.Equal(before, await _service.SnapshotAsync());
         var availability = await _service.AvailabilityAsync(ticket);
         Assert.Equal((8, 0, 2), (availability.Available, availability.Held, availability.Sold));
-        await GrpcAssert.FailsWith(StatusCode.AlreadyExists, () => FinalizeAsync(hold.ReservationId, Guid.CreateVersion7().ToString()));
+        var other = Guid.CreateVersion7().ToString();
+        var twice = await GrpcAssert.FailsWith(StatusCode.AlreadyExists, () => FinalizeAsync(hold.ReservationId, other));
+        Assert.Contains($"already finalized for order {orderId}", twice.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, await _service.SnapshotAsync());
     }
 
@@ -191,6 +193,30 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         Assert.True(await reader.ReadAsync(TestContext.Current.CancellationToken));
         Assert.Equal((soldElsewhere.UserId, 2), (reader.GetString(0), reader.GetInt32(1)));
         Assert.False(await reader.ReadAsync(TestContext.Current.CancellationToken));
+        // A sound batch is never decided again one by one: that fallback hides lock-order and arithmetic mistakes.
+        Assert.DoesNotContain(_service.Warnings.Messages, m => m.Contains("one by one", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_release_the_database_refuses_fails_alone_and_the_releases_batched_with_it_go_through()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 64);
+        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        // A reservation that claims more than its slot holds: giving it back would break the slot's CHECK.
+        var broken = holds[7];
+        await using (var corrupt = _service.Database.CreateCommand("UPDATE reservations SET slot_qtys = ARRAY[1000] WHERE reservation_id = $1"))
+        {
+            corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
+            await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var answers = await Task.WhenAll(holds.Select(h => Task.Run(() => Outcome(() => ReleaseAsync(h.ReservationId, ReleaseReason.Expired)))));
+
+        Assert.Equal(StatusCode.Unavailable, answers[7]);
+        Assert.All(answers.Where((_, i) => i != 7), answer => Assert.Equal(StatusCode.OK, answer));
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal((63, 1), (availability.Available, availability.Held));
     }
 
     private static async Task<StatusCode> Outcome(Func<Task> call)

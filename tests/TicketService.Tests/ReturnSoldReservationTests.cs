@@ -63,14 +63,17 @@ public sealed class ReturnSoldReservationTests(PostgresServer postgres) : IAsync
         var before = await _service.SnapshotAsync();
         var otherOrder = Guid.CreateVersion7().ToString();
 
-        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => ReturnAsync(held.ReservationId, otherOrder));
+        var notSold = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => ReturnAsync(held.ReservationId, otherOrder));
         await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => ReturnAsync(released.ReservationId, otherOrder));
         var soldToAnother = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => ReturnAsync(sold.ReservationId, otherOrder));
-        await GrpcAssert.FailsWith(StatusCode.NotFound, () => ReturnAsync(Guid.CreateVersion7().ToString(), otherOrder));
+        var unknown = await GrpcAssert.FailsWith(StatusCode.NotFound, () => ReturnAsync(Guid.CreateVersion7().ToString(), otherOrder));
         await GrpcAssert.FailsWith(StatusCode.InvalidArgument, () => ReturnAsync(sold.ReservationId, "not-a-uuid"));
         await GrpcAssert.FailsWith(StatusCode.InvalidArgument, () => ReturnAsync("", buyer));
 
         Assert.Contains(buyer, soldToAnother.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains($"not to order {otherOrder}", soldToAnother.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("is HELD, not sold", notSold.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("does not exist", unknown.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, await _service.SnapshotAsync());
         await _service.AssertConservedAsync(ticket);
     }
@@ -84,12 +87,14 @@ public sealed class ReturnSoldReservationTests(PostgresServer postgres) : IAsync
         await ReturnAsync(hold.ReservationId, orderId);
         var before = await _service.SnapshotAsync();
 
-        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => _service.Client.FinalizeReservationAsync(
+        var finalize = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => _service.Client.FinalizeReservationAsync(
             new FinalizeReservationRequest { ReservationId = hold.ReservationId, OrderId = orderId }).ResponseAsync);
-        await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => _service.Client.ReleaseReservationAsync(
+        var release = await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => _service.Client.ReleaseReservationAsync(
             new ReleaseReservationRequest { ReservationId = hold.ReservationId, Reason = ReleaseReason.Expired, OrderId = orderId }).ResponseAsync);
         await GrpcAssert.FailsWith(StatusCode.FailedPrecondition, () => ReturnAsync(hold.ReservationId, Guid.CreateVersion7().ToString()));
 
+        Assert.Contains("returned; it can no longer be finalized", finalize.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("returned; there is nothing to release", release.Status.Detail, StringComparison.Ordinal);
         Assert.Equal(before, await _service.SnapshotAsync());
         var availability = await _service.AvailabilityAsync(ticket);
         Assert.Equal((10, 0, 0), (availability.Available, availability.Held, availability.Sold));

@@ -4,6 +4,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using TicketSaga.Testing;
 using TicketSaga.Ticket.V1;
@@ -28,7 +29,8 @@ public sealed class TicketServiceHost : IAsyncDisposable
             .UseSetting("ConnectionStrings:tickets", connectionString)
             .UseSetting("Reservations:AbandonedHoldGrace", "00:00:00")
             .UseSetting("Reservations:ReclaimInterval", "1.00:00:00")
-            .UseSetting("Logging:LogLevel:Default", "Warning"));
+            .UseSetting("Logging:LogLevel:Default", "Warning")
+            .ConfigureLogging(logging => logging.AddProvider(Warnings)));
         _ = _factory.Server;
         _channel = GrpcChannel.ForAddress(_factory.Server.BaseAddress, new GrpcChannelOptions { HttpHandler = _factory.Server.CreateHandler() });
         Client = new Tickets.TicketsClient(_channel);
@@ -36,6 +38,9 @@ public sealed class TicketServiceHost : IAsyncDisposable
     }
 
     public Tickets.TicketsClient Client { get; }
+
+    /// <summary>What the service logged at Warning and above: a batch that fell back to one-by-one says so there.</summary>
+    public LoggedWarnings Warnings { get; } = new();
 
     /// <summary>The service's database, for assertions only.</summary>
     public NpgsqlDataSource Database { get; }
@@ -127,6 +132,35 @@ public sealed class TicketServiceHost : IAsyncDisposable
         _channel.Dispose();
         await _factory.DisposeAsync();
         await Database.DisposeAsync();
+    }
+}
+
+/// <summary>Keeps the messages logged at Warning and above.</summary>
+public sealed class LoggedWarnings : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
+
+    public IReadOnlyList<string> Messages => [.. _messages];
+
+    public ILogger CreateLogger(string categoryName) => new Logger(_messages);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(System.Collections.Concurrent.ConcurrentQueue<string> messages) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                messages.Enqueue(formatter(state, exception));
+            }
+        }
     }
 }
 
