@@ -100,6 +100,25 @@ public sealed class ReleaseBeforeReserveTests(PostgresServer postgres) : IAsyncL
     }
 
     [Fact]
+    public async Task A_release_waits_for_a_reserve_of_its_id_still_in_flight()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
+        var hold = TicketServiceHost.Hold(ticket);
+
+        // A reserve of the id under way holds the id's lock until it commits (here: the test's transaction).
+        await using var connection = await _service.Database.OpenConnectionAsync(TestContext.Current.CancellationToken);
+        await using var reserving = await connection.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await TicketSaga.ServiceDefaults.ReservationIdLock.AcquireAsync(connection, [Guid.Parse(hold.ReservationId)], TestContext.Current.CancellationToken);
+        var release = ReleaseAsync(hold.ReservationId, ReleaseReason.Failed);
+        await Task.Delay(500, TestContext.Current.CancellationToken);
+
+        // Answered now, it could only say "nothing held" while the reserve may still commit its hold.
+        Assert.False(release.IsCompleted, "the release did not wait for the reserve of its id");
+        await reserving.CommitAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(0, (await release).Qty);
+    }
+
+    [Fact]
     public async Task The_memory_of_a_release_that_released_nothing_is_purged_by_the_reclaim_pass_after_its_retention()
     {
         var ticket = await _service.CreateTicketTypeAsync(capacity: 10);
