@@ -30,16 +30,25 @@ public abstract class GroupCommitBatcher<TRequest, TAnswer> : BackgroundService
         return await pending.Answer.Task.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Answers every request of the batch, or puts some back with <see cref="Requeue"/> for the next one.</summary>
+    /// <summary>Answers every request of the batch, or puts some back with <see cref="FirstOfEach{TKey}"/> for the next one.</summary>
     protected abstract Task DecideAsync(List<Pending> batch, CancellationToken stoppingToken);
 
-    /// <summary>For a request that must not share a transaction with one already in the batch (the same id twice).</summary>
-    protected void Requeue(Pending pending)
+    /// <summary>
+    /// The first request of each key; the others wait for the next batch, which answers them from what
+    /// the first one stored (one transaction must not hold the same id twice).
+    /// </summary>
+    protected List<Pending> FirstOfEach<TKey>(List<Pending> batch, Func<TRequest, TKey> key)
     {
-        if (!_queue.Writer.TryWrite(pending))
+        var first = batch.DistinctBy(p => key(p.Request)).ToList();
+        foreach (var duplicate in batch.Except(first))
         {
-            pending.Answer.TrySetException(ShuttingDown);
+            if (!_queue.Writer.TryWrite(duplicate))
+            {
+                duplicate.Answer.TrySetException(ShuttingDown);
+            }
         }
+
+        return first;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

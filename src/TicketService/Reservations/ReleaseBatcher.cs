@@ -14,12 +14,7 @@ public sealed partial class ReleaseBatcher(ReservationLedger ledger, ILogger<Rel
 
     protected override async Task DecideAsync(List<Pending> batch, CancellationToken stoppingToken)
     {
-        // A duplicate reservation_id waits for the next batch, which answers it from the first one's outcome.
-        var first = batch.DistinctBy(p => p.Request.ReservationId).ToList();
-        foreach (var duplicate in batch.Except(first))
-        {
-            Requeue(duplicate);
-        }
+        var first = FirstOfEach(batch, request => request.ReservationId);
 
         try
         {

@@ -23,12 +23,7 @@ public sealed partial class ReserveQuotaBatcher(QuotaReservations reservations, 
 
     private async Task DecideAsync(Guid ticketId, List<Pending> batch, CancellationToken stoppingToken)
     {
-        // A duplicate reservation_id waits for the next batch, which answers it from the first one's row.
-        var first = batch.DistinctBy(p => p.Request.ReservationId).ToList();
-        foreach (var duplicate in batch.Except(first))
-        {
-            Requeue(duplicate);
-        }
+        var first = FirstOfEach(batch, request => request.ReservationId);
 
         try
         {
