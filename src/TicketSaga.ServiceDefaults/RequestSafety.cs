@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -29,6 +30,13 @@ public sealed class RequestLimits
 
     /// <summary>Open connections at most; beyond it Kestrel closes new ones at once (a browser or the sidecar reuses its connections).</summary>
     public long MaxConcurrentConnections { get; set; } = 4096;
+
+    /// <summary>
+    /// Connections the kernel queues for Kestrel to accept (capped by <c>net.core.somaxconn</c>). When a
+    /// burst of new connections overflows it, the kernel drops their handshakes and each client waits
+    /// for its TCP retransmission, 1 s and then 3 s: seconds of latency for a buyer the app never saw.
+    /// </summary>
+    public int ListenBacklog { get; set; } = 512;
 
     /// <summary>Upgraded (WebSocket) connections at most; the API has none, so few.</summary>
     public long MaxConcurrentUpgradedConnections { get; set; } = 64;
@@ -56,6 +64,7 @@ public static partial class RequestSafetyExtensions
             .BindConfiguration(RequestLimits.SectionName)
             .Validate(limits => limits.MaxBodyBytes > 0, "RequestLimits:MaxBodyBytes must be positive")
             .Validate(limits => limits.MaxConcurrentConnections > 0, "RequestLimits:MaxConcurrentConnections must be positive")
+            .Validate(limits => limits.ListenBacklog > 0, "RequestLimits:ListenBacklog must be positive")
             .Validate(limits => limits.MaxConcurrentUpgradedConnections > 0, "RequestLimits:MaxConcurrentUpgradedConnections must be positive")
             .Validate(limits => limits.MaxStreamsPerConnection > 0, "RequestLimits:MaxStreamsPerConnection must be positive")
             .ValidateOnStart();
@@ -67,6 +76,8 @@ public static partial class RequestSafetyExtensions
                 kestrel.Limits.MaxConcurrentUpgradedConnections = limits.Value.MaxConcurrentUpgradedConnections;
                 kestrel.Limits.Http2.MaxStreamsPerConnection = limits.Value.MaxStreamsPerConnection;
             });
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<RequestLimits>>(
+            (sockets, limits) => sockets.Backlog = limits.Value.ListenBacklog);
         // Malformed bodies throw in every environment (not only Development), so the handler below answers them.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<SafeExceptionHandler>();

@@ -76,6 +76,25 @@ public sealed class OverloadTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task The_gateway_asks_the_kernel_to_queue_a_rush_of_new_connections()
+    {
+        await using var gateway = await system.StartGatewayAsync("gateway-backlog", new Dictionary<string, string?>());
+
+        // For a listening socket, ss reports the accept queue's size as Send-Q (Kestrel's default is 512).
+        var listening = await ListeningSocketAsync(gateway.Address.Port);
+
+        Assert.Equal("4096", listening.Split(' ', StringSplitOptions.RemoveEmptyEntries)[2]);
+    }
+
+    private static async Task<string> ListeningSocketAsync(int port)
+    {
+        using var ss = Process.Start(new ProcessStartInfo("ss", ["-ltnH", $"sport = :{port}"]) { RedirectStandardOutput = true })!;
+        var output = await ss.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await ss.WaitForExitAsync(TestContext.Current.CancellationToken);
+        return Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public async Task Every_buyer_of_a_rush_holding_a_connection_of_their_own_gets_an_answer()
     {
         // One past the 4,096 every other app serves: a rush's buyers each hold a browser connection.

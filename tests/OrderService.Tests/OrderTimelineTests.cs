@@ -1,6 +1,11 @@
+using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.OrderService.Orders;
+using TicketSaga.PublicApi;
 
 namespace TicketSaga.OrderService.Tests;
 
@@ -60,6 +65,49 @@ public sealed class OrderTimelineTests(SagaSystem system) : IClassFixture<SagaSy
         finally
         {
             system.PaymentAttempts.Failing = false;
+        }
+    }
+
+    [Fact]
+    public async Task A_timeline_waiting_for_payment_service_holds_no_database_connection()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var ticket = await system.GeneralAdmissionAsync();
+        var user = NewUser();
+        using var customer = system.Customer(user);
+        var orderId = Guid.Parse((await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!);
+        // One connection, and a short wait for it: a reader that kept it would make the probe below fail.
+        await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(system.OrdersDatabase) { MaxPoolSize = 1, Timeout = 2 }.ConnectionString);
+        var paymentService = new SlowPaymentService();
+        using var payments = new HttpClient(paymentService) { BaseAddress = new Uri("http://payment-service") };
+        var timelines = new OrderTimelines(oneConnection, new PaymentHistory(payments, NullLogger<PaymentHistory>.Instance));
+
+        var reading = timelines.GetAsync(orderId, user, cancellationToken);
+        await paymentService.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        await using (var probe = oneConnection.CreateCommand("SELECT status FROM orders WHERE order_id = @order"))
+        {
+            probe.Parameters.AddWithValue("order", orderId);
+            Assert.Equal(OrderStatuses.Pending, await probe.ExecuteScalarAsync(cancellationToken));
+        }
+
+        paymentService.Answer.SetResult();
+        var timeline = await reading;
+
+        Assert.Equal([TimelineSteps.Created, TimelineSteps.Held], timeline!.Entries.Select(e => e.Step));
+    }
+
+    /// <summary>payment-service, answering no attempts once the test lets it.</summary>
+    private sealed class SlowPaymentService : HttpMessageHandler
+    {
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Asked.TrySetResult();
+            await Answer.Task.WaitAsync(cancellationToken);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(Array.Empty<PaymentAttempt>()) };
         }
     }
 }

@@ -15,28 +15,14 @@ public sealed class OrderTimelines(NpgsqlDataSource dataSource, PaymentHistory p
     /// <summary>The timeline of the user's order; null when there is none (someone else's reads as missing).</summary>
     public async Task<OrderTimeline?> GetAsync(Guid orderId, string userId, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(
-            """
-            SELECT status, cancellation_reason, qty, seats, expires_at, created_at,
-                   payment_captured_at, ended_at, payment_after_end_at, refunded_at
-            FROM orders WHERE order_id = @order AND user_id = @user
-            """);
-        command.Parameters.AddWithValue("order", orderId);
-        command.Parameters.AddWithValue("user", userId);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
+        // The row first, its connection back in the pool before payment-service is asked: a connection held
+        // across that call would let a crowd of timeline readers starve the sagas of connections.
+        if (await ReadRowAsync(orderId, userId, cancellationToken) is not { } row)
         {
             return null;
         }
 
-        var status = reader.GetString(0);
-        var reason = reader.IsDBNull(1) ? null : reader.GetString(1);
-        var qty = reader.GetInt32(2);
-        var seats = JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(3), EventJson.Options) ?? [];
-        var expiresAt = reader.GetFieldValue<DateTimeOffset>(4);
-        DateTimeOffset? At(int column) => reader.IsDBNull(column) ? null : reader.GetFieldValue<DateTimeOffset>(column);
-        var (createdAt, capturedAt, endedAt, paymentAfterEndAt, refundedAt) = (At(5)!.Value, At(6), At(7), At(8), At(9));
-
+        var (status, reason, qty, seats, expiresAt, createdAt, capturedAt, endedAt, paymentAfterEndAt, refundedAt) = row;
         var held = seats.Count > 0 ? $"{qty} ticket(s), seats {string.Join(", ", seats.Select(s => s.Label))}" : $"{qty} ticket(s)";
         var entries = new List<TimelineEntry>
         {
@@ -78,6 +64,33 @@ public sealed class OrderTimelines(NpgsqlDataSource dataSource, PaymentHistory p
 
         return new OrderTimeline(orderId, status, [.. entries.OrderBy(e => e.At)]);
     }
+
+    private async Task<TimelineRow?> ReadRowAsync(Guid orderId, string userId, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            """
+            SELECT status, cancellation_reason, qty, seats, expires_at, created_at,
+                   payment_captured_at, ended_at, payment_after_end_at, refunded_at
+            FROM orders WHERE order_id = @order AND user_id = @user
+            """);
+        command.Parameters.AddWithValue("order", orderId);
+        command.Parameters.AddWithValue("user", userId);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        DateTimeOffset? At(int column) => reader.IsDBNull(column) ? null : reader.GetFieldValue<DateTimeOffset>(column);
+        return new TimelineRow(
+            reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt32(2),
+            JsonSerializer.Deserialize<List<OrderSeat>>(reader.GetString(3), EventJson.Options) ?? [],
+            reader.GetFieldValue<DateTimeOffset>(4), At(5)!.Value, At(6), At(7), At(8), At(9));
+    }
+
+    private sealed record TimelineRow(
+        string Status, string? Reason, int Qty, List<OrderSeat> Seats, DateTimeOffset ExpiresAt, DateTimeOffset CreatedAt,
+        DateTimeOffset? CapturedAt, DateTimeOffset? EndedAt, DateTimeOffset? PaymentAfterEndAt, DateTimeOffset? RefundedAt);
 
     private static string Describe(PaymentAttempt attempt) => attempt.Outcome switch
     {
