@@ -15,19 +15,23 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderDirectory
     /// <returns>null when handled; otherwise why the cancellation was refused (nothing changed).</returns>
     public async Task<string?> HandleAsync(string cloudEventId, OrderCancelled cancelled, CancellationToken cancellationToken)
     {
-        // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
-        await using var order = await OrderLock.AcquireAsync(store.DataSource, cancelled.OrderId, cancellationToken);
-        if (await PaymentStore.SeenAsync(order.Connection, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
+        await using (var connection = await store.DataSource.OpenConnectionAsync(cancellationToken))
         {
-            return null;
+            if (await PaymentStore.SeenAsync(connection, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
+            {
+                return null;
+            }
         }
 
+        // Asked before the lock, whose connection would otherwise wait on order-service: an ended order stays ended.
         if (await RefusalAsync(cancelled, cancellationToken) is { } refusal)
         {
             LogCancellationRefused(logger, cancelled.OrderId, refusal);
             return refusal;
         }
 
+        // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
+        await using var order = await OrderLock.AcquireAsync(store.DataSource, cancelled.OrderId, cancellationToken);
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
         if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
         {

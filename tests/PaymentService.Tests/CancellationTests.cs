@@ -1,5 +1,9 @@
 using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.Outbox;
 
 namespace TicketSaga.PaymentService.Tests;
 
@@ -64,5 +68,49 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
         Assert.Empty(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
         Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
+    }
+
+    [Fact]
+    public async Task A_cancellation_waiting_for_order_service_holds_no_database_connection()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        // One connection, and a short wait for it: a handler that kept it would make the probe below fail.
+        await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(world.ConnectionString) { MaxPoolSize = 1, Timeout = 2 }.ConnectionString);
+        var orderService = new SlowOrderService();
+        using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
+        var cancellation = new OrderCancellation(new PaymentStore(oneConnection, new OutboxSignal()),
+            new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance), new PaymentWorkSignal(), NullLogger<OrderCancellation>.Instance);
+
+        var handling = cancellation.HandleAsync(Guid.NewGuid().ToString(), new OrderCancelled(order.OrderId, user, CancellationReasons.Expired, DateTimeOffset.UtcNow), cancellationToken);
+        await orderService.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        await using (var probe = oneConnection.CreateCommand("SELECT status FROM payments WHERE order_id = @order"))
+        {
+            probe.Parameters.AddWithValue("order", order.OrderId);
+            Assert.Equal("PENDING", await probe.ExecuteScalarAsync(cancellationToken));
+        }
+
+        orderService.Answer.SetResult();
+
+        Assert.Null(await handling);
+        await using var ended = oneConnection.CreateCommand("SELECT cancellation_reason FROM payments WHERE order_id = @order AND ended_at IS NOT NULL");
+        ended.Parameters.AddWithValue("order", order.OrderId);
+        Assert.Equal(CancellationReasons.Expired, await ended.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>order-service, answering that the order expired once the test lets it.</summary>
+    private sealed class SlowOrderService : HttpMessageHandler
+    {
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Asked.TrySetResult();
+            await Answer.Task.WaitAsync(cancellationToken);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { status = OrderStatuses.Expired }) };
+        }
     }
 }
