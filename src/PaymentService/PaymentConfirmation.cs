@@ -40,9 +40,8 @@ public sealed partial class PaymentConfirmation(
 {
     public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
     {
-        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
-        var payment = await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken);
-        if (payment is null)
+        // Without the lock, whose connection would otherwise wait on order-service (and on any caller's made-up order ids).
+        if (await store.FindAsync(orderId, cancellationToken) is null)
         {
             return await orders.KnowsAsync(orderId, authorization, cancellationToken) switch
             {
@@ -51,6 +50,10 @@ public sealed partial class PaymentConfirmation(
                 null => new ConfirmOutcome.ProviderUnavailable("The order cannot be looked up right now; retry shortly."),
             };
         }
+
+        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
+        // Payment rows are never deleted.
+        var payment = (await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken))!;
 
         if (payment.UserId != userId)
         {

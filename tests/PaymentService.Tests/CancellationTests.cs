@@ -78,7 +78,7 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         var order = await world.CreateOrderAsync(user);
         // One connection, and a short wait for it: a handler that kept it would make the probe below fail.
         await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(world.ConnectionString) { MaxPoolSize = 1, Timeout = 2 }.ConnectionString);
-        var orderService = new SlowOrderService();
+        var orderService = new SlowOrderService(() => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { status = OrderStatuses.Expired }) });
         using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
         var cancellation = new OrderCancellation(new PaymentStore(oneConnection, new OutboxSignal()),
             new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance), new PaymentWorkSignal(), NullLogger<OrderCancellation>.Instance);
@@ -97,20 +97,5 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         await using var ended = oneConnection.CreateCommand("SELECT cancellation_reason FROM payments WHERE order_id = @order AND ended_at IS NOT NULL");
         ended.Parameters.AddWithValue("order", order.OrderId);
         Assert.Equal(CancellationReasons.Expired, await ended.ExecuteScalarAsync(cancellationToken));
-    }
-
-    /// <summary>order-service, answering that the order expired once the test lets it.</summary>
-    private sealed class SlowOrderService : HttpMessageHandler
-    {
-        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        public TaskCompletionSource Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            Asked.TrySetResult();
-            await Answer.Task.WaitAsync(cancellationToken);
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { status = OrderStatuses.Expired }) };
-        }
     }
 }

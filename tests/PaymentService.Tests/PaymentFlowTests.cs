@@ -1,6 +1,10 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.Outbox;
 
 namespace TicketSaga.PaymentService.Tests;
 
@@ -112,5 +116,30 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
         Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
         Assert.Empty(world.IntentsOf(order.OrderId));
         Assert.Equal(before, await world.SnapshotAsync());
+    }
+
+    [Fact]
+    public async Task A_confirm_of_an_order_payment_service_has_not_seen_holds_no_database_connection_while_order_service_answers()
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        // One connection, and a short wait for it: a confirm that kept it would make the probe below fail.
+        await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(world.ConnectionString) { MaxPoolSize = 1, Timeout = 2 }.ConnectionString);
+        var orderService = new SlowOrderService(() => new HttpResponseMessage(HttpStatusCode.NotFound));
+        using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
+        var store = new PaymentStore(oneConnection, new OutboxSignal());
+        var confirmation = new PaymentConfirmation(store, world.Payments.Services.GetRequiredService<StripeGateway>(),
+            world.Payments.Services.GetRequiredService<PaymentSettlement>(), new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance),
+            NullLogger<PaymentConfirmation>.Instance);
+
+        var confirming = confirmation.ConfirmAsync(Guid.CreateVersion7(), PaymentWorld.NewUser(), "pm_card_visa", authorization: null, cancellationToken);
+        await orderService.Asked.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        await using (var probe = oneConnection.CreateCommand("SELECT 1"))
+        {
+            Assert.Equal(1, await probe.ExecuteScalarAsync(cancellationToken));
+        }
+
+        orderService.Answer.SetResult();
+
+        Assert.IsType<ConfirmOutcome.UnknownOrder>(await confirming);
     }
 }
