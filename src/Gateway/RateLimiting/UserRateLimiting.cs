@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TicketSaga.ServiceDefaults;
 
@@ -29,20 +30,11 @@ public static class UserRateLimiting
             .Validate(o => o.TokensPerPeriod > 0, "RateLimiting:TokensPerPeriod must be positive")
             .Validate(o => o.ReplenishmentPeriod > TimeSpan.Zero, "RateLimiting:ReplenishmentPeriod must be positive")
             .ValidateOnStart();
-        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>>((options, limits) =>
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<RateLimiterOptions>().Configure<IOptions<RateLimitOptions>, TimeProvider>((options, limits, clock) =>
         {
-            var bucket = new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = limits.Value.TokenLimit,
-                TokensPerPeriod = limits.Value.TokensPerPeriod,
-                ReplenishmentPeriod = limits.Value.ReplenishmentPeriod,
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            };
-            // Runs after authentication, so a valid token's sub names the partition.
-            options.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context => IsInfrastructure(context.Request.Path)
-                ? RateLimitPartition.GetNoLimiter("infrastructure")
-                : RateLimitPartition.GetTokenBucketLimiter(PartitionKey(context), _ => bucket));
+            // Runs after authentication, so a valid token's sub names the caller.
+            options.GlobalLimiter = new CallerTokenBuckets(limits.Value, context => IsInfrastructure(context.Request.Path) ? null : PartitionKey(context), clock);
             options.OnRejected = async (rejected, _) =>
             {
                 var context = rejected.HttpContext;
