@@ -10,7 +10,7 @@ namespace TicketSaga.PaymentService;
 /// order-service whether the order really ended: a cancellation of a live or confirmed order (forged)
 /// is refused.
 /// </summary>
-public sealed partial class OrderCancellation(PaymentStore store, OrderDirectory orders, PaymentWorkSignal work, ILogger<OrderCancellation> logger)
+public sealed partial class OrderCancellation(PaymentStore store, OrderLocks locks, OrderDirectory orders, PaymentWorkSignal work, ILogger<OrderCancellation> logger)
 {
     /// <returns>null when handled; otherwise why the cancellation was refused (nothing changed).</returns>
     public async Task<string?> HandleAsync(string cloudEventId, OrderCancelled cancelled, CancellationToken cancellationToken)
@@ -31,7 +31,7 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderDirectory
         }
 
         // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
-        await using var order = await OrderLock.AcquireAsync(store.DataSource, cancelled.OrderId, cancellationToken);
+        await using var order = await locks.AcquireAsync(cancelled.OrderId, cancellationToken);
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
         if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
         {

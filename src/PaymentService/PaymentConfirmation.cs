@@ -36,7 +36,7 @@ public abstract record ConfirmOutcome
 /// payment method, so a request retried after a crash or a timeout cannot charge twice.
 /// </summary>
 public sealed partial class PaymentConfirmation(
-    PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
+    PaymentStore store, OrderLocks locks, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
 {
     public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
     {
@@ -51,7 +51,7 @@ public sealed partial class PaymentConfirmation(
             };
         }
 
-        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
+        await using var order = await locks.AcquireAsync(orderId, cancellationToken);
         // Payment rows are never deleted.
         var payment = (await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken))!;
 

@@ -39,6 +39,7 @@ public static class PaymentServiceExtensions
 
         builder.Services.AddDaprClient();
         builder.Services.AddSingleton<PaymentStore>();
+        builder.Services.AddSingleton<OrderLocks>();
         builder.Services.AddSingleton<StripeGateway>();
         builder.Services.AddSingleton<PaymentSettlement>();
         builder.Services.AddSingleton(services => new OrderDirectory(

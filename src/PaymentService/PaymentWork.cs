@@ -36,7 +36,7 @@ public sealed class PaymentWorkSignal : WakeUpSignal;
 /// worked under the order's <see cref="OrderLock"/>, so it never overlaps a confirm or a webhook.
 /// </summary>
 public sealed partial class PaymentWorkRunner(
-    NpgsqlDataSource dataSource, PaymentSettlement settlement, PaymentWorkSignal signal, IOptions<PaymentWorkOptions> options, ILogger<PaymentWorkRunner> logger)
+    NpgsqlDataSource dataSource, OrderLocks locks, PaymentSettlement settlement, PaymentWorkSignal signal, IOptions<PaymentWorkOptions> options, ILogger<PaymentWorkRunner> logger)
     : BackgroundService
 {
     /// <summary>An order busy with a confirm or a webhook is looked at again this soon, without counting an attempt.</summary>
@@ -110,7 +110,7 @@ public sealed partial class PaymentWorkRunner(
             work = new SettlementWork(reader.GetGuid(0), reader.GetString(1), reader.GetInt32(2), reader.IsDBNull(3) ? null : reader.GetString(3));
         }
 
-        await using (var order = await OrderLock.TryAcquireAsync(dataSource, work.OrderId, cancellationToken))
+        await using (var order = await locks.TryAcquireAsync(work.OrderId, cancellationToken))
         {
             if (order is null)
             {

@@ -9,7 +9,7 @@ namespace TicketSaga.PaymentService;
 /// each Stripe event id has an effect once (inbox), and the payment's status never moves backwards,
 /// so replays and any order of arrival leave the same state.
 /// </summary>
-public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stripe, PaymentSettlement settlement, IOptions<StripeOptions> options, ILogger<StripeWebhook> logger)
+public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, StripeGateway stripe, PaymentSettlement settlement, IOptions<StripeOptions> options, ILogger<StripeWebhook> logger)
 {
     /// <summary>The reason recorded for a refund made at Stripe rather than by this service.</summary>
     public const string RefundedAtStripe = "REFUNDED_AT_STRIPE";
@@ -59,7 +59,7 @@ public sealed partial class StripeWebhook(PaymentStore store, StripeGateway stri
 
     private async Task ApplyAsync(Event stripeEvent, Guid orderId, CancellationToken cancellationToken)
     {
-        await using var order = await OrderLock.AcquireAsync(store.DataSource, orderId, cancellationToken);
+        await using var order = await locks.AcquireAsync(orderId, cancellationToken);
         var inbox = new InboxEntry(PaymentStore.StripeInbox, stripeEvent.Id);
         if (await PaymentStore.SeenAsync(order.Connection, inbox.Source, inbox.MessageId, cancellationToken)
             || await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken) is not { } payment)

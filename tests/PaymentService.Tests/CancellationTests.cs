@@ -80,7 +80,7 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         await using var oneConnection = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(world.ConnectionString) { MaxPoolSize = 1, Timeout = 2 }.ConnectionString);
         var orderService = new SlowOrderService(() => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { status = OrderStatuses.Expired }) });
         using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
-        var cancellation = new OrderCancellation(new PaymentStore(oneConnection, new OutboxSignal()),
+        var cancellation = new OrderCancellation(new PaymentStore(oneConnection, new OutboxSignal()), new OrderLocks(oneConnection),
             new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance), new PaymentWorkSignal(), NullLogger<OrderCancellation>.Instance);
 
         var handling = cancellation.HandleAsync(Guid.NewGuid().ToString(), new OrderCancelled(order.OrderId, user, CancellationReasons.Expired, DateTimeOffset.UtcNow), cancellationToken);

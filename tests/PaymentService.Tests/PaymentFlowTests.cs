@@ -127,7 +127,7 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
         var orderService = new SlowOrderService(() => new HttpResponseMessage(HttpStatusCode.NotFound));
         using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
         var store = new PaymentStore(oneConnection, new OutboxSignal());
-        var confirmation = new PaymentConfirmation(store, world.Payments.Services.GetRequiredService<StripeGateway>(),
+        var confirmation = new PaymentConfirmation(store, new OrderLocks(oneConnection), world.Payments.Services.GetRequiredService<StripeGateway>(),
             world.Payments.Services.GetRequiredService<PaymentSettlement>(), new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance),
             NullLogger<PaymentConfirmation>.Instance);
 

@@ -117,7 +117,7 @@ public sealed class SettlementTests(PaymentWorld world) : IClassFixture<PaymentW
     {
         var services = world.Payments.Services;
         var replicas = Enumerable.Range(0, 2).Select(_ => new PaymentWorkRunner(
-            services.GetRequiredService<NpgsqlDataSource>(), services.GetRequiredService<PaymentSettlement>(), new PaymentWorkSignal(),
+            services.GetRequiredService<NpgsqlDataSource>(), new OrderLocks(services.GetRequiredService<NpgsqlDataSource>()), services.GetRequiredService<PaymentSettlement>(), new PaymentWorkSignal(),
             services.GetRequiredService<IOptions<PaymentWorkOptions>>(), NullLogger<PaymentWorkRunner>.Instance)).ToList();
         foreach (var replica in replicas)
         {
