@@ -15,12 +15,9 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
     /// <returns>null when handled; otherwise why the cancellation was refused (nothing changed).</returns>
     public async Task<string?> HandleAsync(string cloudEventId, OrderCancelled cancelled, CancellationToken cancellationToken)
     {
-        await using (var connection = await store.DataSource.OpenConnectionAsync(cancellationToken))
+        if (await store.SeenAsync(PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
         {
-            if (await PaymentStore.SeenAsync(connection, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
-            {
-                return null;
-            }
+            return null;
         }
 
         // Asked before the lock, whose connection would otherwise wait on order-service: an ended order stays ended.

@@ -277,6 +277,12 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
+    public async Task<bool> SeenAsync(string source, string messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await SeenAsync(connection, source, messageId, cancellationToken);
+    }
+
     /// <summary>False when the message was handled before (its effect is already committed).</summary>
     public static async Task<bool> TryRecordInboxAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string source, string messageId, CancellationToken cancellationToken)
     {
