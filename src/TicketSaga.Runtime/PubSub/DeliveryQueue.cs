@@ -27,6 +27,30 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
     }
 
     /// <summary>
+    /// Moves a topic's messages past the app's offset into its pending set and the offset past them, in one
+    /// statement: a message is pending for the app exactly once. The offset bounds a range scan of the
+    /// topic's own index entries (the row comparison and the three-column order say so to the planner):
+    /// with only <c>seq &gt; offset</c>, it walked the primary key from the offset through every topic's
+    /// messages, and the offset of a topic gone quiet stays far behind (11 ms a poll at 22,000 messages).
+    /// </summary>
+    internal const string HandOverSql = """
+        WITH taken AS (
+            SELECT m.seq, m.partition_key
+            FROM pubsub_messages m
+            WHERE m.pubsub_name = @pubsub AND m.topic = @topic
+              AND (m.pubsub_name, m.topic, m.seq) > (@pubsub, @topic,
+                  (SELECT o.last_seq FROM pubsub_consumer_offsets o WHERE o.app_id = @app AND o.pubsub_name = @pubsub AND o.topic = @topic))
+            ORDER BY m.pubsub_name, m.topic, m.seq
+            LIMIT greatest(0, @window - (SELECT count(*) FROM pubsub_pending WHERE app_id = @app))),
+        pending AS (
+            INSERT INTO pubsub_pending (app_id, seq, pubsub_name, topic, partition_key)
+            SELECT @app, seq, @pubsub, @topic, partition_key FROM taken
+            ON CONFLICT (app_id, seq) DO NOTHING)
+        UPDATE pubsub_consumer_offsets SET last_seq = (SELECT max(seq) FROM taken)
+        WHERE app_id = @app AND pubsub_name = @pubsub AND topic = @topic AND EXISTS (SELECT 1 FROM taken)
+        """;
+
+    /// <summary>
     /// One round trip, one transaction: removes the messages the app acknowledged since the last poll,
     /// moves new messages of the subscribed topics from the log into the app's pending set (at most
     /// <paramref name="window"/> pending at a time), then returns the first pending message of each
@@ -48,24 +72,7 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
         const int handOverFrom = 2;
         foreach (var (pubsubName, topic) in topics)
         {
-            // Hand-over and offset move in one statement: a message is pending for the app exactly once.
-            // The offset is read first, so that it bounds the index scan: joined, it only filtered the rows
-            // of the topic's whole log (a poll read every message the retention keeps, 6 ms at 4,000).
-            var handOver = new NpgsqlBatchCommand("""
-                WITH taken AS (
-                    SELECT m.seq, m.partition_key
-                    FROM pubsub_messages m
-                    WHERE m.pubsub_name = @pubsub AND m.topic = @topic
-                      AND m.seq > (SELECT o.last_seq FROM pubsub_consumer_offsets o WHERE o.app_id = @app AND o.pubsub_name = @pubsub AND o.topic = @topic)
-                    ORDER BY m.seq
-                    LIMIT greatest(0, @window - (SELECT count(*) FROM pubsub_pending WHERE app_id = @app))),
-                pending AS (
-                    INSERT INTO pubsub_pending (app_id, seq, pubsub_name, topic, partition_key)
-                    SELECT @app, seq, @pubsub, @topic, partition_key FROM taken
-                    ON CONFLICT (app_id, seq) DO NOTHING)
-                UPDATE pubsub_consumer_offsets SET last_seq = (SELECT max(seq) FROM taken)
-                WHERE app_id = @app AND pubsub_name = @pubsub AND topic = @topic AND EXISTS (SELECT 1 FROM taken)
-                """);
+            var handOver = new NpgsqlBatchCommand(HandOverSql);
             handOver.Parameters.AddWithValue("app", appId);
             handOver.Parameters.AddWithValue("pubsub", pubsubName);
             handOver.Parameters.AddWithValue("topic", topic);
