@@ -34,50 +34,58 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
     /// messages, and the offset of a topic gone quiet stays far behind (11 ms a poll at 22,000 messages).
     /// </summary>
     internal const string HandOverSql = """
-        WITH taken AS (
+        WITH room AS (SELECT greatest(0, @window - count(*)) AS n FROM pubsub_pending WHERE app_id = @app),
+        taken AS (
             SELECT m.seq, m.partition_key
             FROM pubsub_messages m
             WHERE m.pubsub_name = @pubsub AND m.topic = @topic
               AND (m.pubsub_name, m.topic, m.seq) > (@pubsub, @topic,
                   (SELECT o.last_seq FROM pubsub_consumer_offsets o WHERE o.app_id = @app AND o.pubsub_name = @pubsub AND o.topic = @topic))
             ORDER BY m.pubsub_name, m.topic, m.seq
-            LIMIT greatest(0, @window - (SELECT count(*) FROM pubsub_pending WHERE app_id = @app))),
+            LIMIT (SELECT n FROM room)),
         pending AS (
             INSERT INTO pubsub_pending (app_id, seq, pubsub_name, topic, partition_key)
             SELECT @app, seq, @pubsub, @topic, partition_key FROM taken
-            ON CONFLICT (app_id, seq) DO NOTHING)
-        UPDATE pubsub_consumer_offsets SET last_seq = (SELECT max(seq) FROM taken)
-        WHERE app_id = @app AND pubsub_name = @pubsub AND topic = @topic AND EXISTS (SELECT 1 FROM taken)
+            ON CONFLICT (app_id, seq) DO NOTHING),
+        moved AS (
+            UPDATE pubsub_consumer_offsets SET last_seq = (SELECT max(seq) FROM taken)
+            WHERE app_id = @app AND pubsub_name = @pubsub AND topic = @topic AND EXISTS (SELECT 1 FROM taken))
+        SELECT count(*) = (SELECT n FROM room) FROM taken
         """;
 
     /// <summary>
     /// One round trip, one transaction: removes the messages the app acknowledged since the last poll,
-    /// moves new messages of the subscribed topics from the log into the app's pending set (at most
+    /// moves new messages of <paramref name="handOver"/> from the log into the app's pending set (at most
     /// <paramref name="window"/> pending at a time), then returns the first pending message of each
-    /// partition key (only it may be delivered: order per key) that is due and not in flight, and
-    /// when the next not-yet-due head becomes due.
+    /// partition key of <paramref name="topics"/> (only it may be delivered: order per key) that is due
+    /// and not in flight, when the next not-yet-due head becomes due, and the handed-over topics that
+    /// filled the window (they may have more in the log).
     /// </summary>
-    public async Task<(bool Moved, List<PendingDelivery> Due, DateTimeOffset? NextDueAt)> PollAsync(
-        IReadOnlyList<(string PubsubName, string Topic)> topics, long[] acked, long[] inFlight, int limit, int window, CancellationToken cancellationToken)
+    public async Task<(List<PendingDelivery> Due, DateTimeOffset? NextDueAt, List<(string PubsubName, string Topic)> Filled)> PollAsync(
+        IReadOnlyList<(string PubsubName, string Topic)> topics, IReadOnlyList<(string PubsubName, string Topic)> handOver,
+        long[] acked, long[] inFlight, int limit, int window, CancellationToken cancellationToken)
     {
         await using var batch = dataSource.CreateBatch();
         // Acks and hand-overs are the runtime's own bookkeeping: if a crash loses the last of them, the
         // messages are delivered again (at-least-once allows it), so they need not wait for the WAL
         // flush. Publishes stay durable.
         batch.BatchCommands.Add(new NpgsqlBatchCommand("SELECT set_config('synchronous_commit', 'off', true)"));
-        var ack = new NpgsqlBatchCommand("DELETE FROM pubsub_pending WHERE app_id = @app AND seq = ANY(@acked)");
-        ack.Parameters.AddWithValue("app", appId);
-        ack.Parameters.AddWithValue("acked", acked);
-        batch.BatchCommands.Add(ack);
-        const int handOverFrom = 2;
-        foreach (var (pubsubName, topic) in topics)
+        if (acked.Length > 0)
         {
-            var handOver = new NpgsqlBatchCommand(HandOverSql);
-            handOver.Parameters.AddWithValue("app", appId);
-            handOver.Parameters.AddWithValue("pubsub", pubsubName);
-            handOver.Parameters.AddWithValue("topic", topic);
-            handOver.Parameters.AddWithValue("window", window);
-            batch.BatchCommands.Add(handOver);
+            var ack = new NpgsqlBatchCommand("DELETE FROM pubsub_pending WHERE app_id = @app AND seq = ANY(@acked)");
+            ack.Parameters.AddWithValue("app", appId);
+            ack.Parameters.AddWithValue("acked", acked);
+            batch.BatchCommands.Add(ack);
+        }
+
+        foreach (var (pubsubName, topic) in handOver)
+        {
+            var command = new NpgsqlBatchCommand(HandOverSql);
+            command.Parameters.AddWithValue("app", appId);
+            command.Parameters.AddWithValue("pubsub", pubsubName);
+            command.Parameters.AddWithValue("topic", topic);
+            command.Parameters.AddWithValue("window", window);
+            batch.BatchCommands.Add(command);
         }
 
         var heads = new NpgsqlBatchCommand("""
@@ -103,10 +111,21 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
         batch.BatchCommands.Add(heads);
 
         var due = new List<PendingDelivery>();
+        var filled = new List<(string PubsubName, string Topic)>();
         DateTimeOffset? nextDueAt = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            // Past set_config's row: the heads are the only other result set (the rest return no rows).
+            // Past set_config's row (the ack returns no rows): one row per hand-over, then the heads.
+            foreach (var topic in handOver)
+            {
+                await reader.NextResultAsync(cancellationToken);
+                await reader.ReadAsync(cancellationToken);
+                if (reader.GetBoolean(0))
+                {
+                    filled.Add(topic);
+                }
+            }
+
             await reader.NextResultAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
@@ -121,8 +140,7 @@ internal sealed class DeliveryQueue(NpgsqlDataSource dataSource, string appId)
             }
         }
 
-        var moved = batch.BatchCommands.Skip<NpgsqlBatchCommand>(handOverFrom).Take(topics.Count).Any(c => c.RecordsAffected > 0);
-        return (moved, due, nextDueAt);
+        return (due, nextDueAt, filled);
     }
 
     /// <summary>Removes acknowledged messages outside a poll (when delivery stops).</summary>

@@ -93,7 +93,7 @@ public sealed class PubSubLog : IAsyncDisposable
             }
         }
 
-        _signal.Notify();
+        _signal.Notify(appends.Select(append => (append.Item.PubsubName, append.Item.Topic)).Distinct());
     }
 
     private async Task WriteManyAsync(List<Append> appends)

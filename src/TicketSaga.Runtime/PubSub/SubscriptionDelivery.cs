@@ -67,6 +67,11 @@ internal sealed partial class SubscriptionDelivery(
         var topics = _subscriptions.Keys.ToList();
         LogSubscribed(logger, app.AppId, string.Join(", ", topics.Select(t => $"{t.PubsubName}/{t.Topic}")));
 
+        // What each topic's last hand-over saw of the publish signal; a topic is handed over again when
+        // that changed, when its last hand-over filled the window, and at every full poll (publishes of
+        // other processes sharing the log are seen only then).
+        var handedOverAt = new Dictionary<(string PubsubName, string Topic), long>();
+        var nextFullPollAt = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             // Taken before reading, so a publish that lands during the reads still wakes the next wait.
@@ -76,14 +81,17 @@ internal sealed partial class SubscriptionDelivery(
             {
                 var unavailableFor = new DateTime(Interlocked.Read(ref _appUnavailableUntilTicks), DateTimeKind.Utc) - DateTime.UtcNow;
                 var free = unavailableFor > TimeSpan.Zero ? 0 : MaxConcurrentDeliveries - _inFlight.Count;
+                var fullPoll = DateTime.UtcNow >= nextFullPollAt;
+                var versions = topics.ToDictionary(t => t, published.VersionOf);
+                var handOver = topics.Where(t => fullPoll || handedOverAt.GetValueOrDefault(t, -1) != versions[t]).ToList();
                 // In flight first, acks second: a delivery queues its ack before it leaves the in-flight
                 // set, so each message is either excluded as in flight or removed by this poll's ack.
                 long[] inFlight = [.. _inFlight.Keys];
                 var acked = TakeAcks();
-                (bool Moved, List<PendingDelivery> Due, DateTimeOffset? NextDueAt) polled;
+                (List<PendingDelivery> Due, DateTimeOffset? NextDueAt, List<(string PubsubName, string Topic)> Filled) polled;
                 try
                 {
-                    polled = await _queue.PollAsync(topics, acked, inFlight, Math.Max(0, free), PendingWindow, stoppingToken);
+                    polled = await _queue.PollAsync(topics, handOver, acked, inFlight, Math.Max(0, free), PendingWindow, stoppingToken);
                 }
                 catch
                 {
@@ -91,7 +99,17 @@ internal sealed partial class SubscriptionDelivery(
                     throw;
                 }
 
-                var (moved, due, nextDueAt) = polled;
+                var (due, nextDueAt, filled) = polled;
+                foreach (var topic in handOver)
+                {
+                    handedOverAt[topic] = filled.Contains(topic) ? -1 : versions[topic];
+                }
+
+                if (fullPoll)
+                {
+                    nextFullPollAt = DateTime.UtcNow + Poll;
+                }
+
                 foreach (var delivery in due)
                 {
                     _inFlight[delivery.Seq] = 0;
@@ -109,11 +127,6 @@ internal sealed partial class SubscriptionDelivery(
                 else if (nextDueAt is { } next && next - DateTimeOffset.UtcNow < wait)
                 {
                     wait = next - DateTimeOffset.UtcNow;
-                }
-
-                if (moved)
-                {
-                    continue;
                 }
             }
             catch (Exception ex) when (ex is NpgsqlException or TimeoutException && !stoppingToken.IsCancellationRequested)
