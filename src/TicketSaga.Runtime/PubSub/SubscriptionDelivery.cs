@@ -110,6 +110,8 @@ internal sealed partial class SubscriptionDelivery(
                     nextFullPollAt = DateTime.UtcNow + Poll;
                 }
 
+                wait = nextFullPollAt - DateTime.UtcNow;
+
                 foreach (var delivery in due)
                 {
                     _inFlight[delivery.Seq] = 0;
