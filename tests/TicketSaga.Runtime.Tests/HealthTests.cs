@@ -1,4 +1,7 @@
 using Dapr.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace TicketSaga.Runtime.Tests;
 
@@ -15,5 +18,15 @@ public sealed class HealthTests(RuntimeFixture fixture) : IClassFixture<RuntimeF
 
         Assert.True(await client.CheckHealthAsync(TestContext.Current.CancellationToken));
         Assert.True(await client.CheckOutboundHealthAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task A_sidecar_does_not_watch_the_working_directory_for_settings_changes()
+    {
+        var sidecar = await fixture.AddSidecarAsync("settings-watch");
+        var settings = ((IConfigurationRoot)sidecar.Services.GetRequiredService<IConfiguration>()).Providers.OfType<JsonConfigurationProvider>().ToList();
+
+        Assert.NotEmpty(settings);
+        Assert.All(settings, json => Assert.False(json.Source.ReloadOnChange));
     }
 }

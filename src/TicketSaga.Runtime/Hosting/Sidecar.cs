@@ -41,7 +41,9 @@ public sealed class Sidecar : IAsyncDisposable
 
     internal static async Task<Sidecar> StartAsync(AppDescriptor app, EmbeddedRuntime runtime, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // No watch for appsettings changes: it is a recursive watch of the working directory, where `up`
+        // writes every app's log, and each sidecar's watcher woke for every line (4 % of the runtime's CPU).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(runtime.Services.GetRequiredService<ILoggerFactory>());
         builder.WebHost.ConfigureKestrel(kestrel =>
