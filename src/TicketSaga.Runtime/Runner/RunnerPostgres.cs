@@ -13,7 +13,14 @@ namespace TicketSaga.Runtime.Runner;
 public sealed class RunnerPostgres : IAsyncDisposable
 {
     /// <summary>The kept cluster's port unless taken when the cluster is first created.</summary>
-    public const int PreferredPort = 55432;
+    public const int PreferredPort = 25432;
+
+    /// <summary>
+    /// The lowest port an OS hands to outgoing connections (Linux 32768–60999; Windows and macOS from
+    /// 49152). A server's port at or above it can be held by a client connection's TIME_WAIT for a minute
+    /// after a load run, and PostgreSQL then fails to start with "Address already in use".
+    /// </summary>
+    private const int EphemeralPortsFrom = 32768;
 
     private readonly LocalPostgresCluster? _startedHere;
 
@@ -75,10 +82,12 @@ public sealed class RunnerPostgres : IAsyncDisposable
         return process is { ExitCode: 0 };
     }
 
-    private static int RememberedPort(string root)
+    /// <summary>The port remembered in the kept cluster's folder; a new one when none is, or when it is one outgoing connections may take.</summary>
+    internal static int RememberedPort(string root)
     {
         var file = Path.Combine(root, "port");
-        if (File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture, out var remembered))
+        if (File.Exists(file) && int.TryParse(File.ReadAllText(file).Trim(), CultureInfo.InvariantCulture, out var remembered)
+            && remembered < EphemeralPortsFrom)
         {
             return remembered;
         }
