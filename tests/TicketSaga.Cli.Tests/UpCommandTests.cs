@@ -56,6 +56,20 @@ public sealed class UpCommandTests : IDisposable
         Assert.Equal("", output);
     }
 
+    [Fact]
+    public async Task An_unreachable_PostgreSQL_is_one_line_and_exit_code_1_instead_of_a_stack_trace()
+    {
+        WriteRunFile(gatewayPort: PortAllocator.FreePort());
+        var nobody = PortAllocator.FreePort();
+
+        var (exitCode, output, error) = await UpAsync(stripeStubPort: PortAllocator.FreePort(), "--postgres", $"Host=127.0.0.1;Port={nobody};Username=postgres;Password=x;Timeout=3");
+
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith($"Cannot connect to PostgreSQL at postgres@127.0.0.1:{nobody}", error);
+        Assert.DoesNotContain("   at ", error);
+        Assert.DoesNotContain("Exception", output + error);
+    }
+
     private void WriteRunFile(int gatewayPort) => File.WriteAllText(Path.Combine(_folder, "dapr.yaml"), $"""
         version: 1
         apps:
@@ -65,9 +79,9 @@ public sealed class UpCommandTests : IDisposable
         """);
 
     /// <summary>The built CLI (copied beside the tests), run as a user would, with the local Stripe stub on the given port.</summary>
-    private async Task<(int ExitCode, string Output, string Error)> UpAsync(int stripeStubPort)
+    private async Task<(int ExitCode, string Output, string Error)> UpAsync(int stripeStubPort, params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ticketsaga.dll"), "up", "--no-build"])
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "ticketsaga.dll"), "up", "--no-build", .. arguments])
         {
             WorkingDirectory = _folder,
             RedirectStandardOutput = true,

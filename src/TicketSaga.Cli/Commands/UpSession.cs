@@ -47,7 +47,15 @@ internal sealed record UpSession(
         return File.Exists(path) ? JsonSerializer.Deserialize<UpSession>(File.ReadAllText(path), Json) : null;
     }
 
-    public static void Delete(string runFile) => File.Delete(PathBeside(runFile));
+    /// <summary>Nothing to delete when `up` stopped before writing it: with --postgres no .ticketsaga folder may exist yet.</summary>
+    public static void Delete(string runFile)
+    {
+        var path = PathBeside(runFile);
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
+    }
 }
 
 /// <summary>
