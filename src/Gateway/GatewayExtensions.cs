@@ -30,6 +30,7 @@ public static class GatewayExtensions
             .Validate(o => o.SidecarConnections > 0, "Gateway:SidecarConnections must be positive")
             .Validate(o => o.MaxOrdersInFlight > 0, "Gateway:MaxOrdersInFlight must be positive")
             .Validate(o => o.OverloadRetryAfter >= TimeSpan.FromSeconds(1), "Gateway:OverloadRetryAfter must be at least 1 s")
+            .Validate(o => o.SoldOutReadSpacing >= TimeSpan.Zero && o.SoldOutReadSpacing <= TimeSpan.FromSeconds(1), "Gateway:SoldOutReadSpacing must be between 0 and 1 s")
             .ValidateOnStart();
         services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
         services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, options =>

@@ -20,6 +20,13 @@ public sealed class GatewayOptions
     /// </summary>
     public int MaxOrdersInFlight { get; set; } = 128;
 
+    /// <summary>
+    /// Availability reads of a ticket type suspected sold out start at least this far apart; buyers
+    /// arriving meanwhile share the next one. Their sold-out answer waits up to this long, and a rush
+    /// costs at most one read per spacing instead of one per buyer. Zero: each read starts as soon as the one before it ends.
+    /// </summary>
+    public TimeSpan SoldOutReadSpacing { get; set; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>The Retry-After of an overload answer.</summary>
     public TimeSpan OverloadRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using TicketSaga.Ticket.V1;
 
 namespace TicketSaga.Gateway.Admission;
@@ -10,9 +11,10 @@ namespace TicketSaga.Gateway.Admission;
 /// a suspected type is then read afresh for every buyer, so a released hold (expiry, cancel, refund) is
 /// seen by the next buyer: no sold-out answer ever rests on a read older than the request. Reads of one
 /// type are coalesced: buyers arriving while a read runs share the next one, which starts after they
-/// arrived, so a rush costs one read at a time per type.
+/// arrived, and start at most one per Gateway:SoldOutReadSpacing, so a rush costs a bounded number of
+/// reads per type (<see cref="CoalescedRead{T}"/>).
 /// </summary>
-internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, ILogger<TicketAvailability> logger)
+internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, IOptions<GatewayOptions> options, TimeProvider clock, ILogger<TicketAvailability> logger)
 {
     /// <summary>Bounds memory against made-up ticket ids: only types that exist are kept, and no more than this.</summary>
     private const int MaxTypes = 10_000;
@@ -21,7 +23,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, TicketFacts> _known = new();
-    private readonly ConcurrentDictionary<Guid, CoalescedRead> _reads = new();
+    private readonly ConcurrentDictionary<Guid, CoalescedRead<TicketRead>> _reads = new();
 
     /// <summary>The type's facts; <see cref="TicketLookup.NotFound"/> when it does not exist, <see cref="TicketLookup.Unknown"/> when ticket-service did not answer.</summary>
     public async Task<TicketLookup> FindAsync(Guid ticketId, CancellationToken cancellationToken)
@@ -74,7 +76,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
     }
 
     private Task<TicketRead> ReadAsync(Guid ticketId, CancellationToken cancellationToken) =>
-        _reads.GetOrAdd(ticketId, id => new CoalescedRead(() => GetAsync(id))).NextAsync().WaitAsync(cancellationToken);
+        _reads.GetOrAdd(ticketId, id => new CoalescedRead<TicketRead>(() => GetAsync(id), options.Value.SoldOutReadSpacing, clock)).NextAsync().WaitAsync(cancellationToken);
 
     private async Task<TicketRead> GetAsync(Guid ticketId)
     {
@@ -97,58 +99,6 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Availability of ticket type {TicketId} not read ({Status})")]
     private static partial void LogAvailabilityNotRead(ILogger logger, StatusCode status, Guid ticketId);
-
-    /// <summary>One read in flight at a time; callers arriving meanwhile share the one after it.</summary>
-    private sealed class CoalescedRead(Func<Task<TicketRead>> read)
-    {
-        private readonly Lock _gate = new();
-        private TaskCompletionSource<TicketRead>? _next;
-        private bool _running;
-
-        public Task<TicketRead> NextAsync()
-        {
-            lock (_gate)
-            {
-                _next ??= new TaskCompletionSource<TicketRead>(TaskCreationOptions.RunContinuationsAsynchronously);
-                var waiting = _next.Task;
-                if (!_running)
-                {
-                    _running = true;
-                    _ = RunAsync();
-                }
-
-                return waiting;
-            }
-        }
-
-        private async Task RunAsync()
-        {
-            while (true)
-            {
-                TaskCompletionSource<TicketRead> current;
-                lock (_gate)
-                {
-                    if (_next is null)
-                    {
-                        _running = false;
-                        return;
-                    }
-
-                    current = _next;
-                    _next = null;
-                }
-
-                try
-                {
-                    current.SetResult(await read());
-                }
-                catch (Exception ex)
-                {
-                    current.SetException(ex);
-                }
-            }
-        }
-    }
 }
 
 /// <summary>Whether ticket-service answered, and the type it answered (null: no such type).</summary>
