@@ -18,6 +18,8 @@ public static class TicketServiceExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReserveQuotaBatcher>());
         builder.Services.AddSingleton<ReleaseBatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReleaseBatcher>());
+        builder.Services.AddSingleton<FinalizeBatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<FinalizeBatcher>());
         builder.Services.AddHostedService<AbandonedHoldReclaimer>();
         return builder;
     }

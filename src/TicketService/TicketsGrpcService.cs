@@ -10,7 +10,7 @@ using ProtoReleaseReason = TicketSaga.Ticket.V1.ReleaseReason;
 namespace TicketSaga.TicketService;
 
 /// <summary>The gRPC surface: validates input, then hands over to the catalog, the batchers and the ledger.</summary>
-internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog events, ReserveQuotaBatcher batcher, ReleaseBatcher releases, ReservationLedger ledger)
+internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog events, ReserveQuotaBatcher reserves, ReleaseBatcher releases, FinalizeBatcher finalizes, ReservationLedger ledger)
     : Tickets.TicketsBase
 {
     /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
@@ -86,7 +86,7 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog
         var ticket = await catalog.GetAsync(ticketId, context.CancellationToken);
         Require(request.Qty <= ticket.MaxPerUser, $"qty {request.Qty} is more than max_per_user {ticket.MaxPerUser} of this ticket type.");
 
-        var hold = await batcher.ReserveAsync(
+        var hold = await reserves.ReserveAsync(
             new ReserveQuotaCommand(ticketId, reservationId, userId, request.Qty, expiresAt), context.CancellationToken);
         return new ReserveQuotaResponse
         {
@@ -102,8 +102,8 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog
 
     public override async Task<FinalizeReservationResponse> FinalizeReservation(FinalizeReservationRequest request, ServerCallContext context)
     {
-        var finalized = await ledger.FinalizeAsync(
-            ParseId(request.ReservationId, "reservation_id"), ParseId(request.OrderId, "order_id"), context.CancellationToken);
+        var finalized = await finalizes.FinalizeAsync(
+            new FinalizeCommand(ParseId(request.ReservationId, "reservation_id"), ParseId(request.OrderId, "order_id")), context.CancellationToken);
         return new FinalizeReservationResponse
         {
             ReservationId = finalized.ReservationId.ToString(),

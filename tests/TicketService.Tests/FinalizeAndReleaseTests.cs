@@ -219,6 +219,96 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         Assert.Equal((63, 1), (availability.Available, availability.Held));
     }
 
+    [Fact]
+    public async Task Finalizes_arriving_together_each_get_their_own_answer_and_sell_exactly_their_stock()
+    {
+        // Two ticket types and users with several holds each: the finalizes share transactions across types, users and slots.
+        var tickets = new[] { await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4), await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4) };
+        var holds = (from ticket in tickets
+                     from user in Enumerable.Range(0, 10)
+                     from qty in HoldSizes
+                     select TicketServiceHost.Hold(ticket, qty, userId: $"user-{user}")).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        var orders = holds.ToDictionary(h => h.ReservationId, _ => Guid.CreateVersion7().ToString());
+        var (soldBefore, soldElsewhere, released) = (holds[0], holds[1], holds[^1]);
+        await FinalizeAsync(soldBefore.ReservationId, orders[soldBefore.ReservationId]);
+        await FinalizeAsync(soldElsewhere.ReservationId, Guid.CreateVersion7().ToString());
+        await ReleaseAsync(released.ReservationId, ReleaseReason.Expired);
+        var neverHeld = Enumerable.Range(0, 5).Select(_ => Guid.CreateVersion7().ToString()).ToList();
+        neverHeld.ForEach(id => orders[id] = Guid.CreateVersion7().ToString());
+
+        // Each finalize twice, all at once: a duplicate must get the first one's answer.
+        var requests = holds.Select(h => (h.ReservationId, h.Qty)).Concat(neverHeld.Select(id => (ReservationId: id, Qty: 0))).ToList();
+        var answers = await Task.WhenAll(requests.Concat(requests).Select(r => Task.Run(async () =>
+        {
+            try
+            {
+                return (Request: r, Status: StatusCode.OK, Reply: await FinalizeAsync(r.ReservationId, orders[r.ReservationId]));
+            }
+            catch (RpcException ex)
+            {
+                return (Request: r, Status: ex.StatusCode, Reply: (FinalizeReservationResponse?)null);
+            }
+        })));
+
+        foreach (var (request, status, reply) in answers)
+        {
+            var expected = request.ReservationId == soldElsewhere.ReservationId ? StatusCode.AlreadyExists
+                : request.ReservationId == released.ReservationId ? StatusCode.FailedPrecondition
+                : request.Qty == 0 ? StatusCode.NotFound
+                : StatusCode.OK;
+            Assert.Equal(expected, status);
+            if (status == StatusCode.OK)
+            {
+                Assert.Equal(new FinalizeReservationResponse { ReservationId = request.ReservationId, OrderId = orders[request.ReservationId], Qty = request.Qty }, reply);
+            }
+        }
+
+        var first = await _service.AvailabilityAsync(tickets[0]);
+        Assert.Equal((24, 0, 40), (first.Available, first.Held, first.Sold));
+        var second = await _service.AvailabilityAsync(tickets[1]);
+        Assert.Equal((25, 0, 39), (second.Available, second.Held, second.Sold));
+        await _service.AssertConservedAsync(tickets[0]);
+        await _service.AssertConservedAsync(tickets[1]);
+        await using var sales = _service.Database.CreateCommand("SELECT reservation_id, order_id FROM reservations WHERE status = 'SOLD' AND ticket_id = ANY($1)");
+        sales.Parameters.AddWithValue(tickets.Select(t => Guid.Parse(t.TicketId)).ToArray());
+        await using var reader = await sales.ExecuteReaderAsync(TestContext.Current.CancellationToken);
+        var soldTo = new Dictionary<string, string>();
+        while (await reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            soldTo[reader.GetGuid(0).ToString()] = reader.GetGuid(1).ToString();
+        }
+
+        // Every sale went to its own order; the one sold elsewhere kept its first buyer.
+        Assert.Equal(holds.Count - 1, soldTo.Count);
+        Assert.All(holds.Where(h => h != released && h != soldElsewhere), h => Assert.Equal(orders[h.ReservationId], soldTo[h.ReservationId]));
+        Assert.NotEqual(orders[soldElsewhere.ReservationId], soldTo[soldElsewhere.ReservationId]);
+        // A sound batch is never decided again one by one: that fallback hides lock-order and arithmetic mistakes.
+        Assert.DoesNotContain(_service.Warnings.Messages, m => m.Contains("one by one", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_finalize_the_database_refuses_fails_alone_and_the_finalizes_batched_with_it_go_through()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 64);
+        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        // A reservation that claims more than its slot holds: selling it would break the slot's CHECK.
+        var broken = holds[7];
+        await using (var corrupt = _service.Database.CreateCommand("UPDATE reservations SET slot_qtys = ARRAY[1000] WHERE reservation_id = $1"))
+        {
+            corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
+            await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var answers = await Task.WhenAll(holds.Select(h => Task.Run(() => Outcome(() => FinalizeAsync(h.ReservationId, Guid.CreateVersion7().ToString())))));
+
+        Assert.Equal(StatusCode.Unavailable, answers[7]);
+        Assert.All(answers.Where((_, i) => i != 7), answer => Assert.Equal(StatusCode.OK, answer));
+        var availability = await _service.AvailabilityAsync(ticket);
+        Assert.Equal((44, 1, 19), (availability.Available, availability.Held, availability.Sold));
+    }
+
     private static async Task<StatusCode> Outcome(Func<Task> call)
     {
         try

@@ -19,46 +19,61 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
     private sealed record Reservation(
         Guid Id, Guid TicketId, string UserId, int Qty, string Status, Guid? OrderId, ReleaseReason? Reason, int[] Slots, int[] SlotQtys);
 
-    public async Task<FinalizedReservation> FinalizeAsync(Guid reservationId, Guid orderId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Finalizes many reservations in one transaction (the finalize batcher's group commit); each gets its
+    /// own answer or error, in the order of <paramref name="finalizes"/>, whose ids must be distinct.
+    /// </summary>
+    public async Task<IReadOnlyList<LedgerOutcome<FinalizedReservation>>> FinalizeAsync(
+        IReadOnlyList<FinalizeCommand> finalizes, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var reservation = await LockAsync(connection, reservationId, cancellationToken)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"Reservation {reservationId} does not exist."));
-
-        switch (reservation.Status)
+        var rows = await LockAllAsync(connection, finalizes.Select(f => f.ReservationId), cancellationToken);
+        var outcomes = finalizes.Select(f => DecideFinalize(f, rows.GetValueOrDefault(f.ReservationId))).ToList();
+        var sell = finalizes.Where(f => rows.TryGetValue(f.ReservationId, out var row) && row.Status == "HELD").ToList();
+        if (sell.Count > 0)
         {
-            case "SOLD" when reservation.OrderId == orderId:
-                return new FinalizedReservation(reservationId, orderId, reservation.Qty);
-            case "SOLD":
-                throw new RpcException(new Status(StatusCode.AlreadyExists,
-                    $"Reservation {reservationId} was already finalized for order {reservation.OrderId}."));
-            case "RELEASED":
-                throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"Reservation {reservationId} was released ({reservation.Reason!.Value.ToText()}) and can no longer be finalized."));
-            case "RETURNED":
-                throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"Reservation {reservationId} was sold to order {reservation.OrderId} and returned; it can no longer be finalized."));
+            await using var batch = new NpgsqlBatch(connection);
+            AddSlotMoves(batch, sell.Select(f => (rows[f.ReservationId], new SlotMove(Available: 0, Held: -1, Sold: 1))));
+            // Only HELD rows (locked above) become SOLD, exactly once.
+            var sold = new NpgsqlBatchCommand(
+                """
+                UPDATE reservations r SET status = 'SOLD', order_id = t.order_id, updated_at = now()
+                FROM unnest($1::uuid[], $2::uuid[]) AS t(id, order_id)
+                WHERE r.reservation_id = t.id AND r.status = 'HELD'
+                """);
+            sold.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. sell.Select(f => f.ReservationId)] });
+            sold.Parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. sell.Select(f => f.OrderId)] });
+            batch.BatchCommands.Add(sold);
+            await batch.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        await using var batch = new NpgsqlBatch(connection);
-        AddSlotMoves(batch, [(reservation, new SlotMove(Available: 0, Held: -1, Sold: 1))]);
-        // Only a HELD row (locked above) becomes SOLD, exactly once.
-        var sell = new NpgsqlBatchCommand(
-            "UPDATE reservations SET status = 'SOLD', order_id = $2, updated_at = now() WHERE reservation_id = $1 AND status = 'HELD'");
-        sell.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = reservationId });
-        sell.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = orderId });
-        batch.BatchCommands.Add(sell);
-        await batch.ExecuteNonQueryAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new FinalizedReservation(reservationId, orderId, reservation.Qty);
+        return outcomes;
+    }
+
+    private static LedgerOutcome<FinalizedReservation> DecideFinalize(FinalizeCommand finalize, Reservation? row)
+    {
+        var (id, orderId) = finalize;
+        return row?.Status switch
+        {
+            null => new(new RpcException(new Status(StatusCode.NotFound, $"Reservation {id} does not exist."))),
+            "HELD" => new(new FinalizedReservation(id, orderId, row.Qty)),
+            "SOLD" when row.OrderId == orderId => new(new FinalizedReservation(id, orderId, row.Qty)),
+            "SOLD" => new(new RpcException(new Status(StatusCode.AlreadyExists,
+                $"Reservation {id} was already finalized for order {row.OrderId}."))),
+            "RELEASED" => new(new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"Reservation {id} was released ({row.Reason!.Value.ToText()}) and can no longer be finalized."))),
+            _ => new(new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"Reservation {id} was sold to order {row.OrderId} and returned; it can no longer be finalized."))),
+        };
     }
 
     /// <summary>
     /// Releases many reservations in one transaction (the release batcher's group commit); each gets its
     /// own answer or error, in the order of <paramref name="releases"/>, whose ids must be distinct.
     /// </summary>
-    public async Task<IReadOnlyList<ReleaseOutcome>> ReleaseAsync(IReadOnlyList<ReleaseCommand> releases, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<LedgerOutcome<ReleasedReservation>>> ReleaseAsync(IReadOnlyList<ReleaseCommand> releases, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -216,11 +231,11 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
     /// HELD reservation, or SOLD one released for its own order, back to the slots it came from: user
     /// tallies in (ticket, user) order, then slots in (ticket, slot) order, the order every writer uses.
     /// </summary>
-    private static async Task<IReadOnlyList<ReleaseOutcome>> ReleaseLockedAsync(
+    private static async Task<IReadOnlyList<LedgerOutcome<ReleasedReservation>>> ReleaseLockedAsync(
         NpgsqlConnection connection, IReadOnlyList<ReleaseCommand> releases, CancellationToken cancellationToken)
     {
         var rows = await LockAllAsync(connection, releases.Select(r => r.ReservationId), cancellationToken);
-        var outcomes = new ReleaseOutcome[releases.Count];
+        var outcomes = new LedgerOutcome<ReleasedReservation>[releases.Count];
         var unknown = new List<int>();
         var giveBack = new List<(Reservation Row, ReleaseReason Reason)>();
         for (var i = 0; i < releases.Count; i++)
@@ -243,7 +258,7 @@ public sealed class ReservationLedger(NpgsqlDataSource dataSource, IOptions<Rese
                     $"Reservation {id} was sold to order {row.OrderId} and returned; there is nothing to release."))),
                 _ => new(new ReleasedReservation(id, row.Qty, reason)),
             };
-            if (row.Status is "HELD" or "SOLD" && outcomes[i].Released is not null)
+            if (row.Status is "HELD" or "SOLD" && outcomes[i].Answer is not null)
             {
                 giveBack.Add((row, reason));
             }

@@ -24,6 +24,8 @@ public sealed record ReserveQuotaCommand(Guid TicketId, Guid ReservationId, stri
 /// <summary>A granted hold: what the first answer said, replayed on every retry.</summary>
 public sealed record QuotaHold(Guid ReservationId, int Remaining, long UnitPriceMinor, string Currency, DateTimeOffset ExpiresAt);
 
+public sealed record FinalizeCommand(Guid ReservationId, Guid OrderId);
+
 public sealed record FinalizedReservation(Guid ReservationId, Guid OrderId, int Qty);
 
 public sealed record ReturnedReservation(Guid ReservationId, Guid OrderId, int Qty);
@@ -34,10 +36,11 @@ public sealed record ReleaseCommand(Guid ReservationId, ReleaseReason Reason, Gu
 /// <summary>Qty 0: the reservation_id held nothing (see <see cref="ReservationLedger.ReleaseAsync"/>).</summary>
 public sealed record ReleasedReservation(Guid ReservationId, int Qty, ReleaseReason Reason);
 
-/// <summary>One release's answer, or the error to answer it with.</summary>
-public sealed record ReleaseOutcome(ReleasedReservation? Released, RpcException? Error = null)
+/// <summary>One request's answer from a batch, or the error to answer it with.</summary>
+public sealed record LedgerOutcome<TAnswer>(TAnswer? Answer, RpcException? Error = null)
+    where TAnswer : class
 {
-    public ReleaseOutcome(RpcException error) : this(null, error)
+    public LedgerOutcome(RpcException error) : this(null, error)
     {
     }
 }
