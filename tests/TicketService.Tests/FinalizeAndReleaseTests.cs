@@ -211,6 +211,10 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
             await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
 
+        var alone = await GrpcAssert.FailsWith(StatusCode.Unavailable, () => ReleaseAsync(broken.ReservationId, ReleaseReason.Expired));
+        Assert.Equal("The release could not be stored; retry it.", alone.Status.Detail);
+        Assert.Contains($"The release of {broken.ReservationId} failed", _service.Warnings.Messages);
+
         var answers = await Task.WhenAll(holds.Select(h => Task.Run(() => Outcome(() => ReleaseAsync(h.ReservationId, ReleaseReason.Expired)))));
 
         Assert.Equal(StatusCode.Unavailable, answers[7]);
@@ -300,6 +304,12 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
             corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
             await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
         }
+
+        // Alone it fails once, logged, and is not tried again as if it had been part of a batch.
+        var alone = await GrpcAssert.FailsWith(StatusCode.Unavailable, () => FinalizeAsync(broken.ReservationId, Guid.CreateVersion7().ToString()));
+        Assert.Equal("The finalize could not be stored; retry it.", alone.Status.Detail);
+        Assert.Contains($"The finalize of {broken.ReservationId} failed", _service.Warnings.Messages);
+        Assert.DoesNotContain(_service.Warnings.Messages, m => m.Contains("one by one", StringComparison.Ordinal));
 
         var answers = await Task.WhenAll(holds.Select(h => Task.Run(() => Outcome(() => FinalizeAsync(h.ReservationId, Guid.CreateVersion7().ToString())))));
 

@@ -47,6 +47,7 @@ internal sealed partial class TicketAvailability(Tickets.TicketsClient tickets, 
         if (_known.Count >= MaxTypes)
         {
             _known.Clear();
+            _reads.Clear();
         }
 
         return new TicketLookup.Found(_known.GetOrAdd(ticketId, new TicketFacts(read.Type.EventId)));
