@@ -26,22 +26,22 @@ public static class ServiceDefaultsExtensions
         // MapDefaultEndpoints maps the gRPC health service, which needs gRPC's services in HTTP apps too.
         builder.Services.AddGrpc();
 
-        var otel = builder.Services.AddOpenTelemetry()
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHealthPath(ctx.Request.Path))
-                .AddHttpClientInstrumentation()
-                .AddGrpcClientInstrumentation()
-                .AddNpgsql())
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentationIfAvailable());
-
-        // Export only where a collector is configured (Dapr/Kubernetes set this); silent otherwise.
+        // Traces and metrics only where a collector takes them (Dapr/Kubernetes set this): without one, every
+        // request, RPC and database command of every hop would still build and tag spans nobody reads.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(tracing => tracing
+                    .AddSource(builder.Environment.ApplicationName)
+                    .AddAspNetCoreInstrumentation(o => o.Filter = ctx => !IsHealthPath(ctx.Request.Path))
+                    .AddHttpClientInstrumentation()
+                    .AddGrpcClientInstrumentation()
+                    .AddNpgsql())
+                .WithMetrics(metrics => metrics
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentationIfAvailable())
+                .UseOtlpExporter();
         }
 
         return builder;
