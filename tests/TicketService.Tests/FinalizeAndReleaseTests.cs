@@ -200,16 +200,7 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
     [Fact]
     public async Task A_release_the_database_refuses_fails_alone_and_the_releases_batched_with_it_go_through()
     {
-        var ticket = await _service.CreateTicketTypeAsync(capacity: 64);
-        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
-        await Task.WhenAll(holds.Select(_service.ReserveAsync));
-        // A reservation that claims more than its slot holds: giving it back would break the slot's CHECK.
-        var broken = holds[7];
-        await using (var corrupt = _service.Database.CreateCommand("UPDATE reservations SET slot_qtys = ARRAY[1000] WHERE reservation_id = $1"))
-        {
-            corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
-            await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        var (ticket, holds, broken) = await TwentyHoldsOneBrokenAsync();
 
         var alone = await GrpcAssert.FailsWith(StatusCode.Unavailable, () => ReleaseAsync(broken.ReservationId, ReleaseReason.Expired));
         Assert.Equal("The release could not be stored; retry it.", alone.Status.Detail);
@@ -294,16 +285,7 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
     [Fact]
     public async Task A_finalize_the_database_refuses_fails_alone_and_the_finalizes_batched_with_it_go_through()
     {
-        var ticket = await _service.CreateTicketTypeAsync(capacity: 64);
-        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
-        await Task.WhenAll(holds.Select(_service.ReserveAsync));
-        // A reservation that claims more than its slot holds: selling it would break the slot's CHECK.
-        var broken = holds[7];
-        await using (var corrupt = _service.Database.CreateCommand("UPDATE reservations SET slot_qtys = ARRAY[1000] WHERE reservation_id = $1"))
-        {
-            corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
-            await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-        }
+        var (ticket, holds, broken) = await TwentyHoldsOneBrokenAsync();
 
         // Alone it fails once, logged, and is not tried again as if it had been part of a batch.
         var alone = await GrpcAssert.FailsWith(StatusCode.Unavailable, () => FinalizeAsync(broken.ReservationId, Guid.CreateVersion7().ToString()));
@@ -317,6 +299,19 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         Assert.All(answers.Where((_, i) => i != 7), answer => Assert.Equal(StatusCode.OK, answer));
         var availability = await _service.AvailabilityAsync(ticket);
         Assert.Equal((44, 1, 19), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    /// <summary>Twenty holds of one type; the eighth claims more than its slot holds, so moving its stock breaks the slot's CHECK.</summary>
+    private async Task<(TicketType Ticket, List<ReserveQuotaRequest> Holds, ReserveQuotaRequest Broken)> TwentyHoldsOneBrokenAsync()
+    {
+        var ticket = await _service.CreateTicketTypeAsync(capacity: 64);
+        var holds = Enumerable.Range(0, 20).Select(_ => TicketServiceHost.Hold(ticket)).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        var broken = holds[7];
+        await using var corrupt = _service.Database.CreateCommand("UPDATE reservations SET slot_qtys = ARRAY[1000] WHERE reservation_id = $1");
+        corrupt.Parameters.AddWithValue(Guid.Parse(broken.ReservationId));
+        await corrupt.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        return (ticket, holds, broken);
     }
 
     private static async Task<StatusCode> Outcome(Func<Task> call)
