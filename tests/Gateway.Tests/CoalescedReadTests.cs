@@ -38,6 +38,24 @@ public sealed class CoalescedReadTests
     }
 
     [Fact]
+    public async Task A_read_slower_than_the_spacing_is_never_joined_by_a_second_one()
+    {
+        var reads = NewReads(Spacing);
+        _ = reads.NextAsync();
+        var running = await StartedAsync();
+
+        var second = reads.NextAsync();
+        await SettleAsync();
+        _clock.Advance(Spacing * 5);
+        await SettleAsync();
+        Assert.Equal(1, _reads);
+
+        running.SetResult(1);
+        (await StartedAsync()).SetResult(2);
+        Assert.Equal(2, await second.WaitAsync(Patience));
+    }
+
+    [Fact]
     public async Task The_next_read_waits_until_the_spacing_since_the_last_one_started_is_over()
     {
         var reads = NewReads(Spacing);
