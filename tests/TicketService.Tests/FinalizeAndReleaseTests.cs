@@ -138,12 +138,7 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
     public async Task Releases_arriving_together_each_get_their_own_answer_and_give_back_exactly_their_stock()
     {
         // Two ticket types and users with several holds each: the releases share transactions across types, users and slots.
-        var tickets = new[] { await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4), await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4) };
-        var holds = (from ticket in tickets
-                     from user in Enumerable.Range(0, 10)
-                     from qty in HoldSizes
-                     select TicketServiceHost.Hold(ticket, qty, userId: $"user-{user}")).ToList();
-        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        var (tickets, holds) = await TwoTypesHeldByTenUsersAsync();
         var (soldBack, soldElsewhere, releasedBefore) = (holds[0], holds[1], holds[2]);
         var (order, otherOrder) = (Guid.CreateVersion7().ToString(), Guid.CreateVersion7().ToString());
         await FinalizeAsync(soldBack.ReservationId, order);
@@ -218,12 +213,7 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
     public async Task Finalizes_arriving_together_each_get_their_own_answer_and_sell_exactly_their_stock()
     {
         // Two ticket types and users with several holds each: the finalizes share transactions across types, users and slots.
-        var tickets = new[] { await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4), await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4) };
-        var holds = (from ticket in tickets
-                     from user in Enumerable.Range(0, 10)
-                     from qty in HoldSizes
-                     select TicketServiceHost.Hold(ticket, qty, userId: $"user-{user}")).ToList();
-        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        var (tickets, holds) = await TwoTypesHeldByTenUsersAsync();
         var orders = holds.ToDictionary(h => h.ReservationId, _ => Guid.CreateVersion7().ToString());
         var (soldBefore, soldElsewhere, released) = (holds[0], holds[1], holds[^1]);
         await FinalizeAsync(soldBefore.ReservationId, orders[soldBefore.ReservationId]);
@@ -299,6 +289,18 @@ public sealed class FinalizeAndReleaseTests(PostgresServer postgres) : IAsyncLif
         Assert.All(answers.Where((_, i) => i != 7), answer => Assert.Equal(StatusCode.OK, answer));
         var availability = await _service.AvailabilityAsync(ticket);
         Assert.Equal((44, 1, 19), (availability.Available, availability.Held, availability.Sold));
+    }
+
+    /// <summary>Two types of 64, and ten users each holding 1, 2 and 1 of both (40 held per type).</summary>
+    private async Task<(TicketType[] Tickets, List<ReserveQuotaRequest> Holds)> TwoTypesHeldByTenUsersAsync()
+    {
+        var tickets = new[] { await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4), await _service.CreateTicketTypeAsync(capacity: 64, maxPerUser: 4) };
+        var holds = (from ticket in tickets
+                     from user in Enumerable.Range(0, 10)
+                     from qty in HoldSizes
+                     select TicketServiceHost.Hold(ticket, qty, userId: $"user-{user}")).ToList();
+        await Task.WhenAll(holds.Select(_service.ReserveAsync));
+        return (tickets, holds);
     }
 
     /// <summary>Twenty holds of one type; the eighth claims more than its slot holds, so moving its stock breaks the slot's CHECK.</summary>
