@@ -135,7 +135,9 @@ public sealed class WaitingRoom(IOptions<WaitingRoomOptions> options, QueueToken
             if (number > _frontier)
             {
                 var position = (int)Math.Min(int.MaxValue, Math.Ceiling(number - _frontier));
-                return new Admission.Queued(position, token, TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(position / rate), 1, 60)));
+                // Far back, still come back every MaxRetryAfter: a buyer learns of a sell-out then, not when their turn comes.
+                var wait = Math.Clamp(Math.Ceiling(position / rate), 1, options.MaxRetryAfter.TotalSeconds);
+                return new Admission.Queued(position, token, TimeSpan.FromSeconds(wait));
             }
 
             // Its turn, but nothing can be forwarded this instant: it keeps its place at the front.

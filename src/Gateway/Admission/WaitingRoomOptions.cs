@@ -37,6 +37,12 @@ public sealed class WaitingRoomOptions
     public TimeSpan PlaceLifetime { get; set; } = TimeSpan.FromMinutes(30);
 
     /// <summary>
+    /// The longest Retry-After a queued buyer is given, however far back: buyers come back at least
+    /// this often, so that those behind a sell-out are told "sold out" within it (whole seconds, 1 s to 5 min).
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Base64 key (at least 32 bytes) that signs queue tokens; the same on every gateway replica. Empty:
     /// a key made at start, so tokens do not outlive the process (nor do the places they name).
     /// </summary>

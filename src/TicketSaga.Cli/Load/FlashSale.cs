@@ -45,6 +45,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
 
     private const double MinProbeRate = 200;
 
+    /// <summary>Room between the probe's last buyer and the first hold of the sale to end.</summary>
+    private static readonly TimeSpan ProbeMargin = TimeSpan.FromSeconds(2);
+
     /// <summary>At most this long for the system to go quiet before the probe (a hold of 20 s keeps the sale sold out meanwhile).</summary>
     private static readonly TimeSpan QuietBeforeProbe = TimeSpan.FromSeconds(10);
 
@@ -208,8 +211,10 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
 
     /// <summary>
     /// Once nothing is left to sell, more buyers ask (new users, at <paramref name="rate"/>): the CPU
-    /// they cost, over the answers they got, prices one sold-out answer. Skipped when seats are left.
-    /// The probe waits for the rush's sagas to settle first: their finalizes and payments are not a sold-out answer's cost.
+    /// they cost, over the answers they got, prices one sold-out answer. Skipped when seats are left,
+    /// or when a hold of the sale ends before the probe would: its seat would go to a probe buyer, whose
+    /// order is not the sale's. The probe waits for the rush's sagas to settle first: their finalizes
+    /// and payments are not a sold-out answer's cost.
     /// </summary>
     private async Task<(CpuSample Cpu, int SoldOut)> ProbeSoldOutAsync(HttpClient http, string ticketId, double rate, CancellationToken cancellationToken)
     {
@@ -219,12 +224,14 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         }
 
         await ProcessCpu.WaitForQuietAsync(up, QuietBeforeProbe, cancellationToken);
-        if ((await AvailabilityAsync(ticketId, cancellationToken)).Available > 0)
+        var probing = TimeSpan.FromSeconds(SoldOutProbeBuyers / rate);
+        var holdsEndAt = _holds.IsEmpty ? DateTimeOffset.MaxValue : _holds.Values.Min(hold => hold.ExpiresAt);
+        if (holdsEndAt < DateTimeOffset.UtcNow + probing + ProbeMargin || (await AvailabilityAsync(ticketId, cancellationToken)).Available > 0)
         {
             return (CpuSample.None, 0);
         }
 
-        var scheduler = new OpenLoopScheduler(rate, TimeSpan.FromSeconds(SoldOutProbeBuyers / rate), options.MaxInFlight);
+        var scheduler = new OpenLoopScheduler(rate, probing, options.MaxInFlight);
         var tokens = Enumerable.Range(0, scheduler.Arrivals).Select(buyer => Token($"flash-{_runId}-probe-{buyer:D5}")).ToArray();
         var before = ProcessCpu.SampleSystem(targets.UpProcess);
         var records = await scheduler.RunAsync((buyer, ct) => BuyOneAsync(http, tokens[buyer], ticketId, pay: false, ct, tally: false), cancellationToken);
