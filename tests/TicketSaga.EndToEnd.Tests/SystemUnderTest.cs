@@ -50,6 +50,9 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     /// <summary>How long a hold lasts. Long by default, so that nothing expires unless a test wants it to.</summary>
     public virtual TimeSpan HoldDuration => TimeSpan.FromMinutes(5);
 
+    /// <summary>The one event whose waiting room admits a buyer every 8 s, for whoever wants to see buyers queue.</summary>
+    public string QueuedEventId { get; } = Guid.CreateVersion7().ToString();
+
     /// <summary>How long the gateway waits for order-service or payment-service before answering 504.</summary>
     public virtual TimeSpan GatewayUpstreamTimeout => TimeSpan.FromSeconds(30);
 
@@ -124,6 +127,8 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
             // The rate limit has tests of its own; here many calls come from few users.
             ["RateLimiting:TokenLimit"] = "100000",
             ["RateLimiting:TokensPerPeriod"] = "100000",
+            [$"WaitingRoom:Events:{QueuedEventId}:Mode"] = "Fixed",
+            [$"WaitingRoom:Events:{QueuedEventId}:AdmissionsPerSecond"] = "0.125",
         }));
 
         // Stripe calls the public webhook endpoint, i.e. the gateway, as it would in production.
@@ -158,9 +163,9 @@ public class SystemUnderTest(PostgresServer postgres) : IAsyncLifetime
     /// A new event, created as an organiser would through ticket-service and venue-service: a general
     /// admission ticket type and a seated plan (section Floor, rows A and B of 4 seats) with its ticket type.
     /// </summary>
-    public async Task<SeededEvent> SeedEventAsync(int generalAdmission = 20, long gaPriceMinor = 4_500, long seatPriceMinor = 7_000)
+    public async Task<SeededEvent> SeedEventAsync(int generalAdmission = 20, long gaPriceMinor = 4_500, long seatPriceMinor = 7_000, string? eventId = null)
     {
-        var eventId = Guid.CreateVersion7().ToString();
+        eventId ??= Guid.CreateVersion7().ToString();
         var plan = await VenueClient.CreateSeatPlanAsync(new CreateSeatPlanRequest
         {
             EventId = eventId,

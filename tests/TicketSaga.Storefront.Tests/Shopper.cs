@@ -79,9 +79,9 @@ public static class StorefrontEvent
     /// <summary>Each test's event has a name of its own: the list holds every event the run has made.</summary>
     public static string NameOf(SeededEvent seeded) => $"Spring concert {seeded.EventId[^6..]}";
 
-    public static async Task<(SeededEvent Event, IReadOnlyList<Seat> Seats)> SeedAsync(SystemUnderTest system)
+    public static async Task<(SeededEvent Event, IReadOnlyList<Seat> Seats)> SeedAsync(SystemUnderTest system, string? eventId = null)
     {
-        var seeded = await system.SeedEventAsync();
+        var seeded = await system.SeedEventAsync(eventId: eventId);
         await system.TicketClient.DescribeEventAsync(new DescribeEventRequest
         {
             Event = new EventDetails

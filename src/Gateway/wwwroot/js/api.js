@@ -22,12 +22,13 @@ export const session = {
   },
 };
 
-export async function api(path, { method = 'GET', body, idempotencyKey, signal } = {}) {
+export async function api(path, { method = 'GET', body, idempotencyKey, queueToken, signal } = {}) {
   const headers = { Accept: 'application/json' };
   const current = session.get();
   if (current) headers.Authorization = `Bearer ${current.token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+  if (queueToken) headers['Queue-Token'] = queueToken;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
   const text = await response.text();
   const json = text ? JSON.parse(text) : null;
@@ -68,6 +69,10 @@ export function announce(message) {
 }
 
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms));
+
+// The gateway's waiting room: 503 with a queue place and a token to come back with (docs/waiting-room.md).
+export const isWaitingRoom = failure =>
+  failure instanceof ApiError && failure.status === 503 && failure.problem.type?.endsWith('/waiting-room') && !!failure.problem.queueToken;
 
 // Runs refresh every `ms` until the view is left; a failed refresh (network, 429) waits for the next turn.
 export function every(ms, signal, refresh) {

@@ -1,4 +1,4 @@
-import { announce, api, ApiError, every, formatMoney, formatTime, h, session } from './api.js';
+import { announce, api, ApiError, every, formatMoney, formatTime, h, isWaitingRoom, session, sleep } from './api.js';
 import { eventTitle, saleWindow } from './events.js';
 
 const SEAT = 30;
@@ -15,6 +15,8 @@ export async function renderEvent(main, [eventId], signal) {
   let seatMap = event.seat_plan_id ? (await api(`/events/${eventId}/seats`, { signal })).body : null;
   const selected = new Set();
   let focusedSeat = null;
+  // An order is being placed (or waits in the queue): the form's live refresh must not offer the button again.
+  let placing = false;
 
   main.innerHTML = h`
     <p><a href="#/"><span aria-hidden="true">← </span>All events</a></p>
@@ -51,6 +53,7 @@ export async function renderEvent(main, [eventId], signal) {
         <p id="quantity-hint" class="meta"></p>
       </div>
       <p class="alert" role="alert" id="buy-error"></p>
+      <p class="notice" role="status" id="queue"></p>
       <div class="actions"><button type="submit" id="hold">Hold tickets</button></div>
     </form>`;
 
@@ -81,7 +84,7 @@ export async function renderEvent(main, [eventId], signal) {
     quantity.max = String(Math.max(1, limit(type)));
     form.querySelector('#quantity-hint').textContent = `At most ${type.max_per_user} per buyer.`;
     const hold = form.querySelector('#hold');
-    hold.disabled = !onSale(type) || (mapMode() && selected.size === 0);
+    hold.disabled = placing || !onSale(type) || (mapMode() && selected.size === 0);
     hold.textContent = !session.get() ? 'Sign in to buy' : mapMode() ? `Hold ${selected.size || ''} selected seat${selected.size === 1 ? '' : 's'}`.replace('  ', ' ') : 'Hold tickets';
     if (mapMode()) renderSeats();
   }
@@ -201,15 +204,32 @@ export async function renderEvent(main, [eventId], signal) {
     const body = mapMode() ? { ticket_id: type.ticket_id, qty, seat_ids: [...selected] }
       : type.section ? { ticket_id: type.ticket_id, qty, section: type.section } : { ticket_id: type.ticket_id, qty };
     const hold = form.querySelector('#hold');
+    const queue = form.querySelector('#queue');
+    placing = true;
     hold.disabled = true;
-    try {
-      const { body: order } = await api('/orders', { method: 'POST', body, idempotencyKey: crypto.randomUUID() });
-      location.hash = `#/orders/${order.order_id}`;
-    } catch (failure) {
-      if (!(failure instanceof ApiError)) throw failure;
-      error.textContent = failure.message;
-      hold.disabled = false;
-      await refresh();
+    // One request, however often it is sent: the same key, and the queue's token once the room has given one.
+    const idempotencyKey = crypto.randomUUID();
+    let queueToken;
+    while (!signal.aborted) {
+      try {
+        const { body: order } = await api('/orders', { method: 'POST', body, idempotencyKey, queueToken });
+        location.hash = `#/orders/${order.order_id}`;
+        return;
+      } catch (failure) {
+        if (isWaitingRoom(failure)) {
+          queueToken = failure.problem.queueToken;
+          const seconds = Math.max(1, failure.retryAfter);
+          queue.textContent = `You are number ${failure.problem.position} in the queue. Keep this page open: we ask again in ${seconds} s.`;
+          await sleep(seconds * 1000);
+          continue;
+        }
+        queue.textContent = '';
+        placing = false;
+        if (!(failure instanceof ApiError)) throw failure;
+        error.textContent = failure.message;
+        await refresh();
+        return;
+      }
     }
   });
 

@@ -1,0 +1,43 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using TicketSaga.EndToEnd.Tests;
+using static Microsoft.Playwright.Assertions;
+
+namespace TicketSaga.Storefront.Tests;
+
+/// <summary>A buyer the gateway's waiting room holds back, as they meet it in the browser.</summary>
+[Collection(nameof(SystemTests))]
+public sealed partial class WaitingRoomTests(SystemUnderTest system, Browser browser)
+{
+    [Fact]
+    public async Task A_queued_buyer_sees_their_place_and_gets_the_seat_when_their_turn_comes_without_clicking_again()
+    {
+        var (seeded, seats) = await StorefrontEvent.SeedAsync(system, system.QueuedEventId);
+        var buyer = await Shopper.SignInAsync(browser, system);
+        await buyer.OpenEventAsync(seeded.EventId);
+        await buyer.ChooseTicketTypeAsync("Floor");
+        await buyer.Seat(seats[0].SeatId).ClickAsync();
+        // The room admits one buyer every 8 s: whoever comes right after this one waits for the next turn.
+        using var first = system.NewCustomer();
+        await first.PlaceOrderAsync(new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 });
+
+        await buyer.Page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() }).ClickAsync();
+
+        await Expect(buyer.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "in the queue" }))
+            .ToContainTextAsync(new Regex(@"You are number 1 in the queue\. Keep this page open: we ask again in \d+ s\."));
+        await Expect(buyer.Page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() })).ToBeDisabledAsync();
+        await Browser.ScreenshotAsync(buyer.Page, "event-waiting-room");
+        await buyer.Page.WaitForURLAsync(OrderPage());
+        await buyer.ExpectStatusAsync("PENDING");
+        await Expect(buyer.Page.GetByText($"1 ticket · seats {seats[0].Label}", new() { Exact = true })).ToBeVisibleAsync();
+        // Every visit sent the same order (one Idempotency-Key): the buyer has that one order.
+        await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
+        await Expect(buyer.Page.Locator("tbody tr")).ToHaveCountAsync(1);
+    }
+
+    [GeneratedRegex(@"^Hold ")]
+    private static partial Regex HoldButton();
+
+    [GeneratedRegex(@"#/orders/([0-9a-f-]{36})$")]
+    private static partial Regex OrderPage();
+}
