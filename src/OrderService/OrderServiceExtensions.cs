@@ -56,10 +56,8 @@ public static class OrderServiceExtensions
             options.RegisterWorkflow<OrderSaga>();
             options.RegisterActivity<FinalizeReservationActivity>();
             options.RegisterActivity<FinalizeSeatReservationActivity>();
-            options.RegisterActivity<ReleaseReservationActivity>();
-            options.RegisterActivity<ReleaseSeatReservationActivity>();
             options.RegisterActivity<ConfirmOrderActivity>();
-            options.RegisterActivity<EndOrderActivity>();
+            options.RegisterActivity<CompensateOrderActivity>();
             options.RegisterWorkflow<OrderRefund>();
             options.RegisterActivity<ReturnSoldReservationActivity>();
             options.RegisterActivity<ReturnSoldSeatReservationActivity>();

@@ -1,6 +1,7 @@
 using Dapr.Workflow;
 using Microsoft.Extensions.DependencyInjection;
 using System.Net;
+using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
@@ -152,6 +153,46 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         var availability = await system.AvailabilityAsync(ticket);
         Assert.Equal((8, 0, 0), (availability.Available, availability.Held, availability.Sold));
         Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
+    }
+
+    [Fact]
+    public async Task An_expired_order_stays_pending_until_its_quota_is_back_and_only_then_ends()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
+        // Another transaction holds the reservation's row: ticket-service's release waits for it.
+        await using var blocker = new NpgsqlConnection(system.TicketsDatabase);
+        await blocker.OpenAsync();
+        await using var transaction = await blocker.BeginTransactionAsync();
+        await using (var lockRow = new NpgsqlCommand("SELECT 1 FROM reservations WHERE ticket_id = $1 FOR UPDATE", blocker, transaction)
+        {
+            Parameters = { new() { Value = Guid.Parse(ticket.TicketId) } },
+        })
+        {
+            Assert.Equal(1, await lockRow.ExecuteScalarAsync());
+        }
+
+        await system.PublishExpiryAsync(orderId, NewMessageId());
+        await Eventually.HoldsAsync(() => ReleaseWaitsForTheLockAsync(blocker.ProcessID), "the release waiting for the row", seconds: 30);
+
+        Assert.Equal(OrderStatuses.Pending, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
+        await transaction.RollbackAsync();
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Expired);
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((10, 0), (availability.Available, availability.Held));
+
+        async Task<bool> ReleaseWaitsForTheLockAsync(int blockingProcess)
+        {
+            await using var activity = new NpgsqlConnection(system.TicketsDatabase);
+            await activity.OpenAsync();
+            await using var waiting = new NpgsqlCommand(
+                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", activity)
+            {
+                Parameters = { new() { Value = blockingProcess } },
+            };
+            return (long)(await waiting.ExecuteScalarAsync())! > 0;
+        }
     }
 
     [Fact]

@@ -106,17 +106,8 @@ public sealed partial class OrderSaga : Workflow<OrderSagaInput, OrderSagaResult
     private static async Task<OrderSagaResult> CompensateAsync(WorkflowContext context, OrderSagaInput input, string status, string reason)
     {
         // The order ends unsold: whatever part of it was sold (a finalize that went half way) goes back too.
-        var release = new ReleaseHold(input.OrderId, input.ReservationId,
-            status == OrderStatuses.Cancelled ? HoldReleaseReason.Cancelled : HoldReleaseReason.Expired);
-        // The two holds are independent: released side by side, one round of activities (an expiry storm is thousands of these).
-        var releases = new List<Task<HoldOutcome>> { context.CallActivityAsync<HoldOutcome>(nameof(ReleaseReservationActivity), release, Retry) };
-        if (input.HasSeats)
-        {
-            releases.Add(context.CallActivityAsync<HoldOutcome>(nameof(ReleaseSeatReservationActivity), release, Retry));
-        }
-
-        await Task.WhenAll(releases);
-        var ended = await context.CallActivityAsync<string>(nameof(EndOrderActivity), new EndOrder(input.OrderId, status, reason), Retry);
+        var ended = await context.CallActivityAsync<string>(
+            nameof(CompensateOrderActivity), new CompensateOrder(input.OrderId, input.ReservationId, input.HasSeats, status, reason), Retry);
         return new OrderSagaResult(ended, reason);
     }
 
