@@ -39,7 +39,8 @@ public static class AppPortExtensions
     /// </summary>
     public static WebApplicationBuilder UseAppPort(this WebApplicationBuilder builder, AppProtocol protocol, AppExposure exposure = AppExposure.Sidecar)
     {
-        var protocols = protocol == AppProtocol.Grpc ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2;
+        // Cleartext either way: HTTP/2 for a gRPC app, HTTP/1.1 for an HTTP app (Http1AndHttp2 without TLS is HTTP/1.1, with a warning at every start).
+        var protocols = protocol == AppProtocol.Grpc ? HttpProtocols.Http2 : HttpProtocols.Http1;
         var healthPort = Port(builder.Configuration, "HEALTH_PORT");
         if (Port(builder.Configuration, "APP_PORT") is { } appPort)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
@@ -6,6 +7,8 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace TicketSaga.ServiceDefaults.Tests;
 
@@ -45,6 +48,24 @@ public sealed class AppPortTests
         Assert.DoesNotContain($"http://127.0.0.1:{appPort}", addresses);
     }
 
+    [Theory]
+    [InlineData(AppProtocol.Http)]
+    [InlineData(AppProtocol.Grpc)]
+    public async Task The_app_port_starts_without_a_warning_from_kestrel(AppProtocol protocol)
+    {
+        var warnings = new WarningCollector();
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = Environments.Development });
+        builder.Configuration["APP_PORT"] = FreePort().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.AddServiceDefaults();
+        builder.UseAppPort(protocol);
+        builder.Logging.AddProvider(warnings);
+        await using var app = builder.Build();
+
+        await app.StartAsync(TestContext.Current.CancellationToken);
+
+        Assert.Empty(warnings.Messages);
+    }
+
     [Fact]
     public void Outside_development_an_app_without_its_app_api_token_refuses_to_start()
     {
@@ -68,6 +89,31 @@ public sealed class AppPortTests
         builder.AddServiceDefaults();
         builder.UseAppPort(protocol, exposure);
         return builder.Build();
+    }
+
+    /// <summary>Kestrel's warnings and worse.</summary>
+    private sealed class WarningCollector : ILoggerProvider, ILogger
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => categoryName.StartsWith("Microsoft.AspNetCore.Server.Kestrel", StringComparison.Ordinal) ? this : NullLogger.Instance;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                Messages.Enqueue(formatter(state, exception));
+            }
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     private static int FreePort()
