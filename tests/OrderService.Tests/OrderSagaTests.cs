@@ -158,7 +158,7 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     [Fact]
     public async Task An_expired_order_stays_pending_until_its_quota_is_back_and_only_then_ends()
     {
-        var ticket = await system.GeneralAdmissionAsync();
+        var (ticket, plan) = await system.SeatedAsync();
         using var customer = system.Customer(NewUser());
         var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 })).GetProperty("order_id").GetString()!;
         // Another transaction holds the reservation's row: ticket-service's release waits for it.
@@ -180,7 +180,9 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         await transaction.RollbackAsync();
         await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Expired);
         var availability = await system.AvailabilityAsync(ticket);
-        Assert.Equal((10, 0), (availability.Available, availability.Held));
+        Assert.Equal((8, 0), (availability.Available, availability.Held));
+        Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
+        Assert.Equal(("EXPIRED", "EXPIRED"), await system.ReleaseReasonsAsync(ticket, plan));
 
         async Task<bool> ReleaseWaitsForTheLockAsync(int blockingProcess)
         {
@@ -211,6 +213,7 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         var availability = await system.AvailabilityAsync(ticket);
         Assert.Equal((8, 0), (availability.Available, availability.Held));
         Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
+        Assert.Equal(("CANCELLED", "CANCELLED"), await system.ReleaseReasonsAsync(ticket, plan));
         Assert.Equal(HttpStatusCode.Accepted, (await customer.DeleteAsync($"/orders/{orderId}")).StatusCode);
     }
 

@@ -54,6 +54,8 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 
     public string TicketsDatabase { get; private set; } = "";
 
+    public string VenuesDatabase { get; private set; } = "";
+
     public Tickets.TicketsClient TicketClient { get; private set; } = null!;
 
     public Venues.VenuesClient VenueClient { get; private set; } = null!;
@@ -79,7 +81,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         });
         _venues = await ServiceHost.StartAsync<VenueProgram>(Runtime, AppIds.VenueService, AppChannelProtocol.Grpc, new Dictionary<string, string?>
         {
-            ["ConnectionStrings:venues"] = await postgres.CreateDatabaseAsync("venues"),
+            ["ConnectionStrings:venues"] = VenuesDatabase = await postgres.CreateDatabaseAsync("venues"),
             ["Logging:LogLevel:Default"] = "Warning",
         });
         Orders = await ServiceHost.StartAsync<Program>(Runtime, AppIds.OrderService, AppChannelProtocol.Http, new Dictionary<string, string?>
@@ -153,6 +155,19 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 
     public async Task<Availability> AvailabilityAsync(TicketType ticket) =>
         (await TicketClient.GetTicketTypeAsync(new GetTicketTypeRequest { TicketId = ticket.TicketId })).Availability;
+
+    /// <summary>Why ticket-service and venue-service released the holds of this ticket type and plan (one order each).</summary>
+    public async Task<(string? Quota, string? Seats)> ReleaseReasonsAsync(TicketType ticket, SeatPlan plan) =>
+        (await ScalarAsync<string>(TicketsDatabase, "SELECT release_reason FROM reservations WHERE ticket_id = $1", Guid.Parse(ticket.TicketId)),
+         await ScalarAsync<string>(VenuesDatabase, "SELECT release_reason FROM seat_reservations WHERE plan_id = $1", Guid.Parse(plan.PlanId)));
+
+    private static async Task<T?> ScalarAsync<T>(string database, string sql, object parameter)
+    {
+        await using var connection = new NpgsqlConnection(database);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection) { Parameters = { new() { Value = parameter } } };
+        return (T?)await command.ExecuteScalarAsync();
+    }
 
     public async Task<Dictionary<string, Seat>> SeatsAsync(SeatPlan plan) =>
         (await VenueClient.GetSeatMapAsync(new GetSeatMapRequest { PlanId = plan.PlanId })).Seats.ToDictionary(s => s.SeatId);

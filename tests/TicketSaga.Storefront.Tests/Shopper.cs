@@ -44,10 +44,19 @@ public sealed partial class Shopper(IPage page)
 
     public ILocator Seat(string seatId) => page.Locator($"rect[data-seat='{seatId}']");
 
+    /// <summary>The event page's "Hold …" button.</summary>
+    public ILocator Hold => page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() });
+
     /// <summary>Holds what the event page has chosen and lands on the order page; answers the order id.</summary>
     public async Task<string> HoldAsync()
     {
-        await page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() }).ClickAsync();
+        await Hold.ClickAsync();
+        return await OrderPageOpenedAsync();
+    }
+
+    /// <summary>Waits for the page of the order just placed, PENDING; answers the order id.</summary>
+    public async Task<string> OrderPageOpenedAsync()
+    {
         await page.WaitForURLAsync(OrderPage());
         await Expect(page.Locator("#status")).ToHaveTextAsync("PENDING");
         return OrderPage().Match(page.Url).Groups[1].Value;

@@ -7,7 +7,7 @@ namespace TicketSaga.Storefront.Tests;
 
 /// <summary>A buyer the gateway's waiting room holds back, as they meet it in the browser.</summary>
 [Collection(nameof(SystemTests))]
-public sealed partial class WaitingRoomTests(SystemUnderTest system, Browser browser)
+public sealed class WaitingRoomTests(SystemUnderTest system, Browser browser)
 {
     [Fact]
     public async Task A_queued_buyer_sees_their_place_and_gets_the_seat_when_their_turn_comes_without_clicking_again()
@@ -21,23 +21,16 @@ public sealed partial class WaitingRoomTests(SystemUnderTest system, Browser bro
         using var first = system.NewCustomer();
         await first.PlaceOrderAsync(new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 });
 
-        await buyer.Page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() }).ClickAsync();
+        await buyer.Hold.ClickAsync();
 
         await Expect(buyer.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "in the queue" }))
             .ToContainTextAsync(new Regex(@"You are number 1 in the queue\. Keep this page open: we ask again in \d+ s\."));
-        await Expect(buyer.Page.GetByRole(AriaRole.Button, new() { NameRegex = HoldButton() })).ToBeDisabledAsync();
+        await Expect(buyer.Hold).ToBeDisabledAsync();
         await Browser.ScreenshotAsync(buyer.Page, "event-waiting-room");
-        await buyer.Page.WaitForURLAsync(OrderPage());
-        await buyer.ExpectStatusAsync("PENDING");
+        await buyer.OrderPageOpenedAsync();
         await Expect(buyer.Page.GetByText($"1 ticket · seats {seats[0].Label}", new() { Exact = true })).ToBeVisibleAsync();
         // Every visit sent the same order (one Idempotency-Key): the buyer has that one order.
         await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
         await Expect(buyer.Page.Locator("tbody tr")).ToHaveCountAsync(1);
     }
-
-    [GeneratedRegex(@"^Hold ")]
-    private static partial Regex HoldButton();
-
-    [GeneratedRegex(@"#/orders/([0-9a-f-]{36})$")]
-    private static partial Regex OrderPage();
 }
