@@ -149,6 +149,31 @@ public sealed class WaitingRoomTests(GatewaySystem system, PostgresServer postgr
     }
 
     [Fact]
+    public async Task In_automatic_mode_a_rush_of_buyers_is_let_in_or_queued_never_turned_away()
+    {
+        var (_, ticketId) = await SeedAsync(capacity: 1_000);
+        await using var gateway = await system.StartGatewayAsync("gateway-waiting-room-rush", new Dictionary<string, string?>
+        {
+            ["WaitingRoom:Mode"] = "Automatic",
+            ["Gateway:MaxOrdersInFlight"] = "1",
+        });
+        var order = new { ticket_id = ticketId, qty = 1 };
+
+        // Buyers arrive together while orders come and go: each is let in or given a place, none is told "overloaded".
+        var answers = await Task.WhenAll(Enumerable.Range(0, 300).Select(async _ =>
+        {
+            using var response = await PostAsync(gateway.Address, GatewaySystem.NewUser(), order);
+            var problem = response.StatusCode == HttpStatusCode.Created ? null : await response.Content.ReadAsStringAsync();
+            return (response.StatusCode, Problem: problem);
+        }));
+
+        Assert.DoesNotContain(answers, answer => answer.Problem?.Contains("/overloaded", StringComparison.Ordinal) == true);
+        Assert.All(answers, answer => Assert.True(
+            answer.StatusCode == HttpStatusCode.Created || answer.Problem?.Contains("/waiting-room", StringComparison.Ordinal) == true,
+            $"{answer.StatusCode}: {answer.Problem}"));
+    }
+
+    [Fact]
     public async Task An_event_with_its_room_off_is_not_queued()
     {
         var (eventId, ticketId) = await SeedAsync(capacity: 100);

@@ -35,7 +35,7 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
         if (await TicketIdAsync(context.Request) is not { } ticketId)
         {
             // A malformed body: order-service answers it.
-            await ForwardAsync(context, next, eventId: null, ticketId: null);
+            await ForwardAsync(context, next);
             return;
         }
 
@@ -50,7 +50,7 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
                 await WriteOverloadedAsync(context, "Ticket availability cannot be read right now; try again shortly.");
                 return;
             default:
-                await ForwardAsync(context, next, eventId: null, ticketId: null);
+                await ForwardAsync(context, next);
                 return;
         }
 
@@ -62,8 +62,26 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
         }
 
         var token = context.Request.Headers[QueueTokenHeader] is { Count: 1 } header ? header.ToString() : null;
-        var full = _inFlight.GetStatistics()?.CurrentAvailablePermits == 0;
-        switch (room.Enter(ticket.EventId, context.User.UserId(), token, full))
+        Admission admission;
+        // The permit is taken before the room decides, so a buyer it lets in has their place downstream
+        // (read first and taken after, another buyer could take it in between); it goes back before any other answer.
+        using (var lease = _inFlight.AttemptAcquire())
+        {
+            admission = room.Enter(ticket.EventId, context.User.UserId(), token, ordersInFlightFull: !lease.IsAcquired);
+            if (admission is Admission.Admitted)
+            {
+                await ForwardAsync(context, next, lease, ticket.EventId, ticketId);
+                if (context.Response.StatusCode == StatusCodes.Status409Conflict)
+                {
+                    // Sold out, seats taken or not on sale: from now on each buyer's read decides (a 409 of another kind costs one read).
+                    ticket.SuspectedSoldOut = true;
+                }
+
+                return;
+            }
+        }
+
+        switch (admission)
         {
             case Admission.Queued queued:
                 await WriteQueuedAsync(context, queued);
@@ -76,18 +94,18 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
                 await WriteOverloadedAsync(context, "The waiting room of this event is full; try again later.");
                 return;
         }
-
-        await ForwardAsync(context, next, ticket.EventId, ticketId);
-        if (context.Response.StatusCode == StatusCodes.Status409Conflict)
-        {
-            // Sold out, seats taken or not on sale: from now on each buyer's read decides (a 409 of another kind costs one read).
-            ticket.SuspectedSoldOut = true;
-        }
     }
 
-    private async Task ForwardAsync(HttpContext context, RequestDelegate next, string? eventId, Guid? ticketId)
+    /// <summary>An order the door cannot place in a room (no ticket_id, or one ticket-service does not know).</summary>
+    private async Task ForwardAsync(HttpContext context, RequestDelegate next)
     {
         using var lease = _inFlight.AttemptAcquire();
+        await ForwardAsync(context, next, lease, eventId: null, ticketId: null);
+    }
+
+    /// <param name="lease">The in-flight permit for this order; without one the buyer is answered 503 overloaded.</param>
+    private async Task ForwardAsync(HttpContext context, RequestDelegate next, RateLimitLease lease, string? eventId, Guid? ticketId)
+    {
         if (!lease.IsAcquired)
         {
             await WriteOverloadedAsync(context, "Too many orders are being placed right now; try again shortly.");
