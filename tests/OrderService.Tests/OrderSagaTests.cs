@@ -174,7 +174,10 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         }
 
         await system.PublishExpiryAsync(orderId, NewMessageId());
-        await Eventually.HoldsAsync(() => ReleaseWaitsForTheLockAsync(blocker.ProcessID), "the release waiting for the row", seconds: 30);
+        await Eventually.HoldsAsync(
+            async () => await SagaSystem.ScalarAsync<long>(
+                system.TicketsDatabase, "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", blocker.ProcessID) > 0,
+            "the release waiting for the row", seconds: 30);
 
         Assert.Equal(OrderStatuses.Pending, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
         await transaction.RollbackAsync();
@@ -183,18 +186,6 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.Equal((8, 0), (availability.Available, availability.Held));
         Assert.All((await system.SeatsAsync(plan)).Values, s => Assert.Equal(SeatStatus.Available, s.Status));
         Assert.Equal(("EXPIRED", "EXPIRED"), await system.ReleaseReasonsAsync(ticket, plan));
-
-        async Task<bool> ReleaseWaitsForTheLockAsync(int blockingProcess)
-        {
-            await using var activity = new NpgsqlConnection(system.TicketsDatabase);
-            await activity.OpenAsync();
-            await using var waiting = new NpgsqlCommand(
-                "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", activity)
-            {
-                Parameters = { new() { Value = blockingProcess } },
-            };
-            return (long)(await waiting.ExecuteScalarAsync())! > 0;
-        }
     }
 
     [Fact]

@@ -161,7 +161,8 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         (await ScalarAsync<string>(TicketsDatabase, "SELECT release_reason FROM reservations WHERE ticket_id = $1", Guid.Parse(ticket.TicketId)),
          await ScalarAsync<string>(VenuesDatabase, "SELECT release_reason FROM seat_reservations WHERE plan_id = $1", Guid.Parse(plan.PlanId)));
 
-    private static async Task<T?> ScalarAsync<T>(string database, string sql, object parameter)
+    /// <summary>One value read straight from a service's database (<c>$1</c> = <paramref name="parameter"/>).</summary>
+    public static async Task<T?> ScalarAsync<T>(string database, string sql, object parameter)
     {
         await using var connection = new NpgsqlConnection(database);
         await connection.OpenAsync();
