@@ -65,7 +65,8 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     private int _paymentsSucceeded;
     private int _paymentErrors;
 
-    private sealed record Hold(string Token, DateTimeOffset ExpiresAt);
+    /// <param name="Paid">Only a paid order can end before expires_at + settle window: the watcher leaves the others alone until then.</param>
+    private sealed record Hold(string Token, DateTimeOffset ExpiresAt, bool Paid = false);
 
     public async Task<FlashSaleResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -375,7 +376,10 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         {
             try
             {
-                await PayAsync(http, token, orderId, expiresAt, cancellationToken);
+                if (await PayAsync(http, token, orderId, expiresAt, cancellationToken))
+                {
+                    _holds[orderId] = new Hold(token, expiresAt, Paid: true);
+                }
             }
             catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or JsonException)
             {
@@ -389,7 +393,8 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     }
 
     /// <summary>Pays with the test card; "not payable yet" (the payment row is on its way), 429 and 503 are waited out until the hold ends.</summary>
-    private async Task PayAsync(HttpClient http, string token, Guid orderId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    /// <returns>Whether the payment succeeded.</returns>
+    private async Task<bool> PayAsync(HttpClient http, string token, Guid orderId, DateTimeOffset expiresAt, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -404,7 +409,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             {
                 Interlocked.Increment(ref _paymentsSucceeded);
                 Interlocked.Increment(ref _progress.Paid);
-                return;
+                return true;
             }
 
             var retryable = response.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.ServiceUnavailable
@@ -413,7 +418,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             if (!retryable || DateTimeOffset.UtcNow + wait >= expiresAt)
             {
                 Interlocked.Increment(ref _paymentErrors);
-                return;
+                return false;
             }
 
             await Task.Delay(wait, cancellationToken);
@@ -424,7 +429,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     /// Polls the reserved orders until every one has ended, or the time cap. Lateness is judged on the
     /// end time order-service recorded (the timeline), not on when a poll saw it: a 2 s poll is no
     /// measure of a saga. Counts those that ended more than <see cref="LateAfter"/> past expires_at +
-    /// settle window, and when the last one ended.
+    /// settle window, and when the last one ended. The watcher is load on the system it measures, so it
+    /// asks as little as it can: an unpaid order only once its settle window is over, its status only (one row),
+    /// and its timeline once, when it has ended.
     /// </summary>
     private async Task WatchUntilEndedAsync(HttpClient http, Stopwatch clock, CancellationToken cancellationToken)
     {
@@ -434,7 +441,9 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             while (live.Count > 0)
             {
                 var ended = new ConcurrentDictionary<Guid, (string Status, DateTimeOffset At)>();
-                await Parallel.ForEachAsync(live, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (hold, ct) =>
+                var now = DateTimeOffset.UtcNow;
+                var due = live.Where(hold => _holds[hold.Key].Paid || hold.Value.ExpiresAt + targets.SettleWindow <= now);
+                await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (hold, ct) =>
                 {
                     if (await GetEndAsync(http, hold.Value.Token, hold.Key, ct) is { } end)
                     {
@@ -476,21 +485,34 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
     /// <summary>The order's status and when order-service ended it; null while it is live (or unreadable).</summary>
     private static async Task<(string Status, DateTimeOffset At)?> GetEndAsync(HttpClient http, string token, Guid orderId, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"orders/{orderId}/timeline");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
+        using (var order = await GetJsonAsync(http, token, $"orders/{orderId}", cancellationToken))
+        {
+            if (order?.RootElement.GetProperty("status").GetString() is null or OrderStatuses.Pending)
+            {
+                return null;
+            }
+        }
+
+        using var timeline = await GetJsonAsync(http, token, $"orders/{orderId}/timeline", cancellationToken);
+        if (timeline is null)
         {
             return null;
         }
 
-        using var timeline = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
         var status = timeline.RootElement.GetProperty("status").GetString()!;
         var end = timeline.RootElement.GetProperty("entries").EnumerateArray()
             .FirstOrDefault(e => e.GetProperty("step").GetString() is TimelineSteps.Confirmed or TimelineSteps.Expired or TimelineSteps.Cancelled);
         return status == OrderStatuses.Pending || end.ValueKind == JsonValueKind.Undefined
             ? null
             : (status, end.GetProperty("at").GetDateTimeOffset());
+    }
+
+    private static async Task<JsonDocument?> GetJsonAsync(HttpClient http, string token, string path, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await http.SendAsync(request, cancellationToken);
+        return response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken)) : null;
     }
 
     /// <summary>order-service's record of every buyer's orders for this event (GET /orders as that buyer).</summary>
