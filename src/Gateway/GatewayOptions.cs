@@ -25,7 +25,7 @@ public sealed class GatewayOptions
     /// arriving meanwhile share the next one. Their sold-out answer waits up to this long, and a rush
     /// costs at most one read per spacing instead of one per buyer. Zero: each read starts as soon as the one before it ends.
     /// </summary>
-    public TimeSpan SoldOutReadSpacing { get; set; } = TimeSpan.FromMilliseconds(10);
+    public TimeSpan SoldOutReadSpacing { get; set; } = TimeSpan.FromMilliseconds(25);
 
     /// <summary>The Retry-After of an overload answer.</summary>
     public TimeSpan OverloadRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
