@@ -1,8 +1,13 @@
 using Dapr.Workflow;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.OrderService.Events;
+using TicketSaga.OrderService.Saga;
+using TicketSaga.ServiceDefaults;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
 using TicketSaga.Venue.V1;
@@ -109,6 +114,32 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.Equal((0, 2), (availability.Held, availability.Sold));
         var seats = await system.SeatsAsync(plan);
         Assert.All(order.GetProperty("seats").EnumerateArray(), s => Assert.Equal(SeatStatus.Sold, seats[s.GetProperty("seat_id").GetString()!].Status));
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(30, 0)]
+    [InlineData(-30, 1)]
+    public async Task An_expiry_from_expires_at_on_leaves_the_settle_window_to_the_sagas_own_timer_and_an_early_one_starts_it(
+        int secondsAfterExpiresAt, long signalsRaised)
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
+        var order = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
+        var workflows = system.Orders.Services.GetRequiredService<DaprWorkflowClient>();
+        await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus == WorkflowRuntimeStatus.Running,
+            "the saga waiting");
+        // order-service's clock when the expiry arrives; the saga waits on its own timer until expires_at + settle window.
+        var clock = new FakeTimeProvider(order.ExpiresAt.AddSeconds(secondsAfterExpiresAt));
+        var signals = new OrderSignals(system.OrderStore, system.Orders.Services.GetRequiredService<OrderSagas>(), clock, NullLogger<OrderSignals>.Instance);
+
+        var expiryId = NewMessageId();
+        Assert.Equal(DaprAnswer.Success, await signals.ExpirationCompleteAsync(expiryId, new ExpirationComplete(order.OrderId, order.ExpiresAt), default));
+
+        Assert.True(await system.OrderStore.HasHandledAsync(expiryId, default));
+        Assert.Equal(signalsRaised, await system.SignalsRaisedAsync(orderId));
+        Assert.Equal(WorkflowRuntimeStatus.Running, (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus);
     }
 
     [Fact]

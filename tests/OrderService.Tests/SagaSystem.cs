@@ -161,6 +161,14 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         (await ScalarAsync<string>(TicketsDatabase, "SELECT release_reason FROM reservations WHERE ticket_id = $1", Guid.Parse(ticket.TicketId)),
          await ScalarAsync<string>(VenuesDatabase, "SELECT release_reason FROM seat_reservations WHERE plan_id = $1", Guid.Parse(plan.PlanId)));
 
+    /// <summary>How many signals were raised to the order's saga: waiting in the runtime's database or already in its history.</summary>
+    public async Task<long> SignalsRaisedAsync(string orderId) =>
+        await ScalarAsync<long>(_runtimeConnectionString,
+            """
+            SELECT (SELECT count(*) FROM workflow_events WHERE instance_id = $1 AND message LIKE '%EventRaisedEvent%')
+                 + (SELECT count(*) FROM workflow_instances i, regexp_matches(i.history, 'EventRaisedEvent', 'g') WHERE i.instance_id = $1)
+            """, orderId);
+
     /// <summary>One value read straight from a service's database (<c>$1</c> = <paramref name="parameter"/>).</summary>
     public static async Task<T?> ScalarAsync<T>(string database, string sql, object parameter)
     {

@@ -6,7 +6,7 @@ using TicketSaga.ServiceDefaults;
 namespace TicketSaga.OrderService.Events;
 
 /// <summary>Turns payment and expiry messages into signals to the order's saga, exactly once per CloudEvent id.</summary>
-public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, ILogger<OrderSignals> logger)
+public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, TimeProvider clock, ILogger<OrderSignals> logger)
 {
     public async Task<DaprAnswer> PaymentSucceededAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
     {
@@ -63,10 +63,15 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, IL
             return DaprAnswer.Drop($"expiry of unknown order {expiry.OrderId}");
         }
 
-        // An order that has ended (CONFIRMED included) ignores its expiry.
+        // An order that has ended (CONFIRMED included) ignores its expiry. From expires_at on, the signal
+        // would set the very end of the settle window the saga's own timer waits for (expires_at + settle
+        // window): the message only makes sure the saga runs, and a storm of expiries costs the workflow
+        // engine no episode each. An early one (the services' clocks apart) starts the settle window now.
         if (order.IsLive)
         {
-            await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
+            await (clock.GetUtcNow() >= order.ExpiresAt
+                ? sagas.EnsureRunningAsync(order, cancellationToken)
+                : sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken));
         }
 
         await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);
