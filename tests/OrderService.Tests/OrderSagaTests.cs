@@ -143,6 +143,27 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     }
 
     [Fact]
+    public async Task An_early_expiry_delivered_twice_signals_the_saga_once_and_one_of_an_unknown_order_is_dropped()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
+        var order = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
+        var signals = new OrderSignals(system.OrderStore, system.Orders.Services.GetRequiredService<OrderSagas>(),
+            new FakeTimeProvider(order.ExpiresAt.AddSeconds(-30)), NullLogger<OrderSignals>.Instance);
+        var expiry = new ExpirationComplete(order.OrderId, order.ExpiresAt);
+        var expiryId = NewMessageId();
+
+        Assert.Equal(DaprAnswer.Success, await signals.ExpirationCompleteAsync(expiryId, expiry, default));
+        Assert.Equal(DaprAnswer.Success, await signals.ExpirationCompleteAsync(expiryId, expiry, default));
+        var stranger = Guid.NewGuid();
+        var unknown = await signals.ExpirationCompleteAsync(NewMessageId(), expiry with { OrderId = stranger }, default);
+
+        Assert.Equal(1, await system.SignalsRaisedAsync(orderId));
+        Assert.Equal(DaprAnswer.Drop($"expiry of unknown order {stranger}"), unknown);
+    }
+
+    [Fact]
     public async Task A_payment_captured_after_expires_at_is_refunded_although_it_arrives_while_the_order_settles()
     {
         var ticket = await system.GeneralAdmissionAsync();
