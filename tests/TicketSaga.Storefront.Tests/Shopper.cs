@@ -57,7 +57,17 @@ public sealed partial class Shopper(IPage page)
     /// <summary>Waits for the page of the order just placed, PENDING; answers the order id.</summary>
     public async Task<string> OrderPageOpenedAsync()
     {
-        await page.WaitForURLAsync(OrderPage());
+        try
+        {
+            await page.WaitForURLAsync(OrderPage());
+        }
+        catch (TimeoutException ex)
+        {
+            // What the buyer saw instead (an error, a queue place) is what explains the timeout.
+            await Browser.ScreenshotAsync(page, "order-page-not-opened");
+            throw new TimeoutException($"The order page did not open; the page says: {await page.Locator("body").InnerTextAsync()}", ex);
+        }
+
         await Expect(page.Locator("#status")).ToHaveTextAsync("PENDING");
         return OrderPage().Match(page.Url).Groups[1].Value;
     }
