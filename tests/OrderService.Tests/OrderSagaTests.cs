@@ -1,7 +1,5 @@
 using Dapr.Workflow;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using Npgsql;
 using TicketSaga.Contracts;
@@ -131,8 +129,7 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus == WorkflowRuntimeStatus.Running,
             "the saga waiting");
         // order-service's clock when the expiry arrives; the saga waits on its own timer until expires_at + settle window.
-        var clock = new FakeTimeProvider(order.ExpiresAt.AddSeconds(secondsAfterExpiresAt));
-        var signals = new OrderSignals(system.OrderStore, system.Orders.Services.GetRequiredService<OrderSagas>(), clock, NullLogger<OrderSignals>.Instance);
+        var signals = system.SignalsAt(order.ExpiresAt.AddSeconds(secondsAfterExpiresAt));
 
         var expiryId = NewMessageId();
         Assert.Equal(DaprAnswer.Success, await signals.ExpirationCompleteAsync(expiryId, new ExpirationComplete(order.OrderId, order.ExpiresAt), default));
@@ -149,8 +146,7 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         using var customer = system.Customer(NewUser());
         var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
         var order = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
-        var signals = new OrderSignals(system.OrderStore, system.Orders.Services.GetRequiredService<OrderSagas>(),
-            new FakeTimeProvider(order.ExpiresAt.AddSeconds(-30)), NullLogger<OrderSignals>.Instance);
+        var signals = system.SignalsAt(order.ExpiresAt.AddSeconds(-30));
         var expiry = new ExpirationComplete(order.OrderId, order.ExpiresAt);
         var expiryId = NewMessageId();
 

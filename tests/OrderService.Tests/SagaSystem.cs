@@ -9,9 +9,12 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Net.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.OrderService.Events;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.OrderService.Saga;
 using TicketSaga.Outbox;
 using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.PubSub;
@@ -160,6 +163,10 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     public async Task<(string? Quota, string? Seats)> ReleaseReasonsAsync(TicketType ticket, SeatPlan plan) =>
         (await ScalarAsync<string>(TicketsDatabase, "SELECT release_reason FROM reservations WHERE ticket_id = $1", Guid.Parse(ticket.TicketId)),
          await ScalarAsync<string>(VenuesDatabase, "SELECT release_reason FROM seat_reservations WHERE plan_id = $1", Guid.Parse(plan.PlanId)));
+
+    /// <summary>order-service's handler of saga signals, as it answers when its clock reads <paramref name="now"/>.</summary>
+    public OrderSignals SignalsAt(DateTimeOffset now) =>
+        new(OrderStore, Orders.Services.GetRequiredService<OrderSagas>(), new FakeTimeProvider(now), NullLogger<OrderSignals>.Instance);
 
     /// <summary>How many signals were raised to the order's saga: waiting in the runtime's database or already in its history.</summary>
     public async Task<long> SignalsRaisedAsync(string orderId) =>

@@ -442,6 +442,7 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
             {
                 var ended = new ConcurrentDictionary<Guid, (string Status, DateTimeOffset At)>();
                 var now = DateTimeOffset.UtcNow;
+                // Paid from _holds, not the snapshot: payers may still be paying while the watcher runs.
                 var due = live.Where(hold => _holds[hold.Key].Paid || hold.Value.ExpiresAt + targets.SettleWindow <= now);
                 await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (hold, ct) =>
                 {
@@ -502,7 +503,8 @@ internal sealed class FlashSale(FlashSaleOptions options, FlashSaleTargets targe
         var status = timeline.RootElement.GetProperty("status").GetString()!;
         var end = timeline.RootElement.GetProperty("entries").EnumerateArray()
             .FirstOrDefault(e => e.GetProperty("step").GetString() is TimelineSteps.Confirmed or TimelineSteps.Expired or TimelineSteps.Cancelled);
-        return status == OrderStatuses.Pending || end.ValueKind == JsonValueKind.Undefined
+        // An ended order stays ended, so only the entry recording the end remains to be found.
+        return end.ValueKind == JsonValueKind.Undefined
             ? null
             : (status, end.GetProperty("at").GetDateTimeOffset());
     }
