@@ -77,15 +77,24 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     /// One page of live orders, the ones that expire first first, after <paramref name="after"/> (the
     /// last order of the previous page): what the sweeper checks, page by page.
     /// </summary>
-    public async Task<IReadOnlyList<Order>> ListLiveAsync(TimeSpan olderThan, Order? after, int limit, CancellationToken cancellationToken)
+    /// <summary>A page of the live orders <paramref name="sweep"/> selects, by expires_at.</summary>
+    public async Task<IReadOnlyList<Order>> ListLiveAsync(LiveOrderSweep sweep, Order? after, int limit, CancellationToken cancellationToken)
     {
+        // The slice of an order is its id's last byte, random in a version 7 UUID.
         await using var command = dataSource.CreateCommand(
             $"""
             SELECT {Columns} FROM orders
-            WHERE status = 'PENDING' AND created_at < @cutoff AND (@after::uuid IS NULL OR (expires_at, order_id) > (@after_expires, @after))
+            WHERE status = 'PENDING' AND created_at < @placed_before
+              AND (@placed_since::timestamptz IS NULL OR created_at >= @placed_since OR expires_at < @expired_before
+                   OR get_byte(uuid_send(order_id), 15) % @slices = @slice)
+              AND (@after::uuid IS NULL OR (expires_at, order_id) > (@after_expires, @after))
             ORDER BY expires_at, order_id LIMIT @limit
             """);
-        command.Parameters.AddWithValue("cutoff", clock.GetUtcNow() - olderThan);
+        command.Parameters.AddWithValue("placed_before", sweep.PlacedBefore);
+        command.Parameters.Add(new NpgsqlParameter("placed_since", NpgsqlDbType.TimestampTz) { Value = (object?)sweep.PlacedSince ?? DBNull.Value });
+        command.Parameters.AddWithValue("expired_before", sweep.ExpiredBefore);
+        command.Parameters.AddWithValue("slices", LiveOrderSweep.Slices);
+        command.Parameters.AddWithValue("slice", sweep.Slice);
         command.Parameters.Add(new NpgsqlParameter("after", NpgsqlDbType.Uuid) { Value = (object?)after?.OrderId ?? DBNull.Value });
         command.Parameters.Add(new NpgsqlParameter("after_expires", NpgsqlDbType.TimestampTz) { Value = (object?)after?.ExpiresAt ?? DBNull.Value });
         command.Parameters.AddWithValue("limit", limit);

@@ -5,13 +5,17 @@ namespace TicketSaga.OrderService.Saga;
 
 /// <summary>
 /// A safety net, not how orders end: the saga (a durable workflow) is the source of truth for that.
-/// At start-up and every SweepInterval, every live order, however many, gets its saga if it has none:
-/// the order commits in order-service's database and its saga starts in the runtime's, so a process
+/// The order commits in order-service's database and its saga starts in the runtime's, so a process
 /// that dies between the two (or a runtime that is down at that moment) leaves an order without a
-/// saga. A saga started late whose expires_at + grace has passed ends the order at once through its
-/// own timer.
+/// saga; a saga may also fail half way (an upgrade that renamed its activities). At start-up every
+/// live order gets its saga if it has none or a failed one; then every SweepInterval, the orders
+/// placed since the previous pass, those still live a whole interval past their deadline, and one
+/// slice in <see cref="LiveOrderSweep.Slices"/> of the others, so each is looked at again within that
+/// many passes. Looking at every live order every pass cost a workflow read per order, a steady load
+/// while a flash sale's holds wait. A saga started late whose expires_at + grace has passed ends the
+/// order at once through its own timer.
 /// </summary>
-public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
+public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, TimeProvider clock, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
     : BackgroundService
 {
     /// <summary>Younger orders are still being started by the request that created them.</summary>
@@ -21,37 +25,50 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, IOp
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (options.Value.SweepInterval == TimeSpan.Zero)
+        var interval = options.Value.SweepInterval;
+        if (interval == TimeSpan.Zero)
         {
             LogSweeperOff(logger);
             return;
         }
 
-        using var timer = new PeriodicTimer(options.Value.SweepInterval);
+        using var timer = new PeriodicTimer(interval, clock);
+        DateTimeOffset? sweptUpTo = null;
+        var pass = 0;
         do
         {
+            var now = clock.GetUtcNow();
+            var sweep = new LiveOrderSweep(now - StartingGrace, sweptUpTo, now - options.Value.SettleWindow - interval, pass % LiveOrderSweep.Slices);
             try
             {
-                // Page after page: no live order waits for a later pass because there were many.
-                IReadOnlyList<Order> page;
-                Order? last = null;
-                do
-                {
-                    page = await orders.ListLiveAsync(StartingGrace, last, PageSize, stoppingToken);
-                    foreach (var order in page)
-                    {
-                        await sagas.EnsureRunningAsync(order, stoppingToken);
-                        last = order;
-                    }
-                }
-                while (page.Count == PageSize);
+                await SweepAsync(sweep, stoppingToken);
+                // Only a pass that went through moves on: a failed one is tried again whole.
+                sweptUpTo = sweep.PlacedBefore;
+                pass++;
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
-                LogSweepFailed(logger, ex, options.Value.SweepInterval);
+                LogSweepFailed(logger, ex, interval);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    private async Task SweepAsync(LiveOrderSweep sweep, CancellationToken cancellationToken)
+    {
+        // Page after page: no live order waits for a later pass because there were many.
+        IReadOnlyList<Order> page;
+        Order? last = null;
+        do
+        {
+            page = await orders.ListLiveAsync(sweep, last, PageSize, cancellationToken);
+            foreach (var order in page)
+            {
+                await sagas.EnsureRunningAsync(order, cancellationToken);
+                last = order;
+            }
+        }
+        while (page.Count == PageSize);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of live orders failed; next pass in {Interval}")]

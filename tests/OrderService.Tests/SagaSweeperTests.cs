@@ -1,0 +1,59 @@
+using System.Net;
+using TicketSaga.Contracts;
+using TicketSaga.OrderService.Orders;
+
+namespace TicketSaga.OrderService.Tests;
+
+/// <summary>Which live orders a pass of the saga sweeper looks at (its query, on order-service's database).</summary>
+public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSystem>
+{
+    private static readonly TimeSpan Microsecond = TimeSpan.FromTicks(10);
+
+    [Fact]
+    public async Task A_pass_after_the_first_looks_at_orders_placed_since_the_last_one_those_long_expired_and_one_slice_of_the_rest()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer("user-" + Guid.NewGuid().ToString("N")[..8]);
+        var placed = await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 });
+        var order = (await system.OrderStore.GetAsync(Guid.Parse(placed.GetProperty("order_id").GetString()!), default))!;
+        var slice = order.OrderId.ToByteArray(bigEndian: true)[15] % LiveOrderSweep.Slices;
+        var otherSlice = (slice + 1) % LiveOrderSweep.Slices;
+        var placedBefore = order.CreatedAt + TimeSpan.FromSeconds(1);
+        var later = order.CreatedAt + Microsecond;
+
+        // The first pass: every live order placed before the cut-off.
+        Assert.True(await SweptAsync(order, new LiveOrderSweep(placedBefore, null, order.ExpiresAt, otherSlice)));
+        Assert.False(await SweptAsync(order, new LiveOrderSweep(order.CreatedAt, null, order.ExpiresAt, slice)));
+        // Later passes: placed since the previous one ...
+        Assert.True(await SweptAsync(order, new LiveOrderSweep(placedBefore, order.CreatedAt, order.ExpiresAt, otherSlice)));
+        Assert.False(await SweptAsync(order, new LiveOrderSweep(placedBefore, later, order.ExpiresAt, otherSlice)));
+        // ... or expired before the pass's bound ...
+        Assert.True(await SweptAsync(order, new LiveOrderSweep(placedBefore, later, order.ExpiresAt + Microsecond, otherSlice)));
+        // ... or in the pass's slice.
+        Assert.True(await SweptAsync(order, new LiveOrderSweep(placedBefore, later, order.ExpiresAt, slice)));
+
+        Assert.Equal(HttpStatusCode.Accepted, (await customer.DeleteAsync($"/orders/{order.OrderId}")).StatusCode);
+        await SagaSystem.WaitForStatusAsync(customer, order.OrderId.ToString(), OrderStatuses.Cancelled);
+        Assert.False(await SweptAsync(order, new LiveOrderSweep(placedBefore, null, order.ExpiresAt, slice)));
+    }
+
+    private async Task<bool> SweptAsync(Order order, LiveOrderSweep sweep)
+    {
+        // Other tests' orders share the database: page through all of them.
+        Order? last = null;
+        IReadOnlyList<Order> page;
+        do
+        {
+            page = await system.OrderStore.ListLiveAsync(sweep, last, 100, default);
+            if (page.Any(o => o.OrderId == order.OrderId))
+            {
+                return true;
+            }
+
+            last = page.Count > 0 ? page[^1] : null;
+        }
+        while (page.Count == 100);
+
+        return false;
+    }
+}
