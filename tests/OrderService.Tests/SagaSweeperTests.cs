@@ -1,13 +1,27 @@
 using System.Net;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.OrderService.Saga;
 
 namespace TicketSaga.OrderService.Tests;
 
-/// <summary>Which live orders a pass of the saga sweeper looks at (its query, on order-service's database).</summary>
+/// <summary>Which live orders a pass of the saga sweeper looks at: the pass's bounds, and its query on order-service's database.</summary>
 public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSystem>
 {
     private static readonly TimeSpan Microsecond = TimeSpan.FromTicks(10);
+
+    [Fact]
+    public void The_first_pass_looks_at_every_live_order_and_later_ones_overlap_the_previous_by_an_interval_and_turn_through_the_slices()
+    {
+        var options = new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) };
+        var now = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+
+        var first = SagaSweeper.Pass(now, sweptUpTo: null, pass: 0, options);
+        var eleventh = SagaSweeper.Pass(now.AddSeconds(300), sweptUpTo: now.AddSeconds(268), pass: 11, options);
+
+        Assert.Equal(new LiveOrderSweep(now.AddSeconds(-2), null, now.AddSeconds(-90), 0), first);
+        Assert.Equal(new LiveOrderSweep(now.AddSeconds(298), now.AddSeconds(238), now.AddSeconds(210), 1), eleventh);
+    }
 
     [Fact]
     public async Task A_pass_after_the_first_looks_at_orders_placed_since_the_last_one_those_long_expired_and_one_slice_of_the_rest()

@@ -9,11 +9,11 @@ namespace TicketSaga.OrderService.Saga;
 /// that dies between the two (or a runtime that is down at that moment) leaves an order without a
 /// saga; a saga may also fail half way (an upgrade that renamed its activities). At start-up every
 /// live order gets its saga if it has none or a failed one; then every SweepInterval, the orders
-/// placed since the previous pass, those still live a whole interval past their deadline, and one
-/// slice in <see cref="LiveOrderSweep.Slices"/> of the others, so each is looked at again within that
-/// many passes. Looking at every live order every pass cost a workflow read per order, a steady load
-/// while a flash sale's holds wait. A saga started late whose expires_at + grace has passed ends the
-/// order at once through its own timer.
+/// placed since the previous pass (and an interval before it), those still live a whole interval past
+/// their deadline, and one slice in <see cref="LiveOrderSweep.Slices"/> of the others, so each is
+/// looked at again within that many passes. Looking at every live order every pass cost a workflow
+/// read per order, a steady load while a flash sale's holds wait. A saga started late whose
+/// expires_at + grace has passed ends the order at once through its own timer.
 /// </summary>
 public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, TimeProvider clock, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
     : BackgroundService
@@ -37,8 +37,7 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, Tim
         var pass = 0;
         do
         {
-            var now = clock.GetUtcNow();
-            var sweep = new LiveOrderSweep(now - StartingGrace, sweptUpTo, now - options.Value.SettleWindow - interval, pass % LiveOrderSweep.Slices);
+            var sweep = Pass(clock.GetUtcNow(), sweptUpTo, pass, options.Value);
             try
             {
                 await SweepAsync(sweep, stoppingToken);
@@ -53,6 +52,15 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, Tim
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
+
+    /// <summary>What pass number <paramref name="pass"/> looks at; <paramref name="sweptUpTo"/> is the previous pass's cut-off, null before the first.</summary>
+    public static LiveOrderSweep Pass(DateTimeOffset now, DateTimeOffset? sweptUpTo, int pass, OrderOptions options) =>
+        new(PlacedBefore: now - StartingGrace,
+            // An interval before the last cut-off: created_at is read before the holds are taken, so under
+            // load an order commits seconds after it, possibly after the pass that covered it.
+            PlacedSince: sweptUpTo - options.SweepInterval,
+            ExpiredBefore: now - options.SettleWindow - options.SweepInterval,
+            Slice: pass % LiveOrderSweep.Slices);
 
     private async Task SweepAsync(LiveOrderSweep sweep, CancellationToken cancellationToken)
     {
