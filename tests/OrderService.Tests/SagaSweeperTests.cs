@@ -13,14 +13,36 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
     [Fact]
     public void The_first_pass_looks_at_every_live_order_and_later_ones_overlap_the_previous_by_an_interval_and_turn_through_the_slices()
     {
-        var options = new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) };
+        var passes = new SagaSweeper.Passes(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) });
         var now = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
 
-        var first = SagaSweeper.Pass(now, sweptUpTo: null, pass: 0, options);
-        var eleventh = SagaSweeper.Pass(now.AddSeconds(300), sweptUpTo: now.AddSeconds(268), pass: 11, options);
-
+        var first = passes.Next(now);
         Assert.Equal(new LiveOrderSweep(now.AddSeconds(-2), null, now.AddSeconds(-90), 0), first);
-        Assert.Equal(new LiveOrderSweep(now.AddSeconds(298), now.AddSeconds(238), now.AddSeconds(210), 1), eleventh);
+        passes.Completed(first);
+        var second = passes.Next(now.AddSeconds(30));
+        Assert.Equal(new LiveOrderSweep(now.AddSeconds(28), now.AddSeconds(-32), now.AddSeconds(-60), 1), second);
+        passes.Completed(second);
+        for (var pass = 2; pass < LiveOrderSweep.Slices; pass++)
+        {
+            passes.Completed(passes.Next(now.AddSeconds(30 * pass)));
+        }
+
+        Assert.Equal(0, passes.Next(now.AddSeconds(300)).Slice);
+    }
+
+    [Fact]
+    public void A_pass_that_failed_is_tried_again_whole()
+    {
+        var passes = new SagaSweeper.Passes(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) });
+        var now = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        var first = passes.Next(now);
+        passes.Completed(first);
+
+        var failed = passes.Next(now.AddSeconds(30));
+        var retried = passes.Next(now.AddSeconds(60));
+
+        Assert.Equal((failed.PlacedSince, failed.Slice), (retried.PlacedSince, retried.Slice));
+        Assert.Equal(now.AddSeconds(58), retried.PlacedBefore);
     }
 
     [Fact]

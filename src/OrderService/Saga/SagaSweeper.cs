@@ -33,17 +33,14 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, Tim
         }
 
         using var timer = new PeriodicTimer(interval, clock);
-        DateTimeOffset? sweptUpTo = null;
-        var pass = 0;
+        var passes = new Passes(options.Value);
         do
         {
-            var sweep = Pass(clock.GetUtcNow(), sweptUpTo, pass, options.Value);
+            var sweep = passes.Next(clock.GetUtcNow());
             try
             {
                 await SweepAsync(sweep, stoppingToken);
-                // Only a pass that went through moves on: a failed one is tried again whole.
-                sweptUpTo = sweep.PlacedBefore;
-                pass++;
+                passes.Completed(sweep);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -53,14 +50,26 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, Tim
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    /// <summary>What pass number <paramref name="pass"/> looks at; <paramref name="sweptUpTo"/> is the previous pass's cut-off, null before the first.</summary>
-    public static LiveOrderSweep Pass(DateTimeOffset now, DateTimeOffset? sweptUpTo, int pass, OrderOptions options) =>
-        new(PlacedBefore: now - StartingGrace,
-            // An interval before the last cut-off: created_at is read before the holds are taken, so under
-            // load an order commits seconds after it, possibly after the pass that covered it.
-            PlacedSince: sweptUpTo - options.SweepInterval,
-            ExpiredBefore: now - options.SettleWindow - options.SweepInterval,
-            Slice: pass % LiveOrderSweep.Slices);
+    /// <summary>Which live orders each pass looks at. Only a pass that went through moves on: a failed one is tried again whole.</summary>
+    public sealed class Passes(OrderOptions options)
+    {
+        private DateTimeOffset? _sweptUpTo;
+        private int _completed;
+
+        public LiveOrderSweep Next(DateTimeOffset now) =>
+            new(PlacedBefore: now - StartingGrace,
+                // An interval before the last cut-off: created_at is read before the holds are taken, so under
+                // load an order commits seconds after it, possibly after the pass that covered it.
+                PlacedSince: _sweptUpTo - options.SweepInterval,
+                ExpiredBefore: now - options.SettleWindow - options.SweepInterval,
+                Slice: _completed % LiveOrderSweep.Slices);
+
+        public void Completed(LiveOrderSweep sweep)
+        {
+            _sweptUpTo = sweep.PlacedBefore;
+            _completed++;
+        }
+    }
 
     private async Task SweepAsync(LiveOrderSweep sweep, CancellationToken cancellationToken)
     {
