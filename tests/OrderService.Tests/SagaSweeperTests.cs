@@ -10,11 +10,15 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
 {
     private static readonly TimeSpan Microsecond = TimeSpan.FromTicks(10);
 
+    private static readonly DateTimeOffset Now = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+
+    private static SagaSweeper.Passes NewPasses() =>
+        new(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) });
+
     [Fact]
     public void The_first_pass_looks_at_every_live_order_and_later_ones_overlap_the_previous_by_an_interval_and_turn_through_the_slices()
     {
-        var passes = new SagaSweeper.Passes(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) });
-        var now = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        var (passes, now) = (NewPasses(), Now);
 
         var first = passes.Next(now);
         Assert.Equal(new LiveOrderSweep(now.AddSeconds(-2), null, now.AddSeconds(-90), 0), first);
@@ -33,8 +37,7 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
     [Fact]
     public void A_pass_that_failed_is_tried_again_whole()
     {
-        var passes = new SagaSweeper.Passes(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30), SettleWindow = TimeSpan.FromSeconds(60) });
-        var now = new DateTimeOffset(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+        var (passes, now) = (NewPasses(), Now);
         var first = passes.Next(now);
         passes.Completed(first);
 

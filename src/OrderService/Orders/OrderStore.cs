@@ -74,10 +74,9 @@ public sealed class OrderStore(NpgsqlDataSource dataSource, OutboxSignal outboxS
     }
 
     /// <summary>
-    /// One page of live orders, the ones that expire first first, after <paramref name="after"/> (the
-    /// last order of the previous page): what the sweeper checks, page by page.
+    /// One page of the live orders <paramref name="sweep"/> selects, the ones that expire first first, after
+    /// <paramref name="after"/> (the last order of the previous page): what the sweeper checks, page by page.
     /// </summary>
-    /// <summary>A page of the live orders <paramref name="sweep"/> selects, by expires_at.</summary>
     public async Task<IReadOnlyList<Order>> ListLiveAsync(LiveOrderSweep sweep, Order? after, int limit, CancellationToken cancellationToken)
     {
         // The slice of an order is its id's last byte, random in a version 7 UUID.
