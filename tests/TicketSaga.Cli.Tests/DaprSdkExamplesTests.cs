@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using Npgsql;
+using TicketSaga.Runtime.Postgres;
 using TicketSaga.Testing;
 
 namespace TicketSaga.Cli.Tests;
@@ -194,8 +195,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
             _process.Dispose();
             await using var connection = new NpgsqlConnection(_postgres.ConnectionString);
             await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_database} WITH (FORCE)", connection) { CommandTimeout = 0 };
-            await drop.ExecuteNonQueryAsync();
+            await PostgresDatabase.DropAsync(connection, _database);
         }
 
         private void Append(string? line)

@@ -102,9 +102,7 @@ public sealed class PostgresServer : IAsyncLifetime
         {
             await using var connection = new NpgsqlConnection(ConnectionString);
             await connection.OpenAsync(cancellationToken);
-            // FORCE: a process a test started may still hold a connection.
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)", connection) { CommandTimeout = 0 };
-            await drop.ExecuteNonQueryAsync(cancellationToken);
+            await PostgresDatabase.DropAsync(connection, name, cancellationToken);
         });
     }
 

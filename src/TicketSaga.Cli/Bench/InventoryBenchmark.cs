@@ -324,9 +324,7 @@ public static class InventoryBenchmark
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false }.ConnectionString);
         await connection.OpenAsync();
-        // DROP DATABASE waits for a checkpoint, which on a busy machine outlasts the default 30 s.
-        await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection) { CommandTimeout = 0 };
-        await drop.ExecuteNonQueryAsync();
+        await PostgresDatabase.DropAsync(connection, database);
     }
 
     private static int FreeLoopbackPort()

@@ -11,6 +11,7 @@ using Npgsql;
 using TicketSaga.Cli.Bench.Echo;
 using TicketSaga.Runtime.Actors;
 using TicketSaga.Runtime.Hosting;
+using TicketSaga.Runtime.Postgres;
 using TicketSaga.Runtime.PubSub;
 
 namespace TicketSaga.Cli.Bench;
@@ -170,10 +171,9 @@ public static class RuntimeBenchmark
         NpgsqlConnection.ClearAllPools();
         try
         {
-            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false, CommandTimeout = 300 }.ConnectionString);
+            await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(server) { Database = "postgres", Pooling = false }.ConnectionString);
             await connection.OpenAsync();
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", connection);
-            await drop.ExecuteNonQueryAsync();
+            await PostgresDatabase.DropAsync(connection, database);
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
         {

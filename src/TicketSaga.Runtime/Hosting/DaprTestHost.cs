@@ -2,6 +2,7 @@ using Dapr.Client;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using TicketSaga.Runtime.Postgres;
 
 namespace TicketSaga.Runtime.Hosting;
 
@@ -112,10 +113,7 @@ public sealed class DaprTestHost : IAsyncDisposable
         {
             await using var connection = new NpgsqlConnection(_postgresConnectionString);
             await connection.OpenAsync();
-            // No command timeout: a drop waits for a checkpoint, which on a busy machine took longer than
-            // Npgsql's 30 s, failing the test run in its cleanup and leaving the database behind.
-            await using var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS \"{_ownedDatabase}\" WITH (FORCE)", connection) { CommandTimeout = 0 };
-            await drop.ExecuteNonQueryAsync();
+            await PostgresDatabase.DropAsync(connection, _ownedDatabase);
         }
     }
 }
