@@ -4,11 +4,11 @@ namespace TicketSaga.PaymentService;
 
 /// <summary>
 /// orders.order.cancelled: the order ended without a sale, so its money must not stay captured. The
-/// handler only records that (the payment takes no attempt any more, and a payment_work row, with the
-/// inbox row, in one transaction); <see cref="PaymentWorkRunner"/> then cancels the PaymentIntent or
-/// refunds the capture at Stripe, however long Stripe takes to answer. Before that it asks
-/// order-service whether the order really ended: a cancellation of a live or confirmed order (forged)
-/// is refused.
+/// handler only records that, with the inbox row, in one transaction: the payment takes no attempt any
+/// more, and is CANCELLED at once if nothing of it ever reached Stripe (a flash sale's unpaid holds);
+/// otherwise a payment_work row lets <see cref="PaymentWorkRunner"/> cancel the PaymentIntent or refund
+/// the capture at Stripe, however long Stripe takes to answer. Before that it asks order-service
+/// whether the order really ended: a cancellation of a live or confirmed order (forged) is refused.
 /// </summary>
 public sealed partial class OrderCancellation(PaymentStore store, OrderLocks locks, OrderDirectory orders, PaymentWorkSignal work, ILogger<OrderCancellation> logger)
 {
@@ -30,15 +30,25 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
         // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
         await using var order = await locks.AcquireAsync(cancelled.OrderId, cancellationToken);
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
-        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
+        var settleAtStripe = false;
+        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken)
+            && await PaymentStore.EndAsync(order.Connection, transaction, cancelled, cancellationToken))
         {
-            await PaymentStore.EndAsync(order.Connection, transaction, cancelled, cancellationToken);
             await PaymentWorkRunner.AddAsync(order.Connection, transaction, cancelled.OrderId, cancelled.Reason, capturedIntentId: null, cancellationToken);
+            settleAtStripe = true;
         }
 
         await transaction.CommitAsync(cancellationToken);
-        work.Notify();
-        LogOrderEnded(logger, cancelled.OrderId, cancelled.Reason);
+        if (settleAtStripe)
+        {
+            work.Notify();
+            LogOrderEnded(logger, cancelled.OrderId, cancelled.Reason);
+        }
+        else
+        {
+            LogPaymentCancelled(logger, cancelled.OrderId, cancelled.Reason);
+        }
+
         return null;
     }
 
@@ -60,4 +70,7 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}); its payment is settled by payment_work")]
     private static partial void LogOrderEnded(ILogger logger, Guid orderId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}); nothing of its payment reached Stripe: cancelled")]
+    private static partial void LogPaymentCancelled(ILogger logger, Guid orderId, string reason);
 }

@@ -23,7 +23,7 @@ public static class PaymentStatuses
 
 /// <summary>
 /// One row of <c>payments</c>; <see cref="Expired"/> is computed by PostgreSQL's clock. <see cref="Ended"/>:
-/// the order has ended, no attempt starts any more and payment_work settles its money.
+/// the order has ended, no attempt starts any more and payment_work settles whatever of it reached Stripe.
 /// </summary>
 public sealed record Payment(
     Guid PaymentId,

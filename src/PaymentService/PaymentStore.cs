@@ -72,11 +72,13 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     }
 
     /// <summary>
-    /// orders.order.cancelled: the payment takes no attempt any more. Without a row nothing can have
-    /// reached Stripe, so the new row is CANCELLED at once; a row already there (possibly committed by
-    /// orders.order.created a moment ago) keeps its status until payment_work has asked Stripe.
+    /// orders.order.cancelled: the payment takes no attempt any more. A payment of which nothing ever
+    /// reached Stripe (no row yet, or no PaymentIntent and no attempt whose answer was lost) is CANCELLED
+    /// at once; any other keeps its status until payment_work has asked Stripe. Callers hold the order's lock,
+    /// so no attempt is under way.
     /// </summary>
-    public static async Task EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCancelled order, CancellationToken cancellationToken)
+    /// <returns>Whether Stripe may hold money or an intent of the order: then payment_work must settle it.</returns>
+    public static async Task<bool> EndAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, OrderCancelled order, CancellationToken cancellationToken)
     {
         // An upsert, not read-then-insert: a creation committing meanwhile is updated, never left payable.
         await using var upsert = new NpgsqlCommand(
@@ -86,13 +88,16 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
             ON CONFLICT (order_id) DO UPDATE
                 SET ended_at = COALESCE(payments.ended_at, now()),
                     cancellation_reason = COALESCE(payments.cancellation_reason, EXCLUDED.cancellation_reason),
+                    status = CASE WHEN payments.payment_intent_id IS NULL AND NOT payments.attempt_in_flight AND payments.status IN ('PENDING', 'REQUIRES_ACTION')
+                                  THEN 'CANCELLED' ELSE payments.status END,
                     updated_at = now()
+            RETURNING payment_intent_id IS NOT NULL OR attempt_in_flight
             """, connection, transaction);
         upsert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
         upsert.Parameters.AddWithValue("order", order.OrderId);
         upsert.Parameters.AddWithValue("user", order.UserId);
         upsert.Parameters.AddWithValue("reason", order.Reason);
-        await upsert.ExecuteNonQueryAsync(cancellationToken);
+        return (bool)(await upsert.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>

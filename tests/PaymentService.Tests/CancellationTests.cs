@@ -47,6 +47,44 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
     }
 
     [Fact]
+    public async Task An_order_that_ends_before_any_payment_attempt_is_cancelled_at_once_with_no_work_left_for_Stripe()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+
+        await world.CancelOrderAsync(order, CancellationReasons.Expired);
+
+        await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) == "CANCELLED", "the cancellation");
+        Assert.Equal(CancellationReasons.Expired, await world.ScalarAsync<string>("SELECT cancellation_reason FROM payments WHERE order_id = @order AND ended_at IS NOT NULL", order.OrderId));
+        Assert.Equal(0L, await world.ScalarAsync<long>("SELECT count(*) FROM payment_work WHERE order_id = @order", order.OrderId));
+        Assert.Empty(world.IntentsOf(order.OrderId));
+    }
+
+    [Fact]
+    public async Task A_payment_with_an_intent_stays_as_it_was_until_Stripe_has_cancelled_the_intent()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var status = await world.PaymentStatusAsync(order.OrderId);
+
+        world.Stub.Faults.Down = true;
+        try
+        {
+            await world.CancelOrderAsync(order, CancellationReasons.Expired);
+            await PaymentWorld.EventuallyAsync(async () => await world.ScalarAsync<bool>("SELECT ended_at IS NOT NULL FROM payments WHERE order_id = @order", order.OrderId), "the end");
+            Assert.Equal(status, await world.PaymentStatusAsync(order.OrderId));
+        }
+        finally
+        {
+            world.Stub.Faults.Down = false;
+        }
+
+        await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) == "CANCELLED", "the cancellation");
+        Assert.Equal("canceled", Assert.Single(world.IntentsOf(order.OrderId)).Status);
+    }
+
+    [Fact]
     public async Task Money_captured_while_the_order_expired_is_refunded_and_never_announced_as_a_sale()
     {
         var user = PaymentWorld.NewUser();
