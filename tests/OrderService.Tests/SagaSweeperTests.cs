@@ -1,11 +1,19 @@
+using System.Collections.Concurrent;
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Orders;
 using TicketSaga.OrderService.Saga;
+using TicketSaga.Outbox;
+using TicketSaga.Testing;
 
 namespace TicketSaga.OrderService.Tests;
 
-/// <summary>Which live orders a pass of the saga sweeper looks at: the pass's bounds, and its query on order-service's database.</summary>
+/// <summary>Which live orders a pass of the saga sweeper looks at (the pass's bounds, and its query on order-service's database), and how it runs.</summary>
 public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSystem>
 {
     private static readonly TimeSpan Microsecond = TimeSpan.FromTicks(10);
@@ -74,6 +82,52 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
         Assert.Equal(HttpStatusCode.Accepted, (await customer.DeleteAsync($"/orders/{order.OrderId}")).StatusCode);
         await SagaSystem.WaitForStatusAsync(customer, order.OrderId.ToString(), OrderStatuses.Cancelled);
         Assert.False(await SweptAsync(order, new LiveOrderSweep(placedBefore, null, order.ExpiresAt, slice)));
+    }
+
+    [Fact]
+    public async Task With_a_sweep_interval_of_zero_the_sweeper_is_off_and_says_so()
+    {
+        var log = new RecordingLogger();
+        using var sweeper = new SagaSweeper(system.OrderStore, Sagas, TimeProvider.System, Options.Create(new OrderOptions { SweepInterval = TimeSpan.Zero }), log);
+
+        await sweeper.StartAsync(TestContext.Current.CancellationToken);
+        await sweeper.ExecuteTask!;
+
+        Assert.Contains(log.Messages, m => m.Contains("the saga sweeper is off", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_pass_that_fails_is_logged_and_the_next_one_comes_all_the_same()
+    {
+        await using var unreachable = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=nobody;Timeout=1");
+        var clock = new FakeTimeProvider(Now);
+        var log = new RecordingLogger();
+        using var sweeper = new SagaSweeper(new OrderStore(unreachable, new OutboxSignal(), clock), Sagas, clock,
+            Options.Create(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30) }), log);
+
+        await sweeper.StartAsync(TestContext.Current.CancellationToken);
+        await Eventually.HoldsAsync(() => Task.FromResult(log.Failures == 1), "the first pass failing");
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await Eventually.HoldsAsync(() => Task.FromResult(log.Failures == 2), "the next pass, failing too");
+
+        Assert.False(sweeper.ExecuteTask!.IsCompleted);
+        await sweeper.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    private OrderSagas Sagas => system.Orders.Services.GetRequiredService<OrderSagas>();
+
+    private sealed class RecordingLogger : ILogger<SagaSweeper>
+    {
+        public ConcurrentQueue<string> Messages { get; } = new();
+
+        public int Failures => Messages.Count(m => m.StartsWith("Sweep of live orders failed", StringComparison.Ordinal));
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Enqueue(formatter(state, exception));
     }
 
     private async Task<bool> SweptAsync(Order order, LiveOrderSweep sweep)
