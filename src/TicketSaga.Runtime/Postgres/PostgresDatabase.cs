@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace TicketSaga.Runtime.Postgres;
 
-/// <summary>Clean-up of a database a test, a bench or the runner made for itself.</summary>
+/// <summary>Clean-up of a database a test or a bench made for itself.</summary>
 public static class PostgresDatabase
 {
     /// <summary>
