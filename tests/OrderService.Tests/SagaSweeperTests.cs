@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -87,7 +85,7 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
     [Fact]
     public async Task With_a_sweep_interval_of_zero_the_sweeper_is_off_and_says_so()
     {
-        var log = new RecordingLogger();
+        var log = new RecordingLogger<SagaSweeper>();
         using var sweeper = new SagaSweeper(system.OrderStore, Sagas, TimeProvider.System, Options.Create(new OrderOptions { SweepInterval = TimeSpan.Zero }), log);
 
         await sweeper.StartAsync(TestContext.Current.CancellationToken);
@@ -101,14 +99,14 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
     {
         await using var unreachable = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Username=nobody;Timeout=1");
         var clock = new FakeTimeProvider(Now);
-        var log = new RecordingLogger();
+        var log = new RecordingLogger<SagaSweeper>();
         using var sweeper = new SagaSweeper(new OrderStore(unreachable, new OutboxSignal(), clock), Sagas, clock,
             Options.Create(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(30) }), log);
 
         await sweeper.StartAsync(TestContext.Current.CancellationToken);
-        await Eventually.HoldsAsync(() => Task.FromResult(log.Failures == 1), "the first pass failing");
+        await Eventually.HoldsAsync(() => Task.FromResult(FailuresIn(log) == 1), "the first pass failing");
         clock.Advance(TimeSpan.FromSeconds(30));
-        await Eventually.HoldsAsync(() => Task.FromResult(log.Failures == 2), "the next pass, failing too");
+        await Eventually.HoldsAsync(() => Task.FromResult(FailuresIn(log) == 2), "the next pass, failing too");
 
         Assert.False(sweeper.ExecuteTask!.IsCompleted);
         await sweeper.StopAsync(TestContext.Current.CancellationToken);
@@ -116,19 +114,8 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
 
     private OrderSagas Sagas => system.Orders.Services.GetRequiredService<OrderSagas>();
 
-    private sealed class RecordingLogger : ILogger<SagaSweeper>
-    {
-        public ConcurrentQueue<string> Messages { get; } = new();
-
-        public int Failures => Messages.Count(m => m.StartsWith("Sweep of live orders failed", StringComparison.Ordinal));
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            Messages.Enqueue(formatter(state, exception));
-    }
+    private static int FailuresIn(RecordingLogger<SagaSweeper> log) =>
+        log.Messages.Count(m => m.StartsWith("Sweep of live orders failed", StringComparison.Ordinal));
 
     private async Task<bool> SweptAsync(Order order, LiveOrderSweep sweep)
     {

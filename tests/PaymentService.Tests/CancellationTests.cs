@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.Outbox;
+using TicketSaga.ServiceDefaults;
+using TicketSaga.Testing;
 
 namespace TicketSaga.PaymentService.Tests;
 
@@ -84,6 +86,35 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         Assert.Equal("canceled", Assert.Single(world.IntentsOf(order.OrderId)).Status);
     }
 
+    [Theory]
+    [InlineData(false, "nothing of its payment reached Stripe")]
+    [InlineData(true, "its payment is settled by payment_work")]
+    public async Task The_handler_wakes_the_work_runner_only_when_Stripe_has_something_to_settle(bool attempted, string logged)
+    {
+        var cancellationToken = TestContext.Current.CancellationToken;
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        if (attempted)
+        {
+            using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+            Assert.Equal(HttpStatusCode.OK, pending.StatusCode);
+        }
+
+        await using var dataSource = NpgsqlDataSource.Create(world.ConnectionString);
+        var orderService = new SlowOrderService(() => new HttpResponseMessage(HttpStatusCode.OK) { Content = JsonContent.Create(new { status = OrderStatuses.Expired }) });
+        orderService.Answer.SetResult();
+        using var orders = new HttpClient(orderService) { BaseAddress = new Uri("http://order-service") };
+        var work = new PaymentWorkSignal();
+        var log = new RecordingLogger<OrderCancellation>();
+        var cancellation = new OrderCancellation(new PaymentStore(dataSource, new OutboxSignal()), new OrderLocks(dataSource),
+            new OrderDirectory(orders, NullLogger<OrderDirectory>.Instance), work, log);
+
+        Assert.Null(await cancellation.HandleAsync(Guid.NewGuid().ToString(), new OrderCancelled(order.OrderId, user, CancellationReasons.Expired, DateTimeOffset.UtcNow), cancellationToken));
+
+        Assert.Equal(attempted, await WokenAsync(work));
+        Assert.Contains(log.Messages, m => m.Contains(logged, StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Money_captured_while_the_order_expired_is_refunded_and_never_announced_as_a_sale()
     {
@@ -135,5 +166,20 @@ public sealed class CancellationTests(PaymentWorld world) : IClassFixture<Paymen
         await using var ended = oneConnection.CreateCommand("SELECT cancellation_reason FROM payments WHERE order_id = @order AND ended_at IS NOT NULL");
         ended.Parameters.AddWithValue("order", order.OrderId);
         Assert.Equal(CancellationReasons.Expired, await ended.ExecuteScalarAsync(cancellationToken));
+    }
+
+    /// <summary>Whether a wake-up is pending: a notified signal answers at once, any other never.</summary>
+    private static async Task<bool> WokenAsync(WakeUpSignal signal)
+    {
+        using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await signal.WaitAsync(Timeout.InfiniteTimeSpan, giveUp.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 }
