@@ -21,6 +21,8 @@ public static class GatewayProblems
     public const string Overloaded = Base + "overloaded";
     public const string WaitingRoom = Base + "waiting-room";
     public const string InvalidQueueToken = Base + "invalid-queue-token";
+    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string NotFound = Base + "not-found";
 
     /// <summary>The same type as order-service's answer: the fast path says what the slow one would.</summary>
     public const string SoldOut = Base + "sold-out";

@@ -24,7 +24,12 @@ public static class OrderServiceExtensions
             .Validate(o => o.SettleWindow > TimeSpan.Zero, "Orders:SettleWindow must be positive")
             .Validate(o => o.SweepInterval >= TimeSpan.Zero, "Orders:SweepInterval must be zero (off) or positive")
             .ValidateOnStart();
-        builder.Services.ConfigureHttpJsonOptions(options => options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower);
+        builder.Services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            // A name given twice is refused, never "the last one wins": the gateway's door reads the same body.
+            options.SerializerOptions.AllowDuplicateProperties = false;
+        });
         builder.Services.AddSingleton(TimeProvider.System);
 
         var grpcEndpoint = DaprSidecar.GrpcEndpoint(builder.Configuration);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using Google.Protobuf.WellKnownTypes;
 using TicketSaga.Ticket.V1;
 
@@ -67,6 +68,106 @@ public sealed class SoldOutTests(GatewaySystem system)
             await stop.CancelAsync();
             await Task.WhenAll(buyers);
         }
+    }
+
+    [Fact]
+    public async Task A_body_that_order_service_could_read_another_way_is_refused_at_the_door_and_not_forwarded()
+    {
+        var soldOut = await SeedAsync();
+        for (var i = 0; i < Capacity; i++)
+        {
+            await HoldAsync(soldOut);
+        }
+
+        var other = Guid.NewGuid();
+        var buyer = GatewaySystem.NewUser();
+        using var http = system.Client(buyer);
+        // What order-service answers when nothing is left; from then on the door answers sold out itself.
+        http.DefaultRequestHeaders.Add("X-Test-Status", "409");
+        using (var first = await http.PostAsJsonAsync("/orders", new { ticket_id = soldOut, qty = 1 }))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, first.StatusCode);
+        }
+
+        var forwarded = system.Orders.ReceivedFrom(buyer).Count;
+        (string Body, Encoding Encoding, HttpStatusCode Status)[] bodies =
+        [
+            ($$"""{"TICKET_ID":"{{soldOut}}","qty":1}""", Encoding.UTF8, HttpStatusCode.BadRequest),
+            ($$"""{"ticket_id":"{{other}}","Ticket_Id":"{{soldOut}}","qty":1}""", Encoding.UTF8, HttpStatusCode.BadRequest),
+            ($$"""{"ticket_id":"{{other}}","ticket_id":"{{soldOut}}","qty":1}""", Encoding.UTF8, HttpStatusCode.BadRequest),
+            ($$"""{"ticket_id":"{{soldOut}}","qty":1}""", Encoding.Unicode, HttpStatusCode.UnsupportedMediaType),
+            ("""{"ticket_id":""", Encoding.UTF8, HttpStatusCode.BadRequest),
+        ];
+
+        foreach (var (body, encoding, status) in bodies)
+        {
+            using var content = new StringContent(body, encoding, "application/json");
+            using var response = await http.PostAsync("/orders", content);
+            await response.AssertProblemAsync(status, status == HttpStatusCode.BadRequest ? "malformed-body" : "unsupported-media-type");
+        }
+
+        Assert.Equal(forwarded, system.Orders.ReceivedFrom(buyer).Count);
+    }
+
+    [Fact]
+    public async Task A_retry_with_a_key_already_used_gets_that_keys_answer_even_once_the_door_says_sold_out()
+    {
+        var ticketId = await SeedAsync();
+        var (answered, unknown) = (GatewaySystem.NewUser(), GatewaySystem.NewUser());
+        using var answeredBuyer = system.Client(answered);
+        using var unknownBuyer = system.Client(unknown);
+        var body = $$"""{"ticket_id":"{{ticketId}}","qty":1}""";
+        using (var placed = await PostWithKeyAsync(answeredBuyer, "lost-answer", body))
+        {
+            Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
+        }
+
+        // This buyer's answer is lost on the way (a 5xx): whether their order took a ticket is unknown.
+        using (var failed = await PostWithKeyAsync(unknownBuyer, "unknown-outcome", body, status: 500))
+        {
+            Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        }
+
+        for (var i = 0; i < Capacity; i++)
+        {
+            await HoldAsync(ticketId);
+        }
+
+        using var rush = system.Client(GatewaySystem.NewUser());
+        using (var learns = await PostWithKeyAsync(rush, null, body, status: 409))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, learns.StatusCode);
+        }
+
+        using (var doorShut = await PostWithKeyAsync(rush, "new-key", body))
+        {
+            await doorShut.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
+        }
+
+        using var replayed = await PostWithKeyAsync(answeredBuyer, "lost-answer", body);
+        using var forwardedAgain = await PostWithKeyAsync(unknownBuyer, "unknown-outcome", body);
+
+        Assert.Equal(HttpStatusCode.Created, replayed.StatusCode);
+        Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Single(system.Orders.ReceivedFrom(answered));
+        Assert.Equal(HttpStatusCode.Created, forwardedAgain.StatusCode);
+        Assert.Equal(2, system.Orders.ReceivedFrom(unknown).Count);
+    }
+
+    private static Task<HttpResponseMessage> PostWithKeyAsync(HttpClient client, string? key, string body, int? status = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+
+        if (status is not null)
+        {
+            request.Headers.Add("X-Test-Status", status.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return client.SendAsync(request);
     }
 
     /// <summary>Sold out: buyers keep being answered at the gateway, and none reaches order-service.</summary>

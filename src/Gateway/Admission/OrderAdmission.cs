@@ -1,7 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+using TicketSaga.Gateway.Idempotency;
 using TicketSaga.ServiceDefaults;
 using Yarp.ReverseProxy.Model;
 
@@ -13,10 +16,13 @@ namespace TicketSaga.Gateway.Admission;
 /// arrival order (<see cref="WaitingRoom"/>); at most Gateway:MaxOrdersInFlight orders are forwarded at
 /// once, and a buyer beyond that is answered 503 with Retry-After at once rather than queued in memory.
 /// </summary>
-internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoom room, IOptions<GatewayOptions> options) : IMiddleware, IDisposable
+internal sealed class OrderAdmission(
+    TicketAvailability availability, WaitingRoom room, IdempotencyStore idempotencyKeys, IOptions<GatewayOptions> options) : IMiddleware, IDisposable
 {
     public const string RouteId = "create-order";
     public const string QueueTokenHeader = "Queue-Token";
+    private const string TicketIdName = "ticket_id";
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
     private readonly ConcurrencyLimiter _inFlight = new(new ConcurrencyLimiterOptions
     {
@@ -32,13 +38,30 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
             return;
         }
 
-        if (await TicketIdAsync(context.Request) is not { } ticketId)
+        var body = await ReadBodyAsync(context.Request);
+        if (body.Refusal is { } unreadable)
         {
-            // A malformed body: order-service answers it.
+            await GatewayProblems.WriteAsync(context, unreadable);
+            return;
+        }
+
+        if (body.TicketId is not { } ticketId)
+        {
+            // No ticket type named: order-service refuses the order, and says why.
             await ForwardAsync(context, next);
             return;
         }
 
+        if (await EnterAsync(context, next, ticketId) is { } refusal)
+        {
+            // A retry of a key already used gets that key's answer (its order may have taken the last ticket), not the door's.
+            await (await RetriesAKnownKeyAsync(context) ? ForwardAsync(context, next) : refusal(context));
+        }
+    }
+
+    /// <summary>Forwards the buyer the door lets in; else returns the door's answer, not yet written.</summary>
+    private async Task<Func<HttpContext, Task>?> EnterAsync(HttpContext context, RequestDelegate next, Guid ticketId)
+    {
         TicketFacts ticket;
         switch (await availability.FindAsync(ticketId, context.RequestAborted))
         {
@@ -47,18 +70,16 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
                 break;
             case TicketLookup.Unknown:
                 // Failing closed: a buyer let past an unread door would skip the waiting room just when the system is struggling.
-                await WriteOverloadedAsync(context, "Ticket availability cannot be read right now; try again shortly.");
-                return;
+                return c => WriteOverloadedAsync(c, "Ticket availability cannot be read right now; try again shortly.");
             default:
                 await ForwardAsync(context, next);
-                return;
+                return null;
         }
 
         if (await availability.IsSoldOutAsync(ticket, ticketId, context.RequestAborted))
         {
-            await GatewayProblems.WriteAsync(context, GatewayProblems.Create(
+            return c => GatewayProblems.WriteAsync(c, GatewayProblems.Create(
                 StatusCodes.Status409Conflict, GatewayProblems.SoldOut, "Sold out", $"Ticket type {ticketId} has nothing available."));
-            return;
         }
 
         var token = context.Request.Headers[QueueTokenHeader] is { Count: 1 } header ? header.ToString() : null;
@@ -77,24 +98,22 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
                     ticket.SuspectedSoldOut = true;
                 }
 
-                return;
+                return null;
             }
         }
 
-        switch (admission)
+        return admission switch
         {
-            case Admission.Queued queued:
-                await WriteQueuedAsync(context, queued);
-                return;
-            case Admission.TokenRefused refused:
-                await GatewayProblems.WriteAsync(context, GatewayProblems.Create(
-                    StatusCodes.Status403Forbidden, GatewayProblems.InvalidQueueToken, "Invalid Queue-Token", refused.Reason));
-                return;
-            case Admission.Full:
-                await WriteOverloadedAsync(context, "The waiting room of this event is full; try again later.");
-                return;
-        }
+            Admission.Queued queued => c => WriteQueuedAsync(c, queued),
+            Admission.TokenRefused refused => c => GatewayProblems.WriteAsync(c, GatewayProblems.Create(
+                StatusCodes.Status403Forbidden, GatewayProblems.InvalidQueueToken, "Invalid Queue-Token", refused.Reason)),
+            _ /* Admission.Full */ => c => WriteOverloadedAsync(c, "The waiting room of this event is full; try again later."),
+        };
     }
+
+    private async Task<bool> RetriesAKnownKeyAsync(HttpContext context) =>
+        context.Request.Headers[IdempotentRequests.HeaderName] is { Count: 1 } key
+        && await idempotencyKeys.IsKnownAsync(context.User.UserId(), key.ToString(), context.RequestAborted);
 
     /// <summary>An order the door cannot place in a room (no ticket_id, or one ticket-service does not know).</summary>
     private async Task ForwardAsync(HttpContext context, RequestDelegate next)
@@ -137,28 +156,65 @@ internal sealed class OrderAdmission(TicketAvailability availability, WaitingRoo
         return GatewayProblems.WriteAsync(context, problem);
     }
 
-    /// <summary>The body's ticket_id, read from the buffered body (rewound for the forwarder); null when there is none to read.</summary>
-    private static async Task<Guid?> TicketIdAsync(HttpRequest request)
+    /// <summary>
+    /// The body's ticket_id, read from the buffered body (rewound for the forwarder). The door and
+    /// order-service must read the same ticket type from a body, or a buyer could pass the door with one
+    /// and buy another: order-service matches names case-insensitively, takes a repeated name's last
+    /// value and decodes a declared charset, so a body the door cannot read in exactly one way is refused here.
+    /// </summary>
+    private static async Task<OrderBody> ReadBodyAsync(HttpRequest request)
     {
+        if (!request.HasJsonContentType()
+            || (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType)
+                && mediaType.Charset is { HasValue: true } charset && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
+        {
+            return new(null, GatewayProblems.Create(StatusCodes.Status415UnsupportedMediaType, GatewayProblems.UnsupportedMediaType,
+                "Unsupported media type", "The body must be JSON in UTF-8 (Content-Type: application/json)."));
+        }
+
         request.EnableBuffering();
         try
         {
-            using var body = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
-            return body.RootElement.ValueKind == JsonValueKind.Object
-                && body.RootElement.TryGetProperty("ticket_id", out var id) && id.ValueKind == JsonValueKind.String
-                && Guid.TryParse(id.GetString(), out var ticketId)
-                ? ticketId
-                : null;
+            using var body = await JsonDocument.ParseAsync(request.Body, StrictJson, request.HttpContext.RequestAborted);
+            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return default;
+            }
+
+            JsonElement? ticket = null;
+            foreach (var property in body.RootElement.EnumerateObject())
+            {
+                if (property.Name.Equals(TicketIdName, StringComparison.OrdinalIgnoreCase))
+                {
+                    if (ticket is not null || property.Name != TicketIdName)
+                    {
+                        return new(null, Malformed($"Name the ticket type once, as '{TicketIdName}'."));
+                    }
+
+                    ticket = property.Value;
+                }
+            }
+
+            return ticket is { ValueKind: JsonValueKind.String } id && Guid.TryParse(id.GetString(), out var ticketId) ? new(ticketId, null) : default;
         }
         catch (JsonException)
         {
-            return null;
+            // Repeated names included (StrictJson).
+            return new(null, Malformed("The body is not the JSON this endpoint expects."));
         }
         finally
         {
             request.Body.Position = 0;
         }
     }
+
+    /// <summary>The answer order-service gives a body it cannot read.</summary>
+    private static ProblemDetails Malformed(string detail) =>
+        GatewayProblems.Create(StatusCodes.Status400BadRequest, RequestSafetyExtensions.MalformedBody, "The request body is malformed", detail);
+
+    /// <param name="TicketId">The ticket type the body names; null when it names none order-service would take.</param>
+    /// <param name="Refusal">The answer to a body the door refuses.</param>
+    private readonly record struct OrderBody(Guid? TicketId, ProblemDetails? Refusal);
 
     public void Dispose() => _inFlight.Dispose();
 }

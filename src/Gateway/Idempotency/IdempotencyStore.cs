@@ -87,6 +87,15 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<Idemp
         }
     }
 
+    /// <summary>Whether the user's key is in use: answered, in flight, or with its outcome unknown.</summary>
+    public async Task<bool> IsKnownAsync(string userId, string key, CancellationToken cancellationToken)
+    {
+        await using var read = dataSource.CreateCommand(
+            "SELECT EXISTS (SELECT FROM idempotency_keys WHERE user_id = @user AND idempotency_key = @key AND expires_at >= now())");
+        AddKey(read, userId, key);
+        return (bool)(await read.ExecuteScalarAsync(cancellationToken))!;
+    }
+
     public async Task CompleteAsync(string userId, string key, Guid owner, StoredResponse response, CancellationToken cancellationToken)
     {
         // Only the owner completes: a request whose lock was taken over must not overwrite the new owner's answer.
