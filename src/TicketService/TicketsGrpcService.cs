@@ -16,6 +16,9 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog
     /// <summary>No single request holds more than this, whatever max_per_user says.</summary>
     public const int MaxQtyPerRequest = 100;
 
+    /// <summary>Stripe's largest amount (8 digits); a hold of <see cref="MaxQtyPerRequest"/> at this price still fits a long.</summary>
+    private const long MaxUnitPriceMinor = 99_999_999;
+
     private const int MaxTextLength = 200;
 
     public override async Task<TicketType> CreateTicketType(CreateTicketTypeRequest request, ServerCallContext context)
@@ -25,7 +28,7 @@ internal sealed class TicketsGrpcService(TicketTypeCatalog catalog, EventCatalog
         var name = RequireText(request.Name, "name");
         Require(request.Capacity > 0, "capacity must be greater than 0.");
         Require(request.UnitPrice is not null, "unit_price is required.");
-        Require(request.UnitPrice!.AmountMinor >= 0, "unit_price.amount_minor must not be negative.");
+        Require(request.UnitPrice!.AmountMinor is >= 0 and <= MaxUnitPriceMinor, $"unit_price.amount_minor must be between 0 and {MaxUnitPriceMinor}.");
         var currency = request.UnitPrice.Currency.ToUpperInvariant();
         Require(currency.Length == 3 && currency.All(char.IsAsciiLetterUpper), "unit_price.currency must be a 3-letter ISO 4217 code.");
         Require(request.MaxPerUser > 0, "max_per_user must be greater than 0.");

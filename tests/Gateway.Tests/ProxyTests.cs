@@ -10,19 +10,19 @@ namespace TicketSaga.Gateway.Tests;
 public sealed class ProxyTests(GatewaySystem system)
 {
     [Fact]
-    public async Task A_proxied_request_reaches_order_service_with_token_identity_path_query_and_body_intact()
+    public async Task A_proxied_request_reaches_the_service_with_token_identity_path_query_and_body_intact()
     {
         var user = GatewaySystem.NewUser();
         using var client = system.Client(user);
         const string body = """{"reason":"changed my mind","items":[1,2,3],"note":"ünïcødé"}""";
 
-        using var response = await client.PostAsync("/orders/some/deep/path?x=1&y=two%20words&y=3", new StringContent(body, Encoding.UTF8, "application/json"));
+        using var response = await client.PostAsync("/payments/some/deep/path?x=1&y=two%20words&y=3", new StringContent(body, Encoding.UTF8, "application/json"));
 
         var answer = await response.JsonAsync();
-        Assert.Equal(AppIds.OrderService, answer.GetProperty("app_id").GetString());
-        var received = Assert.Single(system.Orders.ReceivedFrom(user));
+        Assert.Equal(AppIds.PaymentService, answer.GetProperty("app_id").GetString());
+        var received = Assert.Single(system.Payments.ReceivedFrom(user));
         Assert.Equal("POST", received.Method);
-        Assert.Equal("/orders/some/deep/path", received.Path);
+        Assert.Equal("/payments/some/deep/path", received.Path);
         Assert.Equal("?x=1&y=two%20words&y=3", received.Query);
         Assert.Equal(body, received.Body);
         Assert.Equal(client.DefaultRequestHeaders.Authorization!.ToString(), received.Header("Authorization"));
@@ -102,6 +102,23 @@ public sealed class ProxyTests(GatewaySystem system)
 
         var problem = await response.AssertProblemAsync(HttpStatusCode.BadGateway, "bad-gateway");
         Assert.Contains(AppIds.OrderService, problem.GetProperty("title").GetString());
+    }
+
+    [Fact]
+    public async Task A_method_outside_the_public_api_is_404_problem_details_and_not_forwarded()
+    {
+        var user = GatewaySystem.NewUser();
+        using var client = system.Client(user);
+
+        using var put = await client.PutAsync($"/orders/{Guid.NewGuid()}", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+        using var delete = await client.DeleteAsync("/payments/webhook");
+
+        Assert.All([put, delete], response =>
+        {
+            Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        });
+        Assert.Empty(system.Orders.ReceivedFrom(user));
     }
 
     [Fact]

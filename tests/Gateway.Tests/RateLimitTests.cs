@@ -31,6 +31,14 @@ public sealed class RateLimitTests(GatewaySystem system)
         Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After names a delay");
         Assert.Equal(3, system.Orders.ReceivedFrom(greedy).Count);
         Assert.Equal(HttpStatusCode.OK, other.StatusCode);
+        // Only the exact infrastructure paths are exempt, not what lies below them.
+        foreach (var path in new[] { "/payments/webhook/x", "/dapr/x", "/healthz/x", "/readyz/x" })
+        {
+            using var below = await greedyClient.GetAsync(path);
+            await below.AssertProblemAsync(HttpStatusCode.TooManyRequests, "rate-limited");
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await greedyClient.GetAsync("/healthz")).StatusCode);
     }
 
     [Fact]

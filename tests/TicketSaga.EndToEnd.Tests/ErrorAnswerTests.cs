@@ -55,6 +55,21 @@ public sealed partial class ErrorAnswerTests(SystemUnderTest system)
     }
 
     [Fact]
+    public async Task A_path_the_sidecars_access_policy_refuses_is_a_plain_404_that_names_nothing_internal()
+    {
+        using var customer = system.NewCustomer();
+        var token = customer.Http.DefaultRequestHeaders.Authorization!.Parameter!;
+
+        using var response = await customer.Http.GetAsync($"/orders/{Guid.NewGuid()}/seats");
+        var answer = await response.Content.ReadAsStringAsync();
+
+        await Expect.ProblemAsync(response, HttpStatusCode.NotFound, "not-found");
+        Assert.DoesNotContain("spiffe", answer, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("ERR_", answer, StringComparison.Ordinal);
+        AssertLeaksNothing(answer, response, token);
+    }
+
+    [Fact]
     public async Task A_wrongly_typed_field_is_named_in_a_plain_problem()
     {
         using var customer = system.NewCustomer();

@@ -122,6 +122,7 @@ public sealed class BadInputTests(PostgresServer postgres) : IAsyncLifetime
         [
             ("capacity 0", StatusCode.InvalidArgument, Create(With(r => r.Capacity = 0))),
             ("negative price", StatusCode.InvalidArgument, Create(With(r => r.UnitPrice.AmountMinor = -1))),
+            ("price beyond Stripe's largest amount", StatusCode.InvalidArgument, Create(With(r => r.UnitPrice.AmountMinor = 100_000_000))),
             ("missing price", StatusCode.InvalidArgument, Create(With(r => r.UnitPrice = null))),
             ("two-letter currency", StatusCode.InvalidArgument, Create(With(r => r.UnitPrice.Currency = "EU"))),
             ("currency with a digit", StatusCode.InvalidArgument, Create(With(r => r.UnitPrice.Currency = "E1R"))),

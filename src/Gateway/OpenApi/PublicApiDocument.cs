@@ -82,7 +82,7 @@ public static class PublicApiDocument
         api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",
             "Pay for a pending order: SUCCEEDED, or REQUIRES_ACTION with what the client needs for 3-D Secure; 202 while Stripe decides",
             request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(), success: [(200, payment), (202, payment)],
-            problems: [400, 401, 402, 404, 409, 415]);
+            problems: [400, 401, 402, 404, 409, 415, 422]);
         api.Add("/payments/{order_id}", HttpMethod.Get, "GetPayment", "Payments", "The payment of one of the caller's orders",
             success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")]);
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",

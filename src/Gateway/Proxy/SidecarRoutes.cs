@@ -22,10 +22,11 @@ public static class SidecarRoutes
     public static IReadOnlyList<RouteConfig> Routes { get; } =
     [
         Route("create-order", AppIds.OrderService, "/orders", ["POST"], metadata: new Dictionary<string, string> { [IdempotentMetadata] = "true" }),
-        Route("orders", AppIds.OrderService, "/orders/{**rest}"),
+        // The methods of the public API only: any other is 404 here, not a refusal from the sidecar's access policy.
+        Route("orders", AppIds.OrderService, "/orders/{**rest}", ["GET", "DELETE"]),
         // Stripe calls the webhook without a token; payment-service verifies the Stripe-Signature itself.
         Route(StripeWebhookRoute, AppIds.PaymentService, "/payments/webhook", ["POST"], AnonymousPolicy),
-        Route("payments", AppIds.PaymentService, "/payments/{**rest}"),
+        Route("payments", AppIds.PaymentService, "/payments/{**rest}", ["GET", "POST"]),
     ];
 
     /// <summary>

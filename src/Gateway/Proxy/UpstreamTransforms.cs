@@ -46,18 +46,33 @@ public static partial class UpstreamTransforms
 
         context.AddResponseTransform(async transform =>
         {
-            if (transform.ProxyResponse is { StatusCode: HttpStatusCode.InternalServerError } response
-                && await InvocationErrorAsync(response) is { } message)
+            if (transform.ProxyResponse is not { StatusCode: HttpStatusCode.InternalServerError or HttpStatusCode.Forbidden } response
+                || await DaprErrorAsync(response) is not var (code, message))
             {
-                transform.SuppressResponseBody = true;
-                transform.HttpContext.Response.Headers.Clear();
-                var appId = transform.HttpContext.GetReverseProxyFeature().Route.Config.ClusterId!;
-                // The sidecar's message names internal addresses: logged, not shown.
-                LogInvocationFailed(transform.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpstreamTransforms)), appId, message);
-                await GatewayProblems.WriteAsync(transform.HttpContext, GatewayProblems.Create(
-                    StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable,
-                    $"{appId} is unavailable", $"The Dapr sidecar could not reach {appId}; try again shortly."));
+                return;
             }
+
+            var appId = transform.HttpContext.GetReverseProxyFeature().Route.Config.ClusterId!;
+            var problem = (response.StatusCode, code) switch
+            {
+                (HttpStatusCode.InternalServerError, "ERR_DIRECT_INVOKE") => GatewayProblems.Create(
+                    StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable,
+                    $"{appId} is unavailable", $"The Dapr sidecar could not reach {appId}; try again shortly."),
+                // The app's access policy does not let the gateway call that path: not part of the public API.
+                (HttpStatusCode.Forbidden, "ERR_PERMISSION_DENIED") => GatewayProblems.Create(
+                    StatusCodes.Status404NotFound, GatewayProblems.NotFound, "Not found", "The public API has no such resource."),
+                _ => null,
+            };
+            if (problem is null)
+            {
+                return;
+            }
+
+            transform.SuppressResponseBody = true;
+            transform.HttpContext.Response.Headers.Clear();
+            // The sidecar's message names internal addresses and identities: logged, not shown.
+            LogInvocationFailed(transform.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(UpstreamTransforms)), appId, message);
+            await GatewayProblems.WriteAsync(transform.HttpContext, problem);
         });
     }
 
@@ -107,8 +122,11 @@ public static partial class UpstreamTransforms
 
     private static bool IsDaprHeader(string name) => name.StartsWith("dapr-", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>daprd answers a failed invocation with 500 and <c>{"errorCode":"ERR_DIRECT_INVOKE",...}</c>; an app's own 500 passes through.</summary>
-    private static async Task<string?> InvocationErrorAsync(HttpResponseMessage response)
+    /// <summary>
+    /// daprd's own error (<c>{"errorCode":"ERR_DIRECT_INVOKE","message":...}</c> with 500 for a failed invocation,
+    /// <c>ERR_PERMISSION_DENIED</c> with 403 for a call its access policy refuses); an app's own answers pass through.
+    /// </summary>
+    private static async Task<(string Code, string Message)?> DaprErrorAsync(HttpResponseMessage response)
     {
         if (response.Content.Headers.ContentType?.MediaType != "application/json")
         {
@@ -121,9 +139,9 @@ public static partial class UpstreamTransforms
         {
             using var json = JsonDocument.Parse(body);
             return json.RootElement.ValueKind == JsonValueKind.Object
-                && json.RootElement.TryGetProperty("errorCode", out var code) && code.GetString() == "ERR_DIRECT_INVOKE"
-                && json.RootElement.TryGetProperty("message", out var message)
-                ? message.GetString()
+                && json.RootElement.TryGetProperty("errorCode", out var code) && code.ValueKind == JsonValueKind.String
+                && json.RootElement.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.String
+                ? (code.GetString()!, message.GetString()!)
                 : null;
         }
         catch (JsonException)
@@ -132,6 +150,6 @@ public static partial class UpstreamTransforms
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation of {AppId} failed: {Message}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Invocation of {AppId} refused or failed: {Message}")]
     private static partial void LogInvocationFailed(ILogger logger, string appId, string message);
 }

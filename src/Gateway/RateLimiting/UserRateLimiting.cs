@@ -61,8 +61,10 @@ public static class UserRateLimiting
     /// <summary>
     /// Health probes and the sidecar's own calls (GET /dapr/config, /dapr/subscribe) are not the public
     /// API; Stripe's webhook is signed and must never be throttled (a late settlement expires paid orders).
+    /// Exact paths: anything below them is the public API and is limited like it.
     /// </summary>
     private static bool IsInfrastructure(PathString path) =>
-        path.StartsWithSegments("/healthz") || path.StartsWithSegments("/readyz") || path.StartsWithSegments("/dapr")
-        || path.StartsWithSegments("/payments/webhook");
+        Array.Exists(InfrastructurePaths, exempt => path.Equals(exempt, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly PathString[] InfrastructurePaths = ["/healthz", "/readyz", "/dapr/config", "/dapr/subscribe", "/payments/webhook"];
 }
