@@ -35,7 +35,7 @@ public sealed partial class ComposeTests
         Assert.Equal("broker,controller", kafka.Text("KAFKA_PROCESS_ROLES"));
         Assert.Null(kafka.Text("KAFKA_ZOOKEEPER_CONNECT"));
         Assert.Contains($"://{brokers}", kafka.Text("KAFKA_ADVERTISED_LISTENERS"), StringComparison.Ordinal);
-        Assert.Contains($"{Port(brokers)}:{Port(brokers)}", Compose.Strings("services.kafka.ports"));
+        Assert.Contains($"127.0.0.1:{Port(brokers)}:{Port(brokers)}", Compose.Strings("services.kafka.ports"));
     }
 
     [Theory]
@@ -58,7 +58,7 @@ public sealed partial class ComposeTests
         var settings = connection.Split(' ').Select(p => p.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
 
         Assert.Contains(settings["dbname"], CreatedDatabases());
-        Assert.Contains($"{settings["port"]}:5432", Compose.Strings("services.postgres.ports"));
+        Assert.Contains($"127.0.0.1:{settings["port"]}:5432", Compose.Strings("services.postgres.ports"));
         Assert.Equal(Compose.Text("services.postgres.environment.POSTGRES_USER"), settings["user"]);
     }
 
@@ -68,7 +68,7 @@ public sealed partial class ComposeTests
         var configuration = Yaml.Load(Repository.PathOf("components", "local", "configuration.yaml"));
         var endpoint = configuration.Text("spec.tracing.otel.endpointAddress")!;
 
-        Assert.Contains($"{Port(endpoint)}:{Port(endpoint)}", Compose.Strings("services.jaeger.ports"));
+        Assert.Contains($"127.0.0.1:{Port(endpoint)}:{Port(endpoint)}", Compose.Strings("services.jaeger.ports"));
     }
 
     [Fact]
@@ -76,8 +76,8 @@ public sealed partial class ComposeTests
     {
         var runFile = Yaml.Load(Repository.PathOf("dapr.yaml"));
 
-        Assert.Contains($"{Port(runFile.Text("common.placementHostAddress")!)}:50005", Compose.Strings("services.placement.ports"));
-        Assert.Contains($"{Port(runFile.Text("common.schedulerHostAddress")!)}:50006", Compose.Strings("services.scheduler.ports"));
+        Assert.Contains($"127.0.0.1:{Port(runFile.Text("common.placementHostAddress")!)}:50005", Compose.Strings("services.placement.ports"));
+        Assert.Contains($"127.0.0.1:{Port(runFile.Text("common.schedulerHostAddress")!)}:50006", Compose.Strings("services.scheduler.ports"));
         Assert.Equal(["slim"], Compose.Strings("services.placement.profiles"));
         Assert.Equal(["slim"], Compose.Strings("services.scheduler.profiles"));
     }
@@ -154,7 +154,7 @@ public sealed partial class ComposeTests
         Assert.Equal(["/tmp"], app.Strings("tmpfs"));
         Assert.Equal(["ALL"], app.Strings("cap_drop"));
         Assert.Equal("service_healthy", app.Text("depends_on.postgres.condition"));
-        Assert.Equal(appId == AppIds.Gateway ? [$"{gatewayPort}:{gatewayPort}"] : [], app.Strings("ports"));
+        Assert.Equal(appId == AppIds.Gateway ? [$"127.0.0.1:{gatewayPort}:{gatewayPort}"] : [], app.Strings("ports"));
     }
 
     [Fact]
