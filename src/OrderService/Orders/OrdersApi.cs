@@ -100,7 +100,7 @@ public static partial class OrdersApi
         // first moment. Should this fail (sidecar down, process dies), the sweeper starts it.
         try
         {
-            await sagas.EnsureRunningAsync(order, CancellationToken.None);
+            await sagas.StartAsync(order, CancellationToken.None);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -11,6 +11,12 @@ namespace TicketSaga.OrderService.Saga;
 /// </summary>
 public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<OrderOptions> options, ILogger<OrderSagas> logger)
 {
+    /// <summary>
+    /// Schedules the saga of an order just placed. It cannot run yet, so nothing is read first: one call
+    /// to the sidecar instead of two on the path of every purchase.
+    /// </summary>
+    public Task StartAsync(Order order, CancellationToken cancellationToken) => ScheduleAsync(order, recreated: false, cancellationToken);
+
     /// <summary>Schedules the order's saga unless it runs; a failed or terminated instance is replaced.</summary>
     public async Task EnsureRunningAsync(Order order, CancellationToken cancellationToken)
     {
@@ -26,6 +32,12 @@ public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<Or
             await workflows.PurgeInstanceAsync(id, cancellationToken);
         }
 
+        await ScheduleAsync(order, recreated: state.Exists || order.CreatedAt < DateTimeOffset.UtcNow.AddSeconds(-5), cancellationToken);
+    }
+
+    private async Task ScheduleAsync(Order order, bool recreated, CancellationToken cancellationToken)
+    {
+        var id = order.OrderId.ToString();
         var settleWindow = options.Value.SettleWindow;
         var input = new OrderSagaInput(
             order.OrderId, order.ReservationId, order.SeatPlanId.HasValue, (order.ExpiresAt + settleWindow).UtcDateTime, settleWindow,
@@ -45,7 +57,7 @@ public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<Or
             return;
         }
 
-        if (state.Exists || order.CreatedAt < DateTimeOffset.UtcNow.AddSeconds(-5))
+        if (recreated)
         {
             LogSagaRecreated(logger, order.OrderId);
         }
