@@ -90,6 +90,7 @@ public static class GatewayExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
+            proxy.Use(SidecarRoutes.RefuseUnsignedWebhooksAsync);
             proxy.UseMiddleware<OrderAdmission>();
             proxy.UseMiddleware<IdempotentRequests>();
             proxy.UseLoadBalancing();

@@ -24,6 +24,9 @@ public static class GatewayProblems
     public const string UnsupportedMediaType = Base + "unsupported-media-type";
     public const string NotFound = Base + "not-found";
 
+    /// <summary>The same type as payment-service's answer to a webhook it cannot verify.</summary>
+    public const string InvalidWebhookSignature = Base + "invalid-webhook-signature";
+
     /// <summary>The same type as order-service's answer: the fast path says what the slow one would.</summary>
     public const string SoldOut = Base + "sold-out";
     public const string InvalidUserName = Base + "invalid-user-name";

@@ -85,6 +85,18 @@ public sealed class AuthenticationTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task A_webhook_call_without_stripes_signature_is_refused_at_the_gateway()
+    {
+        var payload = $$"""{"id":"evt_{{Guid.NewGuid():N}}","type":"payment_intent.succeeded"}""";
+        using var client = system.Client();
+
+        using var response = await client.PostAsync("/payments/webhook", new StringContent(payload, System.Text.Encoding.UTF8, "application/json"));
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-webhook-signature");
+        Assert.DoesNotContain(system.Payments.Received, r => r.Body == payload);
+    }
+
+    [Fact]
     public async Task Catalog_and_docs_need_no_token()
     {
         using var client = system.Client();

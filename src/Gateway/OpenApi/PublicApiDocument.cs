@@ -66,7 +66,7 @@ public static class PublicApiDocument
             unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()));
         MarkReplays((OpenApiResponse)document.Paths!["/orders"].Operations![HttpMethod.Post].Responses!["201"]);
         api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
-            success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [401, 422],
+            success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [400, 401, 422],
             parameters:
             [
                 Query("limit", $"Orders per page (default {OrderPage.DefaultLimit}).",

@@ -2,6 +2,7 @@ using System.Net;
 using TicketSaga.Contracts;
 using Yarp.ReverseProxy.Configuration;
 using Yarp.ReverseProxy.Forwarder;
+using Yarp.ReverseProxy.Model;
 
 namespace TicketSaga.Gateway.Proxy;
 
@@ -49,6 +50,18 @@ public static class SidecarRoutes
             HttpClient = new HttpClientConfig { MaxConnectionsPerServer = options.SidecarConnections },
         }),
     ];
+
+    /// <summary>
+    /// The webhook is anonymous and unthrottled, so a call without Stripe's signature is answered here, as
+    /// payment-service would answer it, instead of costing a trip through the sidecar for nothing.
+    /// </summary>
+    public static Task RefuseUnsignedWebhooksAsync(HttpContext context, Func<Task> next) =>
+        context.GetReverseProxyFeature().Route.Config.RouteId == StripeWebhookRoute && !context.Request.Headers.ContainsKey(StripeSignatureHeader)
+            ? GatewayProblems.WriteAsync(context, GatewayProblems.Create(StatusCodes.Status400BadRequest, GatewayProblems.InvalidWebhookSignature,
+                "The webhook signature is invalid", $"The {StripeSignatureHeader} header is missing."))
+            : next();
+
+    private const string StripeSignatureHeader = "Stripe-Signature";
 
     private static RouteConfig Route(
         string routeId, string appId, string path, IReadOnlyList<string>? methods = null, string policy = "default",
