@@ -159,8 +159,8 @@ internal sealed class OrderAdmission(
     /// <summary>
     /// The body's ticket_id, read from the buffered body (rewound for the forwarder). The door and
     /// order-service must read the same ticket type from a body, or a buyer could pass the door with one
-    /// and buy another: order-service matches names case-insensitively, takes a repeated name's last
-    /// value and decodes a declared charset, so a body the door cannot read in exactly one way is refused here.
+    /// and buy another: order-service matches names case-insensitively and decodes a declared charset,
+    /// so a body the door cannot read in exactly one way (a name twice included) is refused here.
     /// </summary>
     private static async Task<OrderBody> ReadBodyAsync(HttpRequest request)
     {
