@@ -54,6 +54,8 @@ public sealed class RequestLimits
 public static partial class RequestSafetyExtensions
 {
     public const string MalformedBody = "https://ticketsaga.dev/problems/malformed-body";
+    public const string MalformedBodyTitle = "The request body is malformed";
+    public const string NotTheExpectedJson = "The body is not the JSON this endpoint expects.";
     public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
     public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
 
@@ -111,8 +113,8 @@ public static partial class RequestSafetyExtensions
                 },
                 BadHttpRequestException bad => new ProblemDetails
                 {
-                    Status = bad.StatusCode, Type = MalformedBody, Title = "The request body is malformed",
-                    Detail = FieldOf(bad) is { } field ? $"'{field}' does not have the expected type or format." : "The body is not the JSON this endpoint expects.",
+                    Status = bad.StatusCode, Type = MalformedBody, Title = MalformedBodyTitle,
+                    Detail = FieldOf(bad) is { } field ? $"'{field}' does not have the expected type or format." : NotTheExpectedJson,
                 },
                 _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Type = InternalError, Title = "Something went wrong on our side" },
             };

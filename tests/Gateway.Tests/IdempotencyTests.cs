@@ -249,7 +249,7 @@ public sealed class IdempotencyTests(GatewaySystem system)
         await response.AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-idempotency-key");
     }
 
-    private static Task<HttpResponseMessage> CreateOrderAsync(HttpClient client, string? key, string body = OrderBody, int? status = null, string? gate = null, int? retryAfter = null)
+    internal static Task<HttpResponseMessage> CreateOrderAsync(HttpClient client, string? key, string body = OrderBody, int? status = null, string? gate = null, int? retryAfter = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (key is not null)

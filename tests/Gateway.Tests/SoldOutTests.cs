@@ -117,13 +117,13 @@ public sealed class SoldOutTests(GatewaySystem system)
         using var answeredBuyer = system.Client(answered);
         using var unknownBuyer = system.Client(unknown);
         var body = $$"""{"ticket_id":"{{ticketId}}","qty":1}""";
-        using (var placed = await PostWithKeyAsync(answeredBuyer, "lost-answer", body))
+        using (var placed = await IdempotencyTests.CreateOrderAsync(answeredBuyer, "lost-answer", body))
         {
             Assert.Equal(HttpStatusCode.Created, placed.StatusCode);
         }
 
         // This buyer's answer is lost on the way (a 5xx): whether their order took a ticket is unknown.
-        using (var failed = await PostWithKeyAsync(unknownBuyer, "unknown-outcome", body, status: 500))
+        using (var failed = await IdempotencyTests.CreateOrderAsync(unknownBuyer, "unknown-outcome", body, status: 500))
         {
             Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
         }
@@ -134,40 +134,24 @@ public sealed class SoldOutTests(GatewaySystem system)
         }
 
         using var rush = system.Client(GatewaySystem.NewUser());
-        using (var learns = await PostWithKeyAsync(rush, null, body, status: 409))
+        using (var learns = await IdempotencyTests.CreateOrderAsync(rush, null, body, status: 409))
         {
             Assert.Equal(HttpStatusCode.Conflict, learns.StatusCode);
         }
 
-        using (var doorShut = await PostWithKeyAsync(rush, "new-key", body))
+        using (var doorShut = await IdempotencyTests.CreateOrderAsync(rush, "new-key", body))
         {
             await doorShut.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
         }
 
-        using var replayed = await PostWithKeyAsync(answeredBuyer, "lost-answer", body);
-        using var forwardedAgain = await PostWithKeyAsync(unknownBuyer, "unknown-outcome", body);
+        using var replayed = await IdempotencyTests.CreateOrderAsync(answeredBuyer, "lost-answer", body);
+        using var forwardedAgain = await IdempotencyTests.CreateOrderAsync(unknownBuyer, "unknown-outcome", body);
 
         Assert.Equal(HttpStatusCode.Created, replayed.StatusCode);
         Assert.Equal("true", replayed.Headers.GetValues("Idempotent-Replayed").Single());
         Assert.Single(system.Orders.ReceivedFrom(answered));
         Assert.Equal(HttpStatusCode.Created, forwardedAgain.StatusCode);
         Assert.Equal(2, system.Orders.ReceivedFrom(unknown).Count);
-    }
-
-    private static Task<HttpResponseMessage> PostWithKeyAsync(HttpClient client, string? key, string body, int? status = null)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        if (key is not null)
-        {
-            request.Headers.Add("Idempotency-Key", key);
-        }
-
-        if (status is not null)
-        {
-            request.Headers.Add("X-Test-Status", status.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return client.SendAsync(request);
     }
 
     /// <summary>Sold out: buyers keep being answered at the gateway, and none reaches order-service.</summary>

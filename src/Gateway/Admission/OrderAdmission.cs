@@ -200,7 +200,7 @@ internal sealed class OrderAdmission(
         catch (JsonException)
         {
             // Repeated names included (StrictJson).
-            return new(null, Malformed("The body is not the JSON this endpoint expects."));
+            return new(null, Malformed(RequestSafetyExtensions.NotTheExpectedJson));
         }
         finally
         {
@@ -210,7 +210,7 @@ internal sealed class OrderAdmission(
 
     /// <summary>The answer order-service gives a body it cannot read.</summary>
     private static ProblemDetails Malformed(string detail) =>
-        GatewayProblems.Create(StatusCodes.Status400BadRequest, RequestSafetyExtensions.MalformedBody, "The request body is malformed", detail);
+        GatewayProblems.Create(StatusCodes.Status400BadRequest, RequestSafetyExtensions.MalformedBody, RequestSafetyExtensions.MalformedBodyTitle, detail);
 
     /// <param name="TicketId">The ticket type the body names; null when it names none order-service would take.</param>
     /// <param name="Refusal">The answer to a body the door refuses.</param>

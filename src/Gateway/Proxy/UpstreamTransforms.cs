@@ -47,7 +47,7 @@ public static partial class UpstreamTransforms
         context.AddResponseTransform(async transform =>
         {
             if (transform.ProxyResponse is not { StatusCode: HttpStatusCode.InternalServerError or HttpStatusCode.Forbidden } response
-                || await DaprErrorAsync(response) is not var (code, message))
+                || await DaprErrorAsync(response) is not (var code, var message))
             {
                 return;
             }
