@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,8 @@ public static class PostgresExtensions
         builder.Services.AddSingleton(sp => new DatabaseMigrator(
             connectionString, migrationsAssemblies, sp.GetRequiredService<ILogger<DatabaseMigrator>>()));
         builder.Services.AddHostedService<MigrationHostedService>();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<PostgresHealthCheck>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres");
         return builder;
     }
@@ -49,17 +52,43 @@ public static class PostgresExtensions
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+    /// <summary>
+    /// A result younger than <see cref="Reuse"/> answers every probe: the gateway's /readyz is on its public
+    /// port, unauthenticated and not rate limited, so a flood of it costs the database one query a second.
+    /// </summary>
+    private sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, TimeProvider clock) : IHealthCheck
     {
-        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        private static readonly TimeSpan Reuse = TimeSpan.FromSeconds(1);
+        private static readonly TimeSpan QueryTimeout = TimeSpan.FromSeconds(5);
+        private readonly Lock _gate = new();
+        private Task<HealthCheckResult>? _latest;
+        private long _latestStartedAt;
+
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            lock (_gate)
+            {
+                if (_latest is null || clock.GetElapsedTime(_latestStartedAt) >= Reuse)
+                {
+                    _latestStartedAt = clock.GetTimestamp();
+                    _latest = QueryAsync();
+                }
+
+                return _latest.WaitAsync(cancellationToken);
+            }
+        }
+
+        // Shared by every probe of the next second, so bound by its own timeout rather than one caller's token.
+        private async Task<HealthCheckResult> QueryAsync()
         {
             try
             {
+                using var timeout = new CancellationTokenSource(QueryTimeout);
                 await using var command = dataSource.CreateCommand("SELECT 1");
-                await command.ExecuteScalarAsync(cancellationToken);
+                await command.ExecuteScalarAsync(timeout.Token);
                 return HealthCheckResult.Healthy();
             }
-            catch (NpgsqlException ex)
+            catch (Exception ex) when (ex is NpgsqlException or OperationCanceledException)
             {
                 return HealthCheckResult.Unhealthy("PostgreSQL is unreachable", ex);
             }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
@@ -47,7 +48,7 @@ public sealed class RequestLimits
 
 /// <summary>
 /// Error answers that leak nothing, in every environment: no stack trace, request header, token or
-/// connection string; a problem <c>type</c>, a title and, for a malformed body, the offending field.
+/// connection string; a problem <c>type</c>, a title and, for a malformed body or query parameter, the offending name.
 /// Developer detail stays in the logs (the developer exception page would echo every header,
 /// the caller's bearer token included, and is never reached).
 /// </summary>
@@ -56,6 +57,7 @@ public static partial class RequestSafetyExtensions
     public const string MalformedBody = "https://ticketsaga.dev/problems/malformed-body";
     public const string MalformedBodyTitle = "The request body is malformed";
     public const string NotTheExpectedJson = "The body is not the JSON this endpoint expects.";
+    public const string InvalidParameter = "https://ticketsaga.dev/problems/invalid-parameter";
     public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
     public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
 
@@ -111,6 +113,11 @@ public static partial class RequestSafetyExtensions
                 {
                     Status = StatusCodes.Status413PayloadTooLarge, Type = BodyTooLarge, Title = "The request body is too large",
                 },
+                BadHttpRequestException bad when ParameterOf(bad) is { } parameter => new ProblemDetails
+                {
+                    Status = bad.StatusCode, Type = InvalidParameter, Title = "A request parameter is invalid",
+                    Detail = $"'{parameter}' does not have the expected type or format.",
+                },
                 BadHttpRequestException bad => new ProblemDetails
                 {
                     Status = bad.StatusCode, Type = MalformedBody, Title = MalformedBodyTitle,
@@ -124,7 +131,7 @@ public static partial class RequestSafetyExtensions
             }
             else
             {
-                LogRefusedBody(logger, context.Request.Method, context.Request.Path, exception.InnerException?.Message ?? exception.Message);
+                LogRefused(logger, context.Request.Method, context.Request.Path, exception.InnerException?.Message ?? exception.Message);
             }
 
             context.Response.StatusCode = problem.Status!.Value;
@@ -135,10 +142,17 @@ public static partial class RequestSafetyExtensions
         private static string? FieldOf(BadHttpRequestException exception) =>
             exception.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null;
 
+        /// <summary>The query, route or header parameter that failed to bind, from the framework's message (its value is not echoed back).</summary>
+        private static string? ParameterOf(BadHttpRequestException exception) =>
+            FailedToBindParameter().Match(exception.Message) is { Success: true } match ? match.Groups["name"].Value : null;
+
+        [GeneratedRegex("""^Failed to bind parameter "[^"]* (?<name>[^" ]+)" from """, RegexOptions.CultureInvariant)]
+        private static partial Regex FailedToBindParameter();
+
         [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception answering {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Refused the body of {Method} {Path}: {Reason}")]
-        private static partial void LogRefusedBody(ILogger logger, string method, string path, string reason);
+        [LoggerMessage(Level = LogLevel.Information, Message = "Refused {Method} {Path}: {Reason}")]
+        private static partial void LogRefused(ILogger logger, string method, string path, string reason);
     }
 }

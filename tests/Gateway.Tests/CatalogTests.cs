@@ -1,4 +1,10 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using TicketSaga.Runtime.Hosting;
 using System.Text.Json;
 using Google.Protobuf.WellKnownTypes;
 using TicketSaga.Ticket.V1;
@@ -131,6 +137,30 @@ public sealed class CatalogTests(GatewaySystem system)
         await response.AssertProblemAsync(HttpStatusCode.NotFound, "no-seat-map");
     }
 
+    [Fact]
+    public async Task A_catalog_read_the_sidecar_refuses_is_503_and_names_nothing_internal()
+    {
+        await using var sidecar = await RefusingSidecar.StartAsync();
+        await using var gateway = await system.StartGatewayAsync("gateway-refused-by-policy", new Dictionary<string, string?>
+        {
+            ["DAPR_GRPC_ENDPOINT"] = sidecar.Address,
+        });
+        using var client = system.Client(gateway: gateway.Address);
+
+        using var events = await client.GetAsync("/events");
+        using var seats = await client.GetAsync($"/events/{Guid.NewGuid()}/seats");
+
+        foreach (var response in new[] { events, seats })
+        {
+            var problem = await response.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "service-unavailable");
+            Assert.Equal("ticket-service is unavailable", problem.GetProperty("title").GetString());
+            Assert.DoesNotContain("spiffe", problem.GetRawText(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        // Refused by the sidecar, not lost on the way: /events reads twice, the seat map once.
+        Assert.Equal(3, sidecar.Refused);
+    }
+
     private async Task<SeededEvent> SeedSeatedEventAsync()
     {
         var eventId = Guid.NewGuid().ToString();
@@ -167,6 +197,48 @@ public sealed class CatalogTests(GatewaySystem system)
         SeatPlanId = planId ?? "",
         Section = section ?? "",
     };
+
+    /// <summary>
+    /// A sidecar whose access policy refuses every gRPC invocation, answering as daprd does: PermissionDenied,
+    /// its message naming the caller's SPIFFE id.
+    /// </summary>
+    private sealed class RefusingSidecar : IAsyncDisposable
+    {
+        private readonly WebApplication _web;
+        private int _refused;
+
+        private RefusingSidecar(WebApplication web, string address)
+        {
+            _web = web;
+            Address = address;
+        }
+
+        public string Address { get; }
+
+        public int Refused => Volatile.Read(ref _refused);
+
+        public static async Task<RefusingSidecar> StartAsync()
+        {
+            var port = PortAllocator.FreePort();
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
+            var web = builder.Build();
+            var sidecar = new RefusingSidecar(web, $"http://127.0.0.1:{port}");
+            web.MapPost("/{**method}", context =>
+            {
+                Interlocked.Increment(ref sidecar._refused);
+                context.Response.ContentType = "application/grpc";
+                context.Response.Headers["grpc-status"] = "7";
+                context.Response.Headers["grpc-message"] = "access control policy has denied access to id: spiffe://public/ns/default/gateway-refused-by-policy";
+                return Task.CompletedTask;
+            });
+            await web.StartAsync();
+            return sidecar;
+        }
+
+        public async ValueTask DisposeAsync() => await _web.DisposeAsync();
+    }
 
     private sealed record SeededEvent(string EventId, string PlanId, string FloorTicketId, string GeneralTicketId, DateTimeOffset StartsAt);
 }

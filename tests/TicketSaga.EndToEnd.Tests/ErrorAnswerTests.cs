@@ -81,6 +81,21 @@ public sealed partial class ErrorAnswerTests(SystemUnderTest system)
         Assert.DoesNotContain(problem.EnumerateObject(), p => p.Name is "exception" or "errors" or "headers");
     }
 
+    [Theory]
+    [InlineData("/orders?before=not-an-order", "before")]
+    [InlineData("/orders?limit=abc", "limit")]
+    public async Task A_query_parameter_of_the_wrong_type_is_named_and_its_value_not_echoed(string path, string parameter)
+    {
+        using var customer = system.NewCustomer();
+
+        using var response = await SendAsync(customer.Http, "GET", path, body: null);
+
+        var problem = await Expect.ProblemAsync(response, HttpStatusCode.BadRequest, "invalid-parameter");
+        var detail = problem.GetProperty("detail").GetString();
+        Assert.Equal($"'{parameter}' does not have the expected type or format.", detail);
+        Assert.DoesNotContain("body", problem.GetProperty("title").GetString(), StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public async Task A_body_over_the_limit_is_refused_and_the_stripe_webhook_has_a_larger_one()
     {

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.AspNetCore.Http.HttpResults;
+using TicketSaga.Contracts;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 
@@ -8,9 +9,10 @@ namespace TicketSaga.Gateway.Catalog;
 /// <summary>
 /// The public catalog, composed from the services that own the data: ticket types from ticket-service
 /// (ListTicketTypes) and seat maps from venue-service (GetSeatMap), both through Dapr gRPC invocation.
-/// An event is the set of ticket types sharing an event_id.
+/// An event is the set of ticket types sharing an event_id. Any failed read is a 503 to the caller, whatever
+/// the sidecar said (a refusal by the access policy too): the caller did nothing wrong, and the status is logged.
 /// </summary>
-public static class CatalogApi
+public static partial class CatalogApi
 {
     public static IEndpointRouteBuilder MapCatalogApi(this IEndpointRouteBuilder app)
     {
@@ -25,7 +27,8 @@ public static class CatalogApi
         return app;
     }
 
-    private static async Task<Results<Ok<EventList>, ProblemHttpResult>> ListEventsAsync(Tickets.TicketsClient tickets, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<EventList>, ProblemHttpResult>> ListEventsAsync(
+        Tickets.TicketsClient tickets, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         try
         {
@@ -34,14 +37,14 @@ public static class CatalogApi
             var events = (await details).Events.ToDictionary(e => e.EventId);
             return TypedResults.Ok(new EventList([.. (await ticketTypes).TicketTypes.GroupBy(t => t.EventId).Select(t => ToEvent(t, events.GetValueOrDefault(t.Key)))]));
         }
-        catch (RpcException ex) when (IsUnavailable(ex))
+        catch (RpcException ex)
         {
-            return Unavailable("ticket-service");
+            return Unavailable(loggers, AppIds.TicketService, ex);
         }
     }
 
     private static async Task<Results<Ok<EventSeatMap>, ProblemHttpResult>> GetSeatMapAsync(
-        string id, string? section, Tickets.TicketsClient tickets, Venues.VenuesClient venues, CancellationToken cancellationToken)
+        string id, string? section, Tickets.TicketsClient tickets, Venues.VenuesClient venues, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(id, out var eventId))
         {
@@ -53,9 +56,9 @@ public static class CatalogApi
         {
             ticketTypes = await tickets.ListTicketTypesAsync(new ListTicketTypesRequest { EventId = eventId.ToString() }, cancellationToken: cancellationToken);
         }
-        catch (RpcException ex) when (IsUnavailable(ex))
+        catch (RpcException ex)
         {
-            return Unavailable("ticket-service");
+            return Unavailable(loggers, AppIds.TicketService, ex);
         }
 
         if (ticketTypes.TicketTypes.Count == 0)
@@ -79,9 +82,9 @@ public static class CatalogApi
         {
             return Problem(StatusCodes.Status404NotFound, GatewayProblems.NoSeatMap, "No seat map", ex.Status.Detail);
         }
-        catch (RpcException ex) when (IsUnavailable(ex))
+        catch (RpcException ex)
         {
-            return Unavailable("venue-service");
+            return Unavailable(loggers, AppIds.VenueService, ex);
         }
     }
 
@@ -106,11 +109,15 @@ public static class CatalogApi
         _ => "unknown",
     };
 
-    private static bool IsUnavailable(RpcException ex) =>
-        ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unknown;
+    private static ProblemHttpResult Unavailable(ILoggerFactory loggers, string appId, RpcException failure)
+    {
+        LogReadFailed(loggers.CreateLogger(typeof(CatalogApi)), appId, failure.StatusCode, failure.Status.Detail);
+        return Problem(
+            StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable, $"{appId} is unavailable", "The catalog cannot be read right now; try again shortly.");
+    }
 
-    private static ProblemHttpResult Unavailable(string appId) => Problem(
-        StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable, $"{appId} is unavailable", "The catalog cannot be read right now; try again shortly.");
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Catalog read from {AppId} failed: {Status} {Detail}")]
+    private static partial void LogReadFailed(ILogger logger, string appId, StatusCode status, string detail);
 
     private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(GatewayProblems.Create(status, type, title, detail));
