@@ -15,6 +15,7 @@ builder.AddStorefront();
 var app = builder.Build();
 
 app.UseRequestSafety();
+app.UseNoSniff();
 app.UseStorefrontFiles();
 app.UseGatewayPipeline();
 app.MapDefaultEndpoints();

@@ -69,6 +69,7 @@ public sealed class OidcSignInTests(OidcSystem system, Browser browser)
         await buyer.ExpectStatusAsync("CONFIRMED");
         await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
         await Expect(buyer.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = "CONFIRMED" })).ToHaveCountAsync(1);
+        buyer.AssertNothingRefusedByThePolicy();
     }
 
     [Fact]

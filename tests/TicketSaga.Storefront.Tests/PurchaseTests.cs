@@ -39,6 +39,7 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
         await Expect(buyer.Page.GetByRole(AriaRole.Row).Filter(new() { HasText = orderId[..8] })).ToContainTextAsync("CONFIRMED");
         await Browser.ScreenshotAsync(buyer.Page, "my-orders");
+        buyer.AssertNothingRefusedByThePolicy();
     }
 
     [Fact]
@@ -71,6 +72,7 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         await watcher.ExpectSeatAsync(second.SeatId, "sold");
         await Expect(watcher.Seat(first.SeatId)).ToHaveAttributeAsync("aria-disabled", "true");
         await Browser.ScreenshotAsync(watcher.Page, "event-seat-map-sold");
+        buyer.AssertNothingRefusedByThePolicy();
     }
 
     [Fact]
@@ -116,6 +118,7 @@ public sealed class PurchaseTests(SystemUnderTest system, Browser browser)
         await buyer.Page.GetByRole(AriaRole.Button, new() { Name = "Complete authentication" }).ClickAsync();
         await buyer.ExpectStatusAsync("CONFIRMED");
         await Expect(bankStep).ToBeHiddenAsync();
+        buyer.AssertNothingRefusedByThePolicy();
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Playwright;
@@ -11,7 +12,12 @@ namespace TicketSaga.Storefront.Tests;
 /// <summary>One person at the storefront: a browser context of their own, driven the way they would (labels, roles, keys).</summary>
 public sealed partial class Shopper(IPage page)
 {
+    private readonly ConcurrentQueue<string> _refusedByPolicy = WatchPolicy(page);
+
     public IPage Page => page;
+
+    /// <summary>Nothing the storefront loaded, fetched or framed was refused by the gateway's Content-Security-Policy.</summary>
+    public void AssertNothingRefusedByThePolicy() => Assert.Empty(_refusedByPolicy);
 
     /// <summary>A visitor who has not signed in (their context has no token).</summary>
     public static async Task<Shopper> VisitAsync(Browser browser, SystemUnderTest system, ViewportSize? viewport = null) =>
@@ -32,6 +38,20 @@ public sealed partial class Shopper(IPage page)
         await shopper.Page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(shopper.Page.GetByText("Signed in as")).ToContainTextAsync(userName);
         return shopper;
+    }
+
+    /// <summary>Chromium reports each refusal on the console ("… violates the following Content Security Policy directive …").</summary>
+    private static ConcurrentQueue<string> WatchPolicy(IPage page)
+    {
+        var refused = new ConcurrentQueue<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                refused.Enqueue(message.Text);
+            }
+        };
+        return refused;
     }
 
     public async Task OpenEventAsync(string eventId)

@@ -40,11 +40,14 @@ public static partial class StorefrontApi
         return builder;
     }
 
-    /// <summary>index.html at /, then the storefront's files; before the rate limiter, which is for the API.</summary>
+    /// <summary>index.html at /, then the storefront's files (under <see cref="BrowserPolicy"/>); before the rate limiter, which is for the API.</summary>
     public static WebApplication UseStorefrontFiles(this WebApplication app)
     {
         app.UseDefaultFiles();
-        app.UseStaticFiles();
+        app.UseStaticFiles(new StaticFileOptions
+        {
+            OnPrepareResponse = BrowserPolicy.StorefrontHeaders(BrowserPolicy.ContentSecurityPolicy(AuthSettings.From(app.Configuration).Authority)),
+        });
         return app;
     }
 

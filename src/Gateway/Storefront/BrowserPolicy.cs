@@ -1,0 +1,58 @@
+using Microsoft.AspNetCore.StaticFiles;
+
+namespace TicketSaga.Gateway.Storefront;
+
+/// <summary>
+/// What the gateway asks of browsers. Every answer is <c>nosniff</c>, so a JSON problem echoing a request is
+/// never read as a page. The storefront's files also carry a Content-Security-Policy: scripts only from the
+/// gateway and Stripe.js; connections only to the API, Stripe's API and the OIDC provider (its discovery and
+/// token endpoints); frames only Stripe's (3D Secure, the Payment Element); never framed itself (clickjacking);
+/// no inline script, so injected markup cannot run.
+/// </summary>
+internal static class BrowserPolicy
+{
+    /// <summary>Stripe's published requirements for Stripe.js (docs.stripe.com/security/guide, Content Security Policy).</summary>
+    private const string StripeScripts = "https://js.stripe.com https://*.js.stripe.com";
+    private const string StripeFrames = "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com";
+    private const string StripeApi = "https://api.stripe.com";
+    private const string StripeImages = "https://*.stripe.com";
+
+    public static string ContentSecurityPolicy(string? oidcAuthority)
+    {
+        var provider = Uri.TryCreate(oidcAuthority, UriKind.Absolute, out var authority) ? " " + authority.GetLeftPart(UriPartial.Authority) : "";
+        return string.Join("; ",
+            "default-src 'self'",
+            $"script-src 'self' {StripeScripts}",
+            $"connect-src 'self' {StripeApi}{provider}",
+            $"frame-src {StripeFrames}",
+            $"img-src 'self' data: {StripeImages}",
+            "style-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'");
+    }
+
+    public static WebApplication UseNoSniff(this WebApplication app)
+    {
+        // When the answer starts: after the proxy copied the upstream's headers, and after an error handler cleared them.
+        app.Use((context, next) =>
+        {
+            context.Response.OnStarting(static response =>
+            {
+                ((HttpResponse)response).Headers.XContentTypeOptions = "nosniff";
+                return Task.CompletedTask;
+            }, context.Response);
+            return next(context);
+        });
+        return app;
+    }
+
+    public static Action<StaticFileResponseContext> StorefrontHeaders(string contentSecurityPolicy) => file =>
+    {
+        var headers = file.Context.Response.Headers;
+        headers.ContentSecurityPolicy = contentSecurityPolicy;
+        headers.XFrameOptions = "DENY";
+        headers["Referrer-Policy"] = "strict-origin-when-cross-origin";
+    };
+}

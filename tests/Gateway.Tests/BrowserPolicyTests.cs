@@ -1,0 +1,62 @@
+using System.Net;
+
+namespace TicketSaga.Gateway.Tests;
+
+[Collection(nameof(GatewayTests))]
+public sealed class BrowserPolicyTests(GatewaySystem system)
+{
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/index.html")]
+    public async Task The_storefront_page_runs_only_its_own_scripts_and_stripe_js_and_is_never_framed(string path)
+    {
+        using var client = system.Client();
+
+        using var page = await client.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        var policy = Directives(Assert.Single(page.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("'self'", policy["default-src"]);
+        Assert.Equal("'self' https://js.stripe.com https://*.js.stripe.com", policy["script-src"]);
+        Assert.Equal("'self' https://api.stripe.com", policy["connect-src"]);
+        Assert.Equal("'none'", policy["frame-ancestors"]);
+        Assert.Equal("'none'", policy["object-src"]);
+        Assert.Equal("'none'", policy["base-uri"]);
+        Assert.DoesNotContain(policy.Values, sources => sources.Contains("unsafe", StringComparison.Ordinal));
+        Assert.Equal("DENY", Assert.Single(page.Headers.GetValues("X-Frame-Options")));
+        Assert.Equal("nosniff", Assert.Single(page.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
+    public async Task Every_answer_forbids_content_sniffing_whoever_wrote_it()
+    {
+        using var anonymous = system.Client();
+        using var buyer = system.Client(GatewaySystem.NewUser());
+        using var unknownPath = new HttpRequestMessage(HttpMethod.Put, "/orders/x");
+
+        HttpResponseMessage[] answers =
+        [
+            await anonymous.GetAsync("/events"),                 // the gateway's own JSON
+            await anonymous.GetAsync("/events/not-an-id/seats"), // its problem details
+            await anonymous.GetAsync("/orders"),                 // the 401 challenge
+            await buyer.GetAsync("/orders"),                     // proxied from the service
+            await buyer.SendAsync(unknownPath),                  // a status page
+            await anonymous.GetAsync("/js/app.js"),              // a storefront file
+        ];
+
+        Assert.All(answers, answer => Assert.Equal("nosniff", Assert.Single(answer.Headers.GetValues("X-Content-Type-Options"))));
+        Assert.Equal(
+            [HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.Unauthorized, HttpStatusCode.OK, HttpStatusCode.NotFound, HttpStatusCode.OK],
+            answers.Select(a => a.StatusCode));
+        foreach (var answer in answers)
+        {
+            answer.Dispose();
+        }
+    }
+
+    private static Dictionary<string, string> Directives(string policy) =>
+        policy.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+            .Select(directive => directive.Split(' ', 2))
+            .ToDictionary(parts => parts[0], parts => parts.Length > 1 ? parts[1] : "");
+}
