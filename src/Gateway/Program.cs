@@ -15,7 +15,7 @@ builder.AddStorefront();
 var app = builder.Build();
 
 app.UseRequestSafety();
-app.UseNoSniff();
+app.UseResponsePolicy();
 app.UseStorefrontFiles();
 app.UseGatewayPipeline();
 app.MapDefaultEndpoints();

@@ -55,6 +55,22 @@ public sealed class BrowserPolicyTests(GatewaySystem system)
         }
     }
 
+    [Fact]
+    public async Task A_signed_in_buyers_answers_are_not_stored_and_the_public_catalog_may_be()
+    {
+        using var anonymous = system.Client();
+        using var buyer = system.Client(GatewaySystem.NewUser());
+
+        using var orders = await buyer.GetAsync("/orders");
+        using var events = await anonymous.GetAsync("/events");
+        using var refused = await anonymous.GetAsync("/orders");
+
+        Assert.Equal(HttpStatusCode.OK, orders.StatusCode);
+        Assert.True(orders.Headers.CacheControl?.NoStore, "the buyer's orders are no-store");
+        Assert.Null(events.Headers.CacheControl);
+        Assert.Null(refused.Headers.CacheControl);
+    }
+
     private static Dictionary<string, string> Directives(string policy) =>
         policy.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Select(directive => directive.Split(' ', 2))

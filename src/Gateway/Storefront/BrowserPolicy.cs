@@ -3,8 +3,8 @@ using Microsoft.AspNetCore.StaticFiles;
 namespace TicketSaga.Gateway.Storefront;
 
 /// <summary>
-/// What the gateway asks of browsers. Every answer is <c>nosniff</c>, so a JSON problem echoing a request is
-/// never read as a page. The storefront's files also carry a Content-Security-Policy: scripts only from the
+/// What the gateway asks of browsers and caches. Every answer is <c>nosniff</c>, so a JSON problem echoing a
+/// request is never read as a page; a signed-in buyer's answers are not stored. The storefront's files also carry a Content-Security-Policy: scripts only from the
 /// gateway and Stripe.js; connections only to the API, Stripe's API and the OIDC provider (its discovery and
 /// token endpoints); frames only Stripe's (3D Secure, the Payment Element); never framed itself (clickjacking);
 /// no inline script, so injected markup cannot run.
@@ -33,16 +33,26 @@ internal static class BrowserPolicy
             "frame-ancestors 'none'");
     }
 
-    public static WebApplication UseNoSniff(this WebApplication app)
+    /// <summary>
+    /// Every answer <c>nosniff</c>; an answer to a request with a bearer token (a buyer's orders and payments)
+    /// <c>Cache-Control: no-store</c> unless its app said otherwise, so no shared cache or browser keeps it.
+    /// </summary>
+    public static WebApplication UseResponsePolicy(this WebApplication app)
     {
         // When the answer starts: after the proxy copied the upstream's headers, and after an error handler cleared them.
         app.Use((context, next) =>
         {
-            context.Response.OnStarting(static response =>
+            context.Response.OnStarting(static state =>
             {
-                ((HttpResponse)response).Headers.XContentTypeOptions = "nosniff";
+                var http = (HttpContext)state;
+                http.Response.Headers.XContentTypeOptions = "nosniff";
+                if (http.Request.Headers.Authorization.Count > 0 && http.Response.Headers.CacheControl.Count == 0)
+                {
+                    http.Response.Headers.CacheControl = "no-store";
+                }
+
                 return Task.CompletedTask;
-            }, context.Response);
+            }, context);
             return next(context);
         });
         return app;
