@@ -71,7 +71,7 @@ public static class PostgresExtensions
                 if (_latest is null || clock.GetElapsedTime(_latestStartedAt) >= Reuse)
                 {
                     _latestStartedAt = clock.GetTimestamp();
-                    _latest = QueryAsync();
+                    _latest = Task.Run(QueryAsync);
                 }
 
                 return _latest.WaitAsync(cancellationToken);

@@ -113,10 +113,10 @@ public static partial class RequestSafetyExtensions
                 {
                     Status = StatusCodes.Status413PayloadTooLarge, Type = BodyTooLarge, Title = "The request body is too large",
                 },
-                BadHttpRequestException bad when ParameterOf(bad) is { } parameter => new ProblemDetails
+                BadHttpRequestException bad when ParameterOf(bad) is ({ } parameter, var missing) => new ProblemDetails
                 {
                     Status = bad.StatusCode, Type = InvalidParameter, Title = "A request parameter is invalid",
-                    Detail = $"'{parameter}' does not have the expected type or format.",
+                    Detail = missing ? $"'{parameter}' is required." : $"'{parameter}' does not have the expected type or format.",
                 },
                 BadHttpRequestException bad => new ProblemDetails
                 {
@@ -142,12 +142,17 @@ public static partial class RequestSafetyExtensions
         private static string? FieldOf(BadHttpRequestException exception) =>
             exception.InnerException is JsonException { Path: { Length: > 2 } path } ? path.TrimStart('$', '.') : null;
 
-        /// <summary>The query, route or header parameter that failed to bind, from the framework's message (its value is not echoed back).</summary>
-        private static string? ParameterOf(BadHttpRequestException exception) =>
-            FailedToBindParameter().Match(exception.Message) is { Success: true } match ? match.Groups["name"].Value : null;
+        /// <summary>
+        /// The query, route or header parameter that failed to bind or was missing, from the framework's message
+        /// (its value is not echoed back); a body is answered as a malformed body.
+        /// </summary>
+        private static (string? Name, bool Missing) ParameterOf(BadHttpRequestException exception) =>
+            ParameterBinding().Match(exception.Message) is { Success: true } match
+                ? (match.Groups["name"].Value, match.Groups["missing"].Success)
+                : (null, false);
 
-        [GeneratedRegex("""^Failed to bind parameter "[^"]* (?<name>[^" ]+)" from """, RegexOptions.CultureInvariant)]
-        private static partial Regex FailedToBindParameter();
+        [GeneratedRegex("""^(?:Failed to bind parameter "[^"]* (?<name>[^" ]+)" from "|Required parameter "[^"]* (?<name>[^" ]+)" was not provided from (?<missing>query string|route|header)\.)""", RegexOptions.CultureInvariant)]
+        private static partial Regex ParameterBinding();
 
         [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled exception answering {Method} {Path}")]
         private static partial void LogUnhandled(ILogger logger, Exception exception, string method, string path);

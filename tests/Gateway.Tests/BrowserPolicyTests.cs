@@ -19,13 +19,34 @@ public sealed class BrowserPolicyTests(GatewaySystem system)
         var policy = Directives(Assert.Single(page.Headers.GetValues("Content-Security-Policy")));
         Assert.Equal("'self'", policy["default-src"]);
         Assert.Equal("'self' https://js.stripe.com https://*.js.stripe.com", policy["script-src"]);
-        Assert.Equal("'self' https://api.stripe.com", policy["connect-src"]);
+        Assert.Equal("'self' https://api.stripe.com https://link.com https://*.link.com", policy["connect-src"]);
         Assert.Equal("'none'", policy["frame-ancestors"]);
         Assert.Equal("'none'", policy["object-src"]);
         Assert.Equal("'none'", policy["base-uri"]);
         Assert.DoesNotContain(policy.Values, sources => sources.Contains("unsafe", StringComparison.Ordinal));
         Assert.Equal("DENY", Assert.Single(page.Headers.GetValues("X-Frame-Options")));
         Assert.Equal("nosniff", Assert.Single(page.Headers.GetValues("X-Content-Type-Options")));
+    }
+
+    [Fact]
+    public async Task Origins_named_in_the_settings_may_be_fetched_from_and_anything_but_a_web_origin_stops_the_gateway()
+    {
+        await using var gateway = await system.StartGatewayAsync("gateway-google-sign-in", new Dictionary<string, string?>
+        {
+            ["Storefront:ConnectSources:0"] = "https://oauth2.googleapis.com/token",
+            ["Storefront:ConnectSources:1"] = "https://oauth2.googleapis.com",
+        });
+        using var client = system.Client(gateway: gateway.Address);
+
+        using var page = await client.GetAsync("/");
+
+        var policy = Directives(Assert.Single(page.Headers.GetValues("Content-Security-Policy")));
+        Assert.Equal("'self' https://api.stripe.com https://link.com https://*.link.com https://oauth2.googleapis.com", policy["connect-src"]);
+        var refused = await Assert.ThrowsAnyAsync<Exception>(() => system.StartGatewayAsync("gateway-file-source", new Dictionary<string, string?>
+        {
+            ["Storefront:ConnectSources:0"] = "/etc/passwd",
+        }));
+        Assert.Contains("Storefront:ConnectSources", refused.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]

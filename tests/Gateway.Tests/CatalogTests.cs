@@ -138,7 +138,7 @@ public sealed class CatalogTests(GatewaySystem system)
     }
 
     [Fact]
-    public async Task A_catalog_read_the_sidecar_refuses_is_503_and_names_nothing_internal()
+    public async Task A_catalog_read_the_sidecar_refuses_is_503_without_the_sidecars_words()
     {
         await using var sidecar = await RefusingSidecar.StartAsync();
         await using var gateway = await system.StartGatewayAsync("gateway-refused-by-policy", new Dictionary<string, string?>

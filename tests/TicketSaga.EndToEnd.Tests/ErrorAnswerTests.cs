@@ -94,6 +94,7 @@ public sealed partial class ErrorAnswerTests(SystemUnderTest system)
         var detail = problem.GetProperty("detail").GetString();
         Assert.Equal($"'{parameter}' does not have the expected type or format.", detail);
         Assert.DoesNotContain("body", problem.GetProperty("title").GetString(), StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain(path[(path.IndexOf('=') + 1)..], problem.GetRawText(), StringComparison.Ordinal);
     }
 
     [Fact]

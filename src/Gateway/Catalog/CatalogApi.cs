@@ -34,12 +34,14 @@ public static partial class CatalogApi
         {
             var ticketTypes = tickets.ListTicketTypesAsync(new ListTicketTypesRequest(), cancellationToken: cancellationToken).ResponseAsync;
             var details = tickets.ListEventsAsync(new ListEventsRequest(), cancellationToken: cancellationToken).ResponseAsync;
+            // Both awaited, so neither call is left running (nor its failure unobserved) when the other fails.
+            await Task.WhenAll(ticketTypes, details);
             var events = (await details).Events.ToDictionary(e => e.EventId);
             return TypedResults.Ok(new EventList([.. (await ticketTypes).TicketTypes.GroupBy(t => t.EventId).Select(t => ToEvent(t, events.GetValueOrDefault(t.Key)))]));
         }
         catch (RpcException ex)
         {
-            return Unavailable(loggers, AppIds.TicketService, ex);
+            return Unavailable(loggers, AppIds.TicketService, ex, cancellationToken);
         }
     }
 
@@ -58,7 +60,7 @@ public static partial class CatalogApi
         }
         catch (RpcException ex)
         {
-            return Unavailable(loggers, AppIds.TicketService, ex);
+            return Unavailable(loggers, AppIds.TicketService, ex, cancellationToken);
         }
 
         if (ticketTypes.TicketTypes.Count == 0)
@@ -80,11 +82,12 @@ public static partial class CatalogApi
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.NotFound or StatusCode.InvalidArgument)
         {
-            return Problem(StatusCodes.Status404NotFound, GatewayProblems.NoSeatMap, "No seat map", ex.Status.Detail);
+            // A fixed detail: the status may come from the sidecar, whose words are not the caller's business.
+            return Problem(StatusCodes.Status404NotFound, GatewayProblems.NoSeatMap, "No seat map", $"Event {eventId} has no seat map to show.");
         }
         catch (RpcException ex)
         {
-            return Unavailable(loggers, AppIds.VenueService, ex);
+            return Unavailable(loggers, AppIds.VenueService, ex, cancellationToken);
         }
     }
 
@@ -109,15 +112,23 @@ public static partial class CatalogApi
         _ => "unknown",
     };
 
-    private static ProblemHttpResult Unavailable(ILoggerFactory loggers, string appId, RpcException failure)
+    private static ProblemHttpResult Unavailable(ILoggerFactory loggers, string appId, RpcException failure, CancellationToken request)
     {
-        LogReadFailed(loggers.CreateLogger(typeof(CatalogApi)), appId, failure.StatusCode, failure.Status.Detail);
+        // A buyer who went away (the storefront aborts its reads on every view change) is not a failure.
+        if (!request.IsCancellationRequested)
+        {
+            // Refused or unknown to the sidecar is a misconfiguration, not an outage that passes.
+            var level = failure.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.Unimplemented
+                ? LogLevel.Error : LogLevel.Warning;
+            LogReadFailed(loggers.CreateLogger(typeof(CatalogApi)), level, appId, failure.StatusCode, failure.Status.Detail);
+        }
+
         return Problem(
             StatusCodes.Status503ServiceUnavailable, GatewayProblems.ServiceUnavailable, $"{appId} is unavailable", "The catalog cannot be read right now; try again shortly.");
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Catalog read from {AppId} failed: {Status} {Detail}")]
-    private static partial void LogReadFailed(ILogger logger, string appId, StatusCode status, string detail);
+    [LoggerMessage(Message = "Catalog read from {AppId} failed: {Status} {Detail}")]
+    private static partial void LogReadFailed(ILogger logger, LogLevel level, string appId, StatusCode status, string detail);
 
     private static ProblemHttpResult Problem(int status, string type, string title, string detail) =>
         TypedResults.Problem(GatewayProblems.Create(status, type, title, detail));

@@ -11,19 +11,24 @@ namespace TicketSaga.Gateway.Storefront;
 /// </summary>
 internal static class BrowserPolicy
 {
-    /// <summary>Stripe's published requirements for Stripe.js (docs.stripe.com/security/guide, Content Security Policy).</summary>
+    /// <summary>
+    /// Stripe's published requirements for Stripe.js and for Link, which the Payment Element offers when the
+    /// account has it on (docs.stripe.com/security/guide, Content Security Policy).
+    /// </summary>
     private const string StripeScripts = "https://js.stripe.com https://*.js.stripe.com";
-    private const string StripeFrames = "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com";
-    private const string StripeApi = "https://api.stripe.com";
-    private const string StripeImages = "https://*.stripe.com";
+    private const string StripeFrames = "https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com https://link.com https://*.link.com";
+    private const string StripeConnections = "https://api.stripe.com https://link.com https://*.link.com";
+    private const string StripeImages = "https://*.stripe.com https://*.link.com";
 
-    public static string ContentSecurityPolicy(string? oidcAuthority)
+    /// <param name="oidcAuthority"><c>Auth:Authority</c>: its origin serves the discovery document and, usually, the token endpoint.</param>
+    /// <param name="connectSources"><c>Storefront:ConnectSources</c>: further origins, e.g. a token endpoint elsewhere.</param>
+    public static string ContentSecurityPolicy(string? oidcAuthority, IEnumerable<string> connectSources)
     {
-        var provider = Uri.TryCreate(oidcAuthority, UriKind.Absolute, out var authority) ? " " + authority.GetLeftPart(UriPartial.Authority) : "";
+        var origins = connectSources.Prepend(oidcAuthority).Select(WebOrigin).OfType<string>().Distinct();
         return string.Join("; ",
             "default-src 'self'",
             $"script-src 'self' {StripeScripts}",
-            $"connect-src 'self' {StripeApi}{provider}",
+            string.Join(' ', ["connect-src 'self'", StripeConnections, .. origins]),
             $"frame-src {StripeFrames}",
             $"img-src 'self' data: {StripeImages}",
             "style-src 'self'",
@@ -57,6 +62,10 @@ internal static class BrowserPolicy
         });
         return app;
     }
+
+    /// <summary>The origin of an absolute http(s) address; null for anything else (a CSP source is never a path or a file).</summary>
+    public static string? WebOrigin(string? address) =>
+        Uri.TryCreate(address, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http" ? uri.GetLeftPart(UriPartial.Authority) : null;
 
     public static Action<StaticFileResponseContext> StorefrontHeaders(string contentSecurityPolicy) => file =>
     {

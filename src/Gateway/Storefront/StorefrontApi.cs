@@ -27,6 +27,8 @@ public static partial class StorefrontApi
             .Validate(o => !o.CompletesTestAuthentication || (Uri.TryCreate(o.TestStripeApiBase, UriKind.Absolute, out _)
                     && o.TestStripeApiKey?.StartsWith("sk_test_", StringComparison.Ordinal) == true),
                 "Storefront:TestStripeApiBase needs an absolute URL and Storefront:TestStripeApiKey a test-mode key (sk_test_…)")
+            .Validate(o => o.ConnectSources.All(source => BrowserPolicy.WebOrigin(source) is not null),
+                "Storefront:ConnectSources must be absolute http(s) addresses, e.g. https://oauth2.googleapis.com")
             .ValidateOnStart();
         builder.Services.AddHttpClient(TestStripeClient, (sp, http) =>
         {
@@ -46,7 +48,8 @@ public static partial class StorefrontApi
         app.UseDefaultFiles();
         app.UseStaticFiles(new StaticFileOptions
         {
-            OnPrepareResponse = BrowserPolicy.StorefrontHeaders(BrowserPolicy.ContentSecurityPolicy(AuthSettings.From(app.Configuration).Authority)),
+            OnPrepareResponse = BrowserPolicy.StorefrontHeaders(BrowserPolicy.ContentSecurityPolicy(
+                AuthSettings.From(app.Configuration).Authority, app.Services.GetRequiredService<IOptions<StorefrontOptions>>().Value.ConnectSources)),
         });
         return app;
     }

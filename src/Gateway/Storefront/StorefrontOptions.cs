@@ -19,6 +19,13 @@ public sealed class StorefrontOptions
 
     public string? TestStripeApiKey { get; set; }
 
+    /// <summary>
+    /// Origins the storefront's pages may fetch from besides the API, Stripe and <c>Auth:Authority</c>'s origin
+    /// (the Content-Security-Policy's connect-src): a provider whose token endpoint is elsewhere (Google's is
+    /// https://oauth2.googleapis.com) names it here.
+    /// </summary>
+    public string[] ConnectSources { get; set; } = [];
+
     /// <summary>How long a development sign-in's token lasts.</summary>
     public TimeSpan DevelopmentTokenLifetime { get; set; } = TimeSpan.FromHours(8);
 

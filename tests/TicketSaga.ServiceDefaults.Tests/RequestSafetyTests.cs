@@ -1,0 +1,68 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace TicketSaga.ServiceDefaults.Tests;
+
+public sealed class RequestSafetyTests
+{
+    [Theory]
+    [InlineData("/things?page=seven", "'page' does not have the expected type or format.")]
+    [InlineData("/things", "'page' is required.")]
+    [InlineData("/things?page=1&size=big", "'size' does not have the expected type or format.")]
+    public async Task A_query_parameter_missing_or_of_the_wrong_type_is_named_and_its_value_not_echoed(string path, string detail)
+    {
+        await using var app = await StartAsync();
+        using var http = Client(app);
+
+        using var response = await http.GetAsync(path, TestContext.Current.CancellationToken);
+
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var problem = JsonDocument.Parse(body).RootElement;
+        Assert.Equal(RequestSafetyExtensions.InvalidParameter, problem.GetProperty("type").GetString());
+        Assert.Equal(detail, problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("seven", body, StringComparison.Ordinal);
+        Assert.DoesNotContain("big", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_body_field_of_the_wrong_type_stays_a_malformed_body()
+    {
+        await using var app = await StartAsync();
+        using var http = Client(app);
+
+        using var response = await http.PostAsync("/things", new StringContent("""{"count":"many"}""", null, "application/json"), TestContext.Current.CancellationToken);
+
+        var problem = await ProblemAsync(response);
+        Assert.Equal(RequestSafetyExtensions.MalformedBody, problem.GetProperty("type").GetString());
+        Assert.Equal("'count' does not have the expected type or format.", problem.GetProperty("detail").GetString());
+    }
+
+    private static async Task<WebApplication> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.AddServiceDefaults();
+        var app = builder.Build();
+        app.UseRequestSafety();
+        app.MapGet("/things", (int page, int? size) => $"{page} {size}");
+        app.MapPost("/things", (Thing thing) => thing.Count);
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return app;
+    }
+
+    private static HttpClient Client(WebApplication app) =>
+        new() { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) };
+
+    private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
+
+    private sealed record Thing(int Count);
+}
