@@ -2,8 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -30,7 +28,7 @@ public sealed class ReadinessTests(PostgresServer postgres)
         await using var app = builder.Build();
         app.MapDefaultEndpoints();
         await app.StartAsync(TestContext.Current.CancellationToken);
-        using var http = new HttpClient { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) };
+        using var http = StartedApps.ClientOf(app);
         var before = queries.Count;
 
         var flood = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => http.GetAsync("/readyz", TestContext.Current.CancellationToken)));

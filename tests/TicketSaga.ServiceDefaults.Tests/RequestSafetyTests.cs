@@ -2,9 +2,6 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace TicketSaga.ServiceDefaults.Tests;
@@ -18,7 +15,7 @@ public sealed class RequestSafetyTests
     public async Task A_query_parameter_missing_or_of_the_wrong_type_is_named_and_its_value_not_echoed(string path, string detail)
     {
         await using var app = await StartAsync();
-        using var http = Client(app);
+        using var http = StartedApps.ClientOf(app);
 
         using var response = await http.GetAsync(path, TestContext.Current.CancellationToken);
 
@@ -35,7 +32,7 @@ public sealed class RequestSafetyTests
     public async Task A_body_field_of_the_wrong_type_stays_a_malformed_body()
     {
         await using var app = await StartAsync();
-        using var http = Client(app);
+        using var http = StartedApps.ClientOf(app);
 
         using var response = await http.PostAsync("/things", new StringContent("""{"count":"many"}""", null, "application/json"), TestContext.Current.CancellationToken);
 
@@ -57,9 +54,6 @@ public sealed class RequestSafetyTests
         await app.StartAsync(TestContext.Current.CancellationToken);
         return app;
     }
-
-    private static HttpClient Client(WebApplication app) =>
-        new() { BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()) };
 
     private static async Task<JsonElement> ProblemAsync(HttpResponseMessage response) =>
         JsonDocument.Parse(await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)).RootElement;
