@@ -1,11 +1,16 @@
 using Dapr.Workflow;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using System.Net;
 using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.OrderService.Events;
 using TicketSaga.OrderService.Saga;
 using TicketSaga.ServiceDefaults;
+using TicketSaga.Runtime.Hosting;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.Testing;
 using TicketSaga.Venue.V1;
@@ -137,6 +142,50 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
         Assert.True(await system.OrderStore.HasHandledAsync(expiryId, default));
         Assert.Equal(signalsRaised, await system.SignalsRaisedAsync(orderId));
         Assert.Equal(WorkflowRuntimeStatus.Running, (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus);
+    }
+
+    [Theory]
+    [InlineData(30, false)]
+    [InlineData(0, true)]
+    public async Task From_expires_at_on_an_expiry_asks_the_runtime_about_the_saga_only_when_no_sweeper_would_replace_a_lost_one(
+        int sweepIntervalSeconds, bool asksTheRuntime)
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
+        var order = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
+        // A workflow client whose sidecar is gone: any question to the runtime fails.
+        await using var unreachable = UnreachableWorkflows();
+        var sagas = new OrderSagas(unreachable.GetRequiredService<DaprWorkflowClient>(),
+            Options.Create(new OrderOptions { SweepInterval = TimeSpan.FromSeconds(sweepIntervalSeconds) }), NullLogger<OrderSagas>.Instance);
+        var signals = new OrderSignals(system.OrderStore, sagas, new FakeTimeProvider(order.ExpiresAt), NullLogger<OrderSignals>.Instance);
+        var expiryId = NewMessageId();
+        using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var handling = signals.ExpirationCompleteAsync(expiryId, new ExpirationComplete(order.OrderId, order.ExpiresAt), patience.Token);
+
+        if (asksTheRuntime)
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => handling);
+            Assert.False(await system.OrderStore.HasHandledAsync(expiryId, default));
+        }
+        else
+        {
+            Assert.Equal(DaprAnswer.Success, await handling);
+            Assert.True(await system.OrderStore.HasHandledAsync(expiryId, default));
+        }
+    }
+
+    private static ServiceProvider UnreachableWorkflows()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["DAPR_GRPC_ENDPOINT"] = $"http://127.0.0.1:{PortAllocator.FreePort()}",
+        }).Build());
+        services.AddLogging();
+        services.AddDaprWorkflow(_ => { });
+        return services.BuildServiceProvider();
     }
 
     [Fact]

@@ -63,15 +63,18 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, Ti
             return DaprAnswer.Drop($"expiry of unknown order {expiry.OrderId}");
         }
 
-        // An order that has ended (CONFIRMED included) ignores its expiry. From expires_at on, the signal
-        // would set the very end of the settle window the saga's own timer waits for (expires_at + settle
-        // window): the message only makes sure the saga runs, and a storm of expiries costs the workflow
-        // engine no episode each. An early one (the services' clocks apart) starts the settle window now.
-        if (order.IsLive)
+        // An order that has ended (CONFIRMED included) ignores its expiry. An early one (the services' clocks
+        // apart) starts the settle window now. From expires_at on, the signal would set the very end of the
+        // settle window the saga's own timer waits for (expires_at + settle window), so the message changes
+        // nothing, and asking the runtime whether the saga runs would cost a storm of expiries a workflow read
+        // each: a saga lost in a crash is the sweeper's to replace, and only without a sweeper is it asked here.
+        if (order.IsLive && clock.GetUtcNow() < order.ExpiresAt)
         {
-            await (clock.GetUtcNow() >= order.ExpiresAt
-                ? sagas.EnsureRunningAsync(order, cancellationToken)
-                : sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken));
+            await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
+        }
+        else if (order.IsLive && !sagas.SweeperReplacesLostSagas)
+        {
+            await sagas.EnsureRunningAsync(order, cancellationToken);
         }
 
         await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);

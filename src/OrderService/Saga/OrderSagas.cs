@@ -17,6 +17,12 @@ public sealed partial class OrderSagas(DaprWorkflowClient workflows, IOptions<Or
     /// </summary>
     public Task StartAsync(Order order, CancellationToken cancellationToken) => ScheduleAsync(order, recreated: false, cancellationToken);
 
+    /// <summary>
+    /// Whether <see cref="SagaSweeper"/> runs: it replaces the saga of any order still live a whole interval past
+    /// its settle window, so a saga lost in a crash needs no one else to look for it there.
+    /// </summary>
+    public bool SweeperReplacesLostSagas => options.Value.SweepInterval > TimeSpan.Zero;
+
     /// <summary>Schedules the order's saga unless it runs; a failed or terminated instance is replaced.</summary>
     public async Task EnsureRunningAsync(Order order, CancellationToken cancellationToken)
     {
