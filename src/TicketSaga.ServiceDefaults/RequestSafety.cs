@@ -116,12 +116,12 @@ public static partial class RequestSafetyExtensions
                 BadHttpRequestException bad when ParameterOf(bad) is ({ } parameter, var missing) => new ProblemDetails
                 {
                     Status = bad.StatusCode, Type = InvalidParameter, Title = "A request parameter is invalid",
-                    Detail = missing ? $"'{parameter}' is required." : $"'{parameter}' does not have the expected type or format.",
+                    Detail = missing ? $"'{parameter}' is required." : NotOfTheExpectedType(parameter),
                 },
                 BadHttpRequestException bad => new ProblemDetails
                 {
                     Status = bad.StatusCode, Type = MalformedBody, Title = MalformedBodyTitle,
-                    Detail = FieldOf(bad) is { } field ? $"'{field}' does not have the expected type or format." : NotTheExpectedJson,
+                    Detail = FieldOf(bad) is { } field ? NotOfTheExpectedType(field) : NotTheExpectedJson,
                 },
                 _ => new ProblemDetails { Status = StatusCodes.Status500InternalServerError, Type = InternalError, Title = "Something went wrong on our side" },
             };
@@ -137,6 +137,8 @@ public static partial class RequestSafetyExtensions
             context.Response.StatusCode = problem.Status!.Value;
             return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem });
         }
+
+        private static string NotOfTheExpectedType(string name) => $"'{name}' does not have the expected type or format.";
 
         /// <summary>The JSON property that failed to bind, from the serializer's path (<c>$.qty</c> → <c>qty</c>).</summary>
         private static string? FieldOf(BadHttpRequestException exception) =>

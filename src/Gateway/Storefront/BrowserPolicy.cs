@@ -4,10 +4,10 @@ namespace TicketSaga.Gateway.Storefront;
 
 /// <summary>
 /// What the gateway asks of browsers and caches. Every answer is <c>nosniff</c>, so a JSON problem echoing a
-/// request is never read as a page; a signed-in buyer's answers are not stored. The storefront's files also carry a Content-Security-Policy: scripts only from the
-/// gateway and Stripe.js; connections only to the API, Stripe's API and the OIDC provider (its discovery and
-/// token endpoints); frames only Stripe's (3D Secure, the Payment Element); never framed itself (clickjacking);
-/// no inline script, so injected markup cannot run.
+/// request is never read as a page; a signed-in buyer's answers are not stored. The storefront's files also
+/// carry a Content-Security-Policy: scripts only from the gateway and Stripe.js; connections only to the API,
+/// Stripe and the OIDC provider (its discovery and token endpoints); frames only Stripe's (3D Secure, the
+/// Payment Element); never framed itself (clickjacking); no inline script, so injected markup cannot run.
 /// </summary>
 internal static class BrowserPolicy
 {

@@ -68,13 +68,16 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, Ti
         // settle window the saga's own timer waits for (expires_at + settle window), so the message changes
         // nothing, and asking the runtime whether the saga runs would cost a storm of expiries a workflow read
         // each: a saga lost in a crash is the sweeper's to replace, and only without a sweeper is it asked here.
-        if (order.IsLive && clock.GetUtcNow() < order.ExpiresAt)
+        if (order.IsLive)
         {
-            await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
-        }
-        else if (order.IsLive && !sagas.SweeperReplacesLostSagas)
-        {
-            await sagas.EnsureRunningAsync(order, cancellationToken);
+            if (clock.GetUtcNow() < order.ExpiresAt)
+            {
+                await sagas.SignalAsync(order, SagaSignal.Expired, cancellationToken);
+            }
+            else if (!sagas.SweeperReplacesLostSagas)
+            {
+                await sagas.EnsureRunningAsync(order, cancellationToken);
+            }
         }
 
         await orders.RecordHandledAsync(messageId, Topics.ExpirationComplete, expiry.OrderId, cancellationToken);
