@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Mvc;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Gateway;
 
@@ -21,7 +22,7 @@ public static class GatewayProblems
     public const string Overloaded = Base + "overloaded";
     public const string WaitingRoom = Base + "waiting-room";
     public const string InvalidQueueToken = Base + "invalid-queue-token";
-    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string UnsupportedMediaType = RequestSafetyExtensions.UnsupportedMediaType;
     public const string NotFound = Base + "not-found";
 
     /// <summary>The same type as payment-service's answer to a webhook it cannot verify.</summary>

@@ -7,13 +7,17 @@ namespace TicketSaga.PublicApi;
 // Money in minor units plus ISO 4217 currency; times in UTC; JSON in snake_case.
 
 /// <param name="TicketId">The ticket type, from GET /events.</param>
-/// <param name="SeatIds">Seats chosen from GET /events/{id}/seats; omit to get the best available seats.</param>
+/// <param name="Qty">Tickets in the order, at most <see cref="PlaceOrderRequest.MaxQty"/> (and the ticket type's max_per_user).</param>
+/// <param name="SeatIds">Seats chosen from GET /events/{id}/seats, one per ticket (exactly qty, each once); omit to get the best available seats.</param>
 /// <param name="Section">For a seated ticket type without seat_ids: the section to assign seats in.</param>
 public sealed record PlaceOrderRequest(
     [property: Uuid] string TicketId,
-    [property: Range(1, int.MaxValue)] int Qty,
-    [property: Uuid] IReadOnlyList<string>? SeatIds = null,
-    string? Section = null);
+    [property: Range(1, PlaceOrderRequest.MaxQty)] int Qty,
+    [property: Uuid, MaxLength(PlaceOrderRequest.MaxQty)] IReadOnlyList<string>? SeatIds = null,
+    string? Section = null)
+{
+    public const int MaxQty = 100;
+}
 
 public sealed record ReservedSeat(Guid SeatId, string Label);
 

@@ -59,6 +59,9 @@ public static partial class RequestSafetyExtensions
     public const string NotTheExpectedJson = "The body is not the JSON this endpoint expects.";
     public const string InvalidParameter = "https://ticketsaga.dev/problems/invalid-parameter";
     public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
+    public const string UnsupportedMediaType = "https://ticketsaga.dev/problems/unsupported-media-type";
+    public const string UnsupportedMediaTypeTitle = "Unsupported media type";
+    public const string NotJsonInUtf8 = "The body must be JSON in UTF-8 (Content-Type: application/json).";
     public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
 
     /// <summary>Part of <see cref="ServiceDefaultsExtensions.AddServiceDefaults"/>: every app limits bodies and answers errors the same way.</summary>
@@ -85,6 +88,15 @@ public static partial class RequestSafetyExtensions
         // Malformed bodies throw in every environment (not only Development), so the handler below answers them.
         builder.Services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         builder.Services.AddExceptionHandler<SafeExceptionHandler>();
+        // Routing refuses a body that is not JSON before any handler runs, with a bare 415 that the status code page fills in.
+        builder.Services.Configure<ProblemDetailsOptions>(options => options.CustomizeProblemDetails += context =>
+        {
+            if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType)
+            {
+                (context.ProblemDetails.Type, context.ProblemDetails.Title, context.ProblemDetails.Detail) =
+                    (UnsupportedMediaType, UnsupportedMediaTypeTitle, NotJsonInUtf8);
+            }
+        });
         return builder;
     }
 

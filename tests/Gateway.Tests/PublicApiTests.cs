@@ -71,6 +71,33 @@ public sealed class PublicApiTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task The_openapi_document_declares_the_headers_and_limits_the_answers_carry()
+    {
+        using var client = system.Client();
+
+        var document = await (await client.GetAsync("/openapi/v1.json")).JsonAsync();
+
+        var paths = document.GetProperty("paths");
+        var placing = paths.GetProperty("/orders").GetProperty("post").GetProperty("responses");
+        Assert.True(Header(placing, "201", "Location"));
+        Assert.True(Header(placing, "409", "Idempotent-Replayed"));
+        Assert.True(Header(placing, "409", "Retry-After"));
+        Assert.False(Header(placing, "429", "Idempotent-Replayed"));
+        Assert.True(placing.TryGetProperty("413", out _));
+        Assert.True(Header(paths.GetProperty("/orders/{id}").GetProperty("delete").GetProperty("responses"), "202", "Location"));
+        var reading = paths.GetProperty("/orders/{id}").GetProperty("get").GetProperty("responses");
+        Assert.True(Header(reading, "429", "Retry-After"));
+        Assert.True(reading.TryGetProperty("500", out _));
+        Assert.False(reading.TryGetProperty("413", out _));
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        Assert.Equal(100, Property(schemas, "PlaceOrderRequest", "qty").GetProperty("maximum").GetInt32());
+        Assert.Equal(100, Property(schemas, "PlaceOrderRequest", "seat_ids").GetProperty("maxItems").GetInt32());
+
+        static bool Header(JsonElement responses, string status, string name) =>
+            responses.GetProperty(status).TryGetProperty("headers", out var headers) && headers.TryGetProperty(name, out _);
+    }
+
+    [Fact]
     public async Task Every_object_type_is_one_component_so_a_generated_client_has_one_order_type()
     {
         using var client = system.Client();

@@ -191,6 +191,7 @@ public sealed class PlaceOrderTests(SagaSystem system) : IClassFixture<SagaSyste
         Assert.Equal(newer, page.GetProperty("orders")[0].GetProperty("order_id").GetString());
         var next = await owner.GetFromJsonAsync<JsonElement>($"/orders?limit=1&before={page.GetProperty("next_before").GetString()}");
         Assert.Equal(older, next.GetProperty("orders")[0].GetProperty("order_id").GetString());
+        Assert.Equal(JsonValueKind.Null, next.GetProperty("next_before").ValueKind);
         Assert.Equal(OrderStatuses.Pending, (await SagaSystem.GetOrderAsync(owner, older)).GetProperty("status").GetString());
     }
 }

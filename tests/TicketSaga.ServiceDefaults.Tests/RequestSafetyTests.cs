@@ -41,6 +41,20 @@ public sealed class RequestSafetyTests
         Assert.Equal("'count' does not have the expected type or format.", problem.GetProperty("detail").GetString());
     }
 
+    [Fact]
+    public async Task A_body_that_is_not_json_is_an_unsupported_media_type()
+    {
+        await using var app = await StartAsync();
+        using var http = StartedApps.ClientOf(app);
+
+        using var response = await http.PostAsync("/things", new StringContent("count=1", null, "text/plain"), TestContext.Current.CancellationToken);
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        var problem = await ProblemAsync(response);
+        Assert.Equal(RequestSafetyExtensions.UnsupportedMediaType, problem.GetProperty("type").GetString());
+        Assert.Equal(RequestSafetyExtensions.NotJsonInUtf8, problem.GetProperty("detail").GetString());
+    }
+
     private static async Task<WebApplication> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -49,6 +63,7 @@ public sealed class RequestSafetyTests
         builder.AddServiceDefaults();
         var app = builder.Build();
         app.UseRequestSafety();
+        app.UseStatusCodePages();
         app.MapGet("/things", (int page, int? size) => $"{page} {size}");
         app.MapPost("/things", (Thing thing) => thing.Count);
         await app.StartAsync(TestContext.Current.CancellationToken);

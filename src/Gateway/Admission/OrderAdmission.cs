@@ -169,7 +169,7 @@ internal sealed class OrderAdmission(
                 && mediaType.Charset is { HasValue: true } charset && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)))
         {
             return new(null, GatewayProblems.Create(StatusCodes.Status415UnsupportedMediaType, GatewayProblems.UnsupportedMediaType,
-                "Unsupported media type", "The body must be JSON in UTF-8 (Content-Type: application/json)."));
+                RequestSafetyExtensions.UnsupportedMediaTypeTitle, RequestSafetyExtensions.NotJsonInUtf8));
         }
 
         request.EnableBuffering();

@@ -24,8 +24,11 @@ public static class PublicApiDocument
     /// <summary>Where ASP.NET Core's schema generator notes the component name of a schema's type.</summary>
     private const string SchemaIdKey = "x-schema-id";
 
-    /// <summary>Every proxied call may also end at the gateway: no token, rate limit, or the sidecar not answering.</summary>
-    private static readonly int[] GatewayStatuses = [429, 502, 503, 504];
+    /// <summary>Every proxied call may also end at the gateway: rate limit, a fault, or the sidecar not answering.</summary>
+    private static readonly int[] GatewayStatuses = [429, 500, 502, 503, 504];
+
+    /// <summary>Answers after which the same request may succeed later; they say when in Retry-After.</summary>
+    private static readonly int[] RetryLaterStatuses = [409, 429, 503];
 
     public static IServiceCollection AddPublicApiDocument(this IServiceCollection services)
     {
@@ -62,9 +65,9 @@ public static class PublicApiDocument
 
         api.Add("/orders", HttpMethod.Post, "PlaceOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
             request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
-            problems: [400, 401, 403, 404, 409, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
+            problems: [400, 401, 403, 404, 409, 413, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
             unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()));
-        MarkReplays((OpenApiResponse)document.Paths!["/orders"].Operations![HttpMethod.Post].Responses!["201"]);
+        MarkReplays(document.Paths!["/orders"].Operations![HttpMethod.Post]);
         api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
             success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [400, 401, 422],
             parameters:
@@ -82,12 +85,12 @@ public static class PublicApiDocument
         api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",
             "Pay for a pending order: SUCCEEDED, or REQUIRES_ACTION with what the client needs for 3-D Secure; 202 while Stripe decides",
             request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(), success: [(200, payment), (202, payment)],
-            problems: [400, 401, 402, 404, 409, 415, 422]);
+            problems: [400, 401, 402, 404, 409, 413, 415, 422]);
         api.Add("/payments/{order_id}", HttpMethod.Get, "GetPayment", "Payments", "The payment of one of the caller's orders",
             success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")]);
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
-            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400], anonymous: true,
+            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 413], anonymous: true,
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
         schemas.ReferenceNestedTypes();
     }
@@ -141,7 +144,8 @@ public static class PublicApiDocument
         In = ParameterLocation.Header,
         Description = "Optional; the key is the user's. A retry with the same key and body never places a second order: it gets " +
             "the first answer (marked Idempotent-Replayed: true), even after a timeout or 5xx (retry those with the same key). " +
-            "A different body is 422; while the first is still in flight, 409 with Retry-After. Kept 24 h.",
+            "The same body means the same bytes: a body serialized differently is 422, as is a different one; while the first is " +
+            "still in flight, 409 with Retry-After. The gateway keeps answers 24 h; order-service binds the key to its order for good.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
     };
 
@@ -154,14 +158,35 @@ public static class PublicApiDocument
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 1024 },
     };
 
-    /// <summary>A retry with the same Idempotency-Key gets the first 201 again, marked so that a client can tell.</summary>
-    private static void MarkReplays(OpenApiResponse placed) => placed.Headers = new Dictionary<string, IOpenApiHeader>
+    /// <summary>
+    /// A retry with the same Idempotency-Key gets the first answer again, marked so that a client can tell: the
+    /// 201, or a 4xx the request earned (not a 401 or 429, which it never reached the key with).
+    /// </summary>
+    private static void MarkReplays(OpenApiOperation placing)
     {
-        ["Idempotent-Replayed"] = new OpenApiHeader
+        foreach (var (code, response) in placing.Responses!)
         {
-            Description = "\"true\" when this is the first answer of the request's Idempotency-Key, given again; absent otherwise.",
-            Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("true")!] },
-        },
+            if (code is "201" || (code.StartsWith('4') && code is not "401" and not "429"))
+            {
+                var answer = (OpenApiResponse)response;
+                answer.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                answer.Headers["Idempotent-Replayed"] = new OpenApiHeader
+                {
+                    Description = "\"true\" when this is the first answer of the request's Idempotency-Key, given again; absent otherwise.",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String, Enum = [JsonValue.Create("true")!] },
+                };
+            }
+        }
+    }
+
+    private static Dictionary<string, IOpenApiHeader> RetryAfter() => new()
+    {
+        ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before sending the request again.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" } },
+    };
+
+    private static Dictionary<string, IOpenApiHeader> Location() => new()
+    {
+        ["Location"] = new OpenApiHeader { Description = "Where to read what was created or accepted (relative to the API).", Schema = new OpenApiSchema { Type = JsonSchemaType.String } },
     };
 
     /// <summary>503 of POST /orders: the waiting room (a place and a token to come back with) or overloaded; Retry-After either way.</summary>
@@ -169,10 +194,7 @@ public static class PublicApiDocument
     {
         Description = "In the waiting room (type .../waiting-room: position, 1 is next, and queueToken to send back as Queue-Token " +
             "after Retry-After), or overloaded / a service unavailable (retry after Retry-After)",
-        Headers = new Dictionary<string, IOpenApiHeader>
-        {
-            ["Retry-After"] = new OpenApiHeader { Description = "Seconds to wait before sending the request again.", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32" } },
-        },
+        Headers = RetryAfter(),
         Content = new Dictionary<string, OpenApiMediaType>
         {
             [ProblemJson] = new()
@@ -288,12 +310,18 @@ public static class PublicApiDocument
 
             foreach (var (status, schema) in success)
             {
-                operation.Responses[Code(status)] = new OpenApiResponse { Description = ReasonPhrase(status), Content = schema is null ? null : Body(Json, schema) };
+                operation.Responses[Code(status)] = new OpenApiResponse
+                {
+                    Description = ReasonPhrase(status), Content = schema is null ? null : Body(Json, schema), Headers = status is 201 or 202 ? Location() : null,
+                };
             }
 
             foreach (var status in problems.Concat(GatewayStatuses).Order())
             {
-                operation.Responses[Code(status)] = new OpenApiResponse { Description = ReasonPhrase(status), Content = Body(ProblemJson, problem) };
+                operation.Responses[Code(status)] = new OpenApiResponse
+                {
+                    Description = ReasonPhrase(status), Content = Body(ProblemJson, problem), Headers = RetryLaterStatuses.Contains(status) ? RetryAfter() : null,
+                };
             }
 
             if (unavailable is not null)

@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using TicketSaga.Contracts;
+using TicketSaga.PublicApi;
 using TicketSaga.Ticket.V1;
 using TicketSaga.Venue.V1;
 
@@ -27,8 +28,6 @@ internal sealed partial class OrderPlacement(
     Tickets.TicketsClient tickets, Venues.VenuesClient venues, OrderStore orders, OrderIdempotencyKeys keys, TimeProvider clock,
     IOptions<OrderOptions> options, ILogger<OrderPlacement> logger)
 {
-    public const int MaxQty = 100;
-
     public async Task<PlacedOrder> PlaceAsync(PlaceOrder request, CancellationToken cancellationToken)
     {
         Validate(request);
@@ -122,9 +121,9 @@ internal sealed partial class OrderPlacement(
 
     private static void Validate(PlaceOrder request)
     {
-        if (request.Qty is < 1 or > MaxQty)
+        if (request.Qty is < 1 or > PlaceOrderRequest.MaxQty)
         {
-            throw new OrderProblemException(OrderProblem.Invalid($"qty must be between 1 and {MaxQty}."));
+            throw new OrderProblemException(OrderProblem.Invalid($"qty must be between 1 and {PlaceOrderRequest.MaxQty}."));
         }
 
         if (request.SeatIds.Count > 0 && request.SeatIds.Count != request.Qty)

@@ -131,9 +131,10 @@ public static partial class OrdersApi
         }
 
         var pageSize = limit ?? OrderPage.DefaultLimit;
-        var page = await orders.ListForUserAsync(user.UserId(), before, pageSize, cancellationToken);
-        return TypedResults.Ok(new OrderPage(
-            [.. page.Select(OrderResponse.From)], page.Count == pageSize ? page[^1].OrderId : null));
+        // One row more than the page says whether an older page exists, so the last page's next_before is null.
+        var rows = await orders.ListForUserAsync(user.UserId(), before, pageSize + 1, cancellationToken);
+        var page = rows.Take(pageSize).Select(OrderResponse.From).ToList();
+        return TypedResults.Ok(new OrderPage(page, rows.Count > pageSize ? page[^1].OrderId : null));
     }
 
     /// <summary>The customer gives the hold back before paying: the saga compensates (status CANCELLED).</summary>
