@@ -91,6 +91,7 @@ public static class GatewayExtensions
         {
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
             proxy.Use(SidecarRoutes.RefuseUnsignedWebhooksAsync);
+            proxy.Use(WholeBodies.ReadWholeBodyAsync);
             proxy.UseMiddleware<OrderAdmission>();
             proxy.UseMiddleware<IdempotentRequests>();
             proxy.UseLoadBalancing();

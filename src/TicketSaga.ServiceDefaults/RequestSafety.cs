@@ -60,6 +60,7 @@ public static partial class RequestSafetyExtensions
     public const string InvalidParameter = "https://ticketsaga.dev/problems/invalid-parameter";
     public const string BodyTooLarge = "https://ticketsaga.dev/problems/body-too-large";
     public const string UnsupportedMediaType = "https://ticketsaga.dev/problems/unsupported-media-type";
+    public const string RequestTimeout = "https://ticketsaga.dev/problems/request-timeout";
     public const string UnsupportedMediaTypeTitle = "Unsupported media type";
     public const string NotJsonInUtf8 = "The body must be JSON in UTF-8 (Content-Type: application/json).";
     public const string InternalError = "https://ticketsaga.dev/problems/internal-error";
@@ -124,6 +125,11 @@ public static partial class RequestSafetyExtensions
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => new ProblemDetails
                 {
                     Status = StatusCodes.Status413PayloadTooLarge, Type = BodyTooLarge, Title = "The request body is too large",
+                },
+                BadHttpRequestException { StatusCode: StatusCodes.Status408RequestTimeout } => new ProblemDetails
+                {
+                    Status = StatusCodes.Status408RequestTimeout, Type = RequestTimeout, Title = "The request body came too slowly",
+                    Detail = "The body arrived below the server's minimum data rate.",
                 },
                 BadHttpRequestException bad when ParameterOf(bad) is ({ } parameter, var missing) => new ProblemDetails
                 {
