@@ -6,7 +6,9 @@ using TicketSaga.ServiceDefaults;
 var builder = WebApplication.CreateBuilder(args);
 
 builder.AddServiceDefaults();
-builder.UseAppPort(AppProtocol.Http, AppExposure.Public);
+// Whoever reaches the development sign-in can be any user: with it on, only this machine (APP_LISTEN_ADDRESS says otherwise).
+builder.UseAppPort(AppProtocol.Http,
+    StorefrontApi.DevelopmentSignInEnabled(builder.Environment, AuthSettings.From(builder.Configuration)) ? AppExposure.Sidecar : AppExposure.Public);
 builder.AddPostgres("gateway", typeof(Program).Assembly);
 builder.AddJwtAuthentication();
 builder.AddApplicationServices();

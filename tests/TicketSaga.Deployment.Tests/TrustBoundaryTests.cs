@@ -149,6 +149,17 @@ public sealed partial class TrustBoundaryTests
     }
 
     [Fact]
+    public void The_chart_refuses_a_broker_without_authentication_outside_development()
+    {
+        var components = Chart.Template("dapr-components.yaml");
+
+        Assert.Contains("{{- if and (ne .Values.environment \"Development\") (eq $pubsub.authType \"none\") }}\n{{- fail ", components, StringComparison.Ordinal);
+        Assert.Equal("Development", Chart.Values("values-dev.yaml").Text("environment"));
+        Assert.Equal("Production", Chart.Values("values-prod.yaml").Text("environment"));
+        Assert.NotEqual("none", Chart.Values("values-prod.yaml").Text("dapr.pubsub.authType"));
+    }
+
+    [Fact]
     public void Every_app_in_the_chart_has_both_dapr_token_annotations_and_the_same_tokens_as_environment()
     {
         var deployment = Chart.Template("deployments.yaml");
