@@ -160,12 +160,26 @@ public sealed partial class TrustBoundaryTests
     }
 
     [Fact]
+    public void The_chart_refuses_several_gateways_without_one_queue_token_key_and_an_ingress_without_trusted_proxies_and_prod_has_both()
+    {
+        var helpers = Chart.Template("_helpers.tpl");
+        var prod = Chart.Values("values-prod.yaml");
+
+        Assert.Contains("(or (gt (int $gateway.replicas) 1) $gateway.autoscaling.enabled) (not .Values.waitingRoom.tokenKey.existingSecret) -}}\n{{- fail ", helpers, StringComparison.Ordinal);
+        Assert.Contains("(hasKey $env \"ForwardedHeaders__KnownNetworks__0\")", helpers, StringComparison.Ordinal);
+        Assert.Contains("- name: WaitingRoom__TokenKey", Chart.Template("deployments.yaml"), StringComparison.Ordinal);
+        Assert.False(string.IsNullOrEmpty(prod.Text("waitingRoom.tokenKey.existingSecret")));
+        Assert.False(string.IsNullOrEmpty(prod.Text("apps.gateway.env.ForwardedHeaders__KnownNetworks__0")));
+        Assert.Equal("cookie", prod.MapAt("ingress.annotations")["nginx.ingress.kubernetes.io/affinity"]);
+    }
+
+    [Fact]
     public void Every_app_in_the_chart_has_both_dapr_token_annotations_and_the_same_tokens_as_environment()
     {
         var deployment = Chart.Template("deployments.yaml");
 
         // deployments.yaml renders one Deployment per entry of `apps`; each carries these lines.
-        Assert.StartsWith("{{- include \"ticketsaga.checkAuth\" . }}\n{{- range $id, $app := .Values.apps }}", deployment, StringComparison.Ordinal);
+        Assert.StartsWith("{{- include \"ticketsaga.checkAuth\" . }}\n{{- include \"ticketsaga.checkGateway\" . }}\n{{- range $id, $app := .Values.apps }}", deployment, StringComparison.Ordinal);
         Assert.Contains("{{- $appToken := include \"ticketsaga.tokenSecretName\" (dict \"root\" $ \"id\" $id \"kind\" \"app\") }}", deployment, StringComparison.Ordinal);
         Assert.Contains("{{- $apiToken := include \"ticketsaga.tokenSecretName\" (dict \"root\" $ \"id\" $id \"kind\" \"api\") }}", deployment, StringComparison.Ordinal);
         Assert.Contains("        dapr.io/app-token-secret: {{ $appToken | quote }}\n", deployment, StringComparison.Ordinal);

@@ -50,6 +50,18 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end -}}
 {{- end -}}
 
+{{/* Gateway replicas share the waiting room's key; behind the ingress the gateway must know which proxy to believe. */}}
+{{- define "ticketsaga.checkGateway" -}}
+{{- $gateway := index .Values.apps "gateway" -}}
+{{- if and (or (gt (int $gateway.replicas) 1) $gateway.autoscaling.enabled) (not .Values.waitingRoom.tokenKey.existingSecret) -}}
+{{- fail "more than one gateway replica needs waitingRoom.tokenKey.existingSecret (one queue-token key for all of them)" -}}
+{{- end -}}
+{{- $env := $gateway.env | default dict -}}
+{{- if and .Values.ingress.enabled (not (or (hasKey $env "ForwardedHeaders__KnownNetworks__0") (hasKey $env "ForwardedHeaders__KnownProxies__0"))) -}}
+{{- fail "behind the ingress set apps.gateway.env.ForwardedHeaders__KnownNetworks__0 (the ingress controller's pod network) or ForwardedHeaders__KnownProxies__0: otherwise every anonymous visitor shares one rate-limit bucket" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Secret holding one app's Dapr token; call with (dict "root" $ "id" $id "kind" "app"|"api"). */}}
 {{- define "ticketsaga.tokenSecretName" -}}
 {{- $existing := dig .id .kind "" .root.Values.dapr.tokens.existingSecrets -}}
