@@ -83,6 +83,8 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.True(Header(placing, "409", "Idempotent-Replayed"));
         Assert.True(Header(placing, "409", "Retry-After"));
         Assert.False(Header(placing, "429", "Idempotent-Replayed"));
+        Assert.Contains("seats-taken", placing.GetProperty("409").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("rate-limited", placing.GetProperty("429").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(placing.TryGetProperty("413", out _));
         Assert.True(Header(paths.GetProperty("/orders/{id}").GetProperty("delete").GetProperty("responses"), "202", "Location"));
         var reading = paths.GetProperty("/orders/{id}").GetProperty("get").GetProperty("responses");

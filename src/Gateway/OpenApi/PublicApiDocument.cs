@@ -66,10 +66,17 @@ public static class PublicApiDocument
         api.Add("/orders", HttpMethod.Post, "PlaceOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
             request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
             problems: [400, 401, 403, 404, 409, 413, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
-            unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()));
+            unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()),
+            types: new()
+            {
+                [400] = "malformed-body, invalid-idempotency-key", [403] = "invalid-queue-token", [404] = "ticket-not-found",
+                [409] = "sold-out, seats-taken, not-on-sale, order-in-progress, idempotency-key-in-progress",
+                [422] = "invalid-order, max-per-user, idempotency-key-reused",
+            });
         MarkReplays(document.Paths!["/orders"].Operations![HttpMethod.Post]);
         api.Add("/orders", HttpMethod.Get, "ListOrders", "Orders", "The caller's orders, newest first, a page at a time",
             success: [(200, await schemas.ReferenceAsync<OrderPage>())], problems: [400, 401, 422],
+            types: new() { [400] = "invalid-parameter", [422] = "invalid-order" },
             parameters:
             [
                 Query("limit", $"Orders per page (default {OrderPage.DefaultLimit}).",
@@ -77,20 +84,29 @@ public static class PublicApiDocument
                 Query("before", "The next_before of the previous page.", Uuid()),
             ]);
         api.Add("/orders/{id}", HttpMethod.Get, "GetOrder", "Orders", "One of the caller's orders",
-            success: [(200, order)], problems: [401, 404], parameters: [Path("id")]);
+            success: [(200, order)], problems: [401, 404], parameters: [Path("id")], types: new() { [404] = "order-not-found" });
         api.Add("/orders/{id}/timeline", HttpMethod.Get, "GetOrderTimeline", "Orders", "What happened to one of the caller's orders, each step with its time",
-            success: [(200, await schemas.ReferenceAsync<OrderTimeline>())], problems: [401, 404], parameters: [Path("id")]);
+            success: [(200, await schemas.ReferenceAsync<OrderTimeline>())], problems: [401, 404], parameters: [Path("id")],
+            types: new() { [404] = "order-not-found" });
         api.Add("/orders/{id}", HttpMethod.Delete, "CancelOrder", "Orders", "Give the hold back before paying; the order becomes CANCELLED shortly",
-            success: [(202, order)], problems: [401, 404, 409], parameters: [Path("id")]);
+            success: [(202, order)], problems: [401, 404, 409], parameters: [Path("id")],
+            types: new() { [404] = "order-not-found", [409] = "order-ended" });
         api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",
             "Pay for a pending order: SUCCEEDED, or REQUIRES_ACTION with what the client needs for 3-D Secure; 202 while Stripe decides",
             request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(), success: [(200, payment), (202, payment)],
-            problems: [400, 401, 402, 404, 409, 413, 415, 422]);
+            problems: [400, 401, 402, 404, 409, 413, 415, 422],
+            types: new()
+            {
+                [400] = "invalid-request, invalid-payment-method, malformed-body", [402] = "payment-declined (code, decline_code)",
+                [404] = "unknown-order", [409] = "order-not-yet-payable, order-not-payable",
+                [422] = "payment-request-rejected (code, param)", [503] = "payment-provider-unavailable, service-unavailable",
+            });
         api.Add("/payments/{order_id}", HttpMethod.Get, "GetPayment", "Payments", "The payment of one of the caller's orders",
-            success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")]);
+            success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")], types: new() { [404] = "unknown-order" });
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
             request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 413], anonymous: true,
+            types: new() { [400] = "invalid-webhook-signature" },
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
         schemas.ReferenceNestedTypes();
     }
@@ -292,7 +308,7 @@ public static class PublicApiDocument
         public void Add(
             string path, HttpMethod method, string operationId, string tag, string summary,
             (int Status, IOpenApiSchema? Schema)[] success, int[] problems, IOpenApiSchema? request = null,
-            OpenApiParameter[]? parameters = null, bool anonymous = false, OpenApiResponse? unavailable = null)
+            OpenApiParameter[]? parameters = null, bool anonymous = false, OpenApiResponse? unavailable = null, Dictionary<int, string>? types = null)
         {
             var operation = new OpenApiOperation
             {
@@ -320,7 +336,7 @@ public static class PublicApiDocument
             {
                 operation.Responses[Code(status)] = new OpenApiResponse
                 {
-                    Description = ReasonPhrase(status), Content = Body(ProblemJson, problem), Headers = RetryLaterStatuses.Contains(status) ? RetryAfter() : null,
+                    Description = Described(status, types), Content = Body(ProblemJson, problem), Headers = RetryLaterStatuses.Contains(status) ? RetryAfter() : null,
                 };
             }
 
@@ -347,5 +363,18 @@ public static class PublicApiDocument
         private static string Code(int status) => status.ToString(CultureInfo.InvariantCulture);
 
         private static string ReasonPhrase(int status) => Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+
+        /// <summary>The reason phrase and, for the statuses the gateway answers on every route, the problem types besides the operation's own.</summary>
+        private static string Described(int status, Dictionary<int, string>? types)
+        {
+            var own = types?.GetValueOrDefault(status) ?? GatewayTypes.GetValueOrDefault(status);
+            return own is null ? ReasonPhrase(status) : $"{ReasonPhrase(status)}; problem type (…/problems/<type>): {own}";
+        }
+
+        private static readonly Dictionary<int, string> GatewayTypes = new()
+        {
+            [401] = "unauthorized", [413] = "body-too-large", [415] = "unsupported-media-type", [429] = "rate-limited",
+            [500] = "internal-error", [502] = "bad-gateway", [503] = "service-unavailable", [504] = "gateway-timeout",
+        };
     }
 }
