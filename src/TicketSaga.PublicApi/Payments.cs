@@ -8,9 +8,12 @@ namespace TicketSaga.PublicApi;
 public sealed record ConfirmPaymentRequest([property: Uuid] string OrderId, [property: MaxLength(255)] string PaymentMethod);
 
 /// <summary>What the client is told about its payment. Absent fields are unknown yet.</summary>
-/// <param name="Status">payment-service's PaymentStatuses; PROCESSING while Stripe has not decided (202).</param>
-/// <param name="ClientSecret">When REQUIRES_ACTION: what Stripe.js needs to let the customer authenticate.</param>
-/// <param name="NextAction">When REQUIRES_ACTION: what the client does next.</param>
+/// <param name="Status">payment-service's PaymentStatuses. PROCESSING only in the 202 answer of a confirm while Stripe has not
+/// decided; GET /payments/{order_id} says PENDING until Stripe's answer settles it (SUCCEEDED, or payable again).</param>
+/// <param name="LastDeclineCode">The decline code of the last declined attempt, kept after a later attempt succeeds.</param>
+/// <param name="ClientSecret">When REQUIRES_ACTION, in the confirm answer only: what Stripe.js needs to let the customer
+/// authenticate (GET /payments/{order_id} leaves it out; confirm again to get it).</param>
+/// <param name="NextAction">When REQUIRES_ACTION, in the confirm answer only: what the client does next.</param>
 public sealed record PaymentView(
     Guid OrderId,
     Guid PaymentId,
