@@ -46,6 +46,25 @@ public sealed class IdempotencyTests(GatewaySystem system)
     }
 
     [Fact]
+    public async Task The_same_request_serialized_anew_is_a_retry_and_gets_the_first_answer()
+    {
+        var user = GatewaySystem.NewUser();
+        using var client = system.Client(user);
+        var key = Guid.NewGuid().ToString();
+        using var first = await CreateOrderAsync(client, key);
+
+        using var again = await CreateOrderAsync(client, key, """
+            { "qty": 2,
+              "ticket_id": "0193a0c0-0000-7000-8000-00000000001\u0031" }
+            """);
+
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.Equal("true", again.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await again.Content.ReadAsStringAsync());
+        Assert.Single(system.Orders.ReceivedFrom(user));
+    }
+
+    [Fact]
     public async Task Keys_of_different_users_are_independent()
     {
         var (alice, bob) = (GatewaySystem.NewUser(), GatewaySystem.NewUser());

@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using TicketSaga.Gateway.Proxy;
 using TicketSaga.ServiceDefaults;
 using Yarp.ReverseProxy.Model;
@@ -129,21 +131,71 @@ public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<I
         await context.Response.Body.WriteAsync(response.Body, context.RequestAborted);
     }
 
-    /// <summary>Method, path, query and body: what makes a retry "the same request".</summary>
+    /// <summary>
+    /// Method, path, query and body: what makes a retry "the same request". A JSON body counts by its value,
+    /// as order-service compares the fields: a client that serializes the same request anew (another
+    /// property order, other whitespace or escapes) is retrying, not reusing the key. Anything else by its bytes.
+    /// </summary>
     private static async Task<byte[]> RequestHashAsync(HttpRequest request)
     {
         request.EnableBuffering();
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method} {request.Path}{request.QueryString}\n"));
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(buffer, request.HttpContext.RequestAborted)) > 0)
+        using var body = new MemoryStream();
+        await request.Body.CopyToAsync(body, request.HttpContext.RequestAborted);
+        request.Body.Position = 0;
+        hash.AppendData(CanonicalJson(body.GetBuffer().AsMemory(0, (int)body.Length)) ?? body.ToArray());
+        return hash.GetHashAndReset();
+    }
+
+    /// <returns>The JSON with every object's properties in ordinal order and nothing between tokens; null when it is not JSON.</returns>
+    private static byte[]? CanonicalJson(ReadOnlyMemory<byte> json)
+    {
+        try
         {
-            hash.AppendData(buffer, 0, read);
+            using var document = JsonDocument.Parse(json);
+            var canonical = new ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(canonical))
+            {
+                Write(document.RootElement, writer);
+            }
+
+            return canonical.WrittenSpan.ToArray();
+        }
+        catch (JsonException)
+        {
+            return null;
         }
 
-        request.Body.Position = 0;
-        return hash.GetHashAndReset();
+        static void Write(JsonElement element, Utf8JsonWriter writer)
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    writer.WriteStartObject();
+                    foreach (var property in element.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
+                    {
+                        writer.WritePropertyName(property.Name);
+                        Write(property.Value, writer);
+                    }
+
+                    writer.WriteEndObject();
+                    break;
+                case JsonValueKind.Array:
+                    writer.WriteStartArray();
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        Write(item, writer);
+                    }
+
+                    writer.WriteEndArray();
+                    break;
+                default:
+                    // Strings unescaped and written again, numbers and literals as they came.
+                    element.WriteTo(writer);
+                    break;
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not unlock Idempotency-Key {Key} of {UserId}")]

@@ -160,7 +160,7 @@ public static class PublicApiDocument
         In = ParameterLocation.Header,
         Description = "Optional; the key is the user's. A retry with the same key and body never places a second order: it gets " +
             "the first answer (marked Idempotent-Replayed: true), even after a timeout or 5xx (retry those with the same key). " +
-            "The same body means the same bytes: a body serialized differently is 422, as is a different one; while the first is " +
+            "The same body means the same JSON value (property order and whitespace aside); a different one is 422; while the first is " +
             "still in flight, 409 with Retry-After. The gateway keeps answers 24 h; order-service binds the key to its order for good.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255 },
     };
