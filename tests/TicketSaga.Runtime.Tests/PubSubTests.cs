@@ -138,6 +138,26 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_status_in_another_case_is_unknown_and_retried_as_daprd_does()
+    {
+        var attempts = 0;
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/receipts", () => Interlocked.Increment(ref attempts) == 1 ? Results.Json(new { status = "success" }) : Results.Json(new { status = "SUCCESS" }))
+                .WithTopic("pubsub", "receipts.sent");
+        });
+        await fixture.AddSidecarAsync("receipt-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("receipt-publisher")).CreateDaprClient();
+
+        await publisher.PublishEventAsync("pubsub", "receipts.sent", new { orderId = "o-3" }, Cancel);
+
+        await TestSupport.EventuallyAsync(() => Volatile.Read(ref attempts) == 2, "a second attempt after the lower-case answer");
+        Assert.Empty(await DeadLetters.ListAsync("receipt-subscriber", cancellationToken: Cancel));
+    }
+
+    [Fact]
     public async Task A_dropped_message_is_audited_and_not_retried()
     {
         var deliveries = new ConcurrentQueue<string>();
@@ -165,6 +185,32 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
         Assert.Equal(DeadLetterReasons.DroppedByApp, record.Reason);
         Assert.Equal(1, record.Attempts);
         Assert.Null(record.DeadLetterTopic);
+    }
+
+    [Fact]
+    public async Task A_subscription_with_a_rule_beyond_the_supported_cel_is_left_out_and_the_apps_others_still_deliver()
+    {
+        var port = PortAllocator.FreePort();
+        var received = new ConcurrentQueue<string>();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapGet("/dapr/subscribe", () => Results.Json(new object[]
+            {
+                new { pubsubName = "pubsub", topic = "prices.changed", routes = new { rules = new[] { new { match = "event.data.amount > 100", path = "/big" } }, @default = "/prices" } },
+                new { pubsubName = "pubsub", topic = "stock.changed", route = "/stock" },
+            }));
+            web.MapPost("/stock", async (HttpRequest request) =>
+            {
+                received.Enqueue((await JsonSerializer.DeserializeAsync<JsonElement>(request.Body)).GetProperty("data").GetProperty("item").GetString()!);
+                return Results.Ok();
+            });
+        });
+        await fixture.AddSidecarAsync("stock-subscriber", port);
+        using var publisher = (await fixture.AddSidecarAsync("stock-publisher")).CreateDaprClient();
+
+        await publisher.PublishEventAsync("pubsub", "stock.changed", new { item = "i-1" }, Cancel);
+
+        await TestSupport.EventuallyAsync(() => received.Contains("i-1"), "the message of the readable subscription");
     }
 
     [Fact]
@@ -226,9 +272,18 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
         await Publish("hello", "text/plain");
         await Publish("{oops", "application/json");
         await Publish("\u0001\u0002", "application/octet-stream");
+        await Publish("order=7", "application/x-www-form-urlencoded");
+        using (var untyped = await http.PostAsync(new Uri("/v1.0/publish/pubsub/notes?metadata.partitionKey=n", UriKind.Relative), new ByteArrayContent("""{"a":1}"""u8.ToArray()), Cancel))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.NoContent, untyped.StatusCode);
+        }
 
-        await TestSupport.EventuallyAsync(() => received.Count == 3, "three deliveries");
+        await TestSupport.EventuallyAsync(() => received.Count == 5, "five deliveries");
         var (text, brokenJson, binary) = (received.ElementAt(0), received.ElementAt(1), received.ElementAt(2));
+        // As daprd: only octet-stream is base64; a body without a type is text, JSON or not.
+        Assert.Equal("order=7", received.ElementAt(3).GetProperty("data").GetString());
+        Assert.Equal("text/plain", received.ElementAt(4).GetProperty("datacontenttype").GetString());
+        Assert.Equal("""{"a":1}""", received.ElementAt(4).GetProperty("data").GetString());
         Assert.Equal("text/plain", text.GetProperty("datacontenttype").GetString());
         Assert.Equal("hello", text.GetProperty("data").GetString());
         Assert.Equal("{oops", brokenJson.GetProperty("data").GetString());

@@ -94,6 +94,22 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
         await TestSupport.EventuallyAsync(async () => await Client.GetStateAsync<Cart>(Store, key, cancellationToken: Cancel) is null, "the value to expire", seconds: 10);
     }
 
+    [Theory]
+    [InlineData("/v1.0/state/statestore?metadata.ttlInSeconds=60", """[{"key":"{key}","value":1,"metadata":{"ttlInSeconds":"3600"}}]""")]
+    [InlineData("/v1.0/state/statestore/transaction?metadata.ttlInSeconds=60", """{"operations":[{"operation":"upsert","request":{"key":"{key}","value":1}}]}""")]
+    public async Task Metadata_in_the_query_applies_to_every_item_and_wins_over_the_items_own(string path, string body)
+    {
+        var key = NewKey();
+        using var http = dapr.CreateHttpClient();
+
+        using var saved = await http.PostAsync(path, new StringContent(body.Replace("{key}", key, StringComparison.Ordinal), Encoding.UTF8, "application/json"), Cancel);
+
+        Assert.Equal(HttpStatusCode.NoContent, saved.StatusCode);
+        using var response = await http.GetAsync($"/v1.0/state/{Store}/{key}", Cancel);
+        Assert.True(DateTimeOffset.TryParse(response.Headers.GetValues("metadata.ttlExpireTime").Single(), out var expiresAt));
+        Assert.InRange(expiresAt, DateTimeOffset.UtcNow.AddSeconds(50), DateTimeOffset.UtcNow.AddSeconds(70));
+    }
+
     [Fact]
     public async Task GetBulkStateAsync_answers_every_key_asked_and_a_missing_one_empty()
     {

@@ -25,14 +25,14 @@ public sealed class EventMatch
                 var parts = term.Split(equal ? "==" : "!=", 2);
                 if (parts.Length != 2)
                 {
-                    throw new FormatException($"unsupported match expression '{expression}' (supported: event.<field> == \"value\", !=, &&, ||)");
+                    throw new UnsupportedMatchException(expression);
                 }
 
                 var field = parts[0].Trim();
                 var literal = parts[1].Trim();
                 if (!field.StartsWith("event.", StringComparison.Ordinal) || literal.Length < 2 || literal[0] != literal[^1] || literal[0] is not ('"' or '\''))
                 {
-                    throw new FormatException($"unsupported match expression '{expression}' (supported: event.<field> == \"value\", !=, &&, ||)");
+                    throw new UnsupportedMatchException(expression);
                 }
 
                 terms.Add((field["event.".Length..].Split('.'), equal, literal[1..^1]));
@@ -60,3 +60,7 @@ public sealed class EventMatch
         return element.ValueKind == JsonValueKind.String ? element.GetString() : element.GetRawText();
     }
 }
+
+/// <summary>A routing rule beyond the supported subset of CEL.</summary>
+public sealed class UnsupportedMatchException(string expression)
+    : FormatException($"unsupported match expression '{expression}' (supported: event.<field> == \"value\", !=, &&, ||)");

@@ -47,7 +47,8 @@ public static class CloudEventEnvelope
             return new CloudEventMessage(rawId, request.Metadata.GetValueOrDefault("partitionKey") is { Length: > 0 } rawKey ? rawKey : rawId, raw.ToJsonString());
         }
 
-        var contentType = string.IsNullOrEmpty(request.DataContentType) ? "application/json" : request.DataContentType;
+        // daprd's default: a body that says nothing of its type is text.
+        var contentType = string.IsNullOrEmpty(request.DataContentType) ? "text/plain" : request.DataContentType;
         var cloudEvent = IsCloudEvent(contentType) ? ParseCloudEvent(request.Data) : [];
         if (!IsCloudEvent(contentType))
         {
@@ -151,17 +152,16 @@ public static class CloudEventEnvelope
             }
         }
 
-        if (IsJson(contentType) || contentType.StartsWith("text/", StringComparison.OrdinalIgnoreCase) || IsUtf8Xml(contentType))
-        {
-            cloudEvent["data"] = Encoding.UTF8.GetString(data.Span);
-        }
-        else
+        // As daprd: only application/octet-stream is carried as base64; any other type as a string.
+        if (contentType.StartsWith("application/octet-stream", StringComparison.OrdinalIgnoreCase))
         {
             cloudEvent["data_base64"] = Convert.ToBase64String(data.Span);
         }
+        else
+        {
+            cloudEvent["data"] = Encoding.UTF8.GetString(data.Span);
+        }
     }
-
-    private static bool IsUtf8Xml(string contentType) => contentType.Contains("xml", StringComparison.OrdinalIgnoreCase);
 
     private static void Set(JsonObject cloudEvent, string name, string? overrideValue, Func<string> fallback)
     {

@@ -449,7 +449,8 @@ internal sealed partial class SubscriptionDelivery(
             using var document = JsonDocument.Parse(body);
             foreach (var entry in document.RootElement.GetProperty("statuses").EnumerateArray())
             {
-                var status = entry.GetProperty("status").GetString()?.ToUpperInvariant();
+                // Exactly as daprd compares them: "success" is an unknown status, retried.
+                var status = entry.GetProperty("status").GetString();
                 statuses[entry.GetProperty("entryId").GetString()!] = status switch
                 {
                     "SUCCESS" => new Outcome(OutcomeKind.Ack, ""),
@@ -614,7 +615,7 @@ internal sealed partial class SubscriptionDelivery(
                 return new Outcome(OutcomeKind.Ack, "");
             }
 
-            return status.GetString()?.ToUpperInvariant() switch
+            return status.GetString() switch
             {
                 null or "" or "SUCCESS" => new Outcome(OutcomeKind.Ack, ""),
                 "RETRY" => new Outcome(OutcomeKind.Retry, "the app answered RETRY"),

@@ -82,7 +82,7 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
             try
             {
                 var response = await grpcApp.For(app).ListTopicSubscriptionsAsync(new Empty(), GrpcAppChannel.Options(app, null, cancellationToken));
-                return [.. response.Subscriptions.Select(FromGrpc)];
+                return [.. response.Subscriptions.Select(subscription => Readable(subscription.Topic, () => FromGrpc(subscription))).OfType<SubscriptionDefinition>()];
             }
             catch (RpcException ex) when (ex.StatusCode == StatusCode.Unimplemented)
             {
@@ -136,30 +136,10 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
             using var document = JsonDocument.Parse(json);
             foreach (var item in document.RootElement.EnumerateArray())
             {
-                var routes = Property(item, "routes");
-                var rules = new List<SubscriptionRule>();
-                if (routes is { ValueKind: JsonValueKind.Object } && Property(routes.Value, "rules") is { ValueKind: JsonValueKind.Array } ruleArray)
+                if (Readable(String(item, "topic") ?? "", () => FromHttp(item)) is { } subscription)
                 {
-                    foreach (var rule in ruleArray.EnumerateArray())
-                    {
-                        var match = String(rule, "match") ?? "";
-                        EventMatch.Parse(match);
-                        rules.Add(new SubscriptionRule(match, String(rule, "path") ?? ""));
-                    }
+                    subscriptions.Add(subscription);
                 }
-
-                var defaultRoute = (routes is { ValueKind: JsonValueKind.Object } ? String(routes.Value, "default") : null) ?? String(item, "route");
-                var metadata = Property(item, "metadata");
-                var bulk = Property(item, "bulkSubscribe");
-                subscriptions.Add(new SubscriptionDefinition(
-                    String(item, "pubsubName") ?? "", String(item, "topic") ?? "", defaultRoute, rules, String(item, "deadLetterTopic"), [],
-                    SubscriptionSource.Programmatic, $"GET /dapr/subscribe of {app.AppId}")
-                {
-                    RawPayload = metadata is { ValueKind: JsonValueKind.Object } && string.Equals(String(metadata.Value, "rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
-                    BulkSubscribe = bulk is { ValueKind: JsonValueKind.Object } && Property(bulk.Value, "enabled") is { ValueKind: JsonValueKind.True }
-                        ? new BulkSubscribeOptions(PositiveInt(bulk.Value, "maxMessagesCount") ?? 100, PositiveInt(bulk.Value, "maxAwaitDurationMs") ?? 1000)
-                        : null,
-                });
             }
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
@@ -171,6 +151,51 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
         return subscriptions;
     }
 
+    /// <summary>
+    /// A subscription whose routing rule is beyond the supported subset (<see cref="EventMatch"/>) is left out and
+    /// logged; the app's other subscriptions still deliver.
+    /// </summary>
+    private SubscriptionDefinition? Readable(string topic, Func<SubscriptionDefinition> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (UnsupportedMatchException ex)
+        {
+            LogUnsupportedRule(logger, app.AppId, topic, ex.Message);
+            return null;
+        }
+    }
+
+    private SubscriptionDefinition FromHttp(JsonElement item)
+    {
+        var routes = Property(item, "routes");
+        var rules = new List<SubscriptionRule>();
+        if (routes is { ValueKind: JsonValueKind.Object } && Property(routes.Value, "rules") is { ValueKind: JsonValueKind.Array } ruleArray)
+        {
+            foreach (var rule in ruleArray.EnumerateArray())
+            {
+                var match = String(rule, "match") ?? "";
+                EventMatch.Parse(match);
+                rules.Add(new SubscriptionRule(match, String(rule, "path") ?? ""));
+            }
+        }
+
+        var defaultRoute = (routes is { ValueKind: JsonValueKind.Object } ? String(routes.Value, "default") : null) ?? String(item, "route");
+        var metadata = Property(item, "metadata");
+        var bulk = Property(item, "bulkSubscribe");
+        return new SubscriptionDefinition(
+            String(item, "pubsubName") ?? "", String(item, "topic") ?? "", defaultRoute, rules, String(item, "deadLetterTopic"), [],
+            SubscriptionSource.Programmatic, $"GET /dapr/subscribe of {app.AppId}")
+        {
+            RawPayload = metadata is { ValueKind: JsonValueKind.Object } && string.Equals(String(metadata.Value, "rawPayload"), "true", StringComparison.OrdinalIgnoreCase),
+            BulkSubscribe = bulk is { ValueKind: JsonValueKind.Object } && Property(bulk.Value, "enabled") is { ValueKind: JsonValueKind.True }
+                ? new BulkSubscribeOptions(PositiveInt(bulk.Value, "maxMessagesCount") ?? 100, PositiveInt(bulk.Value, "maxAwaitDurationMs") ?? 1000)
+                : null,
+        };
+    }
+
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} did not list readable subscriptions on ListTopicSubscriptions ({Error}); it gets none of its own")]
     private static partial void LogUnreadableGrpcSubscriptions(ILogger logger, string appId, string error);
 
@@ -179,6 +204,9 @@ internal sealed partial class SubscriptionDiscovery(AppDescriptor app, RuntimeRe
 
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} subscribes to topic {Topic} of pubsub {PubSub}, which is not a pubsub component visible to it")]
     private static partial void LogUnknownPubSub(ILogger logger, string appId, string topic, string pubSub);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId}'s subscription to topic {Topic} is left out: {Error}")]
+    private static partial void LogUnsupportedRule(ILogger logger, string appId, string topic, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} answered GET /dapr/subscribe with something that is not a list of subscriptions: {Error}")]
     private static partial void LogMalformedSubscriptions(ILogger logger, string appId, string error);

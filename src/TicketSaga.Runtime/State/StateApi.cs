@@ -42,7 +42,8 @@ public static class StateApi
                     throw new InvalidStateRequestException("the body must be a JSON array of {key, value, etag?, metadata?, options?}");
                 }
 
-                await stores.ApplyAsync(store, [.. body.RootElement.EnumerateArray().Select(item => ReadOperation(StateOperationKind.Upsert, item))], cancellationToken);
+                var query = QueryMetadata(request);
+                await stores.ApplyAsync(store, [.. body.RootElement.EnumerateArray().Select(item => ReadOperation(StateOperationKind.Upsert, item, query))], cancellationToken);
                 return Results.NoContent();
             }));
         state.MapDelete("/{key}", async (string store, string key, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
@@ -76,6 +77,7 @@ public static class StateApi
                     throw new InvalidStateRequestException("the body must be {\"operations\": [{\"operation\": \"upsert\"|\"delete\", \"request\": {..}}]}");
                 }
 
+                var query = QueryMetadata(request);
                 var parsed = new List<StateOperation>();
                 foreach (var operation in operations.EnumerateArray())
                 {
@@ -85,7 +87,7 @@ public static class StateApi
                         "delete" => StateOperationKind.Delete,
                         var other => throw new InvalidStateRequestException($"operation type {other} not supported"),
                     };
-                    parsed.Add(ReadOperation(kind, operation.TryGetProperty("request", out var item) ? item : throw new InvalidStateRequestException("each operation needs a request")));
+                    parsed.Add(ReadOperation(kind, operation.TryGetProperty("request", out var item) ? item : throw new InvalidStateRequestException("each operation needs a request"), query));
                 }
 
                 await stores.ApplyAsync(store, parsed, cancellationToken);
@@ -133,8 +135,11 @@ public static class StateApi
         }
     }
 
-    /// <summary>A save item / transaction request: <c>{key, value, etag, metadata, options: {concurrency, consistency}}</c>.</summary>
-    private static StateOperation ReadOperation(StateOperationKind kind, JsonElement item)
+    /// <summary>
+    /// A save item / transaction request: <c>{key, value, etag, metadata, options: {concurrency, consistency}}</c>; the
+    /// request's <c>?metadata.x=</c> query parameters apply to every item and win over its own, as in daprd.
+    /// </summary>
+    private static StateOperation ReadOperation(StateOperationKind kind, JsonElement item, IReadOnlyDictionary<string, string> queryMetadata)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
@@ -152,6 +157,11 @@ public static class StateApi
             {
                 metadata[entry.Name] = entry.Value.ValueKind == JsonValueKind.String ? entry.Value.GetString()! : entry.Value.GetRawText();
             }
+        }
+
+        foreach (var (name, text) in queryMetadata)
+        {
+            metadata[name] = text;
         }
 
         return new StateOperation(kind, key, value, etag, firstWrite, metadata);
