@@ -49,6 +49,32 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     }
 
     [Fact]
+    public async Task A_saga_run_again_over_a_sold_order_past_its_deadline_gives_nothing_back()
+    {
+        var (ticket, plan) = await system.SeatedAsync();
+        using var customer = system.Customer(NewUser());
+        var placed = await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 2 });
+        var orderId = placed.GetProperty("order_id").GetString()!;
+        await system.PublishPaymentAsync(orderId, NewMessageId());
+        await SagaSystem.WaitForStatusAsync(customer, orderId, OrderStatuses.Confirmed);
+        var workflows = system.Orders.Services.GetRequiredService<DaprWorkflowClient>();
+        await Eventually.HoldsAsync(async () => (await workflows.GetWorkflowStateAsync(orderId, false)).RuntimeStatus == WorkflowRuntimeStatus.Completed, "the saga done");
+
+        // A scheduler that saw the order before it was paid (a placement attempt that stalled) replaces the completed saga.
+        var sold = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
+        await system.Orders.Services.GetRequiredService<OrderSagas>().StartAsync(
+            sold with { ExpiresAt = DateTimeOffset.UtcNow.AddMinutes(-5), PaidInTime = false }, default);
+
+        await Eventually.HoldsAsync(async () => await workflows.GetWorkflowStateAsync(orderId, true) is { RuntimeStatus: WorkflowRuntimeStatus.Completed } state
+            && !state.ReadInputAs<OrderSagaInput>()!.Paid, "the stray saga done");
+        var availability = await system.AvailabilityAsync(ticket);
+        Assert.Equal((0, 2), (availability.Held, availability.Sold));
+        var seats = await system.SeatsAsync(plan);
+        Assert.All(placed.GetProperty("seats").EnumerateArray(), s => Assert.Equal(SeatStatus.Sold, seats[s.GetProperty("seat_id").GetString()!].Status));
+        Assert.Equal(OrderStatuses.Confirmed, (await SagaSystem.GetOrderAsync(customer, orderId)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task A_paid_order_whose_saga_was_lost_before_finalizing_is_confirmed_by_the_recreated_saga()
     {
         var ticket = await system.GeneralAdmissionAsync();

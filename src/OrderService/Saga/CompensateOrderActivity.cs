@@ -20,6 +20,13 @@ internal sealed class CompensateOrderActivity(
 {
     public override async Task<string> RunAsync(WorkflowActivityContext context, CompensateOrder order)
     {
+        // Only a PENDING order is compensated. One that ended had its stock back before it ended; one that was sold
+        // keeps its stock, even when a saga runs over it again (a completed instance replaced by a late scheduler).
+        if (await orders.GetAsync(order.OrderId, CancellationToken.None) is { Status: not OrderStatuses.Pending } notLive)
+        {
+            return notLive.Status;
+        }
+
         var cancelled = order.Status == OrderStatuses.Cancelled;
         var releases = new List<Task<HoldOutcome>>
         {
