@@ -48,9 +48,12 @@ public static class PaymentsApi
         {
             using var reader = new StreamReader(request.Body);
             var json = await reader.ReadToEndAsync(cancellationToken);
-            return await webhook.HandleAsync(json, request.Headers["Stripe-Signature"].ToString(), cancellationToken) is { } rejected
-                ? PaymentProblems.InvalidSignature(rejected)
-                : TypedResults.Ok();
+            return await webhook.HandleAsync(json, request.Headers["Stripe-Signature"].ToString(), cancellationToken) switch
+            {
+                WebhookAnswer.Rejected rejected => PaymentProblems.InvalidSignature(rejected.Reason),
+                WebhookAnswer.Later later => PaymentProblems.WebhookTooEarly(later.Reason),
+                _ => TypedResults.Ok(),
+            };
         }).AllowAnonymous().WithMetadata(new RequestSizeLimitAttribute(RequestLimits.StripeWebhookBodyBytes));
         return app;
     }
@@ -103,6 +106,8 @@ public static class PaymentProblems
     public static ProblemHttpResult InvalidPaymentMethod(string detail) => Problem(400, "invalid-payment-method", "The payment method cannot be used", detail);
 
     public static ProblemHttpResult InvalidSignature(string detail) => Problem(400, "invalid-webhook-signature", "The webhook signature is invalid", detail);
+
+    public static ProblemHttpResult WebhookTooEarly(string detail) => Problem(409, "webhook-too-early", "The event cannot be applied yet", detail);
 
     public static ProblemHttpResult UnknownOrder() => Problem(404, "unknown-order", "No such order", "There is no order with this id for you.");
 

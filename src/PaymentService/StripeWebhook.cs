@@ -16,12 +16,11 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
 
     private const long ToleranceSeconds = 300;
 
-    /// <returns>null when accepted; otherwise why the event was rejected.</returns>
-    public async Task<string?> HandleAsync(string json, string? signature, CancellationToken cancellationToken)
+    public async Task<WebhookAnswer> HandleAsync(string json, string? signature, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(signature))
         {
-            return "The Stripe-Signature header is missing.";
+            return new WebhookAnswer.Rejected("The Stripe-Signature header is missing.");
         }
 
         Event stripeEvent;
@@ -32,7 +31,7 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
         catch (StripeException ex)
         {
             LogWebhookRejected(logger, ex.Message);
-            return ex.Message;
+            return new WebhookAnswer.Rejected(ex.Message);
         }
 
         var (intentId, metadata) = stripeEvent.Data.Object switch
@@ -48,31 +47,33 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
             orderId = parsed;
         }
 
-        if (orderId is null)
-        {
-            return null;
-        }
-
-        await ApplyAsync(stripeEvent, orderId.Value, cancellationToken);
-        return null;
+        return orderId is null ? new WebhookAnswer.Accepted() : await ApplyAsync(stripeEvent, orderId.Value, cancellationToken);
     }
 
-    private async Task ApplyAsync(Event stripeEvent, Guid orderId, CancellationToken cancellationToken)
+    private async Task<WebhookAnswer> ApplyAsync(Event stripeEvent, Guid orderId, CancellationToken cancellationToken)
     {
         await using var order = await locks.AcquireAsync(orderId, cancellationToken);
         var inbox = new InboxEntry(PaymentStore.StripeInbox, stripeEvent.Id);
         if (await PaymentStore.SeenAsync(order.Connection, inbox.Source, inbox.MessageId, cancellationToken)
             || await PaymentStore.FindAsync(order.Connection, orderId, cancellationToken) is not { } payment)
         {
-            return;
+            return new WebhookAnswer.Accepted();
         }
 
         switch (stripeEvent.Type, stripeEvent.Data.Object)
         {
+            case (EventTypes.ChargeRefunded, Charge { Refunded: true } charge)
+                when PaymentStatuses.IsPayable(payment.Status) && charge.PaymentIntentId == payment.PaymentIntentId:
+            case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund { Status: "succeeded" } refund)
+                when PaymentStatuses.IsPayable(payment.Status) && refund.PaymentIntentId == payment.PaymentIntentId:
+                // Refunded before this service heard of the capture (a 3-D Secure payment refunded at once): not
+                // recorded, so Stripe sends it again, and it is applied once the capture has made the payment SUCCEEDED.
+                LogRefundBeforeCapture(logger, stripeEvent.Id, orderId);
+                return new WebhookAnswer.Later("The payment's capture is not known yet; send the refund again later.");
             case (EventTypes.PaymentIntentSucceeded, PaymentIntent intent)
                 when PaymentStatuses.IsPayable(payment.Status) || payment.Status == PaymentStatuses.Cancelled:
                 await settlement.SettleCapturedAsync(order, payment, intent, inbox, cancellationToken);
-                return;
+                return new WebhookAnswer.Accepted();
             case (EventTypes.PaymentIntentPaymentFailed, PaymentIntent intent)
                 when payment.Status == PaymentStatuses.RequiresAction && intent.Id == payment.PaymentIntentId:
                 // Events arrive in any order: Stripe's current state decides whether authentication failed.
@@ -96,19 +97,35 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
                 await settlement.RecordRefundAsync(order, payment, new PaymentRefunded(payment.OrderId, payment.PaymentId, charge.PaymentIntentId,
                     charge.Refunds?.Data?.LastOrDefault()?.Id ?? charge.Id, charge.AmountRefunded, charge.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow),
                     RefundedAtStripe, inbox, cancellationToken);
-                return;
+                return new WebhookAnswer.Accepted();
             case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund refund)
                 when payment.Status == PaymentStatuses.Succeeded && refund.Status == "succeeded"
                     && refund.PaymentIntentId == payment.PaymentIntentId && refund.Amount == payment.AmountMinor:
                 // One refund of the whole amount (a partial one leaves the sale standing until charge.refunded says it is all back).
                 await settlement.RecordRefundAsync(order, payment, new PaymentRefunded(payment.OrderId, payment.PaymentId, refund.PaymentIntentId,
                     refund.Id, refund.Amount, refund.Currency.ToUpperInvariant(), DateTimeOffset.UtcNow), RefundedAtStripe, inbox, cancellationToken);
-                return;
+                return new WebhookAnswer.Accepted();
         }
 
         await PaymentSettlement.RecordHandledAsync(order, inbox, cancellationToken);
+        return new WebhookAnswer.Accepted();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Webhook {EventId} refunds order {OrderId}'s payment before its capture is known; Stripe sends it again")]
+    private static partial void LogRefundBeforeCapture(ILogger logger, string eventId, Guid orderId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected a webhook: {Reason}")]
     private static partial void LogWebhookRejected(ILogger logger, string reason);
+}
+
+/// <summary>What the webhook answers Stripe.</summary>
+public abstract record WebhookAnswer
+{
+    public sealed record Accepted : WebhookAnswer;
+
+    /// <summary>Not believed (signature); Stripe's retries change nothing.</summary>
+    public sealed record Rejected(string Reason) : WebhookAnswer;
+
+    /// <summary>Not applicable yet: any answer but 2xx makes Stripe send the event again (for days).</summary>
+    public sealed record Later(string Reason) : WebhookAnswer;
 }

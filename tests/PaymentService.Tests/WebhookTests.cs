@@ -102,6 +102,27 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
         Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
     }
 
+    [Fact]
+    public async Task A_refund_that_arrives_before_the_capture_it_refunds_is_applied_once_the_capture_is_known()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+
+        // The customer authenticates, the money is refunded from the dashboard at once; the refund's events come first.
+        world.Stub.Events.Hold();
+        await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: true);
+        await StubServer.RefundFromDashboardAsync(world.Stub, intentId);
+        world.Stub.Events.Release(held => held.Reverse());
+
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded).Count > 0, "payments.payment.refunded");
+        await world.QuiesceAsync();
+        Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
+    }
+
     private async Task<(OrderCreated Order, string IntentId)> PayThroughAuthenticationAsync()
     {
         var user = PaymentWorld.NewUser();

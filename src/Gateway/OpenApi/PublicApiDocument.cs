@@ -105,8 +105,8 @@ public static class PublicApiDocument
             success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")], types: new() { [404] = "unknown-order" });
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
-            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 413], anonymous: true,
-            types: new() { [400] = "invalid-webhook-signature" },
+            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 409, 413], anonymous: true,
+            types: new() { [400] = "invalid-webhook-signature", [409] = "webhook-too-early (Stripe sends it again)" },
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
         schemas.ReferenceNestedTypes();
     }
