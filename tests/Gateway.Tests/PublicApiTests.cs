@@ -86,6 +86,7 @@ public sealed class PublicApiTests(GatewaySystem system)
         Assert.Contains("seats-taken", placing.GetProperty("409").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.Contains("rate-limited", placing.GetProperty("429").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(placing.TryGetProperty("413", out _));
+        Assert.Contains("request-timeout", placing.GetProperty("408").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(Header(paths.GetProperty("/orders/{id}").GetProperty("delete").GetProperty("responses"), "202", "Location"));
         var reading = paths.GetProperty("/orders/{id}").GetProperty("get").GetProperty("responses");
         Assert.True(Header(reading, "429", "Retry-After"));

@@ -40,6 +40,23 @@ public sealed class MetadataTests(ResourcesRuntimeFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Attributes_the_app_sets_over_grpc_or_http_are_reported_as_extended_metadata()
+    {
+        var sidecar = await fixture.AddSidecarAsync("metadata-setter");
+        using var dapr = sidecar.CreateDaprClient();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{sidecar.App.HttpPort}") };
+
+        await dapr.SetMetadataAsync("build", "2026.12", Cancel);
+        using var put = await http.PutAsync(new Uri("/v1.0/metadata/region", UriKind.Relative), new StringContent("eu-west"), Cancel);
+
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, put.StatusCode);
+        var viaGrpc = await dapr.GetMetadataAsync(Cancel);
+        Assert.Equal(("2026.12", "eu-west"), (viaGrpc.Extended["build"], viaGrpc.Extended["region"]));
+        var extended = (await http.GetFromJsonAsync<JsonElement>(new Uri("/v1.0/metadata", UriKind.Relative), Cancel)).GetProperty("extended");
+        Assert.Equal(("2026.12", "eu-west"), (extended.GetProperty("build").GetString(), extended.GetProperty("region").GetString()));
+    }
+
+    [Fact]
     public async Task Unbound_dapr_api_methods_answer_unimplemented()
     {
         using var dapr = (await fixture.AddSidecarAsync("binding-user")).CreateDaprClient();

@@ -65,7 +65,7 @@ public static class PublicApiDocument
 
         api.Add("/orders", HttpMethod.Post, "PlaceOrder", "Orders", "Reserve tickets (and seats): a hold until expires_at",
             request: await schemas.ReferenceAsync<PlaceOrderRequest>(), success: [(201, order)],
-            problems: [400, 401, 403, 404, 409, 413, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
+            problems: [400, 401, 403, 404, 408, 409, 413, 415, 422], parameters: [IdempotencyKey(), QueueToken()],
             unavailable: WaitingRoomAnswer(await schemas.ReferenceAsync<ProblemDetails>()),
             types: new()
             {
@@ -94,7 +94,7 @@ public static class PublicApiDocument
         api.Add("/payments/confirm", HttpMethod.Post, "ConfirmPayment", "Payments",
             "Pay for a pending order: SUCCEEDED, or REQUIRES_ACTION with what the client needs for 3-D Secure; 202 while Stripe decides",
             request: await schemas.ReferenceAsync<ConfirmPaymentRequest>(), success: [(200, payment), (202, payment)],
-            problems: [400, 401, 402, 404, 409, 413, 415, 422],
+            problems: [400, 401, 402, 404, 408, 409, 413, 415, 422],
             types: new()
             {
                 [400] = "invalid-request, invalid-payment-method, malformed-body", [402] = "payment-declined (code, decline_code)",
@@ -105,7 +105,7 @@ public static class PublicApiDocument
             success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")], types: new() { [404] = "unknown-order" });
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
-            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 409, 413], anonymous: true,
+            request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 408, 409, 413], anonymous: true,
             types: new() { [400] = "invalid-webhook-signature", [409] = "webhook-too-early (Stripe sends it again)" },
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
         schemas.ReferenceNestedTypes();
@@ -373,7 +373,7 @@ public static class PublicApiDocument
 
         private static readonly Dictionary<int, string> GatewayTypes = new()
         {
-            [401] = "unauthorized", [413] = "body-too-large", [415] = "unsupported-media-type", [429] = "rate-limited",
+            [401] = "unauthorized", [408] = "request-timeout", [413] = "body-too-large", [415] = "unsupported-media-type", [429] = "rate-limited",
             [500] = "internal-error", [502] = "bad-gateway", [503] = "service-unavailable", [504] = "gateway-timeout",
         };
     }

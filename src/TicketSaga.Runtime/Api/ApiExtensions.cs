@@ -30,6 +30,13 @@ public static class ApiExtensions
         web.MapSecretsApi();
         web.MapWorkflowHttpApi();
         web.MapGet("/v1.0/metadata", (SidecarMetadata metadata) => Results.Json(metadata.ToJson()));
+        web.MapPut("/v1.0/metadata/{key}", async (string key, HttpRequest request, SidecarMetadata metadata) =>
+        {
+            // As daprd: the body is the value, as text.
+            using var reader = new StreamReader(request.Body);
+            metadata.Set(key, await reader.ReadToEndAsync(request.HttpContext.RequestAborted));
+            return Results.NoContent();
+        });
         web.MapPost("/v1.0/shutdown", (HttpContext context, IHostApplicationLifetime lifetime) =>
         {
             context.Response.OnCompleted(() =>

@@ -176,6 +176,12 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
 
     private Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) => Task.FromResult(metadata.ToGrpc());
 
+    private Task<Empty> SetMetadata(SetMetadataRequest request, ServerCallContext context)
+    {
+        metadata.Set(request.Key, request.Value);
+        return Task.FromResult(new Empty());
+    }
+
     private Task<Empty> Shutdown(ShutdownRequest request, ServerCallContext context)
     {
         context.GetHttpContext().Response.OnCompleted(() =>
@@ -201,6 +207,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
             Bind<GetBulkSecretRequest, GetBulkSecretResponse>(context, "GetBulkSecret", GetBulkSecretRequest.Parser, (api, request, call) => api.GetBulkSecret(request, call));
             Bind<InvokeServiceRequest, InvokeResponse>(context, "InvokeService", InvokeServiceRequest.Parser, (api, request, call) => api.InvokeService(request, call));
             Bind<GetMetadataRequest, GetMetadataResponse>(context, "GetMetadata", GetMetadataRequest.Parser, (api, request, call) => api.GetMetadata(request, call));
+            Bind<SetMetadataRequest, Empty>(context, "SetMetadata", SetMetadataRequest.Parser, (api, request, call) => api.SetMetadata(request, call));
             Bind<ShutdownRequest, Empty>(context, "Shutdown", ShutdownRequest.Parser, (api, request, call) => api.Shutdown(request, call));
         }
 

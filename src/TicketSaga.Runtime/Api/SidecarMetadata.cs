@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapr.Client.Autogen.Grpc.v1;
 using TicketSaga.Runtime.Components;
 using TicketSaga.Runtime.Hosting;
@@ -5,10 +6,17 @@ using TicketSaga.Runtime.PubSub;
 
 namespace TicketSaga.Runtime.Api;
 
-/// <summary>What <c>GET /v1.0/metadata</c> and gRPC <c>GetMetadata</c> report: app, runtime, components, subscriptions.</summary>
+/// <summary>
+/// What <c>GET /v1.0/metadata</c> and gRPC <c>GetMetadata</c> report: app, runtime, components, subscriptions, and
+/// the extended attributes the app set (<c>PUT /v1.0/metadata/{key}</c>, gRPC <c>SetMetadata</c>), kept while the sidecar runs.
+/// </summary>
 public sealed class SidecarMetadata(AppDescriptor app, RuntimeResources resources, SidecarSubscriptions subscriptions)
 {
     public const string RuntimeVersion = "1.18.7-ticketsaga-embedded";
+
+    private readonly ConcurrentDictionary<string, string> _extended = new(StringComparer.Ordinal);
+
+    public void Set(string key, string value) => _extended[key] = value;
 
     public object ToJson() => new
     {
@@ -24,7 +32,7 @@ public sealed class SidecarMetadata(AppDescriptor app, RuntimeResources resource
             rules = s.Rules.Select(r => new { match = r.Match, path = r.Path }).Concat(s.DefaultRoute is null ? [] : [new { match = "", path = s.DefaultRoute }]),
             type = s.Source == SubscriptionSource.Declarative ? "DECLARATIVE" : "PROGRAMMATIC",
         }),
-        extended = new Dictionary<string, string>(),
+        extended = new SortedDictionary<string, string>(_extended, StringComparer.Ordinal),
         appConnectionProperties = new { port = app.AppPort, protocol = app.Protocol == AppChannelProtocol.Grpc ? "grpc" : "http", channelAddress = "127.0.0.1" },
     };
 
@@ -41,6 +49,7 @@ public sealed class SidecarMetadata(AppDescriptor app, RuntimeResources resource
                 ChannelAddress = "127.0.0.1",
             },
         };
+        response.ExtendedMetadata.Add(_extended);
         response.RegisteredComponents.Add(resources.ComponentsFor(app.AppId).Select(c => new RegisteredComponents { Name = c.Name, Type = c.Type, Version = c.Version }));
         foreach (var s in subscriptions.Current)
         {
