@@ -28,10 +28,7 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
     [Fact]
     public async Task Webhooks_in_any_order_leave_a_succeeded_payment_succeeded()
     {
-        var user = PaymentWorld.NewUser();
-        var order = await world.CreateOrderAsync(user);
-        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
-        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        var (user, order, intentId) = await AwaitingAuthenticationAsync();
 
         // Authentication fails, the customer pays with another card; Stripe's events then arrive newest first.
         world.Stub.Events.Hold();
@@ -50,10 +47,7 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
     [Fact]
     public async Task Forged_unsigned_and_stale_webhooks_are_rejected_and_change_nothing()
     {
-        var user = PaymentWorld.NewUser();
-        var order = await world.CreateOrderAsync(user);
-        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
-        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        var (_, order, intentId) = await AwaitingAuthenticationAsync();
         var requiresAction = world.Stub.Events.Events.Last(e => e.Type == "payment_intent.requires_action" && e.Json.Contains(intentId, StringComparison.Ordinal));
         var forgedSuccess = JsonNode.Parse(requiresAction.Json)!.AsObject();
         forgedSuccess["id"] = "evt_forged";
@@ -105,10 +99,7 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
     [Fact]
     public async Task A_refund_that_arrives_before_the_capture_it_refunds_is_applied_once_the_capture_is_known()
     {
-        var user = PaymentWorld.NewUser();
-        var order = await world.CreateOrderAsync(user);
-        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
-        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        var (_, order, intentId) = await AwaitingAuthenticationAsync();
 
         // The customer authenticates, the money is refunded from the dashboard at once; the refund's events come first.
         world.Stub.Events.Hold();
@@ -123,12 +114,18 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
         Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
     }
 
-    private async Task<(OrderCreated Order, string IntentId)> PayThroughAuthenticationAsync()
+    /// <summary>An order whose payment waits for the customer's 3-D Secure step.</summary>
+    private async Task<(string User, OrderCreated Order, string IntentId)> AwaitingAuthenticationAsync()
     {
         var user = PaymentWorld.NewUser();
         var order = await world.CreateOrderAsync(user);
         using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
-        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        return (user, order, (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!);
+    }
+
+    private async Task<(OrderCreated Order, string IntentId)> PayThroughAuthenticationAsync()
+    {
+        var (_, order, intentId) = await AwaitingAuthenticationAsync();
         await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: true);
         await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
         return (order, intentId);
