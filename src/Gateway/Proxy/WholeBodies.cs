@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http.Features;
+
 namespace TicketSaga.Gateway.Proxy;
 
 /// <summary>
@@ -10,9 +12,10 @@ public static class WholeBodies
 {
     public static async Task ReadWholeBodyAsync(HttpContext context, Func<Task> next)
     {
-        var request = context.Request;
-        if (request.ContentLength is not 0 && (request.ContentLength is not null || request.Headers.TransferEncoding.Count > 0))
+        // Kestrel's own answer to "is there a body" (a Content-Length above zero, or chunked), not a guess from headers.
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody == true)
         {
+            var request = context.Request;
             request.EnableBuffering();
             await request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
             request.Body.Position = 0;
