@@ -27,11 +27,21 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
             return refusal;
         }
 
+        await EndAsync(cancelled, cloudEventId, cancellationToken);
+        return null;
+    }
+
+    /// <summary>
+    /// The order has ended unsold, as order-service says: records it once (with the message's inbox row,
+    /// when a message brought it) and leaves what Stripe may hold to payment_work.
+    /// </summary>
+    public async Task EndAsync(OrderCancelled cancelled, string? cloudEventId, CancellationToken cancellationToken)
+    {
         // The order's lock: a confirm in progress finishes first, and none starts until the order is marked ended.
         await using var order = await locks.AcquireAsync(cancelled.OrderId, cancellationToken);
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
         var settleAtStripe = false;
-        if (await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken)
+        if ((cloudEventId is null || await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, PaymentStore.PubSubInbox, cloudEventId, cancellationToken))
             && await PaymentStore.EndAsync(order.Connection, transaction, cancelled, cancellationToken))
         {
             await PaymentWorkRunner.AddAsync(order.Connection, transaction, cancelled.OrderId, cancelled.Reason, capturedIntentId: null, cancellationToken);
@@ -48,8 +58,6 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
         {
             LogPaymentCancelled(logger, cancelled.OrderId, cancelled.Reason);
         }
-
-        return null;
     }
 
     /// <summary>
@@ -57,7 +65,7 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
     /// with the status), so any other answer means the message did not come from it.
     /// </summary>
     private async Task<string?> RefusalAsync(OrderCancelled cancelled, CancellationToken cancellationToken) =>
-        await orders.StatusAsync(cancelled.OrderId, cancellationToken) switch
+        (await orders.StateAsync(cancelled.OrderId, cancellationToken))?.Status switch
         {
             OrderStatuses.Expired or OrderStatuses.Cancelled => null,
             null => throw new InvalidOperationException($"order-service did not answer whether order {cancelled.OrderId} has ended; retrying the cancellation."),

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 
 namespace TicketSaga.PaymentService;
 
@@ -6,12 +7,14 @@ namespace TicketSaga.PaymentService;
 /// Asks order-service (Dapr service invocation through the sidecar): <c>GET /orders/{id}</c> with the
 /// caller's own token, whether an order exists when its payment row does not (the difference between
 /// "unknown order" (404) and "orders.order.created not delivered yet" (409, retry shortly)); and
-/// <c>GET /internal/orders/{id}</c>, the status an order really has.
+/// <c>GET /internal/orders/{id}</c>, the status an order really has and why it ended.
 /// </summary>
 public sealed partial class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
 {
-    /// <summary>What <see cref="StatusAsync"/> answers for an order order-service does not know.</summary>
+    /// <summary>The status <see cref="StateAsync"/> answers for an order order-service does not know.</summary>
     public const string Unknown = "UNKNOWN";
+
+    private static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <returns>true: the caller's order exists; false: order-service does not know it (for this caller); null: no answer.</returns>
     public async Task<bool?> KnowsAsync(Guid orderId, string? authorization, CancellationToken cancellationToken)
@@ -34,19 +37,19 @@ public sealed partial class OrderDirectory(HttpClient orderService, ILogger<Orde
         }
     }
 
-    /// <returns>The order's status (<see cref="TicketSaga.Contracts.OrderStatuses"/>), <see cref="Unknown"/>, or null when order-service did not answer.</returns>
-    public async Task<string?> StatusAsync(Guid orderId, CancellationToken cancellationToken)
+    /// <returns>The order's status (<see cref="TicketSaga.Contracts.OrderStatuses"/>, or <see cref="Unknown"/>) and why it ended; null when order-service did not answer.</returns>
+    public async Task<OrderState?> StateAsync(Guid orderId, CancellationToken cancellationToken)
     {
         try
         {
             using var response = await orderService.GetAsync($"/internal/orders/{orderId}", cancellationToken);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return Unknown;
+                return new OrderState(Unknown, CancellationReason: null);
             }
 
             return response.IsSuccessStatusCode
-                ? (await response.Content.ReadFromJsonAsync<OrderState>(cancellationToken))?.Status
+                ? await response.Content.ReadFromJsonAsync<OrderState>(SnakeCase, cancellationToken)
                 : null;
         }
         catch (HttpRequestException ex)
@@ -56,8 +59,9 @@ public sealed partial class OrderDirectory(HttpClient orderService, ILogger<Orde
         }
     }
 
-    private sealed record OrderState(string Status);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "order-service could not be asked about order {OrderId}: {Error}")]
     private static partial void LogOrderServiceUnreachable(ILogger logger, Guid orderId, string error);
 }
+
+/// <summary>What order-service says of an order: its status and, once it ended unsold, why.</summary>
+public sealed record OrderState(string Status, string? CancellationReason);

@@ -12,7 +12,7 @@ namespace TicketSaga.PaymentService;
 
 public static class PaymentServiceExtensions
 {
-    /// <summary>payment-service's wiring: public JSON in snake_case, Stripe.net, the payment flows, the payment work runner and the outbox relay.</summary>
+    /// <summary>payment-service's wiring: public JSON in snake_case, Stripe.net, the payment flows, the payment work runner, the order reconciler and the outbox relay.</summary>
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.ConfigureHttpJsonOptions(options =>
@@ -56,6 +56,13 @@ public static class PaymentServiceExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<PaymentWorkSignal>();
         builder.Services.AddHostedService<PaymentWorkRunner>();
+        builder.Services.AddOptions<OrderReconciliationOptions>()
+            .BindConfiguration(OrderReconciliationOptions.SectionName)
+            .Validate(o => o.After > TimeSpan.Zero, "OrderReconciliation:After must be positive")
+            .Validate(o => o.Interval > TimeSpan.Zero, "OrderReconciliation:Interval must be positive")
+            .Validate(o => o.BatchSize > 0, "OrderReconciliation:BatchSize must be positive")
+            .ValidateOnStart();
+        builder.Services.AddHostedService<OrderReconciler>();
         builder.AddOutboxRelay();
         builder.AddRetention(
             // Stripe retries a webhook for up to 3 days and the sidecar for minutes: a week outlives both.

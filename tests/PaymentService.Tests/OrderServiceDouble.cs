@@ -39,6 +39,9 @@ public sealed class OrderServiceDouble : IAsyncDisposable
     /// <summary>What <c>GET /internal/orders/{id}</c> answers as the order's status (unknown: 404).</summary>
     public ConcurrentDictionary<Guid, string> Statuses { get; } = new();
 
+    /// <summary>Why an order ended, as <c>GET /internal/orders/{id}</c> answers it.</summary>
+    public ConcurrentDictionary<Guid, string> Reasons { get; } = new();
+
     public ConcurrentQueue<ReceivedEvent> Received { get; } = new();
 
     public static async Task<OrderServiceDouble> StartAsync(EmbeddedRuntime runtime)
@@ -65,10 +68,19 @@ public sealed class OrderServiceDouble : IAsyncDisposable
 
         web.MapGet("/orders/{id:guid}", (Guid id) => double_.KnownOrders.ContainsKey(id) ? Results.Ok(new { order_id = id }) : Results.NotFound());
         web.MapGet("/internal/orders/{id:guid}", (Guid id) =>
-            double_.Statuses.TryGetValue(id, out var status) ? Results.Ok(new { order_id = id, status }) : Results.NotFound());
+            double_.Statuses.TryGetValue(id, out var status)
+                ? Results.Ok(new { order_id = id, status, cancellation_reason = double_.Reasons.GetValueOrDefault(id) })
+                : Results.NotFound());
         await web.StartAsync();
         await runtime.AddSidecarAsync(app);
         return double_;
+    }
+
+    /// <summary>What order-service records when an order ends unsold, before it publishes orders.order.cancelled.</summary>
+    public void Ended(Guid orderId, string reason)
+    {
+        Reasons[orderId] = reason;
+        Statuses[orderId] = reason == CancellationReasons.CancelledByCustomer ? OrderStatuses.Cancelled : OrderStatuses.Expired;
     }
 
     public IReadOnlyList<ReceivedEvent> EventsOf(Guid orderId, string topic) =>

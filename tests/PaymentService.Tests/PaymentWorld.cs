@@ -19,7 +19,7 @@ namespace TicketSaga.PaymentService.Tests;
 /// components), its own database, the Stripe stub in-process (webhooks to the service), and a
 /// stand-in order-service publishing order events. One world per test class; tests use their own orders.
 /// </summary>
-public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
+public class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
@@ -46,7 +46,7 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         Runtime = await EmbeddedRuntime.StartAsync(TestRuntime.Options(runtimeDatabase), NullLoggerFactory.Instance);
         await Stripe.InitializeAsync();
         Orders = await OrderServiceDouble.StartAsync(Runtime);
-        Payments = await ServiceHost.StartAsync<Program>(Runtime, AppIds.PaymentService, AppChannelProtocol.Http, new Dictionary<string, string?>
+        var settings = new Dictionary<string, string?>
         {
             ["ConnectionStrings:payments"] = ConnectionString,
             ["Auth:SigningKey"] = _auth.SigningKey,
@@ -57,9 +57,18 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
             // Tests sit through outages of seconds: back off briefly.
             ["PaymentWork:InitialBackoff"] = "00:00:00.250",
             ["PaymentWork:MaxBackoff"] = "00:00:02",
-        });
+        };
+        foreach (var (key, value) in Settings)
+        {
+            settings[key] = value;
+        }
+
+        Payments = await ServiceHost.StartAsync<Program>(Runtime, AppIds.PaymentService, AppChannelProtocol.Http, settings);
         Stripe.Server.Events.WebhookUrl = new Uri(Payments.Address, "/payments/webhook");
     }
+
+    /// <summary>payment-service settings a test class needs besides the world's own.</summary>
+    protected virtual IEnumerable<KeyValuePair<string, string?>> Settings => [];
 
     public StripeStubServer Stub => Stripe.Server;
 
@@ -94,7 +103,7 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
     /// <summary>What order-service does when an order ends: the status first, then orders.order.cancelled.</summary>
     public Task CancelOrderAsync(OrderCreated order, string reason)
     {
-        Orders.Statuses[order.OrderId] = reason == CancellationReasons.CancelledByCustomer ? OrderStatuses.Cancelled : OrderStatuses.Expired;
+        Orders.Ended(order.OrderId, reason);
         return Orders.PublishAsync(Topics.OrderCancelled, order.OrderId, new OrderCancelled(order.OrderId, order.UserId, reason, DateTimeOffset.UtcNow));
     }
 
@@ -181,8 +190,8 @@ public sealed class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         }
 
         await Stripe.DisposeAsync();
+        GC.SuppressFinalize(this);
     }
-
 }
 
 public static class ResponseAssert

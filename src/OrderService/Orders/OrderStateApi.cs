@@ -6,7 +6,7 @@ namespace TicketSaga.OrderService.Orders;
 /// <summary>
 /// What other services may ask about an order through Dapr service invocation, without a user's
 /// token: payment-service checks that a cancellation is for an order that has really ended before
-/// it refunds. Outside /orders, so the gateway's public routes never reach it; accessControl lets
+/// it refunds, and asks how an order ended whose cancellation never reached it. Outside /orders, so the gateway's public routes never reach it; accessControl lets
 /// only payment-service call it.
 /// </summary>
 public static class OrderStateApi
@@ -17,11 +17,11 @@ public static class OrderStateApi
     {
         app.MapGet(Path + "/{orderId:guid}", async Task<Results<Ok<OrderState>, NotFound>> (Guid orderId, OrderStore orders, CancellationToken cancellationToken) =>
             await orders.GetAsync(orderId, cancellationToken) is { } order
-                ? TypedResults.Ok(new OrderState(order.OrderId, order.Status, order.AmountMinor, order.Currency))
+                ? TypedResults.Ok(new OrderState(order.OrderId, order.Status, order.CancellationReason, order.AmountMinor, order.Currency))
                 : TypedResults.NotFound())
             .RequireSidecar();
         return app;
     }
 
-    public sealed record OrderState(Guid OrderId, string Status, long AmountMinor, string Currency);
+    public sealed record OrderState(Guid OrderId, string Status, string? CancellationReason, long AmountMinor, string Currency);
 }
