@@ -237,7 +237,9 @@ public sealed class WaitingRoomTests(GatewaySystem system, PostgresServer postgr
         Assert.True(response.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), "Retry-After names a delay");
         var position = problem.GetProperty("position");
         Assert.Equal(JsonValueKind.Number, position.ValueKind);
-        return (position.GetInt32(), problem.GetProperty("queueToken").GetString()!);
+        var token = problem.GetProperty("queue_token").GetString()!;
+        Assert.Equal(token, problem.GetProperty("queueToken").GetString());
+        return (position.GetInt32(), token);
     }
 
     private async Task<(string EventId, string TicketId)> SeedAsync(int capacity)

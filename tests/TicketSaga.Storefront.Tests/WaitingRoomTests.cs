@@ -21,6 +21,15 @@ public sealed class WaitingRoomTests(SystemUnderTest system, Browser browser)
         using var first = system.NewCustomer();
         await first.PlaceOrderAsync(new { ticket_id = seeded.GeneralAdmissionTicketId, qty = 1 });
 
+        var orderPosts = new System.Collections.Concurrent.ConcurrentQueue<IRequest>();
+        buyer.Page.Request += (_, request) =>
+        {
+            if (request.Method == "POST" && new Uri(request.Url).AbsolutePath == "/orders")
+            {
+                orderPosts.Enqueue(request);
+            }
+        };
+
         await buyer.Hold.ClickAsync();
 
         await Expect(buyer.Page.GetByRole(AriaRole.Status).Filter(new() { HasText = "in the queue" }))
@@ -29,6 +38,11 @@ public sealed class WaitingRoomTests(SystemUnderTest system, Browser browser)
         await Browser.ScreenshotAsync(buyer.Page, "event-waiting-room");
         await buyer.OrderPageOpenedAsync();
         await Expect(buyer.Page.GetByText($"1 ticket · seats {seats[0].Label}", new() { Exact = true })).ToBeVisibleAsync();
+        // Each visit after the first presented the place the room gave (its Queue-Token).
+        var sent = orderPosts.ToArray();
+        Assert.True(sent.Length >= 2, $"the order was sent again after the wait ({sent.Length} POST /orders)");
+        Assert.Null(sent[0].Headers.GetValueOrDefault("queue-token"));
+        Assert.All(sent[1..], request => Assert.False(string.IsNullOrEmpty(request.Headers.GetValueOrDefault("queue-token"))));
         // Every visit sent the same order (one Idempotency-Key): the buyer has that one order.
         await buyer.Page.GetByRole(AriaRole.Navigation, new() { Name = "Main" }).GetByRole(AriaRole.Link, new() { Name = "My orders" }).ClickAsync();
         await Expect(buyer.Page.Locator("tbody tr")).ToHaveCountAsync(1);

@@ -152,6 +152,9 @@ internal sealed class OrderAdmission(
         var problem = GatewayProblems.Create(StatusCodes.Status503ServiceUnavailable, GatewayProblems.WaitingRoom, "In the waiting room",
             $"You are number {queued.Position} in the queue. Send the same request again with the header {QueueTokenHeader} in {seconds} s.");
         problem.Extensions["position"] = queued.Position;
+        problem.Extensions["queue_token"] = queued.Token;
+
+        // The name before the API's snake_case applied here too, kept for clients written against it.
         problem.Extensions["queueToken"] = queued.Token;
         return GatewayProblems.WriteAsync(context, problem);
     }

@@ -169,7 +169,7 @@ public static class PublicApiDocument
     {
         Name = "Queue-Token",
         In = ParameterLocation.Header,
-        Description = "The queueToken of a waiting-room answer, sent with the same request after its Retry-After (docs/waiting-room.md). " +
+        Description = "The queue_token of a waiting-room answer, sent with the same request after its Retry-After (docs/waiting-room.md). " +
             "Bound to the user; a forged or another user's token is 403 invalid-queue-token.",
         Schema = new OpenApiSchema { Type = JsonSchemaType.String, MaxLength = 1024 },
     };
@@ -208,7 +208,7 @@ public static class PublicApiDocument
     /// <summary>503 of POST /orders: the waiting room (a place and a token to come back with) or overloaded; Retry-After either way.</summary>
     private static OpenApiResponse WaitingRoomAnswer(IOpenApiSchema problem) => new()
     {
-        Description = "In the waiting room (type .../waiting-room: position, 1 is next, and queueToken to send back as Queue-Token " +
+        Description = "In the waiting room (type .../waiting-room: position, 1 is next, and queue_token to send back as Queue-Token " +
             "after Retry-After), or overloaded / a service unavailable (retry after Retry-After)",
         Headers = RetryAfter(),
         Content = new Dictionary<string, OpenApiMediaType>
@@ -226,7 +226,8 @@ public static class PublicApiDocument
                             Properties = new Dictionary<string, IOpenApiSchema>
                             {
                                 ["position"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Minimum = "1" },
-                                ["queueToken"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                                ["queue_token"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                                ["queueToken"] = new OpenApiSchema { Type = JsonSchemaType.String, Deprecated = true, Description = "The same as queue_token." },
                             },
                         },
                     ],

@@ -21,7 +21,7 @@ internal sealed record ReserveAnswer(
 /// <summary>
 /// The gateway's waiting room as a browser meets it: a buyer not admitted yet gets 503 with
 /// Retry-After and a ProblemDetails whose type ends in <c>waiting-room</c>, with their
-/// <c>position</c> and a <c>queueToken</c>; they come back after Retry-After with the same
+/// <c>position</c> and a <c>queue_token</c>; they come back after Retry-After with the same
 /// POST /orders carrying <c>Queue-Token</c>, until they get a seat, sold out or another answer.
 /// </summary>
 internal static class WaitingRoomClient
@@ -97,7 +97,7 @@ internal static class WaitingRoomClient
                 return new Problem(
                     root.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String ? type.GetString() : null,
                     root.TryGetProperty("position", out var position) && position.ValueKind == JsonValueKind.Number && position.TryGetInt32(out var place) ? place : null,
-                    root.TryGetProperty("queueToken", out var token) && token.ValueKind == JsonValueKind.String ? token.GetString() : null);
+                    root.TryGetProperty("queue_token", out var token) && token.ValueKind == JsonValueKind.String ? token.GetString() : null);
             }
             catch (JsonException)
             {

@@ -84,6 +84,6 @@ public sealed class WaitingRoomClientTests
         context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         context.Response.Headers.RetryAfter = retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         context.Response.ContentType = "application/problem+json";
-        await context.Response.WriteAsJsonAsync(new { type = WaitingRoomType, title = "You are in the queue", status = 503, position, queueToken = token });
+        await context.Response.WriteAsJsonAsync(new { type = WaitingRoomType, title = "You are in the queue", status = 503, position, queue_token = token });
     }
 }

@@ -217,7 +217,7 @@ export async function renderEvent(main, [eventId], signal) {
         return;
       } catch (failure) {
         if (isWaitingRoom(failure)) {
-          queueToken = failure.problem.queueToken;
+          queueToken = failure.problem.queue_token;
           const seconds = Math.max(1, failure.retryAfter);
           queue.textContent = `You are number ${failure.problem.position} in the queue. Keep this page open: we ask again in ${seconds} s.`;
           await sleep(seconds * 1000);
