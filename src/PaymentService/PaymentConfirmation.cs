@@ -38,6 +38,12 @@ public abstract record ConfirmOutcome
 public sealed partial class PaymentConfirmation(
     PaymentStore store, OrderLocks locks, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
 {
+    /// <summary>
+    /// A capture Stripe reports to a confirm is taken as made now: a confirm starts only before expires_at,
+    /// and Stripe's answer comes within the request.
+    /// </summary>
+    private static DateTimeOffset AnsweredNow => DateTimeOffset.UtcNow;
+
     public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
     {
         // Without the lock, whose connection would otherwise wait on order-service (and on any caller's made-up order ids).
@@ -109,7 +115,7 @@ public sealed partial class PaymentConfirmation(
             return null;
         }
 
-        await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+        await settlement.SettleCapturedAsync(order, payment, intent, AnsweredNow, inbox: null, cancellationToken);
         return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
     }
 
@@ -157,7 +163,7 @@ public sealed partial class PaymentConfirmation(
         switch (intent.Status)
         {
             case "succeeded":
-                await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+                await settlement.SettleCapturedAsync(order, payment, intent, AnsweredNow, inbox: null, cancellationToken);
                 return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
             case "requires_action":
                 await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent.Id, PaymentStatuses.RequiresAction,
@@ -180,7 +186,7 @@ public sealed partial class PaymentConfirmation(
         var intent = await stripe.RetrieveAsync(payment.PaymentIntentId!, cancellationToken);
         if (intent.Status == "succeeded")
         {
-            await settlement.SettleCapturedAsync(order, payment, intent, inbox: null, cancellationToken);
+            await settlement.SettleCapturedAsync(order, payment, intent, AnsweredNow, inbox: null, cancellationToken);
             return new ConfirmOutcome.Paid(PaymentView.Of((await PaymentStore.FindAsync(order.Connection, payment.OrderId, cancellationToken))!));
         }
 

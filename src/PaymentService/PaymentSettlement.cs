@@ -14,8 +14,8 @@ public readonly record struct InboxEntry(string Source, string MessageId);
 /// </summary>
 public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore store, PaymentWorkSignal work, ILogger<PaymentSettlement> logger)
 {
-    /// <summary>Stripe captured <paramref name="intent"/> for the payment.</summary>
-    public async Task SettleCapturedAsync(OrderLock order, Payment payment, PaymentIntent intent, InboxEntry? inbox, CancellationToken cancellationToken)
+    /// <summary>Stripe captured <paramref name="intent"/> for the payment at <paramref name="capturedAt"/>.</summary>
+    public async Task SettleCapturedAsync(OrderLock order, Payment payment, PaymentIntent intent, DateTimeOffset capturedAt, InboxEntry? inbox, CancellationToken cancellationToken)
     {
         await using var transaction = await order.Connection.BeginTransactionAsync(cancellationToken);
         if (inbox is { } entry && !await PaymentStore.TryRecordInboxAsync(order.Connection, transaction, entry.Source, entry.MessageId, cancellationToken))
@@ -38,7 +38,7 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
             LogCaptureMismatch(logger, intent.Id, payment.OrderId, intent.AmountReceived, intent.Currency, payment.AmountMinor, payment.Currency);
         }
 
-        var succeeded = await PaymentStore.MarkSucceededAsync(order.Connection, transaction, payment, intent.Id, intent.AmountReceived, intent.Currency, cancellationToken);
+        var succeeded = await PaymentStore.MarkSucceededAsync(order.Connection, transaction, payment, intent.Id, intent.AmountReceived, intent.Currency, capturedAt, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         if (succeeded is not null)
         {

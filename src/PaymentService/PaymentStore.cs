@@ -183,9 +183,13 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    /// <summary>Money captured: SUCCEEDED, its payment_records row and payments.payment.succeeded, once.</summary>
+    /// <summary>
+    /// Money captured: SUCCEEDED, its payment_records row and payments.payment.succeeded, once.
+    /// <paramref name="capturedAt"/> is when Stripe captured it, which decides whether it bought the order.
+    /// </summary>
     public static async Task<PaymentSucceeded?> MarkSucceededAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, string paymentIntentId, long amountMinor, string currency, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Payment payment, string paymentIntentId, long amountMinor, string currency,
+        DateTimeOffset capturedAt, CancellationToken cancellationToken)
     {
         // The status guard makes success happen once, whichever of confirm and webhook comes first;
         // money for an ended order is never a sale.
@@ -212,7 +216,7 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
             await captured.ExecuteNonQueryAsync(cancellationToken);
         }
 
-        var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), DateTimeOffset.UtcNow);
+        var succeeded = new PaymentSucceeded(payment.OrderId, payment.PaymentId, paymentIntentId, amountMinor, currency.ToUpperInvariant(), capturedAt);
         await InsertPaymentRecordAsync(connection, transaction, payment, paymentIntentId, amountMinor, succeeded.Currency, succeeded.SucceededAt, cancellationToken);
         await OutboxWriter.AddAsync(transaction, payment.OrderId, Topics.PaymentSucceeded, succeeded, cancellationToken);
         return succeeded;

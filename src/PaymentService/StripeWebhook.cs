@@ -72,7 +72,8 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
                 return new WebhookAnswer.Later("The payment's capture is not known yet; send the refund again later.");
             case (EventTypes.PaymentIntentSucceeded, PaymentIntent intent)
                 when PaymentStatuses.IsPayable(payment.Status) || payment.Status == PaymentStatuses.Cancelled:
-                await settlement.SettleCapturedAsync(order, payment, intent, inbox, cancellationToken);
+                // When Stripe raised the event, not when it arrived: a capture made in time buys the order however late its webhook.
+                await settlement.SettleCapturedAsync(order, payment, intent, new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc)), inbox, cancellationToken);
                 return new WebhookAnswer.Accepted();
             case (EventTypes.PaymentIntentPaymentFailed, PaymentIntent intent)
                 when payment.Status == PaymentStatuses.RequiresAction && intent.Id == payment.PaymentIntentId:

@@ -114,11 +114,28 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
         Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
     }
 
+    [Fact]
+    public async Task A_capture_made_before_the_deadline_keeps_its_capture_time_however_late_its_webhook_arrives()
+    {
+        var (_, order, intentId) = await AwaitingAuthenticationAsync(holdFor: TimeSpan.FromSeconds(4));
+
+        world.Stub.Events.Hold();
+        await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: true);
+        var authenticatedBy = DateTimeOffset.UtcNow;
+        Assert.True(authenticatedBy < order.ExpiresAt, "authenticated before the deadline");
+        await PaymentWorld.EventuallyAsync(() => DateTimeOffset.UtcNow > order.ExpiresAt.AddSeconds(1), "the deadline passed");
+        world.Stub.Events.Release();
+
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+        var capturedAt = Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded)).Data.GetProperty("succeededAt").GetDateTimeOffset();
+        Assert.InRange(capturedAt, order.CreatedAt.AddSeconds(-1), authenticatedBy);
+    }
+
     /// <summary>An order whose payment waits for the customer's 3-D Secure step.</summary>
-    private async Task<(string User, OrderCreated Order, string IntentId)> AwaitingAuthenticationAsync()
+    private async Task<(string User, OrderCreated Order, string IntentId)> AwaitingAuthenticationAsync(TimeSpan? holdFor = null)
     {
         var user = PaymentWorld.NewUser();
-        var order = await world.CreateOrderAsync(user);
+        var order = await world.CreateOrderAsync(user, holdFor: holdFor);
         using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
         return (user, order, (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!);
     }
