@@ -109,7 +109,7 @@ public static class PaymentProblems
 
     public static ProblemHttpResult WebhookTooEarly(string detail) => Problem(409, "webhook-too-early", "The event cannot be applied yet", detail);
 
-    public static ProblemHttpResult UnknownOrder() => Problem(404, "unknown-order", "No such order", "There is no order with this id for you.");
+    public static ProblemHttpResult UnknownOrder() => Problem(404, "order-not-found", "Unknown order", "There is no order with this id for you.");
 
     public static ProblemHttpResult NotYetPayable() =>
         Problem(409, "order-not-yet-payable", "The order is not payable yet", "The order was just created and is not payable yet; retry shortly.");

@@ -51,7 +51,7 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
         using var unknown = await world.ConfirmAsync(user, Guid.NewGuid(), "pm_card_visa");
         using var notYet = await world.ConfirmAsync(user, known, "pm_card_visa");
 
-        await ResponseAssert.ProblemAsync(unknown, HttpStatusCode.NotFound, "unknown-order");
+        await ResponseAssert.ProblemAsync(unknown, HttpStatusCode.NotFound, "order-not-found");
         await ResponseAssert.ProblemAsync(notYet, HttpStatusCode.Conflict, "order-not-yet-payable");
         Assert.NotNull(notYet.Headers.RetryAfter);
         Assert.Equal(before, await world.SnapshotAsync());

@@ -111,8 +111,8 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
         using var anonymous = world.ClientFor(null);
         using var unauthenticated = await anonymous.PostAsJsonAsync("/payments/confirm", new { order_id = order.OrderId, payment_method = "pm_card_visa" });
 
-        await ResponseAssert.ProblemAsync(pay, HttpStatusCode.NotFound, "unknown-order");
-        await ResponseAssert.ProblemAsync(look, HttpStatusCode.NotFound, "unknown-order");
+        await ResponseAssert.ProblemAsync(pay, HttpStatusCode.NotFound, "order-not-found");
+        await ResponseAssert.ProblemAsync(look, HttpStatusCode.NotFound, "order-not-found");
         Assert.Equal(HttpStatusCode.Unauthorized, unauthenticated.StatusCode);
         Assert.Empty(world.IntentsOf(order.OrderId));
         Assert.Equal(before, await world.SnapshotAsync());

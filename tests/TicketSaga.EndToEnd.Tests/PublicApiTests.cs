@@ -80,11 +80,11 @@ public sealed class PublicApiTests(SystemUnderTest system)
         // POST /payments/confirm, GET /payments/{order_id}: someone else's order cannot be paid or read.
         await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = "nope", payment_method = "pm_card_visa" }), HttpStatusCode.BadRequest, "invalid-request");
         await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = othersOrder }), HttpStatusCode.BadRequest, "invalid-request");
-        await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = othersOrder, payment_method = "pm_card_visa" }), HttpStatusCode.NotFound, "unknown-order");
-        await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = unknown, payment_method = "pm_card_visa" }), HttpStatusCode.NotFound, "unknown-order");
+        await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = othersOrder, payment_method = "pm_card_visa" }), HttpStatusCode.NotFound, "order-not-found");
+        await ProblemAsync(customer.Http.PostAsJsonAsync("/payments/confirm", new { order_id = unknown, payment_method = "pm_card_visa" }), HttpStatusCode.NotFound, "order-not-found");
         await ProblemAsync(other.Http.PostAsJsonAsync("/payments/confirm", new { order_id = othersOrder, payment_method = "pm_card_nonsense" }), HttpStatusCode.BadRequest, "invalid-payment-method");
         await ProblemAsync(anonymous.PostAsJsonAsync("/payments/confirm", new { order_id = othersOrder, payment_method = "pm_card_visa" }), HttpStatusCode.Unauthorized, "unauthorized");
-        await ProblemAsync(customer.Http.GetAsync($"/payments/{othersOrder}"), HttpStatusCode.NotFound, "unknown-order");
+        await ProblemAsync(customer.Http.GetAsync($"/payments/{othersOrder}"), HttpStatusCode.NotFound, "order-not-found");
 
         // POST /payments/webhook: only what Stripe signed.
         const string forged = """{"id":"evt_forged","object":"event","type":"payment_intent.succeeded","api_version":"2026-10-28.endive","data":{"object":{"id":"pi_x","object":"payment_intent"}}}""";

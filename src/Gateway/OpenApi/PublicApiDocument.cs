@@ -98,11 +98,11 @@ public static class PublicApiDocument
             types: new()
             {
                 [400] = "invalid-request, invalid-payment-method, malformed-body", [402] = "payment-declined (code, decline_code)",
-                [404] = "unknown-order", [409] = "order-not-yet-payable, order-not-payable",
+                [404] = "order-not-found", [409] = "order-not-yet-payable, order-not-payable",
                 [422] = "payment-request-rejected (code, param)", [503] = "payment-provider-unavailable, service-unavailable",
             });
         api.Add("/payments/{order_id}", HttpMethod.Get, "GetPayment", "Payments", "The payment of one of the caller's orders",
-            success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")], types: new() { [404] = "unknown-order" });
+            success: [(200, payment)], problems: [401, 404], parameters: [Path("order_id")], types: new() { [404] = "order-not-found" });
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
             request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 408, 409, 413], anonymous: true,
