@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using TicketSaga.Contracts;
 
@@ -168,8 +169,37 @@ public sealed partial class ChartTests
         Assert.Contains("- name: APP_PORT", deployment, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Each_app_gets_only_its_own_database_login_and_only_apps_that_check_tokens_get_the_auth_settings()
+    {
+        var apps = Chart.Values().MapAt("apps");
+        var deployment = Chart.Template("deployments.yaml");
+
+        Assert.Equal(AppIds.All.Order(), apps.Keys.Order());
+        foreach (var id in apps.Keys)
+        {
+            var program = File.ReadAllText(Repository.PathOf("src", string.Concat(id.Split('-').Select(w => char.ToUpperInvariant(w[0]) + w[1..])), "Program.cs"));
+            var database = AddPostgres().Match(program) is { Success: true } call ? call.Groups[1].Value : "";
+            Assert.Equal((id, database), (id, apps.Text($"{id}.database")));
+            Assert.Equal((id, program.Contains("AddJwtAuthentication()", StringComparison.Ordinal)),
+                (id, string.Equals(Convert.ToString(apps.At($"{id}.authenticates"), CultureInfo.InvariantCulture), "true", StringComparison.OrdinalIgnoreCase)));
+        }
+
+        Assert.Contains("{{- with $app.database }}\n            - name: ConnectionStrings__{{ . }}\n              valueFrom:\n                secretKeyRef:\n"
+            + "                  name: {{ $.Values.postgres.existingSecret }}\n                  key: {{ . }}\n", deployment, StringComparison.Ordinal);
+        Assert.DoesNotContain("ConnectionStrings__Postgres", deployment, StringComparison.Ordinal);
+        var start = deployment.IndexOf("{{- if $app.authenticates }}", StringComparison.Ordinal);
+        var authenticatingOnly = deployment[start..deployment.IndexOf("{{- if $app.stripe }}", start, StringComparison.Ordinal)];
+        Assert.Equal(3, Regex.Count(authenticatingOnly, "- name: Auth__"));
+        Assert.Equal(3, Regex.Count(deployment, "- name: Auth__"));
+        Assert.Contains("automountServiceAccountToken: false", deployment, StringComparison.Ordinal);
+    }
+
+    [GeneratedRegex(@"AddPostgres\(""([a-z]+)""")]
+    private static partial Regex AddPostgres();
+
     [Theory]
-    [InlineData("ConnectionStrings__Postgres")]
+    [InlineData("ConnectionStrings__{{ . }}")]
     [InlineData("Auth__SigningKey")]
     [InlineData("Stripe__ApiKey")]
     [InlineData("Stripe__WebhookSecret")]
