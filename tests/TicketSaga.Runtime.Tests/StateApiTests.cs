@@ -65,14 +65,16 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
     }
 
     [Fact]
-    public async Task First_write_wins_refuses_a_second_save_without_an_etag_with_Aborted_and_last_write_wins_overwrites()
+    public async Task First_write_wins_refuses_a_second_save_without_an_etag_with_Internal_and_last_write_wins_overwrites()
     {
         var key = NewKey();
         var firstWrite = new StateOptions { Concurrency = ConcurrencyMode.FirstWrite, Consistency = ConsistencyMode.Strong };
 
         await Client.SaveStateAsync(Store, key, new Cart("alice", 1), firstWrite, cancellationToken: Cancel);
         var refused = await Assert.ThrowsAsync<DaprException>(() => Client.SaveStateAsync(Store, key, new Cart("bob", 2), firstWrite, cancellationToken: Cancel));
-        Assert.Equal(StatusCode.Aborted, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
+        // state.postgresql v2 reports this as a plain error, not an ETag error: daprd answers Internal, not Aborted.
+        var status = Assert.IsType<RpcException>(refused.InnerException).Status;
+        Assert.Equal((StatusCode.Internal, $"failed saving state in state store {Store}: no item was updated"), (status.StatusCode, status.Detail));
         Assert.Equal(new Cart("alice", 1), await Client.GetStateAsync<Cart>(Store, key, ConsistencyMode.Eventual, cancellationToken: Cancel));
 
         await Client.SaveStateAsync(Store, key, new Cart("bob", 2), new StateOptions { Concurrency = ConcurrencyMode.LastWrite }, cancellationToken: Cancel);
@@ -127,7 +129,7 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
     }
 
     [Fact]
-    public async Task A_transaction_applies_every_operation_or_with_one_stale_etag_none()
+    public async Task A_transaction_applies_every_operation_or_with_one_stale_etag_none_and_answers_Internal()
     {
         var (kept, removed, added) = (NewKey(), NewKey(), NewKey());
         await Client.SaveStateAsync(Store, kept, new Cart("alice", 1), cancellationToken: Cancel);
@@ -147,9 +149,60 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
             new StateTransactionRequest(added, JsonSerializer.SerializeToUtf8Bytes(new Cart("carol", 1), JsonSerializerOptions.Web), StateOperationType.Upsert),
             new StateTransactionRequest(kept, JsonSerializer.SerializeToUtf8Bytes(new Cart("mallory", 9), JsonSerializerOptions.Web), StateOperationType.Upsert, etag),
         ], cancellationToken: Cancel));
-        Assert.Equal(StatusCode.Aborted, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
+        // daprd answers every failed transaction Internal, a stale ETag included.
+        Assert.Equal(StatusCode.Internal, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
         Assert.Null(await Client.GetStateAsync<Cart>(Store, added, cancellationToken: Cancel));
         Assert.Equal(new Cart("alice", 2), await Client.GetStateAsync<Cart>(Store, kept, cancellationToken: Cancel));
+    }
+
+    [Fact]
+    public async Task An_etag_that_is_no_uuid_is_a_mismatch_as_in_state_postgresql_v2()
+    {
+        var key = NewKey();
+        await Client.SaveStateAsync(Store, key, new Cart("alice", 1), cancellationToken: Cancel);
+
+        Assert.False(await Client.TrySaveStateAsync(Store, key, new Cart("mallory", 9), "not-an-etag", cancellationToken: Cancel));
+        Assert.False(await Client.TryDeleteStateAsync(Store, key, "not-an-etag", cancellationToken: Cancel));
+
+        Assert.Equal(new Cart("alice", 1), await Client.GetStateAsync<Cart>(Store, key, cancellationToken: Cancel));
+    }
+
+    [Fact]
+    public async Task Over_http_a_bad_etag_is_409_and_a_first_write_conflict_or_failed_transaction_is_500_as_daprd_answers()
+    {
+        var key = NewKey();
+        using var http = dapr.CreateHttpClient();
+        await Client.SaveStateAsync(Store, key, new Cart("alice", 1), cancellationToken: Cancel);
+
+        using (var notAnETag = await http.PostAsJsonAsync($"/v1.0/state/{Store}", new object[] { new { key, value = 2, etag = "not-an-etag" } }, Cancel))
+        {
+            await AssertDaprErrorAsync(notAnETag, HttpStatusCode.Conflict, "ERR_STATE_SAVE",
+                $"failed saving state in state store {Store}: possible etag mismatch. error from state store: invalid UUID length: 11");
+        }
+
+        using (var deleteWithBadETag = new HttpRequestMessage(HttpMethod.Delete, $"/v1.0/state/{Store}/{key}"))
+        {
+            deleteWithBadETag.Headers.TryAddWithoutValidation("If-Match", "not-an-etag");
+            using var answer = await http.SendAsync(deleteWithBadETag, Cancel);
+            await AssertDaprErrorAsync(answer, HttpStatusCode.Conflict, "ERR_STATE_DELETE",
+                $"failed deleting state with key {key}: possible etag mismatch. error from state store: invalid UUID length: 11");
+        }
+
+        using (var firstWrite = await http.PostAsJsonAsync($"/v1.0/state/{Store}", new object[] { new { key, value = 3, options = new { concurrency = "first-write" } } }, Cancel))
+        {
+            await AssertDaprErrorAsync(firstWrite, HttpStatusCode.InternalServerError, "ERR_STATE_SAVE", $"failed saving state in state store {Store}: no item was updated");
+        }
+
+        using (var staleTransaction = await http.PostAsJsonAsync($"/v1.0/state/{Store}/transaction", new
+        {
+            operations = new object[] { new { operation = "upsert", request = new { key, value = 4, etag = Guid.NewGuid().ToString() } } },
+        }, Cancel))
+        {
+            await AssertDaprErrorAsync(staleTransaction, HttpStatusCode.InternalServerError, "ERR_STATE_TRANSACTION",
+                "error while executing state transaction: possible etag mismatch. error from state store");
+        }
+
+        Assert.Equal(new Cart("alice", 1), await Client.GetStateAsync<Cart>(Store, key, cancellationToken: Cancel));
     }
 
     [Fact]
@@ -263,6 +316,12 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
 
         Assert.Equal(HttpStatusCode.Unauthorized, answer.StatusCode);
         Assert.Equal(StatusCode.Unauthenticated, Assert.IsType<RpcException>(refused.InnerException).StatusCode);
+    }
+
+    private static async Task AssertDaprErrorAsync(HttpResponseMessage response, HttpStatusCode status, string errorCode, string message)
+    {
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        Assert.Equal((status, errorCode, message), (response.StatusCode, error.GetProperty("errorCode").GetString(), error.GetProperty("message").GetString()));
     }
 
     private sealed record Cart(string Owner, int Items);

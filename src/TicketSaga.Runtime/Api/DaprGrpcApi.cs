@@ -90,7 +90,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
         return new Empty();
     });
 
-    private Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) => StateCall("error while executing state transaction: ", async () =>
+    private Task<Empty> ExecuteStateTransaction(ExecuteStateTransactionRequest request, ServerCallContext context) => StateCall("error while executing state transaction: ", transaction: true, call: async () =>
     {
         var operations = request.Operations.Select(o => Operation(o.OperationType switch
         {
@@ -110,8 +110,12 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
         item.Options?.Concurrency == StateOptions.Types.StateConcurrency.ConcurrencyFirstWrite,
         item.Metadata);
 
-    /// <summary>daprd's gRPC answers: InvalidArgument for an unknown store or bad input, Aborted for an ETag mismatch (the SDK's Try… methods read it as false).</summary>
-    private static async Task<T> StateCall<T>(string conflictPrefix, Func<Task<T>> call)
+    /// <summary>
+    /// daprd's gRPC answers (pkg/api/grpc/grpc.go): InvalidArgument for an unknown store or bad input; a save or delete
+    /// answers Aborted for an ETag mismatch (the SDK's Try… methods read it as false) and Internal for any other store
+    /// error (a first-write conflict); a transaction answers Internal for both.
+    /// </summary>
+    private static async Task<T> StateCall<T>(string failurePrefix, Func<Task<T>> call, bool transaction = false)
     {
         try
         {
@@ -127,7 +131,11 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
         }
         catch (StateETagMismatchException ex)
         {
-            throw new RpcException(new Status(StatusCode.Aborted, conflictPrefix + ex.Message));
+            throw new RpcException(new Status(transaction ? StatusCode.Internal : StatusCode.Aborted, failurePrefix + ex.Message));
+        }
+        catch (StateFirstWriteConflictException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, failurePrefix + ex.Message));
         }
     }
 

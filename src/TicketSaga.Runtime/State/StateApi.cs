@@ -69,7 +69,7 @@ public static class StateApi
                     : new BulkStateItem(v.Key, null, null, null)), OmitNulls);
             }));
         state.MapPost("/transaction", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
-            await Answer("ERR_STATE_TRANSACTION", "error while executing state transaction: ", async () =>
+            await Answer("ERR_STATE_TRANSACTION", "error while executing state transaction: ", transaction: true, handle: async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
                 if (body.RootElement.ValueKind != JsonValueKind.Object || !body.RootElement.TryGetProperty("operations", out var operations) || operations.ValueKind != JsonValueKind.Array)
@@ -100,8 +100,11 @@ public static class StateApi
 
     private sealed record BulkStateItem(string Key, JsonElement? Data, string? Etag, IReadOnlyDictionary<string, string>? Metadata);
 
-    /// <summary>daprd's answers: 400 for an unknown store or a malformed request, 409 for an ETag mismatch.</summary>
-    private static async Task<IResult> Answer(string errorCode, string conflictPrefix, Func<Task<IResult>> handle)
+    /// <summary>
+    /// daprd's answers (pkg/api/http/http.go): 400 for an unknown store or a malformed request; a save or delete answers
+    /// 409 for an ETag mismatch and 500 for any other store error (a first-write conflict); a transaction answers 500 for both.
+    /// </summary>
+    private static async Task<IResult> Answer(string errorCode, string failurePrefix, Func<Task<IResult>> handle, bool transaction = false)
     {
         try
         {
@@ -119,7 +122,11 @@ public static class StateApi
         }
         catch (StateETagMismatchException ex)
         {
-            return Results.Json(new DaprError(errorCode, conflictPrefix + ex.Message), statusCode: StatusCodes.Status409Conflict);
+            return Results.Json(new DaprError(errorCode, failurePrefix + ex.Message), statusCode: transaction ? StatusCodes.Status500InternalServerError : StatusCodes.Status409Conflict);
+        }
+        catch (StateFirstWriteConflictException ex)
+        {
+            return Results.Json(new DaprError(errorCode, failurePrefix + ex.Message), statusCode: StatusCodes.Status500InternalServerError);
         }
     }
 

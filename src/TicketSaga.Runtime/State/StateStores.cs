@@ -35,11 +35,21 @@ public sealed class StateStoreNotFoundException(string message, bool noneConfigu
     public bool NoneConfigured { get; } = noneConfigured;
 }
 
-/// <summary>A request the state API refuses as malformed (empty key, bad ETag, bad TTL); nothing was changed.</summary>
+/// <summary>A request the state API refuses as malformed (empty key, bad TTL); nothing was changed.</summary>
 public sealed class InvalidStateRequestException(string message) : Exception(message);
 
-/// <summary>An ETag (or first-write) check failed; the whole request was rolled back.</summary>
-public sealed class StateETagMismatchException(string key) : Exception($"possible etag mismatch. error from state store: ETag mismatch for key {key}");
+/// <summary>
+/// An ETag check failed (state.postgresql v2's <c>ETagMismatch</c>, which it also reports for an ETag that is not
+/// a UUID); the whole request was rolled back.
+/// </summary>
+public sealed class StateETagMismatchException(string? cause = null)
+    : Exception("possible etag mismatch. error from state store" + (cause is null ? "" : ": " + cause));
+
+/// <summary>
+/// A first-write save without an ETag found the key already there: state.postgresql v2 answers a plain error,
+/// not an ETag error, so daprd reports it as a failure (500 / Internal); the whole request was rolled back.
+/// </summary>
+public sealed class StateFirstWriteConflictException() : Exception("no item was updated");
 
 /// <summary>
 /// The Dapr state API of one sidecar over the runtime's <c>state</c> table, as Dapr's state.postgresql
@@ -83,7 +93,8 @@ public sealed class StateStores(AppDescriptor app, RuntimeResources resources, N
     }
 
     /// <summary>Applies every operation in one PostgreSQL transaction, or none of them.</summary>
-    /// <exception cref="StateETagMismatchException">An ETag or first-write check failed.</exception>
+    /// <exception cref="StateETagMismatchException">An ETag check failed.</exception>
+    /// <exception cref="StateFirstWriteConflictException">A first-write save found the key already there.</exception>
     public async Task ApplyAsync(string storeName, IReadOnlyList<StateOperation> operations, CancellationToken cancellationToken)
     {
         var store = Resolve(storeName);
@@ -98,9 +109,14 @@ public sealed class StateStores(AppDescriptor app, RuntimeResources resources, N
                 command.Transaction = transaction;
                 var changed = await command.ExecuteNonQueryAsync(cancellationToken);
                 // A conditional write that matched no row lost its race (or named a version that is gone).
-                if (changed == 0 && (operation.ETag is not null || (operation.Kind == StateOperationKind.Upsert && operation.FirstWrite)))
+                if (changed == 0 && operation.ETag is not null)
                 {
-                    throw new StateETagMismatchException(operation.Key);
+                    throw new StateETagMismatchException();
+                }
+
+                if (changed == 0 && operation.Kind == StateOperationKind.Upsert && operation.FirstWrite)
+                {
+                    throw new StateFirstWriteConflictException();
                 }
             }
         }
@@ -113,7 +129,8 @@ public sealed class StateStores(AppDescriptor app, RuntimeResources resources, N
         var key = StoredKey(store, operation.Key);
         Guid? etag = operation.ETag is null ? null
             : Guid.TryParse(operation.ETag, out var parsed) ? parsed
-            : throw new InvalidStateRequestException($"invalid etag value: '{operation.ETag}' is not an ETag this store issued");
+            // As state.postgresql v2 (uuid.Parse's words): an ETag that is no UUID can match no version.
+            : throw new StateETagMismatchException(operation.ETag.Length is 32 or 36 or 38 or 45 ? "invalid UUID format" : $"invalid UUID length: {operation.ETag.Length}");
         var command = new NpgsqlCommand();
         command.Parameters.AddWithValue("store", store.Name);
         command.Parameters.AddWithValue("key", key);
