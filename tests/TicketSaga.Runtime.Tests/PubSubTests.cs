@@ -292,6 +292,32 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_publish_by_put_is_delivered_as_daprd_routes_put_like_post()
+    {
+        var received = new ConcurrentQueue<JsonElement>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/payouts", async (HttpRequest request) =>
+            {
+                received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+                return Results.Ok();
+            }).WithTopic("pubsub", "payouts.sent");
+        });
+        await fixture.AddSidecarAsync("payout-subscriber", port);
+        var publisher = await fixture.AddSidecarAsync("payout-publisher");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{publisher.App.HttpPort}") };
+
+        using var response = await http.PutAsync(new Uri("/v1.0/publish/pubsub/payouts.sent", UriKind.Relative),
+            new StringContent("""{"orderId":"o-9"}""", Encoding.UTF8, "application/json"), Cancel);
+
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, response.StatusCode);
+        await TestSupport.EventuallyAsync(() => !received.IsEmpty, "the payout delivered");
+        Assert.Equal("o-9", Assert.Single(received).GetProperty("data").GetProperty("orderId").GetString());
+    }
+
+    [Fact]
     public async Task A_published_cloud_event_or_cloudevent_id_metadata_keeps_the_publishers_id()
     {
         var received = new ConcurrentQueue<JsonElement>();

@@ -302,6 +302,31 @@ public sealed class StateApiTests(DaprApiFixture dapr) : IClassFixture<DaprApiFi
     }
 
     [Fact]
+    public async Task Over_http_save_bulk_and_transaction_also_answer_put_as_daprd_routes_them()
+    {
+        var (key, other) = (NewKey(), NewKey());
+        using var http = dapr.CreateHttpClient();
+
+        using (var saved = await http.PutAsJsonAsync($"/v1.0/state/{Store}", new object[] { new { key, value = new { owner = "alice", items = 1 } } }, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, saved.StatusCode);
+        }
+
+        using (var transaction = await http.PutAsJsonAsync($"/v1.0/state/{Store}/transaction", new
+        {
+            operations = new object[] { new { operation = "upsert", request = new { key = other, value = new { owner = "bob", items = 2 } } } },
+        }, Cancel))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, transaction.StatusCode);
+        }
+
+        using var bulk = await http.PutAsJsonAsync($"/v1.0/state/{Store}/bulk", new { keys = new[] { key, other } }, Cancel);
+        Assert.Equal(HttpStatusCode.OK, bulk.StatusCode);
+        var items = await bulk.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        Assert.Equal([1, 2], items.EnumerateArray().Select(i => i.GetProperty("data").GetProperty("items").GetInt32()));
+    }
+
+    [Fact]
     public async Task With_a_Dapr_API_token_the_state_API_refuses_calls_without_it()
     {
         var locked = await dapr.Host.Runtime.AddSidecarAsync(new AppDescriptor("locked-shop", 0, AppChannelProtocol.Http, PortAllocator.FreePort(), PortAllocator.FreePort())

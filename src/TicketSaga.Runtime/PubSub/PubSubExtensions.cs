@@ -25,10 +25,10 @@ public static class PubSubExtensions
         .AddSingleton<SidecarSubscriptions>()
         .AddHostedService<SubscriptionDelivery>();
 
-    /// <summary><c>POST /v1.0/publish/{pubsub}/{topic}</c>; <c>metadata.*</c> query parameters become publish metadata.</summary>
+    /// <summary><c>POST</c> (or, as daprd routes it, <c>PUT</c>) <c>/v1.0/publish/{pubsub}/{topic}</c>; <c>metadata.*</c> query parameters become publish metadata.</summary>
     public static WebApplication MapPubSubApi(this WebApplication web)
     {
-        web.MapPost("/v1.0/publish/{pubsub}/{topic}", async (string pubsub, string topic, HttpRequest request, Publisher publisher, CancellationToken cancellationToken) =>
+        web.MapMethods("/v1.0/publish/{pubsub}/{topic}", [HttpMethods.Post, HttpMethods.Put], async (string pubsub, string topic, HttpRequest request, Publisher publisher, CancellationToken cancellationToken) =>
         {
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body, cancellationToken);

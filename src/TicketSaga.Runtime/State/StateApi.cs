@@ -9,8 +9,8 @@ namespace TicketSaga.Runtime.State;
 
 /// <summary>
 /// Dapr's HTTP state API, <c>/v1.0/state/&lt;store&gt;</c>: get, save (an array), delete, bulk get and
-/// transaction, with daprd's status codes and error bodies. Like every sidecar route, it is behind the
-/// Dapr API token check.
+/// transaction (save, bulk get and transaction by POST or PUT), with daprd's status codes and error bodies. Like
+/// every sidecar route, it is behind the Dapr API token check.
 /// </summary>
 public static class StateApi
 {
@@ -33,7 +33,7 @@ public static class StateApi
 
                 return Results.Bytes(value.Value, IsJson(value.Value) ? "application/json" : "application/octet-stream");
             }));
-        state.MapPost("/", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
+        state.MapMethods("/", SaveMethods, async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
             await Answer("ERR_STATE_SAVE", $"failed saving state in state store {store}: ", async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
@@ -54,7 +54,7 @@ public static class StateApi
                 await stores.ApplyAsync(store, [new StateOperation(StateOperationKind.Delete, key, null, etag, firstWrite, QueryMetadata(request))], cancellationToken);
                 return Results.NoContent();
             }));
-        state.MapPost("/bulk", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
+        state.MapMethods("/bulk", SaveMethods, async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
             await Answer("ERR_STATE_BULK_GET", "", async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
@@ -68,7 +68,7 @@ public static class StateApi
                     ? new BulkStateItem(v.Key, DataOf(found.Value), found.ETag, found.ExpiresAt is null ? null : found.Metadata)
                     : new BulkStateItem(v.Key, null, null, null)), OmitNulls);
             }));
-        state.MapPost("/transaction", async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
+        state.MapMethods("/transaction", SaveMethods, async (string store, HttpRequest request, StateStores stores, CancellationToken cancellationToken) =>
             await Answer("ERR_STATE_TRANSACTION", "error while executing state transaction: ", transaction: true, handle: async () =>
             {
                 using var body = await ReadJsonAsync(request, cancellationToken);
@@ -95,6 +95,9 @@ public static class StateApi
             }));
         return web;
     }
+
+    /// <summary>daprd routes save, bulk and transaction for POST and PUT alike (pkg/api/http/http.go).</summary>
+    private static readonly string[] SaveMethods = [HttpMethods.Post, HttpMethods.Put];
 
     private static readonly JsonSerializerOptions OmitNulls = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
