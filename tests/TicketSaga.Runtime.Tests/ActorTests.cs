@@ -79,6 +79,21 @@ public sealed class ActorTests(SampleAppFixture fixture) : IClassFixture<SampleA
     }
 
     [Fact]
+    public async Task Getting_a_reminder_that_was_never_registered_answers_an_empty_reminder()
+    {
+        using var http = new HttpClient();
+        var sidecar = fixture.App.Sidecar.App;
+
+        using var response = await http.GetAsync(
+            new Uri($"http://127.0.0.1:{sidecar.HttpPort}/v1.0/actors/CounterActor/{NewId()}/reminders/never-registered"), TestContext.Current.CancellationToken);
+
+        // daprd 1.16 turns the scheduler's NotFound into an empty reminder, not an error and not null.
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("{}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public async Task A_call_for_an_actor_type_no_app_hosts_fails_with_Dapr_error()
     {
         using var http = new HttpClient();

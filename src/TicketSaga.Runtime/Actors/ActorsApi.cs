@@ -124,8 +124,8 @@ public static partial class ActorsApi
         var reminder = await reminders.GetAsync(new ActorKey(actorType, actorId), name, context.RequestAborted);
         context.Response.ContentType = "application/json";
 
-        // Like daprd: a missing reminder is a JSON null, which the SDK reads as "no reminder".
-        await context.Response.WriteAsync(reminder?.RegistrationJson ?? "null", context.RequestAborted);
+        // Like daprd 1.16 (scheduler reminders): a missing reminder is 200 with an empty reminder, {}.
+        await context.Response.WriteAsync(reminder?.RegistrationJson ?? "{}", context.RequestAborted);
     }
 
     private static async Task RegisterTimerAsync(
