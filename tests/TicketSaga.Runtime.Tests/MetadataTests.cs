@@ -71,10 +71,11 @@ public sealed class MetadataTests(ResourcesRuntimeFixture fixture) : IClassFixtu
     {
         var sidecar = await fixture.AddSidecarAsync("shutdown-app");
         using var dapr = sidecar.CreateDaprClient();
-        Assert.True(await dapr.CheckHealthAsync(Cancel));
+        // Outbound: no app listens on this sidecar's app port, so /v1.0/healthz says not ready, as daprd's would.
+        Assert.True(await dapr.CheckOutboundHealthAsync(Cancel));
 
         await dapr.ShutdownSidecarAsync(Cancel);
 
-        await TestSupport.EventuallyAsync(async () => !await dapr.CheckHealthAsync(Cancel), "the sidecar to stop answering");
+        await TestSupport.EventuallyAsync(async () => !await dapr.CheckOutboundHealthAsync(Cancel), "the sidecar to stop answering");
     }
 }

@@ -11,11 +11,12 @@ namespace TicketSaga.Runtime.Api;
 
 public static class ApiExtensions
 {
-    /// <summary>The Dapr gRPC API service, the state and secrets APIs and the metadata reported by both APIs.</summary>
+    /// <summary>The Dapr gRPC API service, the state and secrets APIs, the metadata reported by both APIs and the sidecar's readiness.</summary>
     public static IServiceCollection AddDaprApi(this IServiceCollection services)
     {
         services.AddGrpc();
         return services
+            .AddSingleton<SidecarHealth>()
             .AddSingleton<SidecarMetadata>()
             .AddSingleton<StateStores>()
             .AddSingleton<SecretStores>()

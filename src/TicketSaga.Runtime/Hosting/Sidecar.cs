@@ -82,8 +82,7 @@ public sealed class Sidecar : IAsyncDisposable
         web.UseCollapsedSlashes();
         web.UseDaprApiToken();
         web.UseRouting();
-        web.MapGet("/v1.0/healthz", () => Microsoft.AspNetCore.Http.Results.NoContent());
-        web.MapGet("/v1.0/healthz/outbound", () => Microsoft.AspNetCore.Http.Results.NoContent());
+        web.MapHealthApi();
         web.MapActorsApi();
         web.MapWorkflowApi();
         web.MapServiceInvocation();
