@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Dapr.Actors;
 using TicketSaga.Runtime.Tests.SampleApp;
 
@@ -91,6 +93,41 @@ public sealed class ActorTests(SampleAppFixture fixture) : IClassFixture<SampleA
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("{}", await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task Metadata_reports_the_actor_runtime_and_the_active_actors_of_the_types_the_app_hosts()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{fixture.App.Sidecar.App.HttpPort}") };
+        using var dapr = fixture.App.Sidecar.CreateDaprClient();
+        var busy = fixture.App.Counter(NewId()).HoldTurnAsync(3000);
+
+        // The held turn keeps one CounterActor active while the metadata is read.
+        JsonElement actorRuntime = default;
+        await TestSupport.EventuallyAsync(async () =>
+        {
+            actorRuntime = (await http.GetFromJsonAsync<JsonElement>(new Uri("/v1.0/metadata", UriKind.Relative), cancel)).GetProperty("actorRuntime");
+            return actorRuntime.TryGetProperty("activeActors", out var active) && active.EnumerateArray().Any(a => a.TryGetProperty("count", out _));
+        }, "an active CounterActor in the metadata");
+        var viaGrpc = await dapr.GetMetadataAsync(cancel);
+        await busy;
+
+        Assert.Equal("RUNNING", actorRuntime.GetProperty("runtimeStatus").GetString());
+        Assert.True(actorRuntime.GetProperty("hostReady").GetBoolean());
+        Assert.Equal("placement: connected", actorRuntime.GetProperty("placement").GetString());
+        var counters = Assert.Single(actorRuntime.GetProperty("activeActors").EnumerateArray());
+        Assert.Equal("CounterActor", counters.GetProperty("type").GetString());
+        Assert.True(counters.GetProperty("count").GetInt32() >= 1);
+        Assert.Equal("CounterActor", Assert.Single(viaGrpc.Actors).Type);
+
+        // A sidecar whose app never listens never places its types: daprd's INITIALIZING, host not ready.
+        var idle = await fixture.AddSidecarAsync("idle-" + NewId()[..8]);
+        using var idleHttp = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{idle.App.HttpPort}") };
+        var idleRuntime = (await idleHttp.GetFromJsonAsync<JsonElement>(new Uri("/v1.0/metadata", UriKind.Relative), cancel)).GetProperty("actorRuntime");
+        Assert.Equal("INITIALIZING", idleRuntime.GetProperty("runtimeStatus").GetString());
+        Assert.False(idleRuntime.GetProperty("hostReady").GetBoolean());
+        Assert.False(idleRuntime.TryGetProperty("placement", out _));
     }
 
     [Fact]

@@ -20,6 +20,9 @@ public sealed partial class ActiveActors(ActorPlacement placement, AppActorChann
 
     public int Count => _activations.Count;
 
+    /// <summary>How many actors of <paramref name="actorType"/> are active now.</summary>
+    public int CountOf(string actorType) => _activations.Keys.Count(actor => actor.Type == actorType);
+
     /// <summary>Runs <paramref name="turn"/> when no other call of this actor is running, activating it if needed.</summary>
     public async Task<T> RunTurnAsync<T>(ActorKey actor, Func<Task<T>> turn, CancellationToken cancellationToken)
     {

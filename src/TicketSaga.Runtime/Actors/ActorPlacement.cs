@@ -63,6 +63,9 @@ public sealed class ActorPlacement
 
     internal void BeginDiscovery(string appId) => Discovery(appId);
 
+    /// <summary>Whether the app's actor types have been placed (none is a placement too).</summary>
+    public bool IsDiscovered(string appId) => _discoveries.TryGetValue(appId, out var discovery) && discovery.Task.IsCompletedSuccessfully;
+
     /// <summary>Places the app's actor types; a type another app already hosts is refused.</summary>
     internal void Place(AppDescriptor app, IReadOnlyDictionary<string, ActorTypeSettings> types)
     {

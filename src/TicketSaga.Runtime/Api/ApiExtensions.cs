@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Grpc.AspNetCore.Server.Model;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +13,8 @@ namespace TicketSaga.Runtime.Api;
 
 public static class ApiExtensions
 {
+    private static readonly JsonSerializerOptions OmitNulls = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
     /// <summary>The Dapr gRPC API service, the state and secrets APIs, the metadata reported by both APIs and the sidecar's readiness.</summary>
     public static IServiceCollection AddDaprApi(this IServiceCollection services)
     {
@@ -30,7 +34,7 @@ public static class ApiExtensions
         web.MapStateApi();
         web.MapSecretsApi();
         web.MapWorkflowHttpApi();
-        web.MapGet("/v1.0/metadata", (SidecarMetadata metadata) => Results.Json(metadata.ToJson()));
+        web.MapGet("/v1.0/metadata", (SidecarMetadata metadata) => Results.Json(metadata.ToJson(), OmitNulls));
         web.MapPut("/v1.0/metadata/{key}", async (string key, HttpRequest request, SidecarMetadata metadata) =>
         {
             // As daprd: the body is the value, as text.
