@@ -318,6 +318,48 @@ public sealed class PubSubTests(ResourcesRuntimeFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public async Task A_message_past_its_expiration_is_dropped_unseen_and_ttlInSeconds_sets_the_expiration()
+    {
+        var received = new ConcurrentQueue<JsonElement>();
+        var port = PortAllocator.FreePort();
+        await using var subscriber = await TestApp.StartAsync(port, web =>
+        {
+            web.MapSubscribeHandler();
+            web.MapPost("/offers", async (HttpRequest request) =>
+            {
+                received.Enqueue(await JsonSerializer.DeserializeAsync<JsonElement>(request.Body));
+                return Results.Ok();
+            }).WithTopic("pubsub", "offers.flash");
+        });
+        await fixture.AddSidecarAsync("offer-subscriber", port);
+        var publisher = await fixture.AddSidecarAsync("offer-publisher");
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{publisher.App.HttpPort}") };
+
+        // One partition key: the stale offer's turn comes before the fresh one's.
+        using var stale = new StringContent("""{"id":"offer-stale","source":"offers","type":"offer","specversion":"1.0","expiration":"2020-01-01T00:00:00Z","datacontenttype":"application/json","data":{"n":1}}""");
+        stale.Headers.ContentType = MediaTypeHeaderValue.Parse("application/cloudevents+json");
+        using (var response = await http.PostAsync(new Uri("/v1.0/publish/pubsub/offers.flash?metadata.partitionKey=flash", UriKind.Relative), stale, Cancel))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        var publishedAt = DateTimeOffset.UtcNow;
+        using (var response = await http.PostAsync(new Uri("/v1.0/publish/pubsub/offers.flash?metadata.partitionKey=flash&metadata.ttlInSeconds=3600", UriKind.Relative),
+            new StringContent("""{"n":2}""", Encoding.UTF8, "application/json"), Cancel))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        await TestSupport.EventuallyAsync(() => !received.IsEmpty, "the fresh offer");
+        var fresh = Assert.Single(received);
+        Assert.Equal(2, fresh.GetProperty("data").GetProperty("n").GetInt32());
+        var expiration = DateTimeOffset.Parse(fresh.GetProperty("expiration").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expiration, publishedAt.AddSeconds(3599), publishedAt.AddSeconds(3601) + (DateTimeOffset.UtcNow - publishedAt));
+        var dropped = Assert.Single(await DeadLetters.ListAsync("offer-subscriber", cancellationToken: Cancel));
+        Assert.Equal((DeadLetterReasons.Expired, "offer-stale"), (dropped.Reason, dropped.MessageId));
+    }
+
+    [Fact]
     public async Task A_published_cloud_event_or_cloudevent_id_metadata_keeps_the_publishers_id()
     {
         var received = new ConcurrentQueue<JsonElement>();

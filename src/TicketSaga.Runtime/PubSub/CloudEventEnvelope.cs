@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 
 namespace TicketSaga.Runtime.PubSub;
 
@@ -26,7 +27,7 @@ public sealed record CloudEventMessage(string Id, string PartitionKey, string Cl
 /// attributes; <c>partitionKey</c> orders messages (default: the id). With <c>rawPayload=true</c> the
 /// data is the message itself, no envelope.
 /// </summary>
-public static class CloudEventEnvelope
+public static partial class CloudEventEnvelope
 {
     public const string ContentType = "application/cloudevents+json";
 
@@ -69,6 +70,10 @@ public static class CloudEventEnvelope
         Set(cloudEvent, "traceparent", metadata.GetValueOrDefault("cloudevent.traceparent"), () => traceParent);
         Set(cloudEvent, "traceid", metadata.GetValueOrDefault("cloudevent.traceparent"), () => traceParent);
         Set(cloudEvent, "tracestate", null, () => "");
+        if (MessageTtl(metadata) is { } ttl)
+        {
+            cloudEvent["expiration"] = (DateTimeOffset.UtcNow + ttl).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        }
 
         var id = cloudEvent["id"]!.GetValue<string>();
         var partitionKey = metadata.GetValueOrDefault("partitionKey") is { Length: > 0 } key ? key : id;
@@ -94,6 +99,76 @@ public static class CloudEventEnvelope
                 logged.GetProperty("pubsubname").GetString()!).ToJsonString()
             : loggedJson;
     }
+
+    /// <summary>
+    /// Whether a delivered CloudEvent is past its <c>expiration</c> (components-contrib's <c>pubsub.HasExpired</c>): daprd
+    /// drops such a message instead of delivering it. A missing or unreadable expiration never expires.
+    /// </summary>
+    public static bool HasExpired(JsonElement cloudEvent, DateTimeOffset now) =>
+        cloudEvent.TryGetProperty("expiration", out var expiration) && expiration.ValueKind == JsonValueKind.String
+        && DateTimeOffset.TryParse(expiration.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var expiresAt)
+        && expiresAt < now;
+
+    /// <summary>
+    /// Publish metadata <c>ttl</c> or <c>ttlInSeconds</c> as daprd reads it for a component without its own message TTL
+    /// (components-contrib <c>metadata.TryGetTTL</c>, <c>pubsub.ApplyMetadata</c>): a Go duration (<c>90s</c>, <c>1h</c>; a
+    /// negative one is zero) or a whole number of seconds above zero; anything else is ignored, as daprd ignores it.
+    /// </summary>
+    private static TimeSpan? MessageTtl(IReadOnlyDictionary<string, string> metadata)
+    {
+        var text = metadata.FirstOrDefault(m => m.Key.Equals("ttl", StringComparison.OrdinalIgnoreCase)).Value
+            ?? metadata.FirstOrDefault(m => m.Key.Equals("ttlInSeconds", StringComparison.OrdinalIgnoreCase)).Value;
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        if (GoDuration(text) is { } duration)
+        {
+            return duration < TimeSpan.Zero ? TimeSpan.Zero : duration;
+        }
+
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) && seconds > 0
+            ? TimeSpan.FromSeconds(Math.Min(seconds, (long)TimeSpan.MaxValue.TotalSeconds / 2))
+            : null;
+    }
+
+    /// <summary>Go's <c>time.ParseDuration</c>: an optional sign, then decimal numbers each with a unit (ns, us, µs, ms, s, m, h); "0" alone.</summary>
+    private static TimeSpan? GoDuration(string text)
+    {
+        if (text is "0" or "+0" or "-0")
+        {
+            return TimeSpan.Zero;
+        }
+
+        var match = GoDurationPattern().Match(text);
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var ticks = 0m;
+        foreach (Capture part in match.Groups["part"].Captures)
+        {
+            var unit = part.Value.TrimStart("0123456789.".ToCharArray());
+            var number = decimal.Parse(part.Value[..^unit.Length], CultureInfo.InvariantCulture);
+            ticks += number * unit switch
+            {
+                "ns" => 0.01m,
+                "us" or "µs" or "μs" => TimeSpan.TicksPerMicrosecond,
+                "ms" => TimeSpan.TicksPerMillisecond,
+                "s" => TimeSpan.TicksPerSecond,
+                "m" => TimeSpan.TicksPerMinute,
+                _ => TimeSpan.TicksPerHour,
+            };
+        }
+
+        ticks = Math.Min(ticks, TimeSpan.MaxValue.Ticks / 2);
+        return TimeSpan.FromTicks((long)(match.Groups["sign"].Value == "-" ? -ticks : ticks));
+    }
+
+    [GeneratedRegex(@"^(?<sign>[+-]?)(?<part>(\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$")]
+    private static partial Regex GoDurationPattern();
 
     /// <summary>Publish metadata <c>rawPayload</c> (a Go boolean, as daprd parses it).</summary>
     private static bool IsRawPayload(IReadOnlyDictionary<string, string> metadata) => metadata.GetValueOrDefault("rawPayload") switch

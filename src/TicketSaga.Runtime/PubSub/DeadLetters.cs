@@ -33,6 +33,12 @@ public static class DeadLetterReasons
 
     /// <summary>The app answered <c>{"status":"DROP"}</c> (its <c>reason</c>, if any, is the last error): never retried.</summary>
     public const string DroppedByApp = "dropped by app";
+
+    /// <summary>
+    /// The CloudEvent was past its <c>expiration</c> (publish metadata <c>ttlInSeconds</c>) when its turn came: as daprd,
+    /// never delivered, and sent on to the dead-letter topic if the subscription has one.
+    /// </summary>
+    public const string Expired = "expired";
 }
 
 /// <summary>Lists and replays the dead-letter audit. Usable from any process that reaches the runtime's database.</summary>

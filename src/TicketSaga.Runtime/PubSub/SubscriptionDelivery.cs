@@ -238,6 +238,11 @@ internal sealed partial class SubscriptionDelivery(
         var inbound = resources.InboundFor(app.AppId, delivery.PubsubName);
         var attemptedAt = DateTimeOffset.UtcNow;
         using var cloudEvent = JsonDocument.Parse(delivery.CloudEventJson);
+        if (await DroppedAsExpiredAsync(delivery, cloudEvent.RootElement, subscription, attemptedAt, stoppingToken))
+        {
+            return;
+        }
+
         var route = rules.FirstOrDefault(r => r.Match.Matches(cloudEvent.RootElement)).Path ?? subscription.DefaultRoute;
         if (route is null)
         {
@@ -286,6 +291,11 @@ internal sealed partial class SubscriptionDelivery(
         foreach (var delivery in batch)
         {
             using var cloudEvent = JsonDocument.Parse(delivery.CloudEventJson);
+            if (await DroppedAsExpiredAsync(delivery, cloudEvent.RootElement, subscription, attemptedAt, stoppingToken))
+            {
+                continue;
+            }
+
             if ((rules.FirstOrDefault(r => r.Match.Matches(cloudEvent.RootElement)).Path ?? subscription.DefaultRoute) is not { } route)
             {
                 await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.RouteNotFound,
@@ -318,6 +328,24 @@ internal sealed partial class SubscriptionDelivery(
                 await RecordAsync(entry.Delivery, subscription, inbound, attemptedAt, outcome, stoppingToken);
             }
         }
+    }
+
+    /// <summary>
+    /// daprd checks a message's expiration before routing it (pkg/runtime/subscription/subscription.go); a rawPayload
+    /// subscription sees the message wrapped in a new CloudEvent without one, so it never expires there.
+    /// </summary>
+    private async Task<bool> DroppedAsExpiredAsync(
+        PendingDelivery delivery, JsonElement cloudEvent, SubscriptionDefinition subscription, DateTimeOffset attemptedAt, CancellationToken stoppingToken)
+    {
+        if (subscription.RawPayload || !CloudEventEnvelope.HasExpired(cloudEvent, attemptedAt))
+        {
+            return false;
+        }
+
+        var error = $"the message expired at {cloudEvent.GetProperty("expiration").GetString()} before it was delivered";
+        LogExpired(logger, app.AppId, delivery.Seq, delivery.Topic, error);
+        await _queue.DeadLetterAsync(delivery, attemptedAt, DeadLetterReasons.Expired, error, subscription.DeadLetterTopic, stoppingToken);
+        return true;
     }
 
     /// <summary>
@@ -663,6 +691,9 @@ internal sealed partial class SubscriptionDelivery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "App {AppId} dropped message {Seq} of {Topic}: {Error}")]
     private static partial void LogDropped(ILogger logger, string appId, long seq, string topic, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dropping expired message {Seq} of {Topic} for {AppId}: {Error}")]
+    private static partial void LogExpired(ILogger logger, string appId, long seq, string topic, string error);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "App {AppId} has no route for topic {Topic}: {Error}")]
     private static partial void LogNoRoute(ILogger logger, string appId, string topic, string? error);
