@@ -29,6 +29,8 @@ public static class GatewayExtensions
             .Validate(o => o.UpstreamTimeout > TimeSpan.Zero, "Gateway:UpstreamTimeout must be positive")
             .Validate(o => o.SidecarConnections > 0, "Gateway:SidecarConnections must be positive")
             .Validate(o => o.MaxOrdersInFlight > 0, "Gateway:MaxOrdersInFlight must be positive")
+            .Validate(o => o.WebhookConnections > 0, "Gateway:WebhookConnections must be positive")
+            .Validate(o => o.MaxWebhooksInFlight > 0, "Gateway:MaxWebhooksInFlight must be positive")
             .Validate(o => o.OverloadRetryAfter >= TimeSpan.FromSeconds(1), "Gateway:OverloadRetryAfter must be at least 1 s")
             .Validate(o => o.SoldOutReadSpacing >= TimeSpan.Zero && o.SoldOutReadSpacing <= TimeSpan.FromSeconds(1), "Gateway:SoldOutReadSpacing must be between 0 and 1 s")
             .ValidateOnStart();
@@ -90,7 +92,7 @@ public static class GatewayExtensions
         app.MapReverseProxy(proxy =>
         {
             proxy.Use(UpstreamTransforms.WriteForwarderProblemsAsync);
-            proxy.Use(SidecarRoutes.RefuseUnsignedWebhooksAsync);
+            proxy.UseMiddleware<StripeWebhookDoor>();
             proxy.Use(WholeBodies.ReadWholeBodyAsync);
             proxy.UseMiddleware<OrderAdmission>();
             proxy.UseMiddleware<IdempotentRequests>();

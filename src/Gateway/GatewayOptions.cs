@@ -27,6 +27,12 @@ public sealed class GatewayOptions
     /// </summary>
     public TimeSpan SoldOutReadSpacing { get; set; } = TimeSpan.FromMilliseconds(25);
 
+    /// <summary>Connections to the sidecar for Stripe's webhook, apart from payment-service's <see cref="SidecarConnections"/>.</summary>
+    public int WebhookConnections { get; set; } = 8;
+
+    /// <summary>Stripe webhook calls read and forwarded at once, at most; beyond, 503 with Retry-After (Stripe sends them again).</summary>
+    public int MaxWebhooksInFlight { get; set; } = 32;
+
     /// <summary>The Retry-After of an overload answer.</summary>
     public TimeSpan OverloadRetryAfter { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -73,14 +73,15 @@ public sealed class AuthenticationTests(GatewaySystem system)
         var payload = $$"""{"id":"evt_{{Guid.NewGuid():N}}","type":"payment_intent.succeeded"}""";
         using var client = system.Client();
         using var request = new HttpRequestMessage(HttpMethod.Post, "/payments/webhook") { Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json") };
-        request.Headers.Add("Stripe-Signature", "t=1,v1=abc");
+        var signature = GatewaySystem.WellFormedStripeSignature();
+        request.Headers.Add("Stripe-Signature", signature);
 
         using var response = await client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var received = Assert.Single(system.Payments.Received, r => r.Body == payload);
         Assert.Equal("/payments/webhook", received.Path);
-        Assert.Equal("t=1,v1=abc", received.Header("Stripe-Signature"));
+        Assert.Equal(signature, received.Header("Stripe-Signature"));
         Assert.Null(received.Header("X-User-Id"));
     }
 

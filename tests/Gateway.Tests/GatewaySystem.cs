@@ -4,6 +4,7 @@ extern alias VenueServiceApp;
 
 using System.Net.Http.Headers;
 using System.Reflection;
+using System.Security.Cryptography;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging.Abstractions;
 using TicketSaga.Contracts;
@@ -106,6 +107,9 @@ public sealed class GatewaySystem(PostgresServer postgres) : IAsyncLifetime
     }
 
     public string TokenFor(string userId) => DevTokens.Create(Auth, userId, TimeSpan.FromMinutes(10));
+
+    /// <summary>A Stripe-Signature of the right shape, made now: the gateway lets it through to payment-service, which checks it.</summary>
+    public static string WellFormedStripeSignature() => $"t={DateTimeOffset.UtcNow.ToUnixTimeSeconds()},v1={Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}";
 
     public static string NewUser() => "user-" + Guid.NewGuid().ToString("N")[..12];
 

@@ -22,7 +22,7 @@ public sealed class SlowBodyTests(GatewaySystem system)
         await slow.ConnectAsync(gateway.Address.Host, gateway.Address.Port, cancellation);
         var stream = slow.GetStream();
         await stream.WriteAsync(Encoding.ASCII.GetBytes(
-            "POST /payments/webhook HTTP/1.1\r\nHost: gateway\r\nStripe-Signature: t=1,v1=00\r\nContent-Type: application/json\r\n" +
+            "POST /payments/webhook HTTP/1.1\r\nHost: gateway\r\nStripe-Signature: " + GatewaySystem.WellFormedStripeSignature() + "\r\nContent-Type: application/json\r\n" +
             "Content-Length: 1000\r\n\r\n{\"id\":\"" + marker), cancellation);
         await Task.Delay(TimeSpan.FromMilliseconds(300), cancellation);
 

@@ -106,7 +106,11 @@ public static class PublicApiDocument
         api.Add("/payments/webhook", HttpMethod.Post, "StripeWebhook", "Payments",
             "Stripe's event notifications (public; verified by the Stripe-Signature header)",
             request: new OpenApiSchema { Type = JsonSchemaType.Object }, success: [(200, null)], problems: [400, 408, 409, 413], anonymous: true,
-            types: new() { [400] = "invalid-webhook-signature", [409] = "webhook-too-early (Stripe sends it again)" },
+            types: new()
+            {
+                [400] = "invalid-webhook-signature", [409] = "webhook-too-early (Stripe sends it again)",
+                [503] = "overloaded (too many webhook calls at once; Stripe sends it again), service-unavailable",
+            },
             parameters: [new OpenApiParameter { Name = "Stripe-Signature", In = ParameterLocation.Header, Required = true, Schema = new OpenApiSchema { Type = JsonSchemaType.String } }]);
         schemas.ReferenceNestedTypes();
     }

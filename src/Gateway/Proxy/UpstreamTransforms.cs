@@ -52,7 +52,7 @@ public static partial class UpstreamTransforms
                 return;
             }
 
-            var appId = transform.HttpContext.GetReverseProxyFeature().Route.Config.ClusterId!;
+            var appId = SidecarRoutes.AppIdOf(transform.HttpContext.GetReverseProxyFeature().Route.Config);
             var problem = (response.StatusCode, code) switch
             {
                 (HttpStatusCode.InternalServerError, "ERR_DIRECT_INVOKE") => GatewayProblems.Create(
@@ -88,7 +88,7 @@ public static partial class UpstreamTransforms
             return;
         }
 
-        var appId = context.GetReverseProxyFeature().Route.Config.ClusterId;
+        var appId = SidecarRoutes.AppIdOf(context.GetReverseProxyFeature().Route.Config);
         var problem = failure.Error switch
         {
             ForwarderError.RequestTimedOut => GatewayProblems.Create(
