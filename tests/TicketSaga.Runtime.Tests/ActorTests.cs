@@ -35,6 +35,44 @@ public sealed class ActorTests(SampleAppFixture fixture) : IClassFixture<SampleA
     }
 
     [Fact]
+    public async Task Another_apps_sidecar_may_call_an_actor_but_not_touch_its_state_timers_or_reminders()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        var id = NewId();
+        await fixture.App.Counter(id).IncrementAsync(4);
+        var elsewhere = await fixture.AddSidecarAsync("other-" + NewId()[..8]);
+        using var other = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{elsewhere.App.HttpPort}/v1.0/actors/CounterActor/{id}/") };
+        using var host = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{fixture.App.Sidecar.App.HttpPort}/v1.0/actors/CounterActor/{id}/") };
+        var reminder = new StringContent("""{"dueTime":"0s","period":""}""");
+
+        // As daprd answers them (pkg/api/http/actors.go, pkg/actors/reminders, timers and state).
+        await AssertDaprErrorAsync(await other.PutAsync("reminders/forged", reminder, cancel), HttpStatusCode.Forbidden, "ERR_ACTOR_REMINDER_NON_HOSTED");
+        await AssertDaprErrorAsync(await other.GetAsync("reminders/forged", cancel), HttpStatusCode.Forbidden, "ERR_ACTOR_REMINDER_NON_HOSTED");
+        await AssertDaprErrorAsync(await other.DeleteAsync("reminders/forged", cancel), HttpStatusCode.Forbidden, "ERR_ACTOR_REMINDER_NON_HOSTED");
+        await AssertDaprErrorAsync(await other.PutAsync("timers/forged", new StringContent("""{"dueTime":"0s","period":""}"""), cancel),
+            HttpStatusCode.InternalServerError, "ERR_ACTOR_TIMER_CREATE");
+        await AssertDaprErrorAsync(await other.PostAsync("state", new StringContent("""[{"operation":"upsert","request":{"key":"count","value":1000}}]"""), cancel),
+            HttpStatusCode.BadRequest, "ERR_ACTOR_INSTANCE_MISSING");
+        using var othersRead = await other.GetAsync("state/count", cancel);
+        using var hostsRead = await host.GetAsync("state/count", cancel);
+
+        Assert.Equal(HttpStatusCode.NoContent, othersRead.StatusCode);
+        Assert.Equal(("4", HttpStatusCode.OK), (await hostsRead.Content.ReadAsStringAsync(cancel), hostsRead.StatusCode));
+        Assert.Equal(7, await fixture.App.Counter(id, via: elsewhere).IncrementAsync(3));
+        await fixture.App.Journal.WaitForAsync($"deactivated:{id}");
+        Assert.Equal(7, await fixture.App.Counter(id).GetAsync());
+    }
+
+    private static async Task AssertDaprErrorAsync(HttpResponseMessage response, HttpStatusCode status, string errorCode)
+    {
+        using (response)
+        {
+            Assert.Equal(status, response.StatusCode);
+            Assert.Equal(errorCode, (await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("errorCode").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Concurrent_calls_on_one_actor_never_overlap_but_calls_on_different_actors_do()
     {
         var journal = fixture.App.Journal;

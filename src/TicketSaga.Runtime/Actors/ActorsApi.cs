@@ -3,12 +3,15 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using TicketSaga.Runtime.Hosting;
 
 namespace TicketSaga.Runtime.Actors;
 
 /// <summary>
 /// The Dapr actor HTTP API the actor SDK calls on its sidecar: method calls (forwarded to the hosting
-/// app as one turn of the actor), state transactions and reads, timers and reminders.
+/// app as one turn of the actor), state transactions and reads, timers and reminders. As in daprd, any
+/// sidecar may call an actor's methods, but only the sidecar of the app hosting the type touches its
+/// state, timers and reminders: another app cannot rewrite an actor's state or schedule it.
 /// </summary>
 public static partial class ActorsApi
 {
@@ -33,7 +36,7 @@ public static partial class ActorsApi
         actor.MapDelete("/reminders/{name}", UnregisterReminderAsync);
         actor.MapGet("/reminders/{name}", GetReminderAsync);
         actor.MapMethods("/timers/{name}", ["PUT", "POST"], RegisterTimerAsync);
-        actor.MapDelete("/timers/{name}", UnregisterTimer);
+        actor.MapDelete("/timers/{name}", UnregisterTimerAsync);
         return endpoints;
     }
 
@@ -64,8 +67,15 @@ public static partial class ActorsApi
         }
     }
 
-    private static async Task SaveStateAsync(string actorType, string actorId, HttpContext context, ActorStateStore state)
+    private static async Task SaveStateAsync(string actorType, string actorId, HttpContext context, ActorStateStore state, AppDescriptor app, ActorPlacement placement)
     {
+        // daprd: a state transaction needs the actor active in this app (ERR_ACTOR_INSTANCE_MISSING).
+        if (!await HostedByAsync(app, actorType, placement, context.RequestAborted))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "ERR_ACTOR_INSTANCE_MISSING", "actor instance is missing");
+            return;
+        }
+
         IReadOnlyList<ActorStateOperation> operations;
         try
         {
@@ -81,9 +91,12 @@ public static partial class ActorsApi
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static async Task GetStateAsync(string actorType, string actorId, string key, HttpContext context, ActorStateStore state)
+    private static async Task GetStateAsync(
+        string actorType, string actorId, string key, HttpContext context, ActorStateStore state, AppDescriptor app, ActorPlacement placement)
     {
-        if (await state.GetAsync(new ActorKey(actorType, actorId), key, context.RequestAborted) is not { } stored)
+        // daprd keys actor state by the calling app: another app's sidecar finds none of the host's.
+        if (!await HostedByAsync(app, actorType, placement, context.RequestAborted)
+            || await state.GetAsync(new ActorKey(actorType, actorId), key, context.RequestAborted) is not { } stored)
         {
             context.Response.StatusCode = StatusCodes.Status204NoContent;
             return;
@@ -99,9 +112,9 @@ public static partial class ActorsApi
     }
 
     private static async Task RegisterReminderAsync(
-        string actorType, string actorId, string name, HttpContext context, ReminderStore reminders, ReminderScheduler scheduler)
+        string actorType, string actorId, string name, HttpContext context, ReminderStore reminders, ReminderScheduler scheduler, AppDescriptor app, ActorPlacement placement)
     {
-        if (await ReadRegistrationAsync(context) is not { } registration)
+        if (await RefuseNonHostedReminderAsync(context, app, actorType, placement) || await ReadRegistrationAsync(context) is not { } registration)
         {
             return;
         }
@@ -113,14 +126,26 @@ public static partial class ActorsApi
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static async Task UnregisterReminderAsync(string actorType, string actorId, string name, HttpContext context, ReminderStore reminders)
+    private static async Task UnregisterReminderAsync(
+        string actorType, string actorId, string name, HttpContext context, ReminderStore reminders, AppDescriptor app, ActorPlacement placement)
     {
+        if (await RefuseNonHostedReminderAsync(context, app, actorType, placement))
+        {
+            return;
+        }
+
         await reminders.UnregisterAsync(new ActorKey(actorType, actorId), name, context.RequestAborted);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static async Task GetReminderAsync(string actorType, string actorId, string name, HttpContext context, ReminderStore reminders)
+    private static async Task GetReminderAsync(
+        string actorType, string actorId, string name, HttpContext context, ReminderStore reminders, AppDescriptor app, ActorPlacement placement)
     {
+        if (await RefuseNonHostedReminderAsync(context, app, actorType, placement))
+        {
+            return;
+        }
+
         var reminder = await reminders.GetAsync(new ActorKey(actorType, actorId), name, context.RequestAborted);
         context.Response.ContentType = "application/json";
 
@@ -129,11 +154,12 @@ public static partial class ActorsApi
     }
 
     private static async Task RegisterTimerAsync(
-        string actorType, string actorId, string name, HttpContext context, ActorPlacement placement, ActiveActors actors)
+        string actorType, string actorId, string name, HttpContext context, ActorPlacement placement, ActiveActors actors, AppDescriptor app)
     {
-        if (await placement.ResolveAsync(actorType, context.RequestAborted) is null)
+        if (!await HostedByAsync(app, actorType, placement, context.RequestAborted))
         {
-            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "ERR_ACTOR_INSTANCE_MISSING", MissingType(actorType));
+            await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "ERR_ACTOR_TIMER_CREATE",
+                $"error creating actor timer: can't create timer for actor {actorType}||{actorId}: actor type not registered");
             return;
         }
 
@@ -146,10 +172,32 @@ public static partial class ActorsApi
         context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private static IResult UnregisterTimer(string actorType, string actorId, string name, ActiveActors actors)
+    private static async Task<IResult> UnregisterTimerAsync(
+        string actorType, string actorId, string name, ActiveActors actors, AppDescriptor app, ActorPlacement placement, CancellationToken cancellationToken)
     {
-        actors.UnregisterTimer(new ActorKey(actorType, actorId), name);
+        // daprd deletes the timer among the calling app's own: another app's sidecar has none to delete.
+        if (await HostedByAsync(app, actorType, placement, cancellationToken))
+        {
+            actors.UnregisterTimer(new ActorKey(actorType, actorId), name);
+        }
+
         return Results.NoContent();
+    }
+
+    private static async Task<bool> HostedByAsync(AppDescriptor app, string actorType, ActorPlacement placement, CancellationToken cancellationToken) =>
+        await placement.ResolveAsync(actorType, cancellationToken) is { } host && host.App.AppId == app.AppId;
+
+    /// <returns>true when the answer is written: daprd's 403 for a reminder of a type this app does not host.</returns>
+    private static async Task<bool> RefuseNonHostedReminderAsync(HttpContext context, AppDescriptor app, string actorType, ActorPlacement placement)
+    {
+        if (await HostedByAsync(app, actorType, placement, context.RequestAborted))
+        {
+            return false;
+        }
+
+        await WriteErrorAsync(context, StatusCodes.Status403Forbidden, "ERR_ACTOR_REMINDER_NON_HOSTED",
+            "operations on actor reminders are only possible on hosted actor types");
+        return true;
     }
 
     private sealed record Registration(string Json, string DueTime, string Period, string? Data, string? Ttl, ActorSchedule Schedule);
