@@ -235,6 +235,23 @@ public sealed class OrderSagaTests(SagaSystem system) : IClassFixture<SagaSystem
     }
 
     [Fact]
+    public async Task An_expiry_for_another_moment_than_the_orders_expires_at_is_dropped_and_the_hold_stands()
+    {
+        var ticket = await system.GeneralAdmissionAsync();
+        using var customer = system.Customer(NewUser());
+        var orderId = (await SagaSystem.PlaceAsync(customer, new { ticket_id = ticket.TicketId, qty = 1 })).GetProperty("order_id").GetString()!;
+        var order = (await system.OrderStore.GetAsync(Guid.Parse(orderId), default))!;
+        var signals = system.SignalsAt(order.ExpiresAt.AddMinutes(-10));
+
+        var answer = await signals.ExpirationCompleteAsync(NewMessageId(), new ExpirationComplete(order.OrderId, new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero)), default);
+
+        Assert.Equal(DaprAnswer.Drop(
+            $"expiry of order {order.OrderId} names 2000-01-01T00:00:00.0000000+00:00, not the order's expires_at {order.ExpiresAt:O}; the order is not expired by it"), answer);
+        Assert.Equal(0, await system.SignalsRaisedAsync(orderId));
+        Assert.Equal(OrderStatuses.Pending, (await system.OrderStore.GetAsync(order.OrderId, default))!.Status);
+    }
+
+    [Fact]
     public async Task A_payment_captured_after_expires_at_is_refunded_although_it_arrives_while_the_order_settles()
     {
         var ticket = await system.GeneralAdmissionAsync();

@@ -227,9 +227,10 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
     }
 
-    public Task PublishExpiryAsync(string orderId, string messageId) =>
-        ExpirationService.PublishEventAsync(Topics.PubSub, Topics.ExpirationComplete,
-            new ExpirationComplete(Guid.Parse(orderId), DateTimeOffset.UtcNow),
+    /// <summary>The order's expiry as its timer publishes it, whenever the test says it fires.</summary>
+    public async Task PublishExpiryAsync(string orderId, string messageId) =>
+        await ExpirationService.PublishEventAsync(Topics.PubSub, Topics.ExpirationComplete,
+            new ExpirationComplete(Guid.Parse(orderId), (await OrderStore.GetAsync(Guid.Parse(orderId), default))!.ExpiresAt),
             new Dictionary<string, string> { ["cloudevent.id"] = messageId, ["partitionKey"] = orderId });
 
     /// <summary>Waits (generous bound) until the runtime recorded the message as a dead letter of order-service.</summary>

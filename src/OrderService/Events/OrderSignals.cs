@@ -8,6 +8,9 @@ namespace TicketSaga.OrderService.Events;
 /// <summary>Turns payment and expiry messages into signals to the order's saga, exactly once per CloudEvent id.</summary>
 public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, TimeProvider clock, ILogger<OrderSignals> logger)
 {
+    /// <summary>expires_at as order-service stores it (microseconds) and as the event carried it (ticks).</summary>
+    private static readonly TimeSpan ExpiresAtPrecision = TimeSpan.FromMilliseconds(1);
+
     public async Task<DaprAnswer> PaymentSucceededAsync(string messageId, PaymentSucceeded payment, CancellationToken cancellationToken)
     {
         if (await orders.HasHandledAsync(messageId, cancellationToken))
@@ -63,6 +66,15 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, Ti
             return DaprAnswer.Drop($"expiry of unknown order {expiry.OrderId}");
         }
 
+        // The hold's own timer names the order's expires_at. An expiry for another moment did not come from it
+        // (an actor call from another app can schedule one): it would cut the customer's hold short.
+        if ((expiry.ExpiresAt - order.ExpiresAt).Duration() > ExpiresAtPrecision)
+        {
+            var refusal = $"expiry of order {order.OrderId} names {expiry.ExpiresAt:O}, not the order's expires_at {order.ExpiresAt:O}; the order is not expired by it";
+            LogExpiryRefused(logger, order.OrderId, refusal);
+            return DaprAnswer.Drop(refusal);
+        }
+
         // An order that has ended (CONFIRMED included) ignores its expiry. An early one (the services' clocks
         // apart) starts the settle window now. From expires_at on, the signal would set the very end of the
         // settle window the saga's own timer waits for (expires_at + settle window), so the message changes
@@ -93,6 +105,9 @@ public sealed partial class OrderSignals(OrderStore orders, OrderSagas sagas, Ti
     [LoggerMessage(Level = LogLevel.Warning,
         Message = "Payment {PaymentId} for order {OrderId} was captured at {CapturedAt:O}, after the order expired at {ExpiresAt:O}: it will be refunded")]
     private static partial void LogCapturedAfterExpiry(ILogger logger, Guid paymentId, Guid orderId, DateTimeOffset capturedAt, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Refused expiry of order {OrderId}: {Refusal}")]
+    private static partial void LogExpiryRefused(ILogger logger, Guid orderId, string refusal);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Expiry for unknown order {OrderId}; dropped")]
     private static partial void LogExpiryForUnknownOrder(ILogger logger, Guid orderId);
