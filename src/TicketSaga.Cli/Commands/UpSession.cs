@@ -5,14 +5,18 @@ using TicketSaga.Runtime.Runner;
 namespace TicketSaga.Cli.Commands;
 
 /// <summary>
-/// What a running `ticketsaga up` tells other commands (`load`): the gateway, the sidecars' gRPC ports
-/// and Dapr API tokens (chosen at start, so not in dapr.yaml) and the hold settings. Kept in
-/// <c>.ticketsaga/up.json</c> beside dapr.yaml (readable by its owner only) while `up` runs, deleted when it stops.
+/// What a running `ticketsaga up` tells other commands (`load`, `chaos`): the gateway, the sidecars' gRPC
+/// ports, the Dapr API tokens of ticket-service's and venue-service's sidecars, which those commands call
+/// (chosen at start, so not in dapr.yaml; no other app's, with which a reader could publish as it), and
+/// the hold settings. Kept in <c>.ticketsaga/up.json</c> beside dapr.yaml (created readable by its owner
+/// only) while `up` runs, deleted when it stops.
 /// </summary>
 internal sealed record UpSession(
     string Gateway, IReadOnlyDictionary<string, int> SidecarGrpcPorts, IReadOnlyDictionary<string, string> SidecarApiTokens, TimeSpan HoldDuration, TimeSpan SettleWindow)
 {
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    private static readonly string[] CalledByCommands = [AppIds.TicketService, AppIds.VenueService];
 
     public static string PathBeside(string runFile) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(runFile))!, ".ticketsaga", "up.json");
@@ -23,21 +27,29 @@ internal sealed record UpSession(
         return new UpSession(
             $"http://127.0.0.1:{gateway?.Definition.AppPort ?? 5100}",
             session.Runner.Apps.ToDictionary(a => a.Definition.AppId, a => a.Descriptor.GrpcPort),
-            session.Runner.Apps.Where(a => a.Descriptor.DaprApiToken is not null).ToDictionary(a => a.Definition.AppId, a => a.Descriptor.DaprApiToken!),
+            CommandTokens(session.Runner.Apps.Select(a => KeyValuePair.Create(a.Definition.AppId, a.Descriptor.DaprApiToken))),
             hold.Duration,
             hold.SettleWindow);
     }
+
+    /// <summary>The sidecar tokens the commands need, of all the apps' (app id → token).</summary>
+    public static IReadOnlyDictionary<string, string> CommandTokens(IEnumerable<KeyValuePair<string, string?>> tokens) =>
+        tokens.Where(t => t.Value is not null && CalledByCommands.Contains(t.Key)).ToDictionary(t => t.Key, t => t.Value!);
 
     public void Write(string runFile)
     {
         var path = PathBeside(runFile);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        using var file = File.Create(path);
+        // A file left by a crash keeps its mode when overwritten: made anew instead.
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(file.SafeFileHandle, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            // Created so, not changed afterwards: no moment in which another user may open it.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
         }
 
+        using var file = new FileStream(path, options);
         JsonSerializer.Serialize(file, this, Json);
     }
 
