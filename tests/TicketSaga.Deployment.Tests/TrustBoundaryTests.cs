@@ -154,6 +154,8 @@ public sealed partial class TrustBoundaryTests
         var components = Chart.Template("dapr-components.yaml");
 
         Assert.Contains("{{- if and (ne .Values.environment \"Development\") (eq $pubsub.authType \"none\") }}\n{{- fail ", components, StringComparison.Ordinal);
+        Assert.Contains("{{- if and (ne .Values.environment \"Development\") (eq $pubsub.authType \"password\") $pubsub.disableTls }}\n{{- fail ",
+            components, StringComparison.Ordinal);
         Assert.Equal("Development", Chart.Values("values-dev.yaml").Text("environment"));
         Assert.Equal("Production", Chart.Values("values-prod.yaml").Text("environment"));
         Assert.NotEqual("none", Chart.Values("values-prod.yaml").Text("dapr.pubsub.authType"));
