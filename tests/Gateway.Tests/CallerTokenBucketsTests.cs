@@ -26,6 +26,15 @@ public sealed class CallerTokenBucketsTests
         Assert.True(Acquire(buckets, "bob").IsAcquired);
     }
 
+    [Theory]
+    [InlineData("203.0.113.7", "ip:203.0.113.7")]
+    [InlineData("::ffff:203.0.113.7", "ip:203.0.113.7")]
+    [InlineData("2001:db8:1:2:aaaa:bbbb:cccc:dddd", "ip:2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:2::1", "ip:2001:db8:1:2::/64")]
+    [InlineData("2001:db8:1:3::1", "ip:2001:db8:1:3::/64")]
+    public void An_anonymous_caller_is_counted_by_its_ipv4_address_or_its_ipv6_slash_64(string address, string key) =>
+        Assert.Equal(key, UserRateLimiting.AnonymousKey(System.Net.IPAddress.Parse(address)));
+
     [Fact]
     public void Tokens_come_back_at_the_configured_rate_up_to_the_burst()
     {

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -56,7 +58,33 @@ public static class UserRateLimiting
     private static string PartitionKey(HttpContext context) =>
         context.User.Identity?.IsAuthenticated == true
             ? "user:" + context.User.UserId()
-            : "ip:" + context.Connection.RemoteIpAddress;
+            : AnonymousKey(context.Connection.RemoteIpAddress);
+
+    /// <summary>
+    /// An anonymous caller's bucket: its IPv4 address, or the /64 of its IPv6 one, since one subscriber
+    /// holds a whole /64 and could take a fresh bucket for each of its addresses.
+    /// </summary>
+    public static string AnonymousKey(IPAddress? address)
+    {
+        if (address is null)
+        {
+            return "ip:unknown";
+        }
+
+        if (address.IsIPv4MappedToIPv6)
+        {
+            return "ip:" + address.MapToIPv4();
+        }
+
+        if (address.AddressFamily != AddressFamily.InterNetworkV6)
+        {
+            return "ip:" + address;
+        }
+
+        var bytes = address.GetAddressBytes();
+        Array.Clear(bytes, 8, 8);
+        return "ip:" + new IPAddress(bytes) + "/64";
+    }
 
     /// <summary>
     /// Health probes and the sidecar's own calls (GET /dapr/config, /dapr/subscribe) are not the public
