@@ -26,6 +26,17 @@ public sealed partial class TrustBoundaryTests
     public static TheoryData<string> ValuesFiles { get; } = ["values.yaml", "values-dev.yaml", "values-prod.yaml"];
 
     [Fact]
+    public void Every_environment_secret_store_reads_only_variables_with_its_prefix()
+    {
+        var stores = Repository.YamlFiles().Select(Yaml.LoadAll).SelectMany(documents => documents.OfType<Map>())
+            .Where(document => document.Text("spec.type") == "secretstores.local.env").ToList();
+
+        Assert.NotEmpty(stores);
+        Assert.All(stores, store => Assert.StartsWith("TICKETSAGA_SECRET_",
+            store.Maps("spec.metadata").Single(item => item.Text("name") == "prefix").Text("value"), StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void The_local_configuration_denies_every_invocation_it_does_not_list()
     {
         var accessControl = LocalAccessControl();
