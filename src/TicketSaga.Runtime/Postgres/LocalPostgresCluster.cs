@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Npgsql;
 using TicketSaga.Runtime.Hosting;
 
@@ -7,6 +8,9 @@ namespace TicketSaga.Runtime.Postgres;
 /// <summary>
 /// A PostgreSQL cluster started from the installed server binaries, for machines without Docker.
 /// Works as root too: initdb and postgres refuse root, so they run as the <c>postgres</c> system user.
+/// Logins over TCP need the superuser's password, made at initdb and kept in the data directory
+/// readable by its owner only (<see cref="PasswordFile"/>): other users of the machine cannot log in
+/// (a cluster made before that keeps trusting local connections).
 /// </summary>
 public sealed class LocalPostgresCluster : IAsyncDisposable
 {
@@ -23,18 +27,30 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         _ephemeral = ephemeral;
     }
 
+    /// <summary>The superuser's password, beside the data it guards.</summary>
+    private const string PasswordFile = "ticketsaga-password";
+
     public string DataDirectory { get; }
 
     public int Port { get; }
 
-    public string ConnectionString => new NpgsqlConnectionStringBuilder
+    public string ConnectionString => Connection(Port, ReadPassword(DataDirectory)).ConnectionString;
+
+    private static NpgsqlConnectionStringBuilder Connection(int port, string? password) => new()
     {
         Host = "127.0.0.1",
-        Port = Port,
+        Port = port,
         Username = "postgres",
+        Password = password,
         Database = "postgres",
         MaxPoolSize = 200,
-    }.ConnectionString;
+    };
+
+    private static string? ReadPassword(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, PasswordFile);
+        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
+    }
 
     /// <summary>The newest installed server's bin folder, or null when none is installed.</summary>
     public static string? FindBinDirectory()
@@ -117,10 +133,10 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
             return null;
         }
 
-        var connectionString = new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres", Pooling = false, Timeout = 3,
-        }.ConnectionString;
+        var probe = Connection(port, ReadPassword(dataDirectory));
+        probe.Pooling = false;
+        probe.Timeout = 3;
+        var connectionString = probe.ConnectionString;
         try
         {
             await using var connection = new NpgsqlConnection(connectionString);
@@ -157,7 +173,22 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
 
         Directory.CreateDirectory(DataDirectory);
         await GiveToServerUserAsync(DataDirectory, cancellationToken);
-        await RunAsync("initdb", ["-D", DataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-instructions"], cancellationToken);
+        var password = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(24));
+        // initdb reads the password from a file the server's user can read, gone right after.
+        var passwordFile = Path.Combine(Path.GetTempPath(), $"ticketsaga-initdb-{Guid.NewGuid():N}");
+        await WriteOwnerOnlyAsync(passwordFile, password, cancellationToken);
+        try
+        {
+            await GiveToServerUserAsync(passwordFile, cancellationToken);
+            await RunAsync("initdb", ["-D", DataDirectory, "-U", "postgres", "--auth-host=scram-sha-256", "--auth-local=peer", "--pwfile", passwordFile,
+                "-E", "UTF8", "--no-instructions"], cancellationToken);
+        }
+        finally
+        {
+            File.Delete(passwordFile);
+        }
+
+        await WriteOwnerOnlyAsync(Path.Combine(DataDirectory, PasswordFile), password, cancellationToken);
 
         var settings = new List<string>
         {
@@ -172,6 +203,19 @@ public sealed class LocalPostgresCluster : IAsyncDisposable
         }
 
         await File.AppendAllLinesAsync(Path.Combine(DataDirectory, "postgresql.conf"), settings, cancellationToken);
+    }
+
+    /// <summary>Created readable by its owner only, never looser for a moment.</summary>
+    private static async Task WriteOwnerOnlyAsync(string path, string text, CancellationToken cancellationToken)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        await using var file = new FileStream(path, options);
+        await file.WriteAsync(System.Text.Encoding.UTF8.GetBytes(text), cancellationToken);
     }
 
     private async Task StartServerAsync(CancellationToken cancellationToken)

@@ -39,6 +39,22 @@ public sealed class KeptPostgresClusterTests : IDisposable
         pidThief.Kill(entireProcessTree: true);
     }
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task Only_a_login_with_the_clusters_own_password_is_let_in_and_the_password_is_its_owners_alone()
+    {
+        Assert.SkipWhen(LocalPostgresCluster.FindBinDirectory() is null, LocalPostgresCluster.InstallHint);
+        await using var cluster = await LocalPostgresCluster.StartAsync(_folder, ephemeral: true, PortAllocator.FreePort(), TestContext.Current.CancellationToken);
+        var withoutPassword = new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Password = null }.ConnectionString;
+        var wrongPassword = new NpgsqlConnectionStringBuilder(cluster.ConnectionString) { Password = "postgres" }.ConnectionString;
+
+        Assert.Equal(1, await ExecuteAsync(cluster.ConnectionString, "SELECT 1"));
+        await Assert.ThrowsAnyAsync<NpgsqlException>(() => ExecuteAsync(withoutPassword, "SELECT 1"));
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(wrongPassword, "SELECT 1"));
+        Assert.Equal("28P01", refused.SqlState);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_folder, "ticketsaga-password")));
+    }
+
     /// <summary>A process of the user the server runs as (`postgres` when the tests run as root); its PID is the first output line.</summary>
     private static System.Diagnostics.Process StartAsServerUser(string command)
     {
