@@ -45,7 +45,7 @@ public sealed partial class OrderDirectory(HttpClient orderService, ILogger<Orde
             using var response = await orderService.GetAsync($"/internal/orders/{orderId}", cancellationToken);
             if (response.StatusCode == HttpStatusCode.NotFound)
             {
-                return new OrderState(Unknown, CancellationReason: null);
+                return new OrderState(Unknown);
             }
 
             return response.IsSuccessStatusCode
@@ -63,5 +63,6 @@ public sealed partial class OrderDirectory(HttpClient orderService, ILogger<Orde
     private static partial void LogOrderServiceUnreachable(ILogger logger, Guid orderId, string error);
 }
 
-/// <summary>What order-service says of an order: its status and, once it ended unsold, why.</summary>
-public sealed record OrderState(string Status, string? CancellationReason);
+/// <summary>What order-service says of an order: its status, why it ended unsold, and what paying it takes.</summary>
+public sealed record OrderState(
+    string Status, string? CancellationReason = null, string? UserId = null, long? AmountMinor = null, string? Currency = null, DateTimeOffset? ExpiresAt = null);

@@ -47,14 +47,10 @@ public sealed partial class PaymentConfirmation(
     public async Task<ConfirmOutcome> ConfirmAsync(Guid orderId, string userId, string paymentMethod, string? authorization, CancellationToken cancellationToken)
     {
         // Without the lock, whose connection would otherwise wait on order-service (and on any caller's made-up order ids).
-        if (await store.FindAsync(orderId, cancellationToken) is null)
+        if (await store.FindAsync(orderId, cancellationToken) is null
+            && await MissingPaymentOutcomeAsync(orderId, userId, authorization, cancellationToken) is { } missing)
         {
-            return await orders.KnowsAsync(orderId, authorization, cancellationToken) switch
-            {
-                true => new ConfirmOutcome.NotYetPayable(),
-                false => new ConfirmOutcome.UnknownOrder(),
-                null => new ConfirmOutcome.ProviderUnavailable("The order cannot be looked up right now; retry shortly."),
-            };
+            return missing;
         }
 
         await using var order = await locks.AcquireAsync(orderId, cancellationToken);
@@ -101,6 +97,36 @@ public sealed partial class PaymentConfirmation(
 
         var attempt = await PaymentStore.BeginAttemptAsync(order.Connection, payment.PaymentId, paymentMethod, uninterrupted);
         return await AttemptAsync(order, payment, paymentMethod, attempt, uninterrupted);
+    }
+
+    /// <summary>
+    /// No payment row: the order is unknown, or its orders.order.created has not arrived (just placed, or
+    /// dead-lettered after an outage). order-service's own word about an order still on hold makes it payable.
+    /// </summary>
+    /// <returns>null once the payable row is there.</returns>
+    private async Task<ConfirmOutcome?> MissingPaymentOutcomeAsync(Guid orderId, string userId, string? authorization, CancellationToken cancellationToken)
+    {
+        switch (await orders.KnowsAsync(orderId, authorization, cancellationToken))
+        {
+            case false:
+                return new ConfirmOutcome.UnknownOrder();
+            case null:
+                return new ConfirmOutcome.ProviderUnavailable("The order cannot be looked up right now; retry shortly.");
+        }
+
+        var state = await orders.StateAsync(orderId, cancellationToken);
+        if (state is not { Status: OrderStatuses.Pending, AmountMinor: { } amount, Currency: { } currency, ExpiresAt: { } expiresAt })
+        {
+            return new ConfirmOutcome.NotYetPayable();
+        }
+
+        if (state.UserId != userId)
+        {
+            return new ConfirmOutcome.UnknownOrder();
+        }
+
+        await store.CreatePaymentAsync(orderId, userId, amount, currency, expiresAt, cancellationToken);
+        return null;
     }
 
     public async Task<PaymentView?> FindAsync(Guid orderId, string userId, CancellationToken cancellationToken) =>

@@ -53,6 +53,21 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
             return;
         }
 
+        await InsertPayableAsync(connection, transaction, order.OrderId, order.UserId, order.AmountMinor, order.Currency, order.ExpiresAt, cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <summary>The payable row of an order order-service vouches for, whose orders.order.created has not arrived.</summary>
+    public async Task CreatePaymentAsync(Guid orderId, string userId, long amountMinor, string currency, DateTimeOffset expiresAt, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await InsertPayableAsync(connection, transaction: null, orderId, userId, amountMinor, currency, expiresAt, cancellationToken);
+    }
+
+    private static async Task InsertPayableAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Guid orderId, string userId, long amountMinor, string currency, DateTimeOffset expiresAt,
+        CancellationToken cancellationToken)
+    {
         await using var insert = new NpgsqlCommand(
             """
             INSERT INTO payments (payment_id, order_id, idempotency_key, user_id, amount_minor, currency, expires_at, status)
@@ -62,13 +77,12 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
                 WHERE payments.amount_minor IS NULL
             """, connection, transaction);
         insert.Parameters.AddWithValue("payment", Guid.CreateVersion7());
-        insert.Parameters.AddWithValue("order", order.OrderId);
-        insert.Parameters.AddWithValue("user", order.UserId);
-        insert.Parameters.AddWithValue("amount", order.AmountMinor);
-        insert.Parameters.AddWithValue("currency", order.Currency.ToUpperInvariant());
-        insert.Parameters.AddWithValue("expires", order.ExpiresAt);
+        insert.Parameters.AddWithValue("order", orderId);
+        insert.Parameters.AddWithValue("user", userId);
+        insert.Parameters.AddWithValue("amount", amountMinor);
+        insert.Parameters.AddWithValue("currency", currency.ToUpperInvariant());
+        insert.Parameters.AddWithValue("expires", expiresAt);
         await insert.ExecuteNonQueryAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
     }
 
     /// <summary>

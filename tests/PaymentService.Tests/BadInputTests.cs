@@ -59,6 +59,29 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
     }
 
     [Fact]
+    public async Task An_order_whose_creation_never_arrived_is_paid_on_order_services_word_and_a_stranger_is_told_it_does_not_exist()
+    {
+        var user = PaymentWorld.NewUser();
+        var now = DateTimeOffset.UtcNow;
+        var order = new OrderCreated(Guid.CreateVersion7(), user, Guid.NewGuid(), 1, [], 6100, "EUR", now.AddMinutes(15), now);
+        // Placed while payment-service's database was away: orders.order.created went to the dead-letter queue.
+        world.Orders.KnownOrders[order.OrderId] = 0;
+        world.Orders.Statuses[order.OrderId] = OrderStatuses.Pending;
+        world.Orders.Details[order.OrderId] = order;
+
+        using var stranger = await world.ConfirmAsync(PaymentWorld.NewUser(), order.OrderId, "pm_card_visa");
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        await ResponseAssert.ProblemAsync(stranger, HttpStatusCode.NotFound, "order-not-found");
+        Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+        Assert.Equal("SUCCEEDED", (await PaymentWorld.BodyAsync(paid)).GetProperty("status").GetString());
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal((6100L, "eur"), (intent.AmountReceived, intent.Currency));
+        Assert.Equal(user, await world.ScalarAsync<string>("SELECT user_id FROM payments WHERE order_id = @order", order.OrderId));
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count == 1, "payments.payment.succeeded");
+    }
+
+    [Fact]
     public async Task An_expired_or_cancelled_order_is_409_and_never_charged()
     {
         var user = PaymentWorld.NewUser();

@@ -94,6 +94,13 @@ public sealed class OrderReconciliationTests(ReconcilingWorld world) : IClassFix
         Assert.Equal(announcements.Count, announcements.Select(e => e.Id).Distinct().Count());
         Assert.Single(announcements.Select(e => e.Data.GetProperty("refundId").GetString()).Distinct());
         Assert.All(announcements, e => Assert.Equal(4400L, e.Data.GetProperty("amountMinor").GetInt64()));
+        // An announcement gives order-service the whole delay (1 s) before the next question, not just the pass interval.
+        Assert.True(await world.ScalarAsync<bool>(
+            """
+            SELECT r.next_order_check_at >= o.announced_at + interval '1 second'
+            FROM refunds r, LATERAL (SELECT max(created_at) AS announced_at FROM outbox WHERE order_id = r.order_id AND topic = 'payments.payment.refunded') o
+            WHERE r.order_id = @order
+            """, order.OrderId));
 
         world.Orders.Statuses[order.OrderId] = OrderStatuses.Refunded;
 

@@ -42,6 +42,9 @@ public sealed class OrderServiceDouble : IAsyncDisposable
     /// <summary>Why an order ended, as <c>GET /internal/orders/{id}</c> answers it.</summary>
     public ConcurrentDictionary<Guid, string> Reasons { get; } = new();
 
+    /// <summary>Whose order it is and what it costs, as <c>GET /internal/orders/{id}</c> answers it.</summary>
+    public ConcurrentDictionary<Guid, OrderCreated> Details { get; } = new();
+
     public ConcurrentQueue<ReceivedEvent> Received { get; } = new();
 
     public static async Task<OrderServiceDouble> StartAsync(EmbeddedRuntime runtime)
@@ -69,7 +72,16 @@ public sealed class OrderServiceDouble : IAsyncDisposable
         web.MapGet("/orders/{id:guid}", (Guid id) => double_.KnownOrders.ContainsKey(id) ? Results.Ok(new { order_id = id }) : Results.NotFound());
         web.MapGet("/internal/orders/{id:guid}", (Guid id) =>
             double_.Statuses.TryGetValue(id, out var status)
-                ? Results.Ok(new { order_id = id, status, cancellation_reason = double_.Reasons.GetValueOrDefault(id) })
+                ? Results.Ok(new
+                {
+                    order_id = id,
+                    status,
+                    cancellation_reason = double_.Reasons.GetValueOrDefault(id),
+                    user_id = double_.Details.GetValueOrDefault(id)?.UserId,
+                    amount_minor = double_.Details.GetValueOrDefault(id)?.AmountMinor,
+                    currency = double_.Details.GetValueOrDefault(id)?.Currency,
+                    expires_at = double_.Details.GetValueOrDefault(id)?.ExpiresAt,
+                })
                 : Results.NotFound());
         await web.StartAsync();
         await runtime.AddSidecarAsync(app);
