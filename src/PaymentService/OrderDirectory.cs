@@ -5,9 +5,9 @@ namespace TicketSaga.PaymentService;
 
 /// <summary>
 /// Asks order-service (Dapr service invocation through the sidecar): <c>GET /orders/{id}</c> with the
-/// caller's own token, whether an order exists when its payment row does not (the difference between
-/// "unknown order" (404) and "orders.order.created not delivered yet" (409, retry shortly)); and
-/// <c>GET /internal/orders/{id}</c>, the status an order really has and why it ended.
+/// caller's own token, whether the caller has an order whose payment row is not here (an unknown order,
+/// or one whose orders.order.created has not arrived); and <c>GET /internal/orders/{id}</c>, the status an
+/// order really has, why it ended, and whose it is and what it costs.
 /// </summary>
 public sealed partial class OrderDirectory(HttpClient orderService, ILogger<OrderDirectory> logger)
 {
