@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using TicketSaga.ServiceDefaults;
 
@@ -40,4 +41,11 @@ public static class GatewayProblems
     /// <summary>Writes the problem as application/problem+json, whatever the client accepts.</summary>
     public static Task WriteAsync(HttpContext context, ProblemDetails problem) =>
         TypedResults.Problem(problem).ExecuteAsync(context);
+
+    /// <summary>503 <c>overloaded</c> with Retry-After (whole seconds, rounded up): shed at once, nothing held.</summary>
+    public static Task WriteOverloadedAsync(HttpContext context, TimeSpan retryAfter, string detail)
+    {
+        context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        return WriteAsync(context, Create(StatusCodes.Status503ServiceUnavailable, Overloaded, "Overloaded", detail));
+    }
 }

@@ -138,12 +138,8 @@ internal sealed class OrderAdmission(
         }
     }
 
-    private Task WriteOverloadedAsync(HttpContext context, string detail)
-    {
-        context.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.Value.OverloadRetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-        return GatewayProblems.WriteAsync(context, GatewayProblems.Create(
-            StatusCodes.Status503ServiceUnavailable, GatewayProblems.Overloaded, "Overloaded", detail));
-    }
+    private Task WriteOverloadedAsync(HttpContext context, string detail) =>
+        GatewayProblems.WriteOverloadedAsync(context, options.Value.OverloadRetryAfter, detail);
 
     private static Task WriteQueuedAsync(HttpContext context, Admission.Queued queued)
     {

@@ -41,9 +41,7 @@ public sealed class StripeWebhookDoor(RequestDelegate next, IOptions<GatewayOpti
         {
             if (Interlocked.Increment(ref _inFlight) > settings.MaxWebhooksInFlight)
             {
-                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(settings.OverloadRetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-                await GatewayProblems.WriteAsync(context, GatewayProblems.Create(StatusCodes.Status503ServiceUnavailable, GatewayProblems.Overloaded,
-                    "Overloaded", "Too many webhook events at once; send this one again later."));
+                await GatewayProblems.WriteOverloadedAsync(context, settings.OverloadRetryAfter, "Too many webhook events at once; send this one again later.");
                 return;
             }
 
