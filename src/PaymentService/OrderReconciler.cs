@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.Outbox;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.PaymentService;
 
@@ -33,25 +34,13 @@ public sealed class OrderReconciliationOptions
 /// </summary>
 public sealed partial class OrderReconciler(
     NpgsqlDataSource dataSource, OrderDirectory orders, OrderCancellation cancellation, PaymentStore store,
-    IOptions<OrderReconciliationOptions> options, ILogger<OrderReconciler> logger) : BackgroundService
+    TimeProvider clock, IOptions<OrderReconciliationOptions> options, ILogger<OrderReconciler> logger)
+    : PeriodicPass(options.Value.Interval, clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunPassAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        using var timer = new PeriodicTimer(settings.Interval);
-        do
-        {
-            try
-            {
-                await ReconcilePaymentsAsync(settings, stoppingToken);
-                await ReconcileRefundsAsync(settings, stoppingToken);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogPassFailed(logger, ex, settings.Interval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+        await ReconcilePaymentsAsync(options.Value, cancellationToken);
+        await ReconcileRefundsAsync(options.Value, cancellationToken);
     }
 
     private async Task ReconcilePaymentsAsync(OrderReconciliationOptions settings, CancellationToken cancellationToken)
@@ -86,11 +75,11 @@ public sealed partial class OrderReconciler(
                     continue;
                 case OrderStatuses.Expired or OrderStatuses.Cancelled:
                     var reason = state.CancellationReason ?? state.Status;
-                    LogEndedUnheard(logger, orderId, reason);
+                    LogEndedUnheard(Logger, orderId, reason);
                     await cancellation.EndAsync(new OrderCancelled(orderId, userId, reason, DateTimeOffset.UtcNow), cloudEventId: null, cancellationToken);
                     break;
                 case OrderDirectory.Unknown:
-                    LogUnknownOrder(logger, orderId);
+                    LogUnknownOrder(Logger, orderId);
                     break;
             }
 
@@ -129,7 +118,7 @@ public sealed partial class OrderReconciler(
                 case OrderStatuses.Confirmed:
                     // Sold, with its money back: order-service never took the refund. A new message (its own
                     // CloudEvent id) asks again; the order is asked about once more after the delay.
-                    LogRefundAnnouncedAgain(logger, refund.OrderId, refund.RefundId);
+                    LogRefundAnnouncedAgain(Logger, refund.OrderId, refund.RefundId);
                     await AnnounceAgainAsync(refund, settings.After, cancellationToken);
                     continue;
             }
@@ -176,7 +165,4 @@ public sealed partial class OrderReconciler(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "order-service does not know order {OrderId}, which has a payment here; nothing is changed")]
     private static partial void LogUnknownOrder(ILogger logger, Guid orderId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Order reconciliation pass failed; next pass in {Interval}")]
-    private static partial void LogPassFailed(ILogger logger, Exception exception, TimeSpan interval);
 }

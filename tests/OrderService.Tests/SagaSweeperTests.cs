@@ -91,7 +91,7 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
         await sweeper.StartAsync(TestContext.Current.CancellationToken);
         await sweeper.ExecuteTask!;
 
-        Assert.Contains(log.Messages, m => m.Contains("the saga sweeper is off", StringComparison.Ordinal));
+        Assert.Contains(log.Messages, m => m.Contains("SagaSweeper is off", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class SagaSweeperTests(SagaSystem system) : IClassFixture<SagaSyst
     private OrderSagas Sagas => system.Orders.Services.GetRequiredService<OrderSagas>();
 
     private static int FailuresIn(RecordingLogger<SagaSweeper> log) =>
-        log.Messages.Count(m => m.StartsWith("Sweep of live orders failed", StringComparison.Ordinal));
+        log.Messages.Count(m => m.StartsWith("SagaSweeper failed", StringComparison.Ordinal));
 
     private async Task<bool> SweptAsync(Order order, LiveOrderSweep sweep)
     {

@@ -46,7 +46,7 @@ public sealed class RetentionSweeperTests(PostgresServer postgres)
     }
 
     private static RetentionSweeper Sweeper(NpgsqlDataSource dataSource, RetentionRule rule, RetentionOptions options) =>
-        new(dataSource, [rule], Options.Create(options), NullLogger<RetentionSweeper>.Instance);
+        new(dataSource, [rule], TimeProvider.System, Options.Create(options), NullLogger<RetentionSweeper>.Instance);
 
     private static async Task ExecuteAsync(NpgsqlDataSource dataSource, string sql)
     {

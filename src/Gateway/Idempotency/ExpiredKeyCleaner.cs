@@ -1,30 +1,19 @@
 using Microsoft.Extensions.Options;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.Gateway.Idempotency;
 
 /// <summary>Deletes expired idempotency keys (a late retry of an expired key is a new request anyway).</summary>
-public sealed partial class ExpiredKeyCleaner(IdempotencyStore store, IOptions<IdempotencyOptions> options, ILogger<ExpiredKeyCleaner> logger) : BackgroundService
+public sealed partial class ExpiredKeyCleaner(
+    IdempotencyStore store, TimeProvider clock, IOptions<IdempotencyOptions> options, ILogger<ExpiredKeyCleaner> logger)
+    : PeriodicPass(options.Value.CleanupInterval, clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunPassAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Value.CleanupInterval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
-        {
-            try
-            {
-                var deleted = await store.DeleteExpiredAsync(stoppingToken);
-                LogExpiredKeysDeleted(logger, deleted);
-            }
-            catch (Npgsql.NpgsqlException ex)
-            {
-                LogCleanupFailed(logger, ex);
-            }
-        }
+        var deleted = await store.DeleteExpiredAsync(cancellationToken);
+        LogExpiredKeysDeleted(Logger, deleted);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Deleted {Count} expired idempotency keys")]
     private static partial void LogExpiredKeysDeleted(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Deleting expired idempotency keys failed; retrying at the next interval")]
-    private static partial void LogCleanupFailed(ILogger logger, Exception exception);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.OrderService.Saga;
 
@@ -8,38 +9,16 @@ namespace TicketSaga.OrderService.Saga;
 /// <see cref="OrderRefund"/> (again) — the process died before starting it, the runtime lost it, it
 /// failed, or the refund came while the order was still PENDING and its saga confirmed it since.
 /// </summary>
-public sealed partial class RefundSweeper(OrderStore orders, OrderRefunds refunds, IOptions<OrderOptions> options, ILogger<RefundSweeper> logger)
-    : BackgroundService
+public sealed class RefundSweeper(
+    OrderStore orders, OrderRefunds refunds, TimeProvider clock, IOptions<OrderOptions> options, ILogger<RefundSweeper> logger)
+    : PeriodicPass(options.Value.SweepInterval, clock, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunPassAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.SweepInterval == TimeSpan.Zero)
+        foreach (var order in await orders.ListRefundOwedAsync(limit: 500, cancellationToken))
         {
-            LogSweeperOff(logger);
-            return;
+            await refunds.EnsureRunningAsync(order, cancellationToken);
         }
-
-        using var timer = new PeriodicTimer(options.Value.SweepInterval);
-        do
-        {
-            try
-            {
-                foreach (var order in await orders.ListRefundOwedAsync(limit: 500, stoppingToken))
-                {
-                    await refunds.EnsureRunningAsync(order, stoppingToken);
-                }
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(logger, ex, options.Value.SweepInterval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of refunded orders failed; next pass in {Interval}")]
-    private static partial void LogSweepFailed(ILogger logger, Exception exception, TimeSpan interval);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Orders:SweepInterval is zero: the refund sweeper is off")]
-    private static partial void LogSweeperOff(ILogger logger);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using TicketSaga.OrderService.Orders;
+using TicketSaga.ServiceDefaults;
 
 namespace TicketSaga.OrderService.Saga;
 
@@ -15,39 +16,21 @@ namespace TicketSaga.OrderService.Saga;
 /// read per order, a steady load while a flash sale's holds wait. A saga started late whose
 /// expires_at + grace has passed ends the order at once through its own timer.
 /// </summary>
-public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, TimeProvider clock, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
-    : BackgroundService
+public sealed class SagaSweeper(OrderStore orders, OrderSagas sagas, TimeProvider clock, IOptions<OrderOptions> options, ILogger<SagaSweeper> logger)
+    : PeriodicPass(options.Value.SweepInterval, clock, logger)
 {
     /// <summary>Younger orders are still being started by the request that created them.</summary>
     private static readonly TimeSpan StartingGrace = TimeSpan.FromSeconds(2);
 
     private const int PageSize = 500;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var interval = options.Value.SweepInterval;
-        if (interval == TimeSpan.Zero)
-        {
-            LogSweeperOff(logger);
-            return;
-        }
+    private readonly Passes _passes = new(options.Value);
 
-        using var timer = new PeriodicTimer(interval, clock);
-        var passes = new Passes(options.Value);
-        do
-        {
-            var sweep = passes.Next(clock.GetUtcNow());
-            try
-            {
-                await SweepAsync(sweep, stoppingToken);
-                passes.Completed(sweep);
-            }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
-            {
-                LogSweepFailed(logger, ex, interval);
-            }
-        }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
+    protected override async Task RunPassAsync(CancellationToken cancellationToken)
+    {
+        var sweep = _passes.Next(Clock.GetUtcNow());
+        await SweepAsync(sweep, cancellationToken);
+        _passes.Completed(sweep);
     }
 
     /// <summary>Which live orders each pass looks at. Only a pass that went through moves on: a failed one is tried again whole.</summary>
@@ -87,10 +70,4 @@ public sealed partial class SagaSweeper(OrderStore orders, OrderSagas sagas, Tim
         }
         while (page.Count == PageSize);
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweep of live orders failed; next pass in {Interval}")]
-    private static partial void LogSweepFailed(ILogger logger, Exception exception, TimeSpan interval);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Orders:SweepInterval is zero: the saga sweeper is off; sagas missing after a crash start with their order's next signal")]
-    private static partial void LogSweeperOff(ILogger logger);
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using TicketSaga.ServiceDefaults.Retention;
 
@@ -32,6 +33,7 @@ public static class RuntimeRetention
     public static IServiceCollection AddRuntimeRetention(this IServiceCollection services, RetentionOptions retention)
     {
         services.AddSingleton(Options.Create(retention));
+        services.TryAddSingleton(TimeProvider.System);
         // Dead letters first: a message whose audit has just gone may go in the same pass.
         foreach (var rule in new[] { DeadLetters, PubSubLog, ExpiredActorState, ExpiredState, EndedWorkflows })
         {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace TicketSaga.ServiceDefaults.Retention;
@@ -19,6 +20,7 @@ public static class RetentionExtensions
             builder.Services.AddSingleton(rule);
         }
 
+        builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RetentionSweeper>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RetentionSweeper>());
         return builder;

@@ -11,8 +11,9 @@ namespace TicketSaga.ServiceDefaults.Retention;
 /// their retention and not as large as the service's history.
 /// </summary>
 public sealed partial class RetentionSweeper(
-    NpgsqlDataSource dataSource, IEnumerable<RetentionRule> rules, IOptions<RetentionOptions> options, ILogger<RetentionSweeper> logger)
-    : BackgroundService
+    NpgsqlDataSource dataSource, IEnumerable<RetentionRule> rules, TimeProvider clock, IOptions<RetentionOptions> options,
+    ILogger<RetentionSweeper> logger)
+    : PeriodicPass(options.Value.Interval, clock, logger)
 {
     /// <summary>One pass over every rule.</summary>
     /// <returns>The rows deleted, by rule name.</returns>
@@ -27,27 +28,15 @@ public sealed partial class RetentionSweeper(
         return deleted;
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunPassAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(options.Value.Interval);
-        do
+        foreach (var (rule, count) in await SweepAsync(cancellationToken))
         {
-            try
+            if (count > 0)
             {
-                foreach (var (rule, count) in await SweepAsync(stoppingToken))
-                {
-                    if (count > 0)
-                    {
-                        LogRowsDeleted(logger, count, rule);
-                    }
-                }
-            }
-            catch (NpgsqlException ex)
-            {
-                LogSweepFailed(logger, ex);
+                LogRowsDeleted(Logger, count, rule);
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
     private async Task<long> SweepAsync(RetentionRule rule, CancellationToken cancellationToken)
@@ -78,7 +67,4 @@ public sealed partial class RetentionSweeper(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention: deleted {Count} rows ({Rule})")]
     private static partial void LogRowsDeleted(ILogger logger, long count, string rule);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Retention sweep failed; trying again at the next interval")]
-    private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }
