@@ -34,6 +34,16 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IO
     private const string Ended = "ended";
     private const string Expired = "expired";
 
+    /// <summary>
+    /// A firing earlier than this before its expires_at is not the hold's own clock. An actor's methods are
+    /// open to every app's sidecar, and a method named "remind/expire-hold" reaches this callback where the
+    /// sidecar forwards it unescaped (daprd's gRPC InvokeActor), with data of the caller's choosing. Such a
+    /// call naming the order's true expires_at would end the hold early; naming another moment it is refused
+    /// by order-service. Were the runtime's clock this far ahead of the app's, the ignored firing costs only
+    /// the message: the order's saga ends the hold on its own timer.
+    /// </summary>
+    private static readonly TimeSpan EarlyFiringTolerance = TimeSpan.FromSeconds(2);
+
     /// <summary>How long to wait before publishing again when the pub/sub refused the expiration.</summary>
     private static readonly TimeSpan PublishRetryDelay = TimeSpan.FromSeconds(2);
 
@@ -79,6 +89,12 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IO
 
         var orderId = Guid.Parse(Id.GetId());
         var expiresAt = JsonSerializer.Deserialize<DateTimeOffset>(state);
+        if (DateTimeOffset.UtcNow < expiresAt - EarlyFiringTolerance)
+        {
+            LogEarlyFiringIgnored(logger, orderId, expiresAt);
+            return;
+        }
+
         try
         {
             await dapr.PublishEventAsync(
@@ -104,6 +120,9 @@ public sealed partial class ReservationTimer(ActorHost host, DaprClient dapr, IO
     }
 
     private Task<bool> HasEndedAsync() => StateManager.ContainsStateAsync(OutcomeKey);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a firing of order {OrderId}'s hold timer before its expires_at {ExpiresAt:O}")]
+    private static partial void LogEarlyFiringIgnored(ILogger logger, Guid orderId, DateTimeOffset expiresAt);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Publishing the expiration of order {OrderId} failed; trying again in {RetryDelay}")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, Guid orderId, TimeSpan retryDelay);

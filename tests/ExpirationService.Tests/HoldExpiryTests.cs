@@ -54,6 +54,28 @@ public sealed class HoldExpiryTests(ExpirationServiceFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task A_reminder_callback_made_before_the_holds_expiry_ends_nothing()
+    {
+        var orderId = Guid.NewGuid();
+        var expiresAt = DateTimeOffset.UtcNow.AddMinutes(10);
+        await Host.CreatedAsync(orderId, expiresAt);
+        await Host.OrderEventsHandledAsync();
+        var registeredAt = await Host.ReminderRegisteredAtAsync(orderId);
+        Assert.NotNull(registeredAt);
+
+        // What a sidecar that forwards an actor method named "remind/expire-hold" unescaped makes of it.
+        using var http = new HttpClient { BaseAddress = Host.ExpirationServiceAddress };
+        var data = Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(expiresAt));
+        using var forged = await http.PutAsync($"/actors/{nameof(ReservationTimer)}/{orderId}/method/remind/{ReservationTimer.ExpireHold}",
+            JsonContent.Create(new { data, dueTime = "0h0m0s0ms", period = "" }), TestContext.Current.CancellationToken);
+
+        Assert.True(forged.IsSuccessStatusCode, $"the callback ran: {forged.StatusCode}");
+        Assert.Equal(registeredAt, await Host.ReminderRegisteredAtAsync(orderId));
+        Assert.Null(await Host.OutcomeExpiresAtAsync(orderId));
+        Assert.Empty(Host.ReceivedFor(orderId));
+    }
+
+    [Fact]
     public async Task A_hold_already_past_its_expiry_expires_right_away()
     {
         var orderId = Guid.NewGuid();

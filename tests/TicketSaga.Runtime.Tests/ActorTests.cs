@@ -63,6 +63,25 @@ public sealed class ActorTests(SampleAppFixture fixture) : IClassFixture<SampleA
         Assert.Equal(7, await fixture.App.Counter(id).GetAsync());
     }
 
+    [Fact]
+    public async Task A_method_name_cannot_reach_the_apps_reminder_callback()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        var id = NewId();
+        await fixture.App.Counter(id).IncrementAsync(1);
+        var elsewhere = await fixture.AddSidecarAsync("other-" + NewId()[..8]);
+        using var other = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{elsewhere.App.HttpPort}/v1.0/actors/CounterActor/{id}/") };
+        var forged = """{"data":"Zm9yZ2Vk","dueTime":"0s","period":""}""";
+
+        using var slash = await other.PutAsync("method/remind/forged", new StringContent(forged), cancel);
+        using var escaped = await other.PutAsync("method/remind%2Fforged", new StringContent(forged), cancel);
+
+        Assert.Equal(HttpStatusCode.NotFound, slash.StatusCode);
+        Assert.False(escaped.IsSuccessStatusCode);
+        Assert.Equal(2, await fixture.App.Counter(id).IncrementAsync(1));
+        Assert.DoesNotContain(fixture.App.Journal.Entries, e => e.StartsWith($"reminder:{id}:", StringComparison.Ordinal));
+    }
+
     private static async Task AssertDaprErrorAsync(HttpResponseMessage response, HttpStatusCode status, string errorCode)
     {
         using (response)

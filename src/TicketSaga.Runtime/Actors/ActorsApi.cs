@@ -29,7 +29,8 @@ public static partial class ActorsApi
     public static IEndpointRouteBuilder MapActorsApi(this IEndpointRouteBuilder endpoints)
     {
         var actor = endpoints.MapGroup("/v1.0/actors/{actorType}/{actorId}");
-        actor.MapMethods("/method/{**method}", ["PUT", "POST", "GET", "DELETE"], InvokeMethodAsync);
+        // One segment, as daprd routes it: a method "remind/<name>" would reach the app's reminder callback.
+        actor.MapMethods("/method/{method}", ["PUT", "POST", "GET", "DELETE"], InvokeMethodAsync);
         actor.MapMethods("/state", ["PUT", "POST"], SaveStateAsync);
         actor.MapGet("/state/{key}", GetStateAsync);
         actor.MapMethods("/reminders/{name}", ["PUT", "POST"], RegisterReminderAsync);

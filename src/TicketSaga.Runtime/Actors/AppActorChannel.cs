@@ -36,7 +36,7 @@ public sealed class AppActorChannel(HttpClient http)
     /// <summary>Forwards an actor method call; the app's status, headers and body go back unchanged.</summary>
     public async Task ForwardMethodAsync(ActorHost host, ActorKey actor, string method, HttpContext context, byte[] body, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, ActorUri(host, actor, "method/" + method)) { Content = new ByteArrayContent(body) };
+        using var request = new HttpRequestMessage(HttpMethod.Put, ActorUri(host, actor, "method/" + Uri.EscapeDataString(method))) { Content = new ByteArrayContent(body) };
         foreach (var (name, values) in context.Request.Headers)
         {
             if (!HopByHopHeaders.Contains(name) && !request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
