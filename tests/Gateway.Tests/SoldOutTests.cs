@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using Google.Protobuf.WellKnownTypes;
+using Npgsql;
+using TicketSaga.Testing;
 using TicketSaga.Ticket.V1;
 
 namespace TicketSaga.Gateway.Tests;
@@ -152,6 +154,57 @@ public sealed class SoldOutTests(GatewaySystem system)
         Assert.Single(system.Orders.ReceivedFrom(answered));
         Assert.Equal(HttpStatusCode.Created, forwardedAgain.StatusCode);
         Assert.Equal(2, system.Orders.ReceivedFrom(unknown).Count);
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_key_whose_client_left_before_the_answer_meets_the_door_like_a_new_request()
+    {
+        var ticketId = await SeedAsync();
+        var user = GatewaySystem.NewUser();
+        using var buyer = system.Client(user);
+        var body = $$"""{"ticket_id":"{{ticketId}}","qty":1}""";
+        var key = Guid.NewGuid().ToString();
+        var gate = system.Orders.GateFor(key);
+
+        // The buyer is let in, and hangs up before order-service answers (order-service then gives its key back).
+        using (var leaving = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/orders") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            request.Headers.Add("Idempotency-Key", key);
+            request.Headers.Add("X-Test-Gate", key);
+            var abandoned = buyer.SendAsync(request, leaving.Token);
+            await gate.Arrived.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await leaving.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        }
+
+        gate.Opened.SetResult();
+        await Eventually.HoldsAsync(async () => await KeyRowsAsync(user, key) == 0, "the abandoned key forgotten");
+        for (var i = 0; i < Capacity; i++)
+        {
+            await HoldAsync(ticketId);
+        }
+
+        using var rush = system.Client(GatewaySystem.NewUser());
+        using (var learns = await IdempotencyTests.CreateOrderAsync(rush, null, body, status: 409))
+        {
+            Assert.Equal(HttpStatusCode.Conflict, learns.StatusCode);
+        }
+
+        using var retried = await IdempotencyTests.CreateOrderAsync(buyer, key, body);
+
+        await retried.AssertProblemAsync(HttpStatusCode.Conflict, "sold-out");
+        Assert.Single(system.Orders.ReceivedFrom(user));
+    }
+
+    private async Task<long> KeyRowsAsync(string user, string key)
+    {
+        await using var connection = new NpgsqlConnection(system.GatewayDatabase);
+        await connection.OpenAsync();
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM idempotency_keys WHERE user_id = @user AND idempotency_key = @key", connection);
+        count.Parameters.AddWithValue("user", user);
+        count.Parameters.AddWithValue("key", key);
+        return (long)(await count.ExecuteScalarAsync())!;
     }
 
     /// <summary>Sold out: buyers keep being answered at the gateway, and none reaches order-service.</summary>

@@ -126,6 +126,20 @@ public sealed class IdempotencyStore(NpgsqlDataSource dataSource, IOptions<Idemp
         await unlock.ExecuteNonQueryAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// Deletes the key of a request whose client left before any answer: the forward was cancelled with it, so
+    /// order-service gave its own key back (or, if its commit won the race, keeps the order under it and answers
+    /// it to a retry). Without this, a key nobody waits on would let its retries past the order door for a day.
+    /// </summary>
+    public async Task ForgetAsync(string userId, string key, Guid owner, CancellationToken cancellationToken)
+    {
+        await using var forget = dataSource.CreateCommand(
+            "DELETE FROM idempotency_keys WHERE user_id = @user AND idempotency_key = @key AND owner = @owner AND status_code IS NULL");
+        AddKey(forget, userId, key);
+        forget.Parameters.AddWithValue("owner", owner);
+        await forget.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public async Task<int> DeleteExpiredAsync(CancellationToken cancellationToken)
     {
         await using var delete = dataSource.CreateCommand("DELETE FROM idempotency_keys WHERE expires_at < now()");

@@ -100,16 +100,18 @@ public sealed partial class IdempotentRequests(IdempotencyStore store, ILogger<I
             context.Response.Body = client;
             if (!kept)
             {
-                await UnlockAsync(userId, key, owner);
+                await LetGoAsync(userId, key, owner, clientLeft: context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted);
             }
         }
     }
 
-    private async Task UnlockAsync(string userId, string key, Guid owner)
+    private async Task LetGoAsync(string userId, string key, Guid owner, bool clientLeft)
     {
         try
         {
-            await store.UnlockAsync(userId, key, owner, CancellationToken.None);
+            await (clientLeft
+                ? store.ForgetAsync(userId, key, owner, CancellationToken.None)
+                : store.UnlockAsync(userId, key, owner, CancellationToken.None));
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
