@@ -63,11 +63,12 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
         switch (stripeEvent.Type, stripeEvent.Data.Object)
         {
             case (EventTypes.ChargeRefunded, Charge { Refunded: true } charge)
-                when PaymentStatuses.IsPayable(payment.Status) && payment.PaymentIntentId is not null && charge.PaymentIntentId == payment.PaymentIntentId:
+                when PaymentStatuses.IsPayable(payment.Status) && (payment.PaymentIntentId ?? charge.PaymentIntentId) == charge.PaymentIntentId:
             case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund { Status: "succeeded" } refund)
-                when PaymentStatuses.IsPayable(payment.Status) && payment.PaymentIntentId is not null && refund.PaymentIntentId == payment.PaymentIntentId:
-                // Refunded before this service heard of the capture (a 3-D Secure payment refunded at once): not
-                // recorded, so Stripe sends it again, and it is applied once the capture has made the payment SUCCEEDED.
+                when PaymentStatuses.IsPayable(payment.Status) && (payment.PaymentIntentId ?? refund.PaymentIntentId) == refund.PaymentIntentId:
+                // Refunded before this service heard of the capture (a 3-D Secure payment refunded at once, or a
+                // confirm whose answer was lost, so not even the intent is known here): not recorded, so Stripe sends
+                // it again, and it is applied once the capture has made the payment SUCCEEDED.
                 LogRefundBeforeCapture(logger, stripeEvent.Id, orderId);
                 return new WebhookAnswer.Later("The payment's capture is not known yet; send the refund again later.");
             case (EventTypes.PaymentIntentSucceeded, PaymentIntent intent)

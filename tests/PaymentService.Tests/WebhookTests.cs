@@ -115,6 +115,37 @@ public sealed class WebhookTests(PaymentWorld world) : IClassFixture<PaymentWorl
     }
 
     [Fact]
+    public async Task A_refund_made_while_even_the_intent_is_unknown_here_is_applied_once_the_capture_is_known()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 3900);
+
+        // Stripe captures, its answer is lost, and the money is refunded from the dashboard before any webhook is applied.
+        world.Stub.Events.Hold();
+        world.Stub.Faults.LosingResponses = true;
+        try
+        {
+            using var unanswered = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+            await ResponseAssert.ProblemAsync(unanswered, HttpStatusCode.ServiceUnavailable, "payment-provider-unavailable");
+        }
+        finally
+        {
+            world.Stub.Faults.LosingResponses = false;
+        }
+
+        Assert.Null(await world.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE order_id = @order", order.OrderId));
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        await StubServer.RefundFromDashboardAsync(world.Stub, intent.Id);
+        world.Stub.Events.Release(held => held.Reverse());
+
+        await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded).Count > 0, "payments.payment.refunded");
+        await world.QuiesceAsync();
+        Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
+    }
+
+    [Fact]
     public async Task A_capture_made_before_the_deadline_keeps_its_capture_time_however_late_its_webhook_arrives()
     {
         var (_, order, intentId) = await AwaitingAuthenticationAsync(holdFor: TimeSpan.FromSeconds(4));
