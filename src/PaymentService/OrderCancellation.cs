@@ -79,6 +79,7 @@ public sealed partial class OrderCancellation(PaymentStore store, OrderLocks loc
     [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}); its payment is settled by payment_work")]
     private static partial void LogOrderEnded(ILogger logger, Guid orderId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Order {OrderId} ended ({Reason}); nothing of its payment reached Stripe: cancelled")]
+    // Every unpaid hold of a sale ends this way: not worth a line each.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Order {OrderId} ended ({Reason}); nothing of its payment reached Stripe: cancelled")]
     private static partial void LogPaymentCancelled(ILogger logger, Guid orderId, string reason);
 }
