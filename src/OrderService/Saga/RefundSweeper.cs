@@ -20,5 +20,4 @@ public sealed class RefundSweeper(
             await refunds.EnsureRunningAsync(order, cancellationToken);
         }
     }
-
 }
