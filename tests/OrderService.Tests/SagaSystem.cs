@@ -35,7 +35,7 @@ namespace TicketSaga.OrderService.Tests;
 /// expiration-service from which the tests publish what those services will publish (payment-service's
 /// with a stand-in behind it that answers its payment attempts).
 /// </summary>
-public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
+public class SagaSystem(PostgresServer postgres) : IAsyncLifetime
 {
     /// <summary>Long enough that no hold expires by itself during a test: expiry is driven by events.</summary>
     public static readonly TimeSpan HoldDuration = TimeSpan.FromMinutes(5);
@@ -50,6 +50,9 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     private AppDescriptor _expirationApp = null!;
 
     public EmbeddedRuntime Runtime { get; private set; } = null!;
+
+    /// <summary>How order-service reaches its database (a system may put something in between).</summary>
+    protected virtual string OrderServiceConnection(string ordersDatabase) => ordersDatabase;
 
     public ServiceHost<Program> Orders { get; private set; } = null!;
 
@@ -89,7 +92,7 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
         });
         Orders = await ServiceHost.StartAsync<Program>(Runtime, AppIds.OrderService, AppChannelProtocol.Http, new Dictionary<string, string?>
         {
-            ["ConnectionStrings:orders"] = OrdersDatabase,
+            ["ConnectionStrings:orders"] = OrderServiceConnection(OrdersDatabase),
             ["Auth:SigningKey"] = _auth.SigningKey,
             ["Orders:HoldDuration"] = HoldDuration.ToString(),
             ["Orders:SettleWindow"] = "00:00:03",
@@ -283,6 +286,12 @@ public sealed class SagaSystem(PostgresServer postgres) : IAsyncLifetime
     }
 
     public async ValueTask DisposeAsync()
+    {
+        await DisposeAsyncCore();
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual async ValueTask DisposeAsyncCore()
     {
         PaymentService?.Dispose();
         ExpirationService?.Dispose();

@@ -111,12 +111,33 @@ internal sealed partial class OrderPlacement(
         }
         catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
         {
+            // The connection may have failed after the commit, with only its answer lost: an order that is
+            // stored stands, with its holds (released, they would leave a live order that cannot be sold).
+            if (await IsStoredAsync(order.OrderId))
+            {
+                LogCommitAnswerLost(logger, ex, order.OrderId);
+                return order;
+            }
+
             LogOrderNotStored(logger, ex, order.OrderId);
             await AbandonAsync(attempt, quotaHeld: true, seatsHeld: seats.Count > 0);
             throw new OrderProblemException(OrderProblem.Unavailable("The order could not be stored; nothing was reserved."));
         }
 
         return order;
+    }
+
+    /// <summary>Whether the order is in the database; false when that cannot be read either.</summary>
+    private async Task<bool> IsStoredAsync(Guid orderId)
+    {
+        try
+        {
+            return await orders.GetAsync(orderId, CancellationToken.None) is not null;
+        }
+        catch (Exception ex) when (ex is Npgsql.NpgsqlException or TimeoutException)
+        {
+            return false;
+        }
     }
 
     private static void Validate(PlaceOrder request)
@@ -270,6 +291,9 @@ internal sealed partial class OrderPlacement(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Idempotency-Key {Key} of {UserId} could not be updated; it stays locked, and its holds stay until a retry takes the key over or they are reclaimed")]
     private static partial void LogKeyNotChanged(ILogger logger, Exception exception, string key, string userId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Order {OrderId} was stored although its commit failed on the way back; it stands")]
+    private static partial void LogCommitAnswerLost(ILogger logger, Exception exception, Guid orderId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Order {OrderId} could not be stored; releasing its holds")]
     private static partial void LogOrderNotStored(ILogger logger, Exception exception, Guid orderId);
