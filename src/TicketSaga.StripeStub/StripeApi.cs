@@ -40,7 +40,7 @@ internal static class StripeApi
             }
 
             var answer = await next(context);
-            return faults.LosingResponses ? Answer(http, StripeErrors.Api(500, "The answer was lost (test-mode fault)."), options) : answer;
+            return faults.LosingResponses || faults.LosingResponsesOf == Endpoint(http) ? Answer(http, StripeErrors.Api(500, "The answer was lost (test-mode fault)."), options) : answer;
         });
 
         v1.MapPost("/payment_intents", (HttpRequest request) => Execute(request, CreateParameters, options, idempotency, form =>
@@ -64,6 +64,12 @@ internal static class StripeApi
             if (currency.Length != 3 || !currency.All(char.IsAsciiLetter))
             {
                 return StripeErrors.InvalidRequest($"Invalid currency: {currency}.", "currency", "parameter_invalid_string");
+            }
+
+            // Like Stripe: confirm's parameters go with confirm=true only; an intent created unconfirmed takes them at its confirm.
+            if (form["return_url"] is { Count: > 0 } && form["confirm"] != "true")
+            {
+                return StripeErrors.InvalidRequest("return_url can only be used with confirm=true.", "return_url");
             }
 
             if (form["capture_method"] is { Count: > 0 } capture && capture != "automatic")
@@ -149,6 +155,10 @@ internal static class StripeApi
 
         return Results.Content(result.Body.ToJsonString(), "application/json", Encoding.UTF8, result.Status);
     }
+
+    /// <summary>The request's endpoint as routed, e.g. <c>POST /v1/payment_intents/{id}/confirm</c>.</summary>
+    private static string? Endpoint(HttpContext http) =>
+        http.GetEndpoint() is RouteEndpoint route ? $"{http.Request.Method} {route.RoutePattern.RawText}" : null;
 
     private static bool Authorized(HttpRequest request, string apiKey)
     {

@@ -53,6 +53,45 @@ public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<Stu
     }
 
     [Fact]
+    public async Task An_intent_created_unconfirmed_takes_nothing_until_its_confirm_whose_answer_alone_can_be_lost()
+    {
+        var created = await Intents.CreateAsync(new PaymentIntentCreateOptions
+        {
+            Amount = 3100,
+            Currency = "eur",
+            AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions { Enabled = true, AllowRedirects = "always" },
+        }, Key());
+        Assert.Equal(("requires_payment_method", 0L), (created.Status, created.AmountReceived));
+
+        var confirm = new PaymentIntentConfirmOptions { PaymentMethod = "pm_card_visa", ReturnUrl = "https://shop.example/return" };
+        var key = Key();
+        stub.Server.Faults.LosingResponsesOf = StubFaults.Confirm;
+        try
+        {
+            Assert.Equal(created.Id, (await Intents.GetAsync(created.Id)).Id);
+            var lost = await Assert.ThrowsAsync<StripeException>(() => Intents.ConfirmAsync(created.Id, confirm, key));
+            Assert.Equal(HttpStatusCode.InternalServerError, lost.HttpStatusCode);
+        }
+        finally
+        {
+            stub.Server.Faults.LosingResponsesOf = null;
+        }
+
+        Assert.Equal("succeeded", Assert.Single(stub.Server.Ledger.PaymentIntents, i => i.Id == created.Id).Status);
+        var replayed = await Intents.ConfirmAsync(created.Id, confirm, key);
+        Assert.Equal(("succeeded", 3100L), (replayed.Status, replayed.AmountReceived));
+    }
+
+    [Fact]
+    public async Task A_return_url_at_creation_is_refused_unless_the_intent_is_confirmed_in_the_same_call()
+    {
+        var refused = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(
+            new PaymentIntentCreateOptions { Amount = 3100, Currency = "eur", ReturnUrl = "https://shop.example/return" }, Key()));
+
+        Assert.Equal((HttpStatusCode.BadRequest, "invalid_request_error", "return_url"), (refused.HttpStatusCode, refused.StripeError.Type, refused.StripeError.Param));
+    }
+
+    [Fact]
     public async Task A_refund_from_the_dashboard_is_announced_as_refund_created_and_charge_refunded()
     {
         var intent = await Intents.CreateAsync(Charge("pm_card_visa", 2700), Key());
