@@ -32,8 +32,10 @@ public abstract record ConfirmOutcome
 /// <summary>
 /// POST /payments/confirm. Under the order's lock: a paid order answers its payment again (no charge);
 /// an ended or expired one is refused; otherwise the next attempt is recorded, then Stripe is called with
-/// that attempt's idempotency key. An attempt Stripe never answered is replayed first, with its own
-/// payment method, so a request retried after a crash or a timeout cannot charge twice.
+/// that attempt's idempotency key. An order without a PaymentIntent gets one created unconfirmed and
+/// stored before it is confirmed, so money only moves on an intent this service knows. An attempt Stripe
+/// never answered is replayed first, with its own payment method, so a request retried after a crash or
+/// a timeout cannot charge twice.
 /// </summary>
 public sealed partial class PaymentConfirmation(
     PaymentStore store, OrderLocks locks, StripeGateway stripe, PaymentSettlement settlement, OrderDirectory orders, ILogger<PaymentConfirmation> logger)
@@ -150,9 +152,16 @@ public sealed partial class PaymentConfirmation(
         PaymentIntent intent;
         try
         {
-            intent = payment.PaymentIntentId is null
-                ? await stripe.CreateAndConfirmAsync(payment, paymentMethod, attempt, cancellationToken)
-                : await stripe.ConfirmAsync(payment, paymentMethod, attempt, cancellationToken);
+            if (payment.PaymentIntentId is null)
+            {
+                // Stored before it is confirmed: a lost create answer leaves the attempt in flight with nothing charged
+                // (its retry gets the same intent), a lost confirm answer leaves an intent payment_work can ask Stripe about.
+                var created = await stripe.CreateAsync(payment, attempt, cancellationToken);
+                await PaymentStore.RecordIntentAsync(order.Connection, payment.PaymentId, created.Id, cancellationToken);
+                payment = payment with { PaymentIntentId = created.Id };
+            }
+
+            intent = await stripe.ConfirmAsync(payment, paymentMethod, attempt, cancellationToken);
         }
         catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
         {

@@ -66,7 +66,7 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
             return;
         }
 
-        var intent = await ReconcileAsync(order, payment, cancellationToken);
+        var intent = await ReconcileAsync(payment, cancellationToken);
         if (intent?.Status is null or "canceled")
         {
             await PaymentStore.MarkCancelledAsync(order.Connection, payment.PaymentId, work.Reason, cancellationToken);
@@ -87,44 +87,13 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
     }
 
     /// <summary>
-    /// The order's PaymentIntent as Stripe has it, or null when nothing of this order ever reached
-    /// Stripe. An attempt left in flight (its answer lost) is replayed with its own idempotency key,
-    /// so Stripe answers with what that attempt did instead of this service guessing.
+    /// The order's PaymentIntent as Stripe has it, or null when none is stored. Nothing is replayed: money moves
+    /// only on a confirm, and a confirm is sent only for an intent whose id is stored, so an attempt that never
+    /// stored one (its create unanswered, or never sent) took nothing; an unconfirmed intent it may have left at
+    /// Stripe has no payment method, and no one but this service knows it.
     /// </summary>
-    private async Task<PaymentIntent?> ReconcileAsync(OrderLock order, Payment payment, CancellationToken cancellationToken)
-    {
-        if (payment is not { AttemptInFlight: true, PaymentIntentId: null, AttemptPaymentMethod: { } method })
-        {
-            return payment.PaymentIntentId is { } known ? await stripe.RetrieveAsync(known, cancellationToken) : null;
-        }
-
-        PaymentIntent? intent;
-        AttemptEnd end;
-        try
-        {
-            intent = await stripe.CreateAndConfirmAsync(payment, method, payment.Attempt, cancellationToken);
-            end = new AttemptEnd(intent.Status switch
-            {
-                "succeeded" => PaymentAttemptOutcomes.Succeeded,
-                "requires_action" => PaymentAttemptOutcomes.RequiresAction,
-                _ => PaymentAttemptOutcomes.Processing,
-            });
-        }
-        catch (StripeException ex) when (ex.StripeError?.Type == "card_error")
-        {
-            intent = ex.StripeError.PaymentIntent;
-            end = new AttemptEnd(PaymentAttemptOutcomes.Declined, ex.StripeError.DeclineCode ?? ex.StripeError.Code, ex.StripeError.Message);
-        }
-        catch (StripeException ex) when (StripeGateway.IsRefusal(ex))
-        {
-            // Stripe refused the request itself: no PaymentIntent was made.
-            intent = null;
-            end = new AttemptEnd(PaymentAttemptOutcomes.Rejected, Message: ex.StripeError.Message);
-        }
-
-        await PaymentStore.EndAttemptAsync(order.Connection, payment.PaymentId, intent?.Id, null, end, cancellationToken);
-        return intent;
-    }
+    private async Task<PaymentIntent?> ReconcileAsync(Payment payment, CancellationToken cancellationToken) =>
+        payment.PaymentIntentId is { } known ? await stripe.RetrieveAsync(known, cancellationToken) : null;
 
     /// <summary>Refunds the whole captured amount (one stable idempotency key per order), records it and announces payments.payment.refunded.</summary>
     private async Task RefundAsync(OrderLock order, Payment payment, PaymentIntent intent, string reason, CancellationToken cancellationToken)

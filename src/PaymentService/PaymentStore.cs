@@ -133,6 +133,19 @@ public sealed class PaymentStore(NpgsqlDataSource dataSource, OutboxSignal outbo
     }
 
     /// <summary>
+    /// The PaymentIntent an attempt created, committed before it is confirmed: a confirm whose answer is lost
+    /// then leaves an intent this service can read, cancel or refund.
+    /// </summary>
+    public static async Task RecordIntentAsync(NpgsqlConnection connection, Guid paymentId, string paymentIntentId, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            "UPDATE payments SET payment_intent_id = @intent, updated_at = now() WHERE payment_id = @payment AND payment_intent_id IS NULL", connection);
+        command.Parameters.AddWithValue("payment", paymentId);
+        command.Parameters.AddWithValue("intent", paymentIntentId);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
     /// Stripe answered the attempt without capturing money: the order stays payable (status PENDING or
     /// REQUIRES_ACTION), and the attempt keeps what Stripe said.
     /// </summary>

@@ -17,31 +17,38 @@ public sealed class StripeGateway(StripeClient client, IOptions<StripeOptions> o
     /// <summary>Attempt n of an order: a new card after a decline is a new attempt, a retry of the same request is not.</summary>
     public static string AttemptKey(Guid orderId, int attempt) => $"order-{orderId}-attempt-{attempt}";
 
-    /// <summary>The first attempt creates the order's PaymentIntent and confirms it in one call; amount and currency are ours.</summary>
-    public Task<PaymentIntent> CreateAndConfirmAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// The PaymentIntent the order's attempt n creates when it has none: a retry gets the same one, and an attempt
+    /// after the intent was cancelled at Stripe (and forgotten here) creates a new one.
+    /// </summary>
+    public static string IntentKey(Guid orderId, int attempt) => $"order-{orderId}-intent-{attempt}";
+
+    /// <summary>
+    /// Creates the order's PaymentIntent unconfirmed, which moves no money: its id is stored before any confirm,
+    /// so money only ever moves on an intent this service knows. Amount and currency are ours; the payment method
+    /// and the return URL go with the confirm (Stripe takes a return URL at creation only with confirm=true).
+    /// </summary>
+    public Task<PaymentIntent> CreateAsync(Payment payment, int attempt, CancellationToken cancellationToken) =>
         Intents.CreateAsync(
             new PaymentIntentCreateOptions
             {
                 Amount = payment.AmountMinor,
                 Currency = payment.Currency!.ToLowerInvariant(),
-                PaymentMethod = paymentMethod,
-                Confirm = true,
                 AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions
                 {
                     Enabled = true,
                     AllowRedirects = string.IsNullOrWhiteSpace(options.Value.ReturnUrl) ? "never" : "always",
                 },
-                ReturnUrl = NullIfEmpty(options.Value.ReturnUrl),
                 Metadata = new Dictionary<string, string>
                 {
                     [OrderIdKey] = payment.OrderId.ToString(),
                     [PaymentIdKey] = payment.PaymentId.ToString(),
                 },
             },
-            new RequestOptions { IdempotencyKey = AttemptKey(payment.OrderId, attempt) },
+            new RequestOptions { IdempotencyKey = IntentKey(payment.OrderId, attempt) },
             cancellationToken);
 
-    /// <summary>Later attempts confirm the same PaymentIntent with the new payment method: one order, one intent, at most one capture.</summary>
+    /// <summary>Every attempt confirms the order's stored PaymentIntent with its payment method: one order, one intent, at most one capture.</summary>
     public Task<PaymentIntent> ConfirmAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
         Intents.ConfirmAsync(
             payment.PaymentIntentId!,

@@ -67,8 +67,8 @@ public sealed partial class StripeWebhook(PaymentStore store, OrderLocks locks, 
             case (EventTypes.RefundCreated or EventTypes.RefundUpdated, Refund { Status: "succeeded" } refund)
                 when PaymentStatuses.IsPayable(payment.Status) && (payment.PaymentIntentId ?? refund.PaymentIntentId) == refund.PaymentIntentId:
                 // Refunded before this service heard of the capture (a 3-D Secure payment refunded at once, or a
-                // confirm whose answer was lost, so not even the intent is known here): not recorded, so Stripe sends
-                // it again, and it is applied once the capture has made the payment SUCCEEDED.
+                // confirm whose answer was lost): not recorded, so Stripe sends it again, and it is applied once the
+                // capture has made the payment SUCCEEDED.
                 LogRefundBeforeCapture(logger, stripeEvent.Id, orderId);
                 return new WebhookAnswer.Later("The payment's capture is not known yet; send the refund again later.");
             case (EventTypes.PaymentIntentSucceeded, PaymentIntent intent)

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using TicketSaga.Contracts;
 using TicketSaga.Outbox;
+using TicketSaga.StripeStub;
 
 namespace TicketSaga.PaymentService.Tests;
 
@@ -95,6 +96,36 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
         {
             response.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task A_confirm_retried_after_its_intents_creation_went_unanswered_pays_once()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 5100);
+
+        // Stripe creates the intent, but its answer is lost: nothing is stored, nothing confirmed.
+        world.Stub.Faults.LosingResponsesOf = StubFaults.Create;
+        try
+        {
+            using var unanswered = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+            await ResponseAssert.ProblemAsync(unanswered, HttpStatusCode.ServiceUnavailable, "payment-provider-unavailable");
+        }
+        finally
+        {
+            world.Stub.Faults.LosingResponsesOf = null;
+        }
+
+        Assert.True(await world.ScalarAsync<bool>("SELECT attempt_in_flight AND payment_intent_id IS NULL FROM payments WHERE order_id = @order", order.OrderId));
+        Assert.Equal(0L, Assert.Single(world.IntentsOf(order.OrderId)).AmountReceived);
+
+        using var retried = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.Equal(HttpStatusCode.OK, retried.StatusCode);
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal((5100L, 5100L), (intent.Amount, intent.AmountReceived));
+        Assert.Equal(intent.Id, await world.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE order_id = @order", order.OrderId));
+        Assert.Equal(1, await world.ScalarAsync<int>("SELECT attempt FROM payments WHERE order_id = @order", order.OrderId));
     }
 
     [Fact]

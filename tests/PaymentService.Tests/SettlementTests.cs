@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using TicketSaga.Contracts;
+using TicketSaga.StripeStub;
 
 namespace TicketSaga.PaymentService.Tests;
 
@@ -41,14 +42,13 @@ public sealed class SettlementTests(PaymentWorld world) : IClassFixture<PaymentW
     }
 
     [Fact]
-    public async Task A_cancellation_while_an_attempt_is_unanswered_asks_Stripe_and_refunds_the_money_it_took()
+    public async Task An_attempt_that_never_reached_Stripe_is_not_charged_when_the_order_ends()
     {
         var user = PaymentWorld.NewUser();
-        var order = await world.CreateOrderAsync(user, amountMinor: 3900);
+        var order = await world.CreateOrderAsync(user, amountMinor: 2900);
 
-        // Stripe captures the money, but neither its answer nor (yet) its webhook reaches payment-service.
-        world.Stub.Events.Hold();
-        world.Stub.Faults.LosingResponses = true;
+        // The first attempt's request never reaches Stripe: it stays in flight, with no PaymentIntent stored.
+        world.Stub.Faults.Down = true;
         try
         {
             using var unanswered = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
@@ -56,15 +56,47 @@ public sealed class SettlementTests(PaymentWorld world) : IClassFixture<PaymentW
         }
         finally
         {
-            world.Stub.Faults.LosingResponses = false;
+            world.Stub.Faults.Down = false;
         }
 
-        Assert.Null(await world.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE order_id = @order", order.OrderId));
+        Assert.True(await world.ScalarAsync<bool>("SELECT attempt_in_flight AND payment_intent_id IS NULL FROM payments WHERE order_id = @order", order.OrderId));
+        await world.CancelOrderAsync(order, CancellationReasons.Expired);
+
+        await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) is "REFUNDED" or "CANCELLED", "the cancellation settled");
+        Assert.Equal("CANCELLED", await world.PaymentStatusAsync(order.OrderId));
+        var intents = world.IntentsOf(order.OrderId);
+        Assert.DoesNotContain(intents, i => i.AmountReceived > 0);
+        Assert.DoesNotContain(world.Stub.Ledger.Refunds, r => intents.Any(i => i.Id == r.PaymentIntent));
+        Assert.Empty(world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded));
+    }
+
+    [Fact]
+    public async Task A_cancellation_while_a_confirm_is_unanswered_asks_Stripe_and_refunds_the_money_it_took()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 3900);
+
+        // Stripe captures the money, but neither the confirm's answer nor (yet) its webhook reaches payment-service.
+        world.Stub.Events.Hold();
+        world.Stub.Faults.LosingResponsesOf = StubFaults.Confirm;
+        try
+        {
+            using var unanswered = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+            await ResponseAssert.ProblemAsync(unanswered, HttpStatusCode.ServiceUnavailable, "payment-provider-unavailable");
+        }
+        finally
+        {
+            world.Stub.Faults.LosingResponsesOf = null;
+        }
+
+        // The intent was stored before its confirm was sent: the end asks Stripe about it, and replays nothing.
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal(intent.Id, await world.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE order_id = @order AND attempt_in_flight", order.OrderId));
         await world.CancelOrderAsync(order, CancellationReasons.Expired);
 
         await PaymentWorld.EventuallyAsync(async () => await world.PaymentStatusAsync(order.OrderId) is "REFUNDED" or "CANCELLED", "the cancellation settled");
         Assert.Equal("REFUNDED", await world.PaymentStatusAsync(order.OrderId));
-        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        intent = Assert.Single(world.IntentsOf(order.OrderId));
         Assert.Equal((3900L, 3900L), (intent.AmountReceived, intent.AmountRefunded));
         await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentRefunded).Count > 0, "payments.payment.refunded");
         Assert.Empty(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
