@@ -156,7 +156,7 @@ public sealed partial class PaymentConfirmation(
             {
                 // Stored before it is confirmed: a lost create answer leaves the attempt in flight with nothing charged
                 // (its retry gets the same intent), a lost confirm answer leaves an intent payment_work can ask Stripe about.
-                var created = await stripe.CreateAsync(payment, attempt, cancellationToken);
+                var created = await stripe.CreateAsync(payment, paymentMethod, attempt, cancellationToken);
                 await PaymentStore.RecordIntentAsync(order.Connection, payment.PaymentId, created.Id, cancellationToken);
                 payment = payment with { PaymentIntentId = created.Id };
             }

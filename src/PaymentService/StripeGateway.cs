@@ -25,15 +25,17 @@ public sealed class StripeGateway(StripeClient client, IOptions<StripeOptions> o
 
     /// <summary>
     /// Creates the order's PaymentIntent unconfirmed, which moves no money: its id is stored before any confirm,
-    /// so money only ever moves on an intent this service knows. Amount and currency are ours; the payment method
-    /// and the return URL go with the confirm (Stripe takes a return URL at creation only with confirm=true).
+    /// so money only ever moves on an intent this service knows. Amount and currency are ours. The payment method
+    /// is attached already, so one Stripe does not know fails here and leaves no intent behind; the return URL
+    /// goes with the confirm (Stripe takes it at creation only with confirm=true).
     /// </summary>
-    public Task<PaymentIntent> CreateAsync(Payment payment, int attempt, CancellationToken cancellationToken) =>
+    public Task<PaymentIntent> CreateAsync(Payment payment, string paymentMethod, int attempt, CancellationToken cancellationToken) =>
         Intents.CreateAsync(
             new PaymentIntentCreateOptions
             {
                 Amount = payment.AmountMinor,
                 Currency = payment.Currency!.ToLowerInvariant(),
+                PaymentMethod = paymentMethod,
                 AutomaticPaymentMethods = new PaymentIntentAutomaticPaymentMethodsOptions
                 {
                     Enabled = true,

@@ -32,7 +32,7 @@ public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<Stu
     {
         var charge = Charge("pm_card_visa", 1500);
         var key = Key();
-        var ofThisOrder = () => stub.Server.Ledger.PaymentIntents.Where(i => i.Metadata["order_id"] == charge.Metadata["order_id"]).ToList();
+        var ofThisOrder = () => stub.Server.Ledger.PaymentIntents.Where(i => i.Metadata.GetValueOrDefault("order_id") == charge.Metadata["order_id"]).ToList();
 
         stub.Server.Faults.Down = true;
         var outage = await Assert.ThrowsAsync<StripeException>(() => Intents.CreateAsync(charge, key));
@@ -169,7 +169,7 @@ public sealed class StripeStubContractTests(StubServer stub) : IClassFixture<Stu
 
         Assert.Equal(first.Id, replay.Id);
         Assert.Equal("true", replay.StripeResponse.Headers.GetValues("Idempotent-Replayed").Single());
-        Assert.Single(stub.Server.Ledger.PaymentIntents, i => i.Metadata["order_id"] == options.Metadata["order_id"]);
+        Assert.Single(stub.Server.Ledger.PaymentIntents, i => i.Metadata.GetValueOrDefault("order_id") == options.Metadata["order_id"]);
     }
 
     [Fact]
