@@ -117,14 +117,20 @@ public sealed partial class PaymentConfirmation(
         }
 
         var state = await orders.StateAsync(orderId, cancellationToken);
+        if (state?.UserId is { } owner && owner != userId)
+        {
+            return new ConfirmOutcome.UnknownOrder();
+        }
+
+        if (state?.Status is OrderStatuses.Expired or OrderStatuses.Cancelled or OrderStatuses.Confirmed)
+        {
+            // Asking again cannot help: the order is over before its payment was ever set up here.
+            return new ConfirmOutcome.OrderEnded("The order has ended; it can no longer be paid.");
+        }
+
         if (state is not { Status: OrderStatuses.Pending, AmountMinor: { } amount, Currency: { } currency, ExpiresAt: { } expiresAt })
         {
             return new ConfirmOutcome.NotYetPayable();
-        }
-
-        if (state.UserId != userId)
-        {
-            return new ConfirmOutcome.UnknownOrder();
         }
 
         await store.CreatePaymentAsync(orderId, userId, amount, currency, expiresAt, cancellationToken);

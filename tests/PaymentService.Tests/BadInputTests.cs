@@ -82,6 +82,23 @@ public sealed class BadInputTests(PaymentWorld world) : IClassFixture<PaymentWor
     }
 
     [Fact]
+    public async Task An_order_that_ended_before_its_creation_arrived_is_not_payable_rather_than_not_yet()
+    {
+        var user = PaymentWorld.NewUser();
+        var now = DateTimeOffset.UtcNow;
+        var order = new OrderCreated(Guid.CreateVersion7(), user, Guid.NewGuid(), 1, [], 6100, "EUR", now.AddMinutes(15), now);
+        world.Orders.KnownOrders[order.OrderId] = 0;
+        world.Orders.Statuses[order.OrderId] = OrderStatuses.Cancelled;
+        world.Orders.Details[order.OrderId] = order;
+
+        using var ended = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        await ResponseAssert.ProblemAsync(ended, HttpStatusCode.Conflict, "order-not-payable");
+        Assert.Null(ended.Headers.RetryAfter);
+        Assert.Empty(world.IntentsOf(order.OrderId));
+    }
+
+    [Fact]
     public async Task An_expired_or_cancelled_order_is_409_and_never_charged()
     {
         var user = PaymentWorld.NewUser();
