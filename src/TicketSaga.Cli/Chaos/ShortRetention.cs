@@ -18,6 +18,7 @@ internal static class ShortRetention
         var environment = AppRules.ToDictionary(rule => $"Retention__Periods__{rule}", _ => text);
         environment["Retention__Interval"] = Interval(period).ToString("c");
         environment["Idempotency__KeyLifetime"] = text;
+        environment["Idempotency__CleanupInterval"] = Interval(period).ToString("c");
         environment["Expiration__OutcomeRetention"] = text;
         return environment;
     }
