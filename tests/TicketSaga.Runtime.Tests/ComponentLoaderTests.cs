@@ -39,8 +39,38 @@ public sealed class ComponentLoaderTests : IDisposable
 
         Assert.Equal(
             $"{Path.Combine(_folder, "redis.yaml")}:6: component 'cache' has type 'state.redis', which the embedded runtime does not support; " +
-            "supported types: pubsub.kafka, state.postgresql, secretstores.local.file, secretstores.local.env",
+            "supported types: pubsub.kafka, state.postgresql, secretstores.local.file, secretstores.local.env, bindings.cron, bindings.postgresql, bindings.postgres",
             error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_binding_type_is_refused_like_any_other_unknown_type()
+    {
+        Write("kafka.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: events\nspec:\n  type: bindings.kafka\n  version: v1\n");
+
+        var error = Assert.Throws<ComponentLoadException>(() => ResourceLoader.Load([_folder]));
+
+        Assert.StartsWith($"{Path.Combine(_folder, "kafka.yaml")}:6: component 'events' has type 'bindings.kafka', which the embedded runtime does not support", error.Message);
+    }
+
+    [Fact]
+    public void A_cron_binding_with_a_schedule_daprd_cannot_parse_stops_the_start_with_the_file_and_line()
+    {
+        Write("cron.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: cron\nspec:\n  type: bindings.cron\n  version: v1\n  metadata:\n    - name: schedule\n      value: \"@every ten seconds\"\n");
+
+        var error = Assert.Throws<ComponentLoadException>(() => ResourceLoader.Load([_folder]));
+
+        Assert.StartsWith($"{Path.Combine(_folder, "cron.yaml")}:6: component 'cron': invalid schedule format '@every ten seconds'", error.Message);
+    }
+
+    [Fact]
+    public void A_postgresql_binding_without_a_connection_string_stops_the_start()
+    {
+        Write("sql.yaml", "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata:\n  name: sqldb\nspec:\n  type: bindings.postgresql\n  version: v1\n");
+
+        var error = Assert.Throws<ComponentLoadException>(() => ResourceLoader.Load([_folder]));
+
+        Assert.Equal($"{Path.Combine(_folder, "sql.yaml")}:6: component 'sqldb' has no connectionString (or url) metadata", error.Message);
     }
 
     [Fact]

@@ -59,9 +59,9 @@ public sealed class MetadataTests(ResourcesRuntimeFixture fixture) : IClassFixtu
     [Fact]
     public async Task Unbound_dapr_api_methods_answer_unimplemented()
     {
-        using var dapr = (await fixture.AddSidecarAsync("binding-user")).CreateDaprClient();
+        using var dapr = (await fixture.AddSidecarAsync("configuration-user")).CreateDaprClient();
 
-        var failure = await Record.ExceptionAsync(() => dapr.InvokeBindingAsync("storage", "create", "data", cancellationToken: Cancel));
+        var failure = await Record.ExceptionAsync(() => dapr.GetConfiguration("configstore", ["feature"], cancellationToken: Cancel));
 
         Assert.Equal(StatusCode.Unimplemented, Assert.IsType<RpcException>(failure?.InnerException).StatusCode);
     }

@@ -4,6 +4,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.AspNetCore.Server.Model;
 using Grpc.Core;
 using Microsoft.Extensions.Hosting;
+using TicketSaga.Runtime.Bindings;
 using TicketSaga.Runtime.Invocation;
 using TicketSaga.Runtime.PubSub;
 using TicketSaga.Runtime.Secrets;
@@ -16,7 +17,8 @@ namespace TicketSaga.Runtime.Api;
 /// Dapr.Protos' message classes. Only what the runtime serves is bound (README, "Dapr APIs the embedded
 /// runtime serves"); every other Dapr method answers Unimplemented.
 /// </summary>
-public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretStores secrets, SidecarMetadata metadata, DirectInvocation invocation, IHostApplicationLifetime lifetime)
+public sealed class DaprGrpcApi(
+    Publisher publisher, StateStores state, SecretStores secrets, OutputBindings bindings, SidecarMetadata metadata, DirectInvocation invocation, IHostApplicationLifetime lifetime)
 {
     public const string ServiceName = "dapr.proto.runtime.v1.Dapr";
 
@@ -180,6 +182,38 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
         }
     }
 
+    /// <summary>
+    /// daprd's <c>InvokeBinding</c>: the binding's answer metadata also as <c>metadata.&lt;key&gt;</c> response headers,
+    /// any failure <c>Internal</c> with the HTTP API's message.
+    /// </summary>
+    private async Task<InvokeBindingResponse> InvokeBinding(InvokeBindingRequest request, ServerCallContext context)
+    {
+        var response = new InvokeBindingResponse();
+        try
+        {
+            var answer = await bindings.InvokeAsync(request.Name, new BindingRequest(request.Operation, request.Data.ToByteArray(), request.Metadata.ToDictionary()), context.CancellationToken);
+            if (answer is null)
+            {
+                return response;
+            }
+
+            var headers = new Metadata();
+            foreach (var (key, value) in answer.Metadata)
+            {
+                headers.Add("metadata." + key.ToLowerInvariant(), value);
+            }
+
+            await context.WriteResponseHeadersAsync(headers);
+            response.Data = ByteString.CopyFrom(answer.Data ?? []);
+            response.Metadata.Add(answer.Metadata.ToDictionary());
+            return response;
+        }
+        catch (BindingInvocationException ex)
+        {
+            throw new RpcException(new Status(StatusCode.Internal, $"error invoking output binding {request.Name}: {ex.Message}"));
+        }
+    }
+
     private Task<InvokeResponse> InvokeService(InvokeServiceRequest request, ServerCallContext context) => invocation.InvokeServiceAsync(request, context);
 
     private Task<GetMetadataResponse> GetMetadata(GetMetadataRequest request, ServerCallContext context) => Task.FromResult(metadata.ToGrpc());
@@ -213,6 +247,7 @@ public sealed class DaprGrpcApi(Publisher publisher, StateStores state, SecretSt
             Bind<ExecuteStateTransactionRequest, Empty>(context, "ExecuteStateTransaction", ExecuteStateTransactionRequest.Parser, (api, request, call) => api.ExecuteStateTransaction(request, call));
             Bind<GetSecretRequest, GetSecretResponse>(context, "GetSecret", GetSecretRequest.Parser, (api, request, call) => api.GetSecret(request, call));
             Bind<GetBulkSecretRequest, GetBulkSecretResponse>(context, "GetBulkSecret", GetBulkSecretRequest.Parser, (api, request, call) => api.GetBulkSecret(request, call));
+            Bind<InvokeBindingRequest, InvokeBindingResponse>(context, "InvokeBinding", InvokeBindingRequest.Parser, (api, request, call) => api.InvokeBinding(request, call));
             Bind<InvokeServiceRequest, InvokeResponse>(context, "InvokeService", InvokeServiceRequest.Parser, (api, request, call) => api.InvokeService(request, call));
             Bind<GetMetadataRequest, GetMetadataResponse>(context, "GetMetadata", GetMetadataRequest.Parser, (api, request, call) => api.GetMetadata(request, call));
             Bind<SetMetadataRequest, Empty>(context, "SetMetadata", SetMetadataRequest.Parser, (api, request, call) => api.SetMetadata(request, call));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using TicketSaga.Runtime.Bindings;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -17,7 +18,7 @@ public static partial class ResourceLoader
 {
     /// <summary>Component types the embedded runtime emulates on its own PostgreSQL.</summary>
     public static IReadOnlyList<string> SupportedComponentTypes { get; } =
-        ["pubsub.kafka", "state.postgresql", "secretstores.local.file", "secretstores.local.env"];
+        ["pubsub.kafka", "state.postgresql", "secretstores.local.file", "secretstores.local.env", "bindings.cron", "bindings.postgresql", "bindings.postgres"];
 
     /// <summary>No resources folder: a pub/sub named <c>pubsub</c> and the default retry policy.</summary>
     public static RuntimeResources BuiltInDefaults() => new(
@@ -262,10 +263,34 @@ public static partial class ResourceLoader
                 metadata.Add(new ComponentMetadataItem(itemName, OptionalString(entry, "value"), secret));
             }
 
-            return new ComponentDefinition(name, type, OptionalString(spec, "version") ?? "v1", metadata, scopes, file)
+            var component = new ComponentDefinition(name, type, OptionalString(spec, "version") ?? "v1", metadata, scopes, file)
             {
                 AuthSecretStore = Mapping(root, "auth") is { } auth ? OptionalString(auth, "secretStore") : null,
             };
+            CheckBinding(component, typeNode);
+            return component;
+        }
+
+        /// <summary>What daprd's binding Init refuses, so that the runtime refuses to start as daprd does.</summary>
+        private void CheckBinding(ComponentDefinition component, YamlNode typeNode)
+        {
+            if (BindingComponents.InputTypes.Contains(component.Type, StringComparer.Ordinal) && component.IsOfDirection("input"))
+            {
+                try
+                {
+                    CronSchedule.Parse(component.MetadataValue("schedule") ?? "");
+                }
+                catch (FormatException ex)
+                {
+                    throw Error(typeNode, $"component '{component.Name}': invalid schedule format '{component.MetadataValue("schedule")}': {ex.Message}");
+                }
+            }
+
+            if (BindingComponents.OutputTypes.Contains(component.Type, StringComparer.Ordinal)
+                && !component.Metadata.Any(m => m.Name.Equals("connectionString", StringComparison.OrdinalIgnoreCase) || m.Name.Equals("url", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw Error(typeNode, $"component '{component.Name}' has no connectionString (or url) metadata");
+            }
         }
 
         private ResiliencyDocument ReadResiliency(string name, IReadOnlyList<string> scopes)

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging;
 using TicketSaga.Runtime.Actors;
 using TicketSaga.Runtime.Workflow;
 using TicketSaga.Runtime.Api;
+using TicketSaga.Runtime.Bindings;
 using TicketSaga.Runtime.Invocation;
 using TicketSaga.Runtime.PubSub;
 
@@ -51,6 +52,8 @@ public sealed class Sidecar : IAsyncDisposable
             // Bounded like the apps' (RequestLimits): overload is refused at the door, never exhausts handles.
             kestrel.Limits.MaxConcurrentConnections = MaxConnections;
             kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+            // daprd (Go) sends header values as UTF-8, e.g. a binding's metadata.duration in µs.
+            kestrel.ResponseHeaderEncodingSelector = _ => System.Text.Encoding.UTF8;
             kestrel.Listen(IPAddress.Loopback, app.HttpPort, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
             kestrel.Listen(IPAddress.Loopback, app.GrpcPort, listen => listen.Protocols = HttpProtocols.Http2);
         });
@@ -74,6 +77,7 @@ public sealed class Sidecar : IAsyncDisposable
         services.AddDaprApi();
         services.AddServiceInvocation();
         services.AddSidecarPubSub(runtime);
+        services.AddSidecarBindings();
     }
 
     /// <summary>The Dapr API surface of each building block, mapped in one place.</summary>
@@ -88,6 +92,7 @@ public sealed class Sidecar : IAsyncDisposable
         web.MapServiceInvocation();
         web.MapDaprApi();
         web.MapPubSubApi();
+        web.MapBindingsApi();
     }
 
     public async ValueTask DisposeAsync()

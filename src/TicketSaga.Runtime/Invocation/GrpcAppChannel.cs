@@ -13,7 +13,7 @@ namespace TicketSaga.Runtime.Invocation;
 
 /// <summary>
 /// How a sidecar calls an app with <c>appProtocol: grpc</c>, as daprd does: Dapr's <c>AppCallback</c> service
-/// (ListTopicSubscriptions at start, OnTopicEvent per delivery, OnInvoke per service invocation) instead
+/// (ListTopicSubscriptions and ListInputBindings at start, OnTopicEvent per delivery, OnBindingEvent per input binding event, OnInvoke per service invocation) instead
 /// of HTTP routes, with the app API token on every call. One HTTP/2 channel per app.
 /// </summary>
 public sealed class GrpcAppChannel : IDisposable
@@ -258,6 +258,18 @@ public sealed class AppCallbackClient(CallInvoker invoker)
 
     /// <summary>The same on <c>AppCallbackAlpha</c>, which apps built before <c>OnBulkTopicEvent</c> implement.</summary>
     public AsyncUnaryCall<TopicEventBulkResponse> OnBulkTopicEventAlpha1Async(TopicEventBulkRequest request, CallOptions options) => invoker.AsyncUnaryCall(OnBulkTopicEventAlpha1, null, options, request);
+
+    private static readonly Method<Empty, ListInputBindingsResponse> ListInputBindings =
+        Unary("ListInputBindings", Empty.Parser, ListInputBindingsResponse.Parser);
+
+    private static readonly Method<BindingEventRequest, BindingEventResponse> OnBindingEvent =
+        Unary("OnBindingEvent", BindingEventRequest.Parser, BindingEventResponse.Parser);
+
+    /// <summary>The input bindings a gRPC app reads, asked once at start.</summary>
+    public AsyncUnaryCall<ListInputBindingsResponse> ListInputBindingsAsync(Empty request, CallOptions options) => invoker.AsyncUnaryCall(ListInputBindings, null, options, request);
+
+    /// <summary>One input binding event.</summary>
+    public AsyncUnaryCall<BindingEventResponse> OnBindingEventAsync(BindingEventRequest request, CallOptions options) => invoker.AsyncUnaryCall(OnBindingEvent, null, options, request);
 
     private static Method<TRequest, TResponse> Unary<TRequest, TResponse>(
         string name, MessageParser<TRequest> requestParser, MessageParser<TResponse> responseParser, string service = ServiceName)
