@@ -110,13 +110,16 @@ internal static class RunFileReader
             DaprdLogDestination: Destination(app.DaprdLogDestination ?? common.DaprdLogDestination, LogDestination.File, $"{at}.daprdLogDestination", errors));
     }
 
-    /// <summary>An app's own resources paths, else its <c>.dapr/resources</c> folder, else common's (the Dapr CLI's order).</summary>
+    /// <summary>
+    /// An app's own resources paths (relative to its appDirPath, as the Dapr CLI resolves them), else its
+    /// <c>.dapr/resources</c> folder, else common's (relative to the run file); the Dapr CLI's order.
+    /// </summary>
     private static List<string> ResourcesPaths(AppSettings app, SharedSettings common, string folder, string appDir, string at, Errors errors)
     {
         var own = app.AllResourcesPaths();
         if (own.Count > 0)
         {
-            return Existing(own, folder, $"{at}.resourcesPath", errors);
+            return Existing(own, appDir, $"{at}.resourcesPath", errors);
         }
 
         var conventional = Path.Combine(appDir, ".dapr", "resources");

@@ -15,11 +15,11 @@ public sealed class RunFileTests : IDisposable
     }
 
     [Fact]
-    public void Apps_get_common_settings_and_paths_relative_to_the_run_file()
+    public void Apps_get_common_settings_and_paths_relative_to_the_run_file_and_their_own_resources_relative_to_their_folder()
     {
         Directory.CreateDirectory(Path.Combine(_folder, "components", "local"));
         Directory.CreateDirectory(Path.Combine(_folder, "src", "Tickets"));
-        Directory.CreateDirectory(Path.Combine(_folder, "other"));
+        Directory.CreateDirectory(Path.Combine(_folder, "other", "resources"));
         var path = Write("""
             version: 1
             common:
@@ -42,7 +42,7 @@ public sealed class RunFileTests : IDisposable
                 appHealthCheckPath: /healthz
                 daprHTTPPort: 3500
                 daprGRPCPort: 50001
-                resourcesPath: ./other
+                resourcesPath: ./resources
                 appLogDestination: console
             """);
 
@@ -65,7 +65,8 @@ public sealed class RunFileTests : IDisposable
         Assert.Equal(AppChannelProtocol.Http, web.Protocol);
         Assert.Equal("/healthz", web.AppHealthCheckPath);
         Assert.Equal((3500, 50001), (web.DaprHttpPort, web.DaprGrpcPort));
-        Assert.Equal([Path.Combine(_folder, "other")], web.ResourcesPaths);
+        // An app's own resources path is relative to its appDirPath, as the Dapr CLI reads it.
+        Assert.Equal([Path.Combine(_folder, "other", "resources")], web.ResourcesPaths);
         Assert.Equal(LogDestination.Console, web.AppLogDestination);
     }
 
