@@ -18,7 +18,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task StateManagement_saves_reads_deletes_in_transactions_with_etags_and_as_bytes()
     {
-        var run = ExampleRun.Start(build, postgres, "state.yaml");
+        var run = SampleRun.Start(postgres, build.Folder, "state.yaml");
         await using (run)
         {
             Assert.Equal(0, await run.ExitCodeAsync());
@@ -42,7 +42,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task ServiceInvocation_over_http_reaches_the_RoutingSample_which_keeps_the_balance_in_the_state_store()
     {
-        await using var run = ExampleRun.Start(build, postgres, "invoke-http.yaml");
+        await using var run = SampleRun.Start(postgres, build.Folder, "invoke-http.yaml");
 
         await run.WaitForAsync("== DaprClient finished (exit code 0)");
 
@@ -58,7 +58,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task ServiceInvocation_over_grpc_reaches_the_GrpcServiceSample_through_its_AppCallback()
     {
-        await using var run = ExampleRun.Start(build, postgres, "invoke-grpc.yaml");
+        await using var run = SampleRun.Start(postgres, build.Folder, "invoke-grpc.yaml");
 
         await run.WaitForAsync("== DaprClient finished (exit code 0)");
 
@@ -69,7 +69,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task A_deposit_published_by_PublishEventExample_reaches_the_RoutingSample_subscription()
     {
-        await using var run = ExampleRun.Start(build, postgres, "pubsub.yaml");
+        await using var run = SampleRun.Start(postgres, build.Folder, "pubsub.yaml");
 
         await run.WaitForAsync("== publisher finished (exit code 0)");
 
@@ -89,7 +89,7 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
     [Fact]
     public async Task WorkflowTaskChaining_runs_its_three_activities_to_completion()
     {
-        var run = ExampleRun.Start(build, postgres, "workflow.yaml");
+        var run = SampleRun.Start(postgres, build.Folder, "workflow.yaml");
         await using (run)
         {
             Assert.Equal(0, await run.ExitCodeAsync());
@@ -108,110 +108,8 @@ public sealed class DaprSdkExamplesTests(PostgresServer postgres, DaprSdkExample
         using var answer = await http.GetAsync("17", TestContext.Current.CancellationToken);
         return answer.IsSuccessStatusCode ? await answer.Content.ReadAsStringAsync(TestContext.Current.CancellationToken) : answer.StatusCode.ToString();
     }
-
-    /// <summary>`ticketsaga run -f samples/dapr-sdk-examples/…` on a runtime database of its own (an empty store).</summary>
-    private sealed class ExampleRun : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-        private readonly PostgresServer _postgres;
-        private readonly string _database;
-
-        private ExampleRun(Process process, PostgresServer postgres, string database)
-        {
-            _process = process;
-            _postgres = postgres;
-            _database = database;
-            process.OutputDataReceived += (_, line) => Append(line.Data);
-            process.ErrorDataReceived += (_, line) => Append(line.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                {
-                    return _output.ToString();
-                }
-            }
-        }
-
-        public static ExampleRun Start(DaprSdkExamplesBuild build, PostgresServer postgres, string runFile)
-        {
-            var database = "dapr_sdk_examples_" + Guid.NewGuid().ToString("N")[..12];
-            var info = new ProcessStartInfo("dotnet",
-            [
-                Path.Combine(AppContext.BaseDirectory, "ticketsaga.dll"), "run", "-f", Path.Combine(build.Folder, runFile),
-                "--no-build", "--postgres", postgres.ConnectionString, "--runtime-database", database,
-            ])
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            info.Environment["NO_COLOR"] = "1";
-            return new ExampleRun(Process.Start(info)!, postgres, database);
-        }
-
-        public async Task WaitForAsync(string text)
-        {
-            var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (!Output.Contains(text, StringComparison.Ordinal))
-            {
-                Assert.False(_process.HasExited, $"The run ended before '{text}':{Environment.NewLine}{Output}");
-                Assert.True(DateTime.UtcNow < deadline, $"No '{text}' within 3 minutes:{Environment.NewLine}{Output}");
-                await Task.Delay(200, TestContext.Current.CancellationToken);
-            }
-        }
-
-        /// <summary>Waits for a run whose apps all end by themselves.</summary>
-        public async Task<int> ExitCodeAsync()
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            timeout.CancelAfter(TimeSpan.FromMinutes(3));
-            await _process.WaitForExitAsync(timeout.Token);
-            return _process.ExitCode;
-        }
-
-        /// <summary>Stops the run as Ctrl+C would, then drops its runtime database.</summary>
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                using var interrupt = Process.Start("kill", ["-INT", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-                try
-                {
-                    await _process.WaitForExitAsync(timeout.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    _process.Kill(entireProcessTree: true);
-                }
-            }
-
-            _process.Dispose();
-            await using var connection = new NpgsqlConnection(_postgres.ConnectionString);
-            await connection.OpenAsync();
-            await PostgresDatabase.DropAsync(connection, _database);
-        }
-
-        private void Append(string? line)
-        {
-            if (line is not null)
-            {
-                lock (_output)
-                {
-                    _output.AppendLine(line);
-                }
-            }
-        }
-    }
 }
 
-/// <summary>Builds samples/dapr-sdk-examples once for the class, as `ticketsaga run` would without --no-build.</summary>
 public sealed class DaprSdkExamplesBuild : IAsyncLifetime
 {
     public string Folder { get; } = Path.Combine(Repository.Root, "samples", "dapr-sdk-examples");
