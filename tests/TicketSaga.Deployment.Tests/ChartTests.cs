@@ -156,6 +156,16 @@ public sealed partial class ChartTests
     }
 
     [Fact]
+    public void No_app_may_read_a_secret_through_the_secrets_api_locally_or_on_kubernetes()
+    {
+        var chart = Yaml.Parse(Strip(Chart.Template("dapr-configuration.yaml").Split("  accessControl:")[0], Chart.Values()));
+        var local = Yaml.Load(Repository.PathOf("components", "local", "configuration.yaml"));
+
+        Assert.All(new[] { chart, local }, configuration => Assert.Equal(("secretstore", "deny"),
+            configuration.Maps("spec.secrets.scopes").Select(s => (s.Text("storeName"), s.Text("defaultAccess"))).Single()));
+    }
+
+    [Fact]
     public void Probes_use_the_health_only_listener_not_the_app_port()
     {
         var deployment = Chart.Template("deployments.yaml");
