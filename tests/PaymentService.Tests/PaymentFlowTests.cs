@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Stripe;
 using TicketSaga.Contracts;
 using TicketSaga.Outbox;
 using TicketSaga.StripeStub;
@@ -54,6 +55,70 @@ public sealed class PaymentFlowTests(PaymentWorld world) : IClassFixture<Payment
         Assert.Equal(("succeeded", "pm_card_mastercard"), (intent.Status, intent.PaymentMethod));
         Assert.Equal(2, await world.ScalarAsync<int>("SELECT attempt FROM payments WHERE order_id = @order", order.OrderId));
         await PaymentWorld.EventuallyAsync(() => world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded).Count > 0, "payments.payment.succeeded");
+    }
+
+    [Fact]
+    public async Task Another_card_while_3d_secure_is_pending_is_charged_on_the_same_intent()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 4700);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        Assert.Equal("REQUIRES_ACTION", (await PaymentWorld.BodyAsync(pending)).GetProperty("status").GetString());
+
+        // The customer gives up on authenticating and pays with a card that needs none.
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+        Assert.Equal("SUCCEEDED", (await PaymentWorld.BodyAsync(paid)).GetProperty("status").GetString());
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal(("succeeded", 4700L, "pm_card_visa"), (intent.Status, intent.AmountReceived, intent.PaymentMethod));
+    }
+
+    [Fact]
+    public async Task A_confirm_after_3d_secure_succeeded_but_before_its_webhook_is_answered_paid_without_a_second_charge()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 5300);
+        using var pending = await world.ConfirmAsync(user, order.OrderId, "pm_card_authenticationRequired");
+        var intentId = (await PaymentWorld.BodyAsync(pending)).GetProperty("payment_intent_id").GetString()!;
+        world.Stub.Events.Hold();
+        await StubServer.CompleteAuthenticationAsync(world.Stub, intentId, succeed: true);
+
+        using var again = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Equal("SUCCEEDED", (await PaymentWorld.BodyAsync(again)).GetProperty("status").GetString());
+        var intent = Assert.Single(world.IntentsOf(order.OrderId));
+        Assert.Equal((intentId, 5300L, "pm_card_authenticationRequired"), (intent.Id, intent.AmountReceived, intent.PaymentMethod));
+        world.Stub.Events.Release();
+        await world.QuiesceAsync();
+        Assert.Single(world.Orders.EventsOf(order.OrderId, Topics.PaymentSucceeded));
+    }
+
+    [Fact]
+    public async Task An_intent_cancelled_at_Stripe_before_its_webhook_arrives_is_replaced_by_a_new_one_at_the_next_confirm()
+    {
+        var user = PaymentWorld.NewUser();
+        var order = await world.CreateOrderAsync(user, amountMinor: 2900);
+        using var declined = await world.ConfirmAsync(user, order.OrderId, "pm_card_chargeDeclined");
+        Assert.Equal(HttpStatusCode.PaymentRequired, declined.StatusCode);
+        var cancelled = Assert.Single(world.IntentsOf(order.OrderId)).Id;
+        world.Stub.Events.Hold();
+        var stripe = new StripeClient(world.Stub.Options.ApiKey, httpClient: new SystemNetHttpClient(new HttpClient(), maxNetworkRetries: 0), apiBase: world.Stub.ApiBase);
+        await stripe.V1.PaymentIntents.CancelAsync(cancelled, cancellationToken: TestContext.Current.CancellationToken);
+
+        using var paid = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
+
+        Assert.Equal(HttpStatusCode.OK, paid.StatusCode);
+        var intents = world.IntentsOf(order.OrderId);
+        Assert.Equal(2, intents.Count);
+        Assert.Equal("canceled", intents.Single(i => i.Id == cancelled).Status);
+        var replacement = intents.Single(i => i.Id != cancelled);
+        Assert.Equal(("succeeded", 2900L), (replacement.Status, replacement.AmountReceived));
+        Assert.Equal(replacement.Id, await world.ScalarAsync<string>("SELECT payment_intent_id FROM payments WHERE order_id = @order", order.OrderId));
+        world.Stub.Events.Release();
+        await world.QuiesceAsync();
+        Assert.Equal("SUCCEEDED", await world.PaymentStatusAsync(order.OrderId));
     }
 
     [Fact]
