@@ -90,7 +90,7 @@ public sealed partial class PaymentSettlement(StripeGateway stripe, PaymentStore
     /// The order's PaymentIntent as Stripe has it, or null when none is stored. Nothing is replayed: money moves
     /// only on a confirm, and a confirm is sent only for an intent whose id is stored, so an attempt that never
     /// stored one (its create unanswered, or never sent) took nothing; an unconfirmed intent it may have left at
-    /// Stripe has no payment method, and no one but this service knows it.
+    /// Stripe is never confirmed, and its client secret was never given out.
     /// </summary>
     private async Task<PaymentIntent?> ReconcileAsync(Payment payment, CancellationToken cancellationToken) =>
         payment.PaymentIntentId is { } known ? await stripe.RetrieveAsync(known, cancellationToken) : null;
