@@ -113,6 +113,21 @@ public class PaymentWorld(PostgresServer postgres) : IAsyncLifetime
         return await client.PostAsJsonAsync("/payments/confirm", new { order_id = orderId, payment_method = paymentMethod });
     }
 
+    /// <summary>A confirm Stripe carries out but whose answer is lost on the way back: 503, the attempt stays in flight.</summary>
+    public async Task ConfirmWithAnswerLostAsync(string userId, Guid orderId, string paymentMethod)
+    {
+        Stub.Faults.LosingResponsesOf = StubFaults.Confirm;
+        try
+        {
+            using var unanswered = await ConfirmAsync(userId, orderId, paymentMethod);
+            await ResponseAssert.ProblemAsync(unanswered, HttpStatusCode.ServiceUnavailable, "payment-provider-unavailable");
+        }
+        finally
+        {
+            Stub.Faults.LosingResponsesOf = null;
+        }
+    }
+
     public async Task<string?> PaymentStatusAsync(Guid orderId) =>
         await ScalarAsync<string>("SELECT status FROM payments WHERE order_id = @order", orderId);
 

@@ -78,16 +78,7 @@ public sealed class SettlementTests(PaymentWorld world) : IClassFixture<PaymentW
 
         // Stripe captures the money, but neither the confirm's answer nor (yet) its webhook reaches payment-service.
         world.Stub.Events.Hold();
-        world.Stub.Faults.LosingResponsesOf = StubFaults.Confirm;
-        try
-        {
-            using var unanswered = await world.ConfirmAsync(user, order.OrderId, "pm_card_visa");
-            await ResponseAssert.ProblemAsync(unanswered, HttpStatusCode.ServiceUnavailable, "payment-provider-unavailable");
-        }
-        finally
-        {
-            world.Stub.Faults.LosingResponsesOf = null;
-        }
+        await world.ConfirmWithAnswerLostAsync(user, order.OrderId, "pm_card_visa");
 
         // The intent was stored before its confirm was sent: the end asks Stripe about it, and replays nothing.
         var intent = Assert.Single(world.IntentsOf(order.OrderId));
